@@ -1,0 +1,52 @@
+// Bundles the CLI and the library API into single files that run with no node_modules beside them.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return 'dev';
+  }
+}
+
+// ssh2 (loaded by later drivers) tries optional native addons inside try/catch; make them throw so
+// that its pure-JS code is used and nothing outside the bundle is required.
+const noNativeAddons = {
+  name: 'no-native-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => ({ path: args.path, namespace: 'no-native' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-native' }, () => ({
+      contents: 'throw new Error("native addon not bundled");',
+      loader: 'js',
+    }));
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [noNativeAddons],
+  define: {
+    __DM_VERSION__: JSON.stringify(pkg.version),
+    __DM_COMMIT__: JSON.stringify(gitCommit()),
+  },
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/docker-machine.cjs') }),
+  build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
+]);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The one test command (npm test). On a fresh Debian machine it installs what the tests need:
+# Debian packages when run as root, npm packages with npm ci. Tests start and stop their own
+# servers (dockerd, sshd) on loopback ports.
+#   npm test            lint, type check, build, every test
+#   npm run test:unit   lint, type check, build, unit tests only (under a minute)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=all
+[ "${1:-}" = "--unit" ] && mode=unit
+
+# Debian packages the end-to-end tests use: a real dockerd and docker client, openssl for
+# certificate checks.
+apt_packages=(docker.io openssl iproute2 procps)
+if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+if [ ! -x node_modules/.bin/tsx ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "== lint"
+npx biome check src test bench scripts
+echo "== type check"
+npx tsc --noEmit -p .
+echo "== build"
+node scripts/build.mjs
+
+files=$(find src -name '*.test.ts' | sort)
+if [ "$mode" = all ]; then
+  files="$files $(find test -name '*.test.ts' | sort)"
+fi
+
+echo "== tests"
+tap=$(mktemp)
+trap 'rm -f "$tap"' EXIT
+status=0
+# shellcheck disable=SC2086
+node --import tsx --test --test-concurrency=2 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  $files || status=$?
+pass=$(grep -E '^# pass ' "$tap" | tail -1 | awk '{print $3}')
+fail=$(grep -E '^# fail ' "$tap" | tail -1 | awk '{print $3}')
+skip=$(grep -E '^# skipped ' "$tap" | tail -1 | awk '{print $3}')
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+exit "$status"

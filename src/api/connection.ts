@@ -1,0 +1,35 @@
+import { connectionCheckMessage, validateCertificate } from '../engine/check.js';
+import { MachineError, errorMessage } from '../errors.js';
+import { machineTLS } from './engine.js';
+import type { Machine } from './machine.js';
+import { swarmURL } from './swarm-url.js';
+
+/**
+ * The check `env`, `config` and the end of `create` run (spec §4.5): a TLS handshake with the
+ * machine's engine using the client certificates. Returns the URL to point docker at.
+ */
+export async function checkConnection(m: Machine, swarm: boolean): Promise<string> {
+  const url = await m.driver.getURL();
+  let dockerHost = url;
+  if (swarm) {
+    if (!m.config.HostOptions.SwarmOptions.Master) {
+      throw new MachineError(
+        `"${m.name}" is not a swarm master. The --swarm flag is intended for use with swarm masters`,
+      );
+    }
+    dockerHost = swarmURL(url, m.config.HostOptions.SwarmOptions.Host);
+  }
+  let hostPort: string;
+  try {
+    hostPort = new URL(dockerHost).host;
+  } catch (err) {
+    throw new MachineError(`Error parsing URL: ${errorMessage(err)}`);
+  }
+  const tls = await machineTLS(m);
+  try {
+    await validateCertificate(hostPort, tls);
+  } catch (err) {
+    throw new MachineError(connectionCheckMessage(hostPort, errorMessage(err), m.name), { cause: err });
+  }
+  return dockerHost;
+}

@@ -1,0 +1,107 @@
+import { baseDriverFields } from '../drivers/base.js';
+import { loadDriver } from '../drivers/registry.js';
+import { MachineError, PreCreateError, errorMessage } from '../errors.js';
+import type { ParsedFlags } from '../flags/def.js';
+import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
+import { validateMachineName } from '../store/store.js';
+import { ensureCertificates } from './certs.js';
+import { ensureClientCertCopies } from './client-certs.js';
+import type { ApiContext } from './context.js';
+import { probeEngine } from './engine.js';
+import { type CreateOptions, buildHostOptions } from './host-options.js';
+import { type Machine, driverContext, saveMachine } from './machine.js';
+
+export interface CreateRequest extends CreateOptions {
+  name: string;
+  driver: string;
+  /** The driver's flags (see driverFlags() to build them from a plain object). */
+  driverFlags: ParsedFlags;
+  signal?: AbortSignal;
+}
+
+/**
+ * create as an ordered list of steps. Each step records what it made before the next one runs,
+ * so that a failure or a kill leaves a machine that `rm` removes completely.
+ */
+export async function createMachine(ctx: ApiContext, req: CreateRequest): Promise<Machine> {
+  const { name } = req;
+  try {
+    validateMachineName(name);
+  } catch (err) {
+    throw new MachineError(`Error creating machine: ${errorMessage(err)}`);
+  }
+  const discovery = req.swarm?.discovery ?? '';
+  if (discovery !== '' && !/[^:]*:\/\/.*/.test(discovery)) {
+    throw new MachineError(
+      `Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: ${discovery}`,
+    );
+  }
+  if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
+
+  const mod = await loadDriver(req.driver);
+  let driver: Machine['driver'];
+  try {
+    driver = mod.fromFlags(baseDriverFields(name, ctx.store.root), req.driverFlags);
+  } catch (err) {
+    throw new MachineError(`Error setting machine configuration from flags provided: ${errorMessage(err)}`);
+  }
+  const hostOptions = buildHostOptions(ctx.store.root, name, req, ctx.certs);
+  const config: HostConfig = {
+    ConfigVersion: CONFIG_VERSION,
+    Driver: driver.toJSON(),
+    DriverName: mod.name,
+    HostOptions: hostOptions,
+    Name: name,
+  };
+  const machine: Machine = { name, config, driver };
+  const dctx = driverContext(ctx.store, machine, ctx.events, req.signal);
+
+  await ensureCertificates(ctx, hostOptions.AuthOptions);
+
+  ctx.events({ kind: 'info', message: 'Running pre-create checks...' });
+  try {
+    await driver.preCreateCheck(dctx);
+  } catch (err) {
+    throw new PreCreateError(errorMessage(err));
+  }
+
+  // Claiming the directory is the atomic step: of two creates racing for one name, one wins.
+  await ctx.store.claim(name);
+  try {
+    await saveMachine(ctx.store, machine);
+  } catch (err) {
+    throw new MachineError(`Error saving host to store before attempting creation: ${errorMessage(err)}`);
+  }
+
+  ctx.events({ kind: 'info', message: 'Creating machine...' });
+  try {
+    await driver.create(dctx);
+    await saveMachine(ctx.store, machine);
+  } catch (err) {
+    throw new MachineError(
+      `Error creating machine: Error in driver during machine creation: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+
+  await ensureClientCertCopies(machine, { overwrite: true });
+  if (mod.name === 'none') {
+    // The original stops here for `none`. We also say whether the engine answers, without
+    // failing: the URL may point at an engine that is started later.
+    await reportEngine(ctx, machine);
+  }
+  await saveMachine(ctx.store, machine);
+  return machine;
+}
+
+async function reportEngine(ctx: ApiContext, machine: Machine): Promise<void> {
+  const result = await probeEngine(machine, 3000);
+  if (result.ok) {
+    ctx.events({ kind: 'info', message: `Docker ${result.version} is up and running at ${result.url}` });
+  } else {
+    ctx.events({
+      kind: 'warn',
+      message: `Warning: the engine at ${result.url} does not answer yet (${result.error}). The machine is saved; 'docker-machine ls' shows when it does.`,
+    });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The library API: every operation behind the CLI, usable from another program.
+ *
+ *   import { MachineAPI } from 'docker-machine';
+ *   const api = new MachineAPI({ storePath: '/tmp/store', events: (e) => console.log(e.message) });
+ *   await api.create({ name: 'dev', driver: 'none', driverFlags: await api.driverFlags('none', { url: 'tcp://127.0.0.1:2376' }) });
+ *   for (const row of await api.list()) console.log(row.Name, row.State, row.DockerVersion);
+ */
+import type { Driver } from '../drivers/driver.js';
+import { loadDriver } from '../drivers/registry.js';
+import type { FlagValue, ParsedFlags } from '../flags/def.js';
+import { envOrDefault } from '../flags/parse.js';
+import { defaultStorePath } from '../store/paths.js';
+import { Store } from '../store/store.js';
+import { ensureClientCertCopies } from './client-certs.js';
+import { checkConnection } from './connection.js';
+import type { ApiContext } from './context.js';
+import { type CreateRequest, createMachine } from './create.js';
+import { engineVersion } from './engine.js';
+import { type ProgressListener, silent } from './events.js';
+import type { CertOverrides } from './host-options.js';
+import { type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
+import { parseFilters } from './list-filter.js';
+import { type Machine, loadMachine, saveMachine } from './machine.js';
+import { type RemoveResult, removeMachine } from './remove.js';
+
+export type { CreateRequest, Driver, HostListItem, Machine, ProgressListener, RemoveResult };
+export type { ProgressEvent } from './events.js';
+export type { HostConfig } from '../store/host.js';
+export { MachineError } from '../errors.js';
+
+export interface MachineAPIOptions {
+  /** The store folder; default $MACHINE_STORAGE_PATH or ~/.docker/machine. */
+  storePath?: string;
+  /** Paths replacing the shared CA and client certificates (the global --tls-* flags). */
+  certs?: CertOverrides;
+  events?: ProgressListener;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class MachineAPI {
+  readonly ctx: ApiContext;
+
+  constructor(opts: MachineAPIOptions = {}) {
+    const env = opts.env ?? process.env;
+    this.ctx = {
+      store: new Store(opts.storePath ?? defaultStorePath(env)),
+      certs: opts.certs ?? {},
+      events: opts.events ?? silent,
+      env,
+    };
+  }
+
+  get store(): Store {
+    return this.ctx.store;
+  }
+
+  /** Names of the machines in the store, sorted. */
+  names(): Promise<string[]> {
+    return this.ctx.store.listNames();
+  }
+
+  load(name: string): Promise<Machine> {
+    return loadMachine(this.ctx.store, name);
+  }
+
+  save(m: Machine): Promise<void> {
+    return saveMachine(this.ctx.store, m);
+  }
+
+  /** Loadable machines and the ones whose config is broken. */
+  loadAll(): ReturnType<typeof loadAll> {
+    return loadAll(this.ctx);
+  }
+
+  create(req: CreateRequest): Promise<Machine> {
+    return createMachine(this.ctx, req);
+  }
+
+  remove(name: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+    return removeMachine(this.ctx, name, !!opts.force);
+  }
+
+  /** The rows of `ls`. */
+  list(opts: Partial<ListOptions> & { filter?: string[] } = {}): Promise<HostListItem[]> {
+    return listMachines(this.ctx, {
+      filters: opts.filters ?? parseFilters(opts.filter ?? []),
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      dockerHost: opts.dockerHost ?? this.ctx.env.DOCKER_HOST ?? '',
+    });
+  }
+
+  /** TLS handshake with the machine's engine; returns the URL to point docker at. */
+  checkConnection(m: Machine, opts: { swarm?: boolean } = {}): Promise<string> {
+    return checkConnection(m, !!opts.swarm);
+  }
+
+  /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
+  ensureClientCerts(m: Machine): Promise<void> {
+    return ensureClientCertCopies(m);
+  }
+
+  engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
+    return engineVersion(m, signal);
+  }
+
+  /** A driver's flags from a plain object ({ url: '...' }), with env vars and defaults applied. */
+  async driverFlags(driver: string, values: Record<string, FlagValue> = {}): Promise<ParsedFlags> {
+    const mod = await loadDriver(driver);
+    const parsed: ParsedFlags = { values: new Map(), explicit: new Set() };
+    for (const d of mod.flags) {
+      if (Object.hasOwn(values, d.name)) {
+        parsed.values.set(d.name, values[d.name]);
+        parsed.explicit.add(d.name);
+      } else {
+        parsed.values.set(d.name, envOrDefault(d, this.ctx.env));
+      }
+    }
+    return parsed;
+  }
+}

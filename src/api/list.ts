@@ -1,0 +1,205 @@
+import { errorMessage } from '../errors.js';
+import { naturalSort } from '../format/natsort.js';
+import type { EngineOptions, SwarmOptions } from '../store/host.js';
+import type { ApiContext } from './context.js';
+import { engineClient } from './engine.js';
+import { type ListFilters, hasFilters, matchLabel } from './list-filter.js';
+import { type Machine, loadMachine } from './machine.js';
+import { swarmURL } from './swarm-url.js';
+
+/** One row of `ls`, with the field names its --format templates use. */
+export interface HostListItem {
+  Name: string;
+  Active: string;
+  ActiveHost: boolean;
+  ActiveSwarm: boolean;
+  DriverName: string;
+  State: string;
+  URL: string;
+  SwarmOptions: SwarmOptions | null;
+  Swarm: string;
+  EngineOptions: EngineOptions | null;
+  Error: string;
+  DockerVersion: string;
+  /** Milliseconds the machine took to answer. */
+  ResponseTime: number;
+}
+
+export interface ListOptions {
+  filters: ListFilters;
+  /** Per-machine bound on the state and engine queries. */
+  timeoutMs: number;
+  /** $DOCKER_HOST, to mark the active machine. */
+  dockerHost: string;
+}
+
+export interface LoadedList {
+  machines: Machine[];
+  /** Machines whose config could not be loaded, with the reason. */
+  broken: { name: string; error: string }[];
+}
+
+export async function loadAll(ctx: ApiContext): Promise<LoadedList> {
+  const names = await ctx.store.listNames();
+  const results = await Promise.allSettled(names.map((n) => loadMachine(ctx.store, n)));
+  const out: LoadedList = { machines: [], broken: [] };
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') out.machines.push(r.value);
+    else out.broken.push({ name: names[i], error: errorMessage(r.reason).replaceAll('\n', '') });
+  });
+  return out;
+}
+
+/** The machines that pass the filters (state filters query each machine's driver). */
+export async function filterMachines(all: Machine[], f: ListFilters): Promise<Machine[]> {
+  if (!hasFilters(f)) return all;
+  const masters = swarmMasters(all);
+  const keep = await Promise.all(
+    all.map(async (m) => {
+      const o = m.config.HostOptions;
+      if (f.driver.length && !f.driver.some((d) => d.toLowerCase() === m.config.DriverName.toLowerCase())) {
+        return false;
+      }
+      if (f.name.length && !f.name.some((re) => re.test(m.name))) return false;
+      if (!matchLabel(f.label, o.EngineOptions.Labels)) return false;
+      if (f.swarm.length) {
+        const master = o.SwarmOptions.Discovery ? masters.get(o.SwarmOptions.Discovery) : undefined;
+        if (!master || !f.swarm.some((s) => s.toLowerCase() === master.toLowerCase())) return false;
+      }
+      if (f.state.length) {
+        let state: string;
+        try {
+          state = await m.driver.getState();
+        } catch {
+          state = 'Error';
+        }
+        if (!f.state.some((s) => s.toLowerCase() === state.toLowerCase())) return false;
+      }
+      return true;
+    }),
+  );
+  return all.filter((_, i) => keep[i]);
+}
+
+function swarmMasters(all: Machine[]): Map<string, string> {
+  const masters = new Map<string, string>();
+  for (const m of all) {
+    const s = m.config.HostOptions.SwarmOptions;
+    if (s.Master && s.Discovery) masters.set(s.Discovery, m.name);
+  }
+  return masters;
+}
+
+/** Every row of `ls`: machines queried in parallel, each bounded by the timeout. */
+export async function listMachines(ctx: ApiContext, opts: ListOptions): Promise<HostListItem[]> {
+  const { machines, broken } = await loadAll(ctx);
+  const shown = await filterMachines(machines, opts.filters);
+  const masters = swarmMasters(machines);
+  const rows = await Promise.all(shown.map((m) => itemWithTimeout(m, masters, opts)));
+  for (const b of broken) rows.push(errorItem(b.name, b.error));
+  return naturalSort(rows, (r) => r.Name);
+}
+
+function errorItem(name: string, error: string): HostListItem {
+  return {
+    Name: name,
+    Active: '',
+    ActiveHost: false,
+    ActiveSwarm: false,
+    DriverName: 'not found',
+    State: 'Error',
+    URL: '',
+    SwarmOptions: null,
+    Swarm: '',
+    EngineOptions: null,
+    Error: error,
+    DockerVersion: '',
+    ResponseTime: 0,
+  };
+}
+
+async function itemWithTimeout(
+  m: Machine,
+  masters: Map<string, string>,
+  opts: ListOptions,
+): Promise<HostListItem> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<HostListItem>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      resolve({
+        ...errorItem(m.name, ''),
+        DriverName: m.config.DriverName,
+        State: 'Timeout',
+        ResponseTime: opts.timeoutMs,
+      });
+    }, opts.timeoutMs);
+  });
+  try {
+    return await Promise.race([hostItem(m, masters, opts.dockerHost, ac.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
+async function hostItem(
+  m: Machine,
+  masters: Map<string, string>,
+  dockerHost: string,
+  signal: AbortSignal,
+): Promise<HostListItem> {
+  const started = performance.now();
+  const o = m.config.HostOptions;
+  let url = '';
+  let state = '';
+  let error = '';
+  let dockerVersion = 'Unknown';
+  try {
+    url = await m.driver.getURL(signal);
+  } catch (err) {
+    error = errorMessage(err);
+  }
+  if (error === '' && url !== '') {
+    state = 'Running';
+    try {
+      const client = await engineClient(m, url);
+      dockerVersion = `v${(await client.version(signal)).Version}`;
+    } catch (err) {
+      error = `Unable to query docker version: ${errorMessage(err)}`;
+    }
+  } else {
+    try {
+      state = await m.driver.getState(signal);
+    } catch (err) {
+      if (error === '') error = errorMessage(err);
+    }
+  }
+  if (error === 'Host is not running') error = '';
+
+  const s = o.SwarmOptions;
+  const activeHost = state === 'Running' && url !== '' && url === dockerHost;
+  const activeSwarm =
+    s.Master && state === 'Running' && url !== '' && swarmURL(url, s.Host) === dockerHost;
+  let swarm = '';
+  if (s.Discovery) {
+    swarm = masters.get(s.Discovery) ?? '';
+    if (s.Master) swarm += ' (master)';
+  }
+  return {
+    Name: m.name,
+    Active: activeHost ? '*' : activeSwarm ? '* (swarm)' : '-',
+    ActiveHost: activeHost,
+    ActiveSwarm: activeSwarm,
+    DriverName: m.config.DriverName,
+    State: state,
+    URL: url,
+    SwarmOptions: s,
+    Swarm: swarm,
+    EngineOptions: o.EngineOptions,
+    Error: error.replaceAll('\n', ' ').trim(),
+    DockerVersion: dockerVersion,
+    ResponseTime: Math.round(performance.now() - started),
+  };
+}

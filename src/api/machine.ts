@@ -1,0 +1,39 @@
+import type { Driver, DriverContext } from '../drivers/driver.js';
+import { loadDriver } from '../drivers/registry.js';
+import type { HostConfig } from '../store/host.js';
+import type { Store } from '../store/store.js';
+import type { ProgressListener } from './events.js';
+
+/** A machine as loaded: its config.json data and the driver that manages it. */
+export interface Machine {
+  readonly name: string;
+  config: HostConfig;
+  readonly driver: Driver;
+}
+
+export async function loadMachine(store: Store, name: string): Promise<Machine> {
+  const config = await store.load(name);
+  const mod = await loadDriver(config.DriverName);
+  const driver = mod.fromJSON(config.Driver);
+  return { name: config.Name, config, driver };
+}
+
+/** Save the machine with its driver's current JSON. */
+export async function saveMachine(store: Store, m: Machine): Promise<void> {
+  m.config = { ...m.config, Driver: m.driver.toJSON() };
+  await store.save(m.config);
+}
+
+export function driverContext(
+  store: Store,
+  m: Machine,
+  listener: ProgressListener,
+  signal?: AbortSignal,
+): DriverContext {
+  return {
+    log: (message) => listener({ kind: 'driver', machine: m.name, message }),
+    debug: (message) => listener({ kind: 'debug', machine: m.name, message: `(${m.name}) ${message}` }),
+    save: () => saveMachine(store, m),
+    signal,
+  };
+}

@@ -1,0 +1,34 @@
+import { MachineError, errorMessage } from '../errors.js';
+import type { ApiContext } from './context.js';
+import { driverContext, loadMachine } from './machine.js';
+
+export interface RemoveResult {
+  /** The local folder was removed. */
+  removed: boolean;
+  /** Why the driver could not remove the machine (the folder is kept unless forced). */
+  driverError?: string;
+}
+
+/**
+ * Remove the machine's resources through its driver, then its folder. With force the folder goes
+ * even when the driver fails or the config cannot be read, so a broken machine can always be
+ * cleaned up.
+ */
+export async function removeMachine(ctx: ApiContext, name: string, force: boolean): Promise<RemoveResult> {
+  return ctx.store.withLock(name, async () => {
+    let driverError: string | undefined;
+    try {
+      const m = await loadMachine(ctx.store, name);
+      await m.driver.remove(driverContext(ctx.store, m, ctx.events));
+    } catch (err) {
+      driverError = errorMessage(err);
+    }
+    if (driverError !== undefined && !force) return { removed: false, driverError };
+    if (!(await ctx.store.exists(name))) {
+      if (driverError === undefined) throw new MachineError(`Can't remove "${name}"`);
+      return { removed: false, driverError };
+    }
+    await ctx.store.remove(name);
+    return { removed: true, driverError };
+  });
+}

@@ -1,0 +1,121 @@
+import { basename } from 'node:path';
+import { MachineError, UsageError, errorMessage } from '../errors.js';
+import type { FlagDef } from '../flags/def.js';
+import { flagBool } from '../flags/def.js';
+import { parseFlags, parseGoBool } from '../flags/parse.js';
+import { VERSION_STRING } from '../version.js';
+import type { CommandContext, CommandInfo, CommandModule } from './command.js';
+import { commands, findCommand } from './commands.js';
+import { globalFlagDefs, globalOptions } from './globals.js';
+import { appHelp, commandHelp } from './help.js';
+import { type Streams, createOutput } from './output.js';
+
+export interface RunIO extends Streams {
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const HELP_FLAG: FlagDef = { name: 'help', short: 'h', kind: 'bool', usage: 'show help' };
+
+/** Run one docker-machine command line; returns the exit code. */
+export async function runCLI(argv: string[], io: RunIO): Promise<number> {
+  const appName = appNameFrom(argv[1]);
+  const args = argv.slice(2);
+  // Debug is on if -D appears anywhere, even after the command, as in the original.
+  let debug = args.some((a) => a === '-D' || a === '--debug' || a === '-debug');
+  const envDebug = io.env.MACHINE_DEBUG;
+  if (envDebug) {
+    const b = parseGoBool(envDebug);
+    if (b === undefined) {
+      io.stderr.write(
+        `Error parsing boolean value from MACHINE_DEBUG: strconv.ParseBool: parsing "${envDebug}": invalid syntax\n`,
+      );
+      return 1;
+    }
+    debug = b;
+  }
+  const out = createOutput(io, debug);
+
+  try {
+    const gdefs = globalFlagDefs(io.env);
+    const g = parseFlags(args, gdefs, { stopAtFirstArg: true, env: io.env });
+    if (flagBool(g.flags, 'version')) {
+      out.write(`${appName} version ${VERSION_STRING}\n`);
+      return 0;
+    }
+    const [cmdName, ...cmdArgs] = g.rest;
+    if (cmdName === undefined || flagBool(g.flags, 'help')) {
+      out.write(appHelp(appName, gdefs, commands));
+      return 0;
+    }
+    const info = findCommand(cmdName);
+    if (!info) {
+      throw new MachineError(`${appName}: '${cmdName}' is not a ${appName} command. See '${appName} --help'.`);
+    }
+    const mod = await info.load();
+    const defs = mod.resolveFlags ? await mod.resolveFlags(cmdArgs, io.env) : mod.flags;
+    const showHelp = async () => {
+      const footer = mod.helpFooter ? await mod.helpFooter(cmdArgs, io.env) : '';
+      out.write(commandHelp(info, defs, footer));
+    };
+
+    let parsed: ReturnType<typeof parseFlags>;
+    if (mod.skipFlagParsing) {
+      if (['-h', '-help', '--help'].includes(cmdArgs[0] ?? '')) {
+        await showHelp();
+        return 0;
+      }
+      parsed = { flags: { values: new Map(), explicit: new Set() }, args: cmdArgs, rest: [] };
+    } else {
+      parsed = parseFlags(cmdArgs, [...defs, HELP_FLAG], { command: info.name, env: io.env });
+      if (flagBool(parsed.flags, 'help')) {
+        await showHelp();
+        return 0;
+      }
+    }
+
+    let helpText = '';
+    if (mod.helpFooter) helpText = await mod.helpFooter(cmdArgs, io.env);
+    const ctx: CommandContext = {
+      name: info.name,
+      args: parsed.args,
+      flags: parsed.flags,
+      globals: globalOptions(g.flags, debug),
+      out,
+      env: io.env,
+      appName,
+      argv: [appName, ...args],
+      stdin: io.stdin,
+      flagDefs: defs,
+      showHelp: () => out.write(commandHelp(info, defs, helpText)),
+    };
+    await mod.run(ctx);
+    return 0;
+  } catch (err) {
+    return reportError(err, out, appName);
+  }
+}
+
+function reportError(err: unknown, out: ReturnType<typeof createOutput>, appName: string): number {
+  if (err instanceof UsageError) {
+    const where = err.command ? `${appName} ${err.command} --help` : `${appName} --help`;
+    out.error(`Incorrect Usage: ${err.message}. See '${where}'.`);
+    return err.exitCode;
+  }
+  if (err instanceof MachineError) {
+    out.error(err.message);
+    return err.exitCode;
+  }
+  // Anything else is our bug: say so in one line, with the details behind --debug.
+  out.error(`Error: unexpected internal error: ${errorMessage(err)} (run with --debug for details)`);
+  if (err instanceof Error && err.stack) out.debug(err.stack);
+  return 1;
+}
+
+function appNameFrom(script: string | undefined): string {
+  if (!script) return 'docker-machine';
+  const b = basename(script).replace(/\.(c|m)?[jt]s$/, '');
+  return b === 'main' || b === '' ? 'docker-machine' : b;
+}
+
+export type { CommandInfo, CommandModule };

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { MachineError, errorMessage, goQuote } from '../errors.js';
+import type { FlagDef } from '../flags/def.js';
+import { flagBool } from '../flags/def.js';
+import { apiFor } from './api.js';
+import type { CommandContext } from './command.js';
+import { targetName } from './target.js';
+
+export const flags: FlagDef[] = [
+  { name: 'swarm', kind: 'bool', usage: 'Display the Swarm config instead of the Docker daemon' },
+];
+
+/** Flags for `docker $(docker-machine config NAME) ...`, after checking the engine's TLS. */
+export async function run(ctx: CommandContext): Promise<void> {
+  ctx.out.infoToStderr();
+  const api = apiFor(ctx);
+  const m = await api.load(await targetName(ctx));
+  let dockerHost: string;
+  try {
+    dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });
+  } catch (err) {
+    throw new MachineError(`Error running connection boilerplate: ${errorMessage(err)}`, { cause: err });
+  }
+  await api.ensureClientCerts(m);
+  const dir = m.config.HostOptions.AuthOptions.StorePath || join(api.store.machinesDir, m.name);
+  ctx.out.write(
+    [
+      '--tlsverify',
+      `--tlscacert=${goQuote(join(dir, 'ca.pem'))}`,
+      `--tlscert=${goQuote(join(dir, 'cert.pem'))}`,
+      `--tlskey=${goQuote(join(dir, 'key.pem'))}`,
+      `-H=${dockerHost}`,
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,89 @@
+import { MachineError, errorMessage } from '../errors.js';
+import type { FlagDef } from '../flags/def.js';
+import { flagBool, flagString } from '../flags/def.js';
+import { type EnvVars, detectShell, hintCommandLine, renderEnv } from '../shell/env.js';
+import { apiFor } from './api.js';
+import type { CommandContext } from './command.js';
+import { atMostOneName, targetName } from './target.js';
+
+export const flags: FlagDef[] = [
+  { name: 'swarm', kind: 'bool', usage: 'Display the Swarm config instead of the Docker daemon' },
+  {
+    name: 'shell',
+    kind: 'string',
+    usage:
+      'Force environment to be configured for a specified shell: [fish, cmd, powershell, tcsh, emacs], default is auto-detect',
+  },
+  { name: 'unset', short: 'u', kind: 'bool', usage: 'Unset variables instead of setting them' },
+  { name: 'no-proxy', kind: 'bool', usage: 'Add machine IP to NO_PROXY environment variable' },
+];
+
+const DOCKER_VARS = ['DOCKER_TLS_VERIFY', 'DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_MACHINE_NAME'];
+
+export async function run(ctx: CommandContext): Promise<void> {
+  ctx.out.infoToStderr();
+  const shell = chooseShell(ctx);
+  const commandLine = hintCommandLine(ctx.argv);
+  const noProxy = flagBool(ctx.flags, 'no-proxy');
+
+  if (flagBool(ctx.flags, 'unset')) {
+    if (ctx.args.length > 0) throw new MachineError('Error: Expected no machine name when the -u flag is present');
+    const vars: EnvVars[] = DOCKER_VARS.map((name) => ({ name, value: '' }));
+    if (noProxy) vars.push({ name: noProxyVar(ctx.env).name, value: '' });
+    ctx.out.write(renderEnv({ shell, unset: true, vars, commandLine }));
+    return;
+  }
+
+  atMostOneName(ctx);
+  const api = apiFor(ctx);
+  const m = await api.load(await targetName(ctx));
+  let dockerHost: string;
+  try {
+    dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });
+  } catch (err) {
+    throw new MachineError(`Error checking TLS connection: ${errorMessage(err)}`, { cause: err });
+  }
+  await api.ensureClientCerts(m);
+  const vars: EnvVars[] = [
+    { name: 'DOCKER_TLS_VERIFY', value: '1' },
+    { name: 'DOCKER_HOST', value: dockerHost },
+    { name: 'DOCKER_CERT_PATH', value: m.config.HostOptions.AuthOptions.StorePath },
+    { name: 'DOCKER_MACHINE_NAME', value: m.name },
+  ];
+  if (process.platform === 'win32') vars.push({ name: 'COMPOSE_CONVERT_WINDOWS_PATHS', value: 'true' });
+  if (noProxy) {
+    let ip: string;
+    try {
+      ip = await m.driver.getIP();
+    } catch (err) {
+      throw new MachineError(`Error getting host IP: ${errorMessage(err)}`);
+    }
+    const cur = noProxyVar(ctx.env);
+    let value = cur.value;
+    if (value === '') value = ip;
+    else if (!value.includes(ip)) value = `${value},${ip}`;
+    vars.push({ name: cur.name, value });
+  }
+  ctx.out.write(renderEnv({ shell, unset: false, vars, commandLine }));
+}
+
+function noProxyVar(env: NodeJS.ProcessEnv): { name: string; value: string } {
+  if (env.no_proxy) return { name: 'no_proxy', value: env.no_proxy };
+  return { name: 'NO_PROXY', value: env.NO_PROXY ?? '' };
+}
+
+/**
+ * --shell, else the login shell. Where the original failed with "Unknown shell" when SHELL was
+ * unset (cron, CI, `env -i`), we print sh syntax, which every POSIX shell evaluates, and say so on
+ * stderr, away from the text being evaluated.
+ */
+function chooseShell(ctx: CommandContext): string {
+  const given = flagString(ctx.flags, 'shell');
+  if (given !== '') return given;
+  const detected = detectShell(ctx.env);
+  if (detected) return detected;
+  ctx.out.warn(
+    "The lines below are for a sh/bash shell ($SHELL is not set); you can specify the shell you're using, with the --shell flag.",
+  );
+  return 'sh';
+}

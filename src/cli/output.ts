@@ -1,0 +1,40 @@
+/**
+ * Two channels, as in the original: results and progress (Info) on stdout, errors on stderr.
+ * `env` and `config` move progress to stderr so that stdout holds only what a shell evaluates.
+ */
+export interface Output {
+  /** Raw result text on stdout. */
+  write(text: string): void;
+  /** A progress or info line: stdout, or stderr when the command keeps stdout for its result. */
+  info(line: string): void;
+  warn(line: string): void;
+  /** An error line on stderr. */
+  error(line: string): void;
+  /** Only with --debug / MACHINE_DEBUG, on stderr. */
+  debug(line: string): void;
+  /** Route info/warn to stderr from now on. */
+  infoToStderr(): void;
+  readonly debugEnabled: boolean;
+}
+
+export interface Streams {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}
+
+export function createOutput(streams: Streams, debugEnabled: boolean): Output {
+  let infoStream = streams.stdout;
+  return {
+    write: (text) => void streams.stdout.write(text),
+    info: (line) => void infoStream.write(`${line}\n`),
+    warn: (line) => void infoStream.write(`${line}\n`),
+    error: (line) => void streams.stderr.write(`${line}\n`),
+    debug: (line) => {
+      if (debugEnabled) streams.stderr.write(`${line}\n`);
+    },
+    infoToStderr: () => {
+      infoStream = streams.stderr;
+    },
+    debugEnabled,
+  };
+}

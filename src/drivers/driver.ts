@@ -1,0 +1,64 @@
+import type { FlagDef, ParsedFlags } from '../flags/def.js';
+import type { BaseDriverFields, DriverJSON } from '../store/host.js';
+
+/**
+ * The contract every driver keeps (DESIGN.md §3). A driver knows its infrastructure and nothing
+ * about Docker provisioning. Whatever create makes is recorded (through ctx.save) before the next
+ * step, so that `rm` can remove it after any failure or a kill -9.
+ */
+
+export type MachineState =
+  | ''
+  | 'Running'
+  | 'Paused'
+  | 'Saved'
+  | 'Stopped'
+  | 'Stopping'
+  | 'Starting'
+  | 'Error'
+  | 'Timeout'
+  | 'NotFound';
+
+export interface DriverContext {
+  /** A progress line shown as `(NAME) line`, as the original's driver plugins printed them. */
+  log(line: string): void;
+  debug(line: string): void;
+  /** Persist the driver's current JSON now (call after each resource a step creates). */
+  save(): Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface Driver {
+  readonly driverName: string;
+  /** The object saved as config.json's "Driver", with the original's field names and order. */
+  toJSON(): DriverJSON;
+  preCreateCheck(ctx: DriverContext): Promise<void>;
+  create(ctx: DriverContext): Promise<void>;
+  remove(ctx: DriverContext): Promise<void>;
+  start(ctx: DriverContext): Promise<void>;
+  stop(ctx: DriverContext): Promise<void>;
+  restart(ctx: DriverContext): Promise<void>;
+  kill(ctx: DriverContext): Promise<void>;
+  getState(signal?: AbortSignal): Promise<MachineState>;
+  /** Docker URL, e.g. tcp://1.2.3.4:2376. */
+  getURL(signal?: AbortSignal): Promise<string>;
+  getIP(): Promise<string>;
+  getSSHHostname(): Promise<string>;
+  getSSHPort(): Promise<number>;
+  getSSHUsername(): string;
+  getSSHKeyPath(): string;
+}
+
+/** What the registry loads for a driver name: its flags and two ways to make a driver. */
+export interface DriverModule {
+  readonly name: string;
+  /** One line for help and for the drivers table. */
+  readonly description: string;
+  readonly flags: FlagDef[];
+  /** A new driver for `create`; throws a MachineError naming the bad or missing flag. */
+  fromFlags(base: BaseDriverFields, flags: ParsedFlags): Driver;
+  /** The driver of a machine loaded from config.json. */
+  fromJSON(json: DriverJSON): Driver;
+}
+
+export const ERR_HOST_NOT_RUNNING = 'Host is not running';

@@ -1,0 +1,55 @@
+/**
+ * Every error a user can see is a MachineError: its message is the user-facing text and its
+ * exitCode is what the process exits with. Anything else reaching the top is a bug and is reported
+ * as one, never as a stack trace.
+ */
+export class MachineError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}
+
+/** A command line the parser cannot accept (unknown flag, bad value, wrong argument count). */
+export class UsageError extends MachineError {
+  /** The command whose help explains the right usage ('' for the app itself). */
+  readonly command: string;
+  constructor(message: string, command = '') {
+    super(message, { exitCode: 1 });
+    this.command = command;
+  }
+}
+
+/** The driver's pre-create check failed: the original exits 3 for this one case. */
+export class PreCreateError extends MachineError {
+  constructor(cause: string) {
+    super(`Error with pre-create check: ${goQuote(cause)}`, { exitCode: 3 });
+  }
+}
+
+/** Go's %q for a string: double quotes with Go escapes. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\x07') out += '\\a';
+    else if (ch === '\b') out += '\\b';
+    else if (ch === '\f') out += '\\f';
+    else if (ch === '\v') out += '\\v';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

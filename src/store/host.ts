@@ -1,0 +1,92 @@
+/**
+ * The data of config.json (ConfigVersion 3), field for field in the order the original writes
+ * them, so that a file we save is byte-identical to one the original would save.
+ */
+
+export const CONFIG_VERSION = 3;
+
+/** The driver's own JSON object, kept as read so that fields we do not know survive a save. */
+export type DriverJSON = Record<string, unknown>;
+
+export interface EngineOptions {
+  ArbitraryFlags: string[];
+  Dns: string[] | null;
+  GraphDir: string;
+  Env: string[];
+  Ipv6: boolean;
+  InsecureRegistry: string[];
+  Labels: string[];
+  LogLevel: string;
+  StorageDriver: string;
+  SelinuxEnabled: boolean;
+  TlsVerify: boolean;
+  RegistryMirror: string[];
+  InstallURL: string;
+}
+
+export interface SwarmOptions {
+  IsSwarm: boolean;
+  Address: string;
+  Discovery: string;
+  Agent: boolean;
+  Master: boolean;
+  Host: string;
+  Image: string;
+  Strategy: string;
+  Heartbeat: number;
+  Overcommit: number;
+  ArbitraryFlags: string[];
+  ArbitraryJoinFlags: string[];
+  Env: string[] | null;
+  IsExperimental: boolean;
+}
+
+export interface AuthOptions {
+  CertDir: string;
+  CaCertPath: string;
+  CaPrivateKeyPath: string;
+  CaCertRemotePath: string;
+  ServerCertPath: string;
+  ServerKeyPath: string;
+  ClientKeyPath: string;
+  ServerCertRemotePath: string;
+  ServerKeyRemotePath: string;
+  ClientCertPath: string;
+  ServerCertSANs: string[];
+  StorePath: string;
+}
+
+export interface HostOptions {
+  Driver: string;
+  Memory: number;
+  Disk: number;
+  EngineOptions: EngineOptions;
+  SwarmOptions: SwarmOptions;
+  AuthOptions: AuthOptions;
+}
+
+export interface HostConfig {
+  ConfigVersion: number;
+  Driver: DriverJSON;
+  DriverName: string;
+  HostOptions: HostOptions;
+  Name: string;
+}
+
+/** Fields every driver's JSON starts with (libmachine's BaseDriver), in the original's order. */
+export interface BaseDriverFields {
+  IPAddress: string;
+  MachineName: string;
+  SSHUser: string;
+  SSHPort: number;
+  SSHKeyPath: string;
+  StorePath: string;
+  SwarmMaster: boolean;
+  SwarmHost: string;
+  SwarmDiscovery: string;
+}
+
+export const DEFAULT_INSTALL_URL = 'https://get.docker.com';
+export const DEFAULT_SWARM_HOST = 'tcp://0.0.0.0:3376';
+export const DEFAULT_SWARM_IMAGE = 'swarm:latest';
+export const DEFAULT_SWARM_STRATEGY = 'spread';
