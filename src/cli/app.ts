@@ -54,28 +54,24 @@ export async function runCLI(argv: string[], io: RunIO): Promise<number> {
     }
     const mod = await info.load();
     const defs = mod.resolveFlags ? await mod.resolveFlags(cmdArgs, io.env) : mod.flags;
-    const showHelp = async () => {
-      const footer = mod.helpFooter ? await mod.helpFooter(cmdArgs, io.env) : '';
-      out.write(commandHelp(info, defs, footer));
-    };
+    const footer = mod.helpFooter ? await mod.helpFooter(cmdArgs, io.env) : '';
+    const showHelp = () => out.write(commandHelp(info, defs, footer));
 
     let parsed: ReturnType<typeof parseFlags>;
     if (mod.skipFlagParsing) {
       if (['-h', '-help', '--help'].includes(cmdArgs[0] ?? '')) {
-        await showHelp();
+        showHelp();
         return 0;
       }
       parsed = { flags: { values: new Map(), explicit: new Set() }, args: cmdArgs, rest: [] };
     } else {
       parsed = parseFlags(cmdArgs, [...defs, HELP_FLAG], { command: info.name, env: io.env });
       if (flagBool(parsed.flags, 'help')) {
-        await showHelp();
+        showHelp();
         return 0;
       }
     }
 
-    let helpText = '';
-    if (mod.helpFooter) helpText = await mod.helpFooter(cmdArgs, io.env);
     const ctx: CommandContext = {
       name: info.name,
       args: parsed.args,
@@ -87,7 +83,7 @@ export async function runCLI(argv: string[], io: RunIO): Promise<number> {
       argv: [appName, ...args],
       stdin: io.stdin,
       flagDefs: defs,
-      showHelp: () => out.write(commandHelp(info, defs, helpText)),
+      showHelp,
     };
     await mod.run(ctx);
     return 0;

@@ -1,5 +1,5 @@
 import type { CreateRequest } from '../api/create.js';
-import { driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
+import { driverDescription, driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagSlice, flagString } from '../flags/def.js';
@@ -24,10 +24,7 @@ export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): P
 export async function helpFooter(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const chosen = lookupDriverName(rawArgs, env);
   let t = '\nDrivers:\n';
-  for (const n of driverNames()) {
-    const mod = await loadDriver(n);
-    t += `   ${n.padEnd(10)} ${mod.description}\n`;
-  }
+  for (const n of driverNames()) t += `   ${n.padEnd(10)} ${driverDescription(n)}\n`;
   if (chosen === '') t += "\nRun 'docker-machine create -d DRIVER --help' to see the flags of that driver.\n";
   return t;
 }

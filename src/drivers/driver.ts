@@ -52,8 +52,6 @@ export interface Driver {
 /** What the registry loads for a driver name: its flags and two ways to make a driver. */
 export interface DriverModule {
   readonly name: string;
-  /** One line for help and for the drivers table. */
-  readonly description: string;
   readonly flags: FlagDef[];
   /** A new driver for `create`; throws a MachineError naming the bad or missing flag. */
   fromFlags(base: BaseDriverFields, flags: ParsedFlags): Driver;

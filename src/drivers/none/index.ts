@@ -71,7 +71,6 @@ export function urlHostPort(raw: string): string {
 
 export const noneDriver: DriverModule = {
   name: 'none',
-  description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
   flags,
   fromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
     const url = flagString(parsed, 'url');

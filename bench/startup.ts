@@ -1,0 +1,141 @@
+/**
+ * Start-up cost of the light commands against a store of 100 machines, as ratios to a bare
+ * `node -e 0` measured in the same run, and `ls` time over 10/50/100 machines with reachable
+ * engines (it must not grow linearly: queries run in parallel over reused connections).
+ *
+ *   npm run build && node --import tsx bench/startup.ts [--runs N]
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateServerCert } from '../src/cert/server.js';
+
+const root = join(import.meta.dirname, '..');
+const bundle = join(root, 'dist', 'docker-machine.cjs');
+const bin = join(root, 'bin', 'docker-machine');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 30;
+
+function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Interleave the runs of every case so that machine noise hits them all alike. */
+function measure(cases: Record<string, string[]>, env: NodeJS.ProcessEnv, runs: number): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (const [k, args] of Object.entries(cases)) timeOnce(args, env); // warm the file cache
+  for (let i = 0; i < runs; i++) {
+    for (const [k, args] of Object.entries(cases)) samples[k].push(timeOnce(args, env));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+/** A TLS engine that answers /version, in its own process so it does not share our event loop. */
+async function startFakeEngine(dir: string, ports: number): Promise<{ urls: string[]; stop: () => void }> {
+  const script = join(dir, 'engine.mjs');
+  await writeFile(
+    script,
+    `import https from 'node:https'; import fs from 'node:fs';
+const [ca, cert, key] = ['ca.pem', 'server.pem', 'server-key.pem'].map((f) => fs.readFileSync(process.argv[2] + '/' + f));
+const body = JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' });
+const out = [];
+let left = Number(process.argv[3]);
+for (let i = 0; i < Number(process.argv[3]); i++) {
+  const s = https.createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true }, (q, r) => { r.setHeader('content-type', 'application/json'); r.end(body); });
+  s.listen(0, '127.0.0.1', () => { out.push(s.address().port); if (--left === 0) console.log(out.join(' ')); });
+}`,
+  );
+  const child = spawn(process.execPath, [script, dir, String(ports)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(String(d).trim()));
+    child.once('exit', (c) => reject(new Error(`fake engine exited ${c}`)));
+  });
+  return { urls: line.split(' ').map((p) => `tcp://127.0.0.1:${p}`), stop: () => child.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dm-bench-'));
+  const store = join(dir, 'store');
+  const env = { ...process.env, MACHINE_STORAGE_PATH: store, SHELL: '/bin/bash' };
+  delete env.DOCKER_HOST;
+  const cli = (args: string[]) => execFileSync(process.execPath, [bundle, ...args], { env, stdio: 'pipe' });
+  let engine: Awaited<ReturnType<typeof startFakeEngine>> | undefined;
+  try {
+    cli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'seed']);
+    await generateServerCert({
+      caCertPath: join(store, 'certs', 'ca.pem'),
+      caKeyPath: join(store, 'certs', 'ca-key.pem'),
+      certPath: join(dir, 'server.pem'),
+      keyPath: join(dir, 'server-key.pem'),
+      org: 'bench',
+      hosts: ['127.0.0.1'],
+    });
+    execFileSync('cp', [join(store, 'certs', 'ca.pem'), join(dir, 'ca.pem')]);
+    engine = await startFakeEngine(dir, 10);
+    const urls = engine.urls;
+    cli(['rm', '-y', 'seed']);
+    // 100 machines over 10 engine ports.
+    const creates = [];
+    for (let i = 0; i < 100; i++) {
+      creates.push(
+        new Promise<void>((resolve, reject) => {
+          const c = spawn(process.execPath, [bundle, 'create', '-d', 'none', '--url', urls[i % urls.length], `m${i}`], {
+            env,
+            stdio: 'ignore',
+          });
+          c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`create m${i} exited ${code}`))));
+        }),
+      );
+      if (creates.length % 10 === 0) await Promise.all(creates.splice(0));
+    }
+    await Promise.all(creates);
+
+    const light: Record<string, string[]> = {
+      'node -e 0': ['-e', '0'],
+      'ls -q': [bundle, 'ls', '-q'],
+      'env m42': [bundle, 'env', 'm42'],
+      'ip m42': [bundle, 'ip', 'm42'],
+      'url m42': [bundle, 'url', 'm42'],
+      'config m42': [bundle, 'config', 'm42'],
+      'active': [bundle, 'active'],
+      'inspect m42': [bundle, 'inspect', 'm42'],
+      'bin/docker-machine url m42': [bin, 'url', 'm42'],
+    };
+    const lightEnv = { ...env, DOCKER_HOST: urls[2] };
+    const t = measure(light, lightEnv, RUNS);
+    const base = t['node -e 0'];
+    console.log(`# startup, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`);
+    console.log('| command | median ms | ratio to node -e 0 |');
+    console.log('|---|---|---|');
+    for (const [k, v] of Object.entries(t)) console.log(`| ${k} | ${v.toFixed(1)} | ${(v / base).toFixed(2)} |`);
+
+    // ls over 10, 50, 100 machines: filter by name so one store serves all three sizes.
+    const sizes: Record<string, string[]> = {
+      'node -e 0': ['-e', '0'],
+      'ls 10 machines': [bundle, 'ls', '--filter', 'name=^m[0-9]$'],
+      'ls 50 machines': [bundle, 'ls', '--filter', 'name=^m([0-9]|[0-4][0-9])$'],
+      'ls 100 machines': [bundle, 'ls'],
+    };
+    const ls = measure(sizes, env, Math.max(5, Math.floor(RUNS / 3)));
+    console.log('\n| ls, engines reachable | median ms | ratio to node -e 0 |');
+    console.log('|---|---|---|');
+    for (const [k, v] of Object.entries(ls)) console.log(`| ${k} | ${v.toFixed(1)} | ${(v / ls['node -e 0']).toFixed(2)} |`);
+    const per = (ls['ls 100 machines'] - ls['ls 10 machines']) / 90;
+    console.log(`\nls: ${per.toFixed(2)} ms per extra machine; 100 machines take ${(ls['ls 100 machines'] / ls['ls 10 machines']).toFixed(2)}x the time of 10`);
+  } finally {
+    engine?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
