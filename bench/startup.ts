@@ -66,7 +66,7 @@ for (let i = 0; i < Number(process.argv[3]); i++) {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-bench-'));
   const store = join(dir, 'store');
-  const env = { ...process.env, MACHINE_STORAGE_PATH: store, SHELL: '/bin/bash' };
+  const env: NodeJS.ProcessEnv = { ...process.env, MACHINE_STORAGE_PATH: store, SHELL: '/bin/bash' };
   delete env.DOCKER_HOST;
   const cli = (args: string[]) => execFileSync(process.execPath, [bundle, ...args], { env, stdio: 'pipe' });
   let engine: Awaited<ReturnType<typeof startFakeEngine>> | undefined;

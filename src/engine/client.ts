@@ -1,0 +1,131 @@
+import type { IncomingMessage } from 'node:http';
+import type { Agent } from 'node:https';
+import { isIP } from 'node:net';
+import { MachineError } from '../errors.js';
+import { dialErrorText } from './errors.js';
+import type { TLSMaterial } from './tls.js';
+
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  Os?: string;
+  Arch?: string;
+  [k: string]: unknown;
+}
+
+export interface EngineResponse {
+  status: number;
+  body: Buffer;
+  json(): unknown;
+}
+
+// One keep-alive agent per client identity: `ls` over many machines of one store reuses
+// connections instead of a TLS handshake per request.
+const agents = new Map<string, Agent>();
+
+async function agentFor(tls: TLSMaterial | null): Promise<Agent | undefined> {
+  if (!tls) return undefined;
+  const https = await import('node:https');
+  const key = `${tls.ca.length}:${tls.cert.toString('base64', 0, 64)}:${tls.cert.length}`;
+  let a = agents.get(key);
+  if (!a) {
+    a = new https.Agent({ ca: tls.ca, cert: tls.cert, key: tls.key, keepAlive: true, maxSockets: 8 });
+    agents.set(key, a);
+  }
+  return a;
+}
+
+/**
+ * A Docker Engine API client over TLS with node:https and nothing else. Errors are MachineErrors
+ * in the original's words (`Cannot connect to the docker engine endpoint`), plus what was seen.
+ */
+export class EngineClient {
+  readonly url: string;
+  private readonly tls: TLSMaterial | null;
+  private readonly timeoutMs: number;
+
+  constructor(url: string, tls: TLSMaterial | null, opts: { timeoutMs?: number } = {}) {
+    this.url = url;
+    this.tls = tls;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async version(signal?: AbortSignal): Promise<EngineVersion> {
+    const r = await this.request('GET', '/version', undefined, signal);
+    return r.json() as EngineVersion;
+  }
+
+  async info(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const r = await this.request('GET', '/info', undefined, signal);
+    return r.json() as Record<string, unknown>;
+  }
+
+  async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+    const u = new URL(this.url.replace(/^tcp:/, this.tls ? 'https:' : 'http:'));
+    const hostPort = u.host;
+    const mod = this.tls ? await import('node:https') : await import('node:http');
+    const agent = await agentFor(this.tls);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<EngineResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        req.destroy();
+        reject(err);
+      };
+      const onAbort = () =>
+        fail(new MachineError(`Cannot connect to the docker engine endpoint ${this.url}: request aborted`));
+      const timer = setTimeout(
+        () => fail(new MachineError(`The engine at ${this.url} did not answer within ${this.timeoutMs / 1000} s`)),
+        this.timeoutMs,
+      );
+      const req = mod.request(
+        {
+          method,
+          host: u.hostname.replace(/^\[|\]$/g, ''),
+          port: u.port || 2376,
+          path,
+          agent: agent as never,
+          headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
+          // SNI takes host names only; an IP there is deprecated (RFC 6066).
+          servername: isIP(u.hostname.replace(/^\[|\]$/g, '')) ? undefined : u.hostname,
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', fail);
+          res.on('end', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            const data = Buffer.concat(chunks);
+            const status = res.statusCode ?? 0;
+            if (status === 404) return reject(new MachineError(data.toString().trim() || 'Not found'));
+            if (status >= 400) return reject(new MachineError(`${status}: ${data.toString().trim()}`));
+            resolve({
+              status,
+              body: data,
+              json: () => {
+                try {
+                  return JSON.parse(data.toString());
+                } catch {
+                  throw new MachineError(`The engine at ${this.url} answered ${path} with invalid JSON`);
+                }
+              },
+            });
+          });
+        },
+      );
+      req.on('error', (err) =>
+        fail(new MachineError(`Cannot connect to the docker engine endpoint ${this.url}: ${dialErrorText(hostPort, err)}`)),
+      );
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.end(payload);
+    });
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MachineError, errorMessage } from '../errors.js';
+import { goMarshalIndent } from '../format/gojson.js';
+import { writeFileAtomic } from './atomic.js';
+import { CONFIG_VERSION, type HostConfig } from './host.js';
+import { withFileLock } from './lock.js';
+import { migrateToV3 } from './migrate.js';
+import { SchemaError, checkHostV3 } from './schema.js';
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
+
+export class NotExistError extends MachineError {
+  constructor(name: string) {
+    super(
+      `Docker machine "${name}" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.`,
+    );
+  }
+}
+
+/** The original's machine-name rule; it also keeps names from escaping the store ('..', '/'). */
+export function validateMachineName(name: string): void {
+  if (!NAME_RE.test(name) || name.includes('..')) {
+    throw new MachineError('Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -');
+  }
+}
+
+/**
+ * The file store: $STORE/{certs,machines/NAME/config.json,cache}. A machine exists when its folder
+ * does. Saves are atomic and a per-machine lock serialises commands that change one machine.
+ */
+export class Store {
+  readonly root: string;
+  readonly certsDir: string;
+  readonly machinesDir: string;
+  readonly cacheDir: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.certsDir = join(root, 'certs');
+    this.machinesDir = join(root, 'machines');
+    this.cacheDir = join(root, 'cache');
+  }
+
+  machineDir(name: string): string {
+    return join(this.machinesDir, name);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    if (!NAME_RE.test(name) || name.includes('..')) return false;
+    try {
+      return (await stat(this.machineDir(name))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Machine folders, sorted by name bytes as Go's ReadDir sorts them; hidden entries are not machines. */
+  async listNames(): Promise<string[]> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(this.machinesDir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  async load(name: string): Promise<HostConfig> {
+    if (!(await this.exists(name))) throw new NotExistError(name);
+    const path = join(this.machineDir(name), 'config.json');
+    let raw: string;
+    try {
+      raw = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new MachineError(`open ${path}: no such file or directory`);
+      throw new MachineError(`open ${path}: ${errorMessage(err)}`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(raw);
+    } catch (err) {
+      throw new MachineError(`Error getting migrated host: ${jsonErrorText(raw, err)}`);
+    }
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+      throw new MachineError('Error getting migrated host: config.json does not hold a JSON object');
+    }
+    const obj = data as Record<string, unknown>;
+    const version = obj.ConfigVersion ?? 0;
+    if (typeof version !== 'number') {
+      throw new MachineError('Error getting migrated host: ConfigVersion: expected number');
+    }
+    if (version > CONFIG_VERSION) {
+      throw new MachineError(
+        'Error getting migrated host: config version is from the future -- you should upgrade your Docker Machine client',
+      );
+    }
+    let host: HostConfig;
+    try {
+      host = checkHostV3(version < CONFIG_VERSION ? migrateToV3(obj, this.root) : obj);
+    } catch (err) {
+      if (err instanceof SchemaError) throw new MachineError(`Error getting migrated host: ${err.message}`);
+      throw err;
+    }
+    host.Name = name;
+    if (version < CONFIG_VERSION) {
+      await writeFileAtomic(`${path}.bak`, raw);
+      await this.save(host);
+    }
+    return host;
+  }
+
+  async save(host: HostConfig): Promise<void> {
+    validateMachineName(host.Name);
+    const dir = this.machineDir(host.Name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(dir, 'config.json'), goMarshalIndent(host));
+  }
+
+  /** Create the machine's folder; of two creates racing for one name, exactly one succeeds. */
+  async claim(name: string): Promise<void> {
+    validateMachineName(name);
+    await mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(this.machineDir(name), { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new MachineError(`Docker machine "${name}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    validateMachineName(name);
+    await rm(this.machineDir(name), { recursive: true, force: true });
+  }
+
+  /** Serialise the commands that change one machine. */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    validateMachineName(name);
+    return withFileLock(join(this.machinesDir, '.locks', `${name}.lock`), `Machine "${name}"`, fn);
+  }
+
+  /** A store-wide lock for shared files (the CA and client certificates). */
+  withStoreLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.machinesDir, '.locks', `.${what}.lock`), `The store's ${what}`, fn);
+  }
+}
+
+/** JSON.parse's message, with the line and column of the position it names. */
+function jsonErrorText(raw: string, err: unknown): string {
+  const msg = errorMessage(err);
+  const m = /position (\d+)/.exec(msg);
+  if (!m) return msg;
+  const pos = Number(m[1]);
+  const before = raw.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return `${msg.replace(/ in JSON at position \d+.*$/, '')} at line ${line} column ${col}`;
+}
