@@ -31,9 +31,13 @@ function median(xs: number[]): number {
 }
 
 /** Interleave the runs of every case so that machine noise hits them all alike. */
-function measure(cases: Record<string, string[]>, env: NodeJS.ProcessEnv, runs: number): Record<string, number> {
+function measure(
+  cases: Record<string, string[]>,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): Record<string, number> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (const [k, args] of Object.entries(cases)) timeOnce(args, env); // warm the file cache
+  for (const args of Object.values(cases)) timeOnce(args, env); // warm the file cache
   for (let i = 0; i < runs; i++) {
     for (const [k, args] of Object.entries(cases)) samples[k].push(timeOnce(args, env));
   }
@@ -55,7 +59,9 @@ for (let i = 0; i < Number(process.argv[3]); i++) {
   s.listen(0, '127.0.0.1', () => { out.push(s.address().port); if (--left === 0) console.log(out.join(' ')); });
 }`,
   );
-  const child = spawn(process.execPath, [script, dir, String(ports)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, dir, String(ports)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(String(d).trim()));
     child.once('exit', (c) => reject(new Error(`fake engine exited ${c}`)));
@@ -89,10 +95,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < 100; i++) {
       creates.push(
         new Promise<void>((resolve, reject) => {
-          const c = spawn(process.execPath, [bundle, 'create', '-d', 'none', '--url', urls[i % urls.length], `m${i}`], {
-            env,
-            stdio: 'ignore',
-          });
+          const c = spawn(
+            process.execPath,
+            [bundle, 'create', '-d', 'none', '--url', urls[i % urls.length], `m${i}`],
+            {
+              env,
+              stdio: 'ignore',
+            },
+          );
           c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`create m${i} exited ${code}`))));
         }),
       );
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
       'ip m42': [bundle, 'ip', 'm42'],
       'url m42': [bundle, 'url', 'm42'],
       'config m42': [bundle, 'config', 'm42'],
-      'active': [bundle, 'active'],
+      active: [bundle, 'active'],
       'inspect m42': [bundle, 'inspect', 'm42'],
       'bin/docker-machine url m42': [bin, 'url', 'm42'],
     };
@@ -117,7 +127,8 @@ async function main(): Promise<void> {
     console.log(`# startup, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`);
     console.log('| command | median ms | ratio to node -e 0 |');
     console.log('|---|---|---|');
-    for (const [k, v] of Object.entries(t)) console.log(`| ${k} | ${v.toFixed(1)} | ${(v / base).toFixed(2)} |`);
+    for (const [k, v] of Object.entries(t))
+      console.log(`| ${k} | ${v.toFixed(1)} | ${(v / base).toFixed(2)} |`);
 
     // ls over 10, 50, 100 machines: filter by name so one store serves all three sizes.
     const sizes: Record<string, string[]> = {
@@ -129,9 +140,12 @@ async function main(): Promise<void> {
     const ls = measure(sizes, env, Math.max(5, Math.floor(RUNS / 3)));
     console.log('\n| ls, engines reachable | median ms | ratio to node -e 0 |');
     console.log('|---|---|---|');
-    for (const [k, v] of Object.entries(ls)) console.log(`| ${k} | ${v.toFixed(1)} | ${(v / ls['node -e 0']).toFixed(2)} |`);
+    for (const [k, v] of Object.entries(ls))
+      console.log(`| ${k} | ${v.toFixed(1)} | ${(v / ls['node -e 0']).toFixed(2)} |`);
     const per = (ls['ls 100 machines'] - ls['ls 10 machines']) / 90;
-    console.log(`\nls: ${per.toFixed(2)} ms per extra machine; 100 machines take ${(ls['ls 100 machines'] / ls['ls 10 machines']).toFixed(2)}x the time of 10`);
+    console.log(
+      `\nls: ${per.toFixed(2)} ms per extra machine; 100 machines take ${(ls['ls 100 machines'] / ls['ls 10 machines']).toFixed(2)}x the time of 10`,
+    );
   } finally {
     engine?.stop();
     await rm(dir, { recursive: true, force: true });

@@ -10,7 +10,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
   } catch {
@@ -23,7 +26,10 @@ function gitCommit() {
 const noNativeAddons = {
   name: 'no-native-addons',
   setup(b) {
-    b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => ({ path: args.path, namespace: 'no-native' }));
+    b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => ({
+      path: args.path,
+      namespace: 'no-native',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'no-native' }, () => ({
       contents: 'throw new Error("native addon not bundled");',
       loader: 'js',
@@ -47,6 +53,10 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/docker-machine.cjs') }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/main.ts')],
+    outfile: join(root, 'dist/docker-machine.cjs'),
+  }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
 ]);

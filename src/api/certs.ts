@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { bootstrapCertificates } from '../cert/bootstrap.js';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { AuthOptions } from '../store/host.js';
 import type { ApiContext } from './context.js';
 

@@ -1,6 +1,6 @@
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { Machine } from './machine.js';
 
 /**

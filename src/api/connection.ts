@@ -1,5 +1,5 @@
 import { connectionCheckMessage, validateCertificate } from '../engine/check.js';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import { machineTLS } from './engine.js';
 import type { Machine } from './machine.js';
 import { swarmURL } from './swarm-url.js';

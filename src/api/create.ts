@@ -1,6 +1,6 @@
 import { baseDriverFields } from '../drivers/base.js';
 import { loadDriver } from '../drivers/registry.js';
-import { MachineError, PreCreateError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
 import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
@@ -8,8 +8,8 @@ import { ensureCertificates } from './certs.js';
 import { ensureClientCertCopies } from './client-certs.js';
 import type { ApiContext } from './context.js';
 import { probeEngine } from './engine.js';
-import { type CreateOptions, buildHostOptions } from './host-options.js';
-import { type Machine, driverContext, saveMachine } from './machine.js';
+import { buildHostOptions, type CreateOptions } from './host-options.js';
+import { driverContext, type Machine, saveMachine } from './machine.js';
 
 export interface CreateRequest extends CreateOptions {
   name: string;

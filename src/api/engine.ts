@@ -1,6 +1,6 @@
 import { EngineClient } from '../engine/client.js';
 import { readTLSConfig } from '../engine/tls.js';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { Machine } from './machine.js';
 
 /**
@@ -44,7 +44,9 @@ export async function engineVersion(m: Machine, signal?: AbortSignal): Promise<s
   }
 }
 
-export type EngineProbe = { ok: true; url: string; version: string } | { ok: false; url: string; error: string };
+export type EngineProbe =
+  | { ok: true; url: string; version: string }
+  | { ok: false; url: string; error: string };
 
 export async function probeEngine(m: Machine, timeoutMs: number): Promise<EngineProbe> {
   let url = '';

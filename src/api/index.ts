@@ -21,13 +21,13 @@ import { type ProgressListener, silent } from './events.js';
 import type { CertOverrides } from './host-options.js';
 import { type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
 import { parseFilters } from './list-filter.js';
-import { type Machine, loadMachine, saveMachine } from './machine.js';
+import { loadMachine, type Machine, saveMachine } from './machine.js';
 import { type RemoveResult, removeMachine } from './remove.js';
 
-export type { CreateRequest, Driver, HostListItem, Machine, ProgressListener, RemoveResult };
-export type { ProgressEvent } from './events.js';
-export type { HostConfig } from '../store/host.js';
 export { MachineError } from '../errors.js';
+export type { HostConfig } from '../store/host.js';
+export type { ProgressEvent } from './events.js';
+export type { CreateRequest, Driver, HostListItem, Machine, ProgressListener, RemoveResult };
 
 export interface MachineAPIOptions {
   /** The store folder; default $MACHINE_STORAGE_PATH or ~/.docker/machine. */

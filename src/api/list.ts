@@ -3,8 +3,8 @@ import { naturalSort } from '../format/natsort.js';
 import type { EngineOptions, SwarmOptions } from '../store/host.js';
 import type { ApiContext } from './context.js';
 import { engineClient } from './engine.js';
-import { type ListFilters, hasFilters, matchLabel } from './list-filter.js';
-import { type Machine, loadMachine } from './machine.js';
+import { hasFilters, type ListFilters, matchLabel } from './list-filter.js';
+import { loadMachine, type Machine } from './machine.js';
 import { swarmURL } from './swarm-url.js';
 
 /** One row of `ls`, with the field names its --format templates use. */
@@ -180,8 +180,7 @@ async function hostItem(
 
   const s = o.SwarmOptions;
   const activeHost = state === 'Running' && url !== '' && url === dockerHost;
-  const activeSwarm =
-    s.Master && state === 'Running' && url !== '' && swarmURL(url, s.Host) === dockerHost;
+  const activeSwarm = s.Master && state === 'Running' && url !== '' && swarmURL(url, s.Host) === dockerHost;
   let swarm = '';
   if (s.Discovery) {
     swarm = masters.get(s.Discovery) ?? '';

@@ -1,4 +1,4 @@
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { driverContext, loadMachine } from './machine.js';
 

@@ -3,7 +3,7 @@ import { MachineError } from '../errors.js';
 import { writeCertAndKey } from './files.js';
 import { readCertInfo } from './inspect.js';
 import { loadPrivateKey, newRSAKey, privateKeyPEM } from './keys.js';
-import { KeyUsage, createCertificate, validity } from './x509.js';
+import { createCertificate, KeyUsage, validity } from './x509.js';
 
 export interface CertPaths {
   CertDir: string;
@@ -47,7 +47,8 @@ export async function bootstrapCertificates(
   let caMade = false;
   if (!(await exists(paths.CaCertPath))) {
     log(`Creating CA: ${paths.CaCertPath}`);
-    if (await exists(paths.CaPrivateKeyPath)) throw new MachineError('certificate authority key already exists');
+    if (await exists(paths.CaPrivateKeyPath))
+      throw new MachineError('certificate authority key already exists');
     await makeCA(paths, org, opts.days);
     caMade = true;
   } else if (await expired(paths.CaCertPath)) {
@@ -75,7 +76,12 @@ async function makeCA(paths: CertPaths, org: string, days?: number): Promise<voi
       organization: org,
       ...validity(new Date(), days),
       isCA: true,
-      keyUsage: [KeyUsage.digitalSignature, KeyUsage.keyEncipherment, KeyUsage.keyAgreement, KeyUsage.certSign],
+      keyUsage: [
+        KeyUsage.digitalSignature,
+        KeyUsage.keyEncipherment,
+        KeyUsage.keyAgreement,
+        KeyUsage.certSign,
+      ],
       extKeyUsage: [],
       hosts: [],
       publicKey: key.publicKey,

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import { writeCertAndKey } from './files.js';
 import { readCertInfo } from './inspect.js';
 import { loadPrivateKey, newRSAKey, privateKeyPEM } from './keys.js';
-import { KeyUsage, createCertificate, validity } from './x509.js';
+import { createCertificate, KeyUsage, validity } from './x509.js';
 
 /**
  * A machine's server certificate, signed by the store's CA (spec §4.3). Callers pass the hosts in

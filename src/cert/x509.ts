@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, randomBytes, sign } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as der from './der.js';
 
@@ -42,7 +42,8 @@ const OID = {
   clientAuth: '1.3.6.1.5.5.7.3.2',
 };
 
-const name = (org: string) => der.sequence(der.set(der.sequence(der.oid(OID.organization), der.directoryString(org))));
+const name = (org: string) =>
+  der.sequence(der.set(der.sequence(der.oid(OID.organization), der.directoryString(org))));
 
 const extension = (id: string, critical: boolean, value: Buffer) =>
   der.sequence(der.oid(id), ...(critical ? [der.boolean(true)] : []), der.octetString(value));
@@ -70,16 +71,16 @@ function ipBytes(ip: string): Buffer {
     groups = [...part(head), ...fill, ...part(tail)];
   }
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16), i * 2));
+  groups.forEach((g, i) => {
+    out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  });
   return out;
 }
 
 export function createCertificate(t: CertTemplate, issuer: Issuer): string {
   const serial = der.unsignedInteger(randomBytes(16));
   const algorithm = der.sequence(der.oid(OID.sha256WithRSA), der.nullValue());
-  const exts: Buffer[] = [
-    extension(OID.keyUsage, true, keyUsageBits(t.keyUsage)),
-  ];
+  const exts: Buffer[] = [extension(OID.keyUsage, true, keyUsageBits(t.keyUsage))];
   if (t.extKeyUsage.length > 0) {
     exts.push(extension(OID.extKeyUsage, false, der.sequence(...t.extKeyUsage.map((u) => der.oid(OID[u])))));
   }
@@ -87,7 +88,9 @@ export function createCertificate(t: CertTemplate, issuer: Issuer): string {
   if (t.isCA) exts.push(extension(OID.subjectKeyId, false, der.octetString(keyId(t.publicKey))));
   exts.push(extension(OID.authorityKeyId, false, der.sequence(der.implicit(0, keyId(issuer.publicKey)))));
   if (t.hosts.length > 0) {
-    const names = t.hosts.map((h) => (isIP(h) ? der.implicit(7, ipBytes(h)) : der.implicit(2, Buffer.from(h, 'latin1'))));
+    const names = t.hosts.map((h) =>
+      isIP(h) ? der.implicit(7, ipBytes(h)) : der.implicit(2, Buffer.from(h, 'latin1')),
+    );
     exts.push(extension(OID.subjectAltName, false, der.sequence(...names)));
   }
   const tbs = der.sequence(
@@ -102,7 +105,10 @@ export function createCertificate(t: CertTemplate, issuer: Issuer): string {
   );
   const signature = sign('sha256', tbs, issuer.privateKey);
   const cert = der.sequence(tbs, algorithm, der.bitString(signature));
-  const b64 = cert.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = cert
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { MachineError, UsageError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError, UsageError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { parseFlags, parseGoBool } from '../flags/parse.js';
@@ -8,7 +8,7 @@ import type { CommandContext, CommandInfo, CommandModule } from './command.js';
 import { commands, findCommand } from './commands.js';
 import { globalFlagDefs, globalOptions } from './globals.js';
 import { appHelp, commandHelp } from './help.js';
-import { type Streams, createOutput } from './output.js';
+import { createOutput, type Streams } from './output.js';
 
 export interface RunIO extends Streams {
   stdin: NodeJS.ReadableStream;
@@ -50,7 +50,9 @@ export async function runCLI(argv: string[], io: RunIO): Promise<number> {
     }
     const info = findCommand(cmdName);
     if (!info) {
-      throw new MachineError(`${appName}: '${cmdName}' is not a ${appName} command. See '${appName} --help'.`);
+      throw new MachineError(
+        `${appName}: '${cmdName}' is not a ${appName} command. See '${appName} --help'.`,
+      );
     }
     const mod = await info.load();
     const defs = mod.resolveFlags ? await mod.resolveFlags(cmdArgs, io.env) : mod.flags;

@@ -19,7 +19,8 @@ export const commands: CommandInfo[] = [
   {
     name: 'create',
     usage: 'Create a machine',
-    description: "Run 'docker-machine create --driver name --help' to include the create flags for that driver in the help text.",
+    description:
+      "Run 'docker-machine create --driver name --help' to include the create flags for that driver in the help text.",
     load: () => import('./create.js'),
   },
   {

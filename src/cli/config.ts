@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MachineError, errorMessage, goQuote } from '../errors.js';
+import { errorMessage, goQuote, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { apiFor } from './api.js';

@@ -2,7 +2,13 @@ import type { FlagDef } from '../flags/def.js';
 
 /** The create flags every driver shares (spec §2.3), stored in config.json whatever the driver. */
 export const sharedCreateFlags: FlagDef[] = [
-  { name: 'driver', short: 'd', kind: 'string', usage: 'Driver to create machine with.', envVar: 'MACHINE_DRIVER' },
+  {
+    name: 'driver',
+    short: 'd',
+    kind: 'string',
+    usage: 'Driver to create machine with.',
+    envVar: 'MACHINE_DRIVER',
+  },
   {
     name: 'engine-install-url',
     kind: 'string',

@@ -1,7 +1,7 @@
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
-import { type EnvVars, detectShell, hintCommandLine, renderEnv } from '../shell/env.js';
+import { detectShell, type EnvVars, hintCommandLine, renderEnv } from '../shell/env.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { atMostOneName, targetName } from './target.js';
@@ -27,7 +27,8 @@ export async function run(ctx: CommandContext): Promise<void> {
   const noProxy = flagBool(ctx.flags, 'no-proxy');
 
   if (flagBool(ctx.flags, 'unset')) {
-    if (ctx.args.length > 0) throw new MachineError('Error: Expected no machine name when the -u flag is present');
+    if (ctx.args.length > 0)
+      throw new MachineError('Error: Expected no machine name when the -u flag is present');
     const vars: EnvVars[] = DOCKER_VARS.map((name) => ({ name, value: '' }));
     if (noProxy) vars.push({ name: noProxyVar(ctx.env).name, value: '' });
     ctx.out.write(renderEnv({ shell, unset: true, vars, commandLine }));

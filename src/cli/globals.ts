@@ -1,7 +1,7 @@
-import type { FlagDef, ParsedFlags } from '../flags/def.js';
-import { flagBool, flagString } from '../flags/def.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { FlagDef, ParsedFlags } from '../flags/def.js';
+import { flagBool, flagString } from '../flags/def.js';
 
 /** The app-level flags; they must come before the command name, as in the original. */
 export function globalFlagDefs(env: NodeJS.ProcessEnv): FlagDef[] {
@@ -15,7 +15,12 @@ export function globalFlagDefs(env: NodeJS.ProcessEnv): FlagDef[] {
       envVar: 'MACHINE_STORAGE_PATH',
       default: join(env.HOME || homedir(), '.docker', 'machine'),
     },
-    { name: 'tls-ca-cert', kind: 'string', usage: 'CA to verify remotes against', envVar: 'MACHINE_TLS_CA_CERT' },
+    {
+      name: 'tls-ca-cert',
+      kind: 'string',
+      usage: 'CA to verify remotes against',
+      envVar: 'MACHINE_TLS_CA_CERT',
+    },
     {
       name: 'tls-ca-key',
       kind: 'string',

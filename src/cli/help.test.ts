@@ -7,9 +7,15 @@ import { appHelp, commandHelp, flagHelpLine } from './help.js';
 
 test('flag help lines follow codegangsta/cli', () => {
   const cases: [FlagDef, string][] = [
-    [{ name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug mode' }, '--debug, -D\tEnable debug mode'],
+    [
+      { name: 'debug', short: 'D', kind: 'bool', usage: 'Enable debug mode' },
+      '--debug, -D\tEnable debug mode',
+    ],
     [{ name: 'url', kind: 'string', usage: 'URL' }, '--url \tURL'],
-    [{ name: 'user', kind: 'string', usage: 'SSH user', envVar: 'U', default: 'root' }, '--user "root"\tSSH user [$U]'],
+    [
+      { name: 'user', kind: 'string', usage: 'SSH user', envVar: 'U', default: 'root' },
+      '--user "root"\tSSH user [$U]',
+    ],
     [{ name: 'timeout', short: 't', kind: 'int', default: 10, usage: 'T' }, '--timeout, -t "10"\tT'],
     [{ name: 'port', kind: 'int', usage: 'P' }, '--port "0"\tP'],
     [{ name: 'filter', kind: 'stringSlice', usage: 'F' }, '--filter [--filter option --filter option]\tF'],
@@ -24,7 +30,9 @@ test('app help lays out options and commands with tabs as the original', () => {
   // Observed in the original (spec §1.3): tab-aligned to the widest cell, the storage path.
   assert.ok(lines.includes('  --debug, -D\t\t\t\t\tEnable debug mode'), text);
   assert.ok(
-    lines.includes('  --storage-path, -s "/home/me/.docker/machine"\tConfigures storage path [$MACHINE_STORAGE_PATH]'),
+    lines.includes(
+      '  --storage-path, -s "/home/me/.docker/machine"\tConfigures storage path [$MACHINE_STORAGE_PATH]',
+    ),
   );
   assert.ok(lines.includes('  --tls-ca-cert \t\t\t\tCA to verify remotes against [$MACHINE_TLS_CA_CERT]'));
   assert.ok(lines.includes('  --help, -h\t\t\t\t\tshow help'));

@@ -12,7 +12,10 @@ function prefixed(name: string): string {
 
 /** One flag's help line, before tab alignment (codegangsta's Flag.String()). */
 export function flagHelpLine(d: FlagDef): string {
-  const names = [d.name, d.short].filter((n): n is string => !!n).map(prefixed).join(', ');
+  const names = [d.name, d.short]
+    .filter((n): n is string => !!n)
+    .map(prefixed)
+    .join(', ');
   const usage = d.envVar ? `${d.usage} [$${d.envVar}]` : d.usage;
   switch (d.kind) {
     case 'bool':

@@ -1,4 +1,4 @@
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { targetNames } from './target.js';
@@ -16,7 +16,9 @@ export async function run(ctx: CommandContext): Promise<void> {
   const loaded = await Promise.allSettled(names.map((n) => api.load(n)));
   const loadErrors = loaded.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
   if (loadErrors.length > 0) throw new MachineError(loadErrors.join('\n'));
-  const machines = loaded.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof api.load>>>).value);
+  const machines = loaded.map(
+    (r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof api.load>>>).value,
+  );
   const ips = await Promise.allSettled(machines.map((m) => m.driver.getIP()));
   const errors: string[] = [];
   for (const r of ips) {

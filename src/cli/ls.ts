@@ -7,7 +7,7 @@ import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
 import { goDuration } from '../format/duration.js';
 import { goMarshal } from '../format/gojson.js';
 import { tabwrite } from '../format/tabwriter.js';
-import { TemplateError, goStruct, parseTemplate } from '../format/template/index.js';
+import { goStruct, parseTemplate, TemplateError } from '../format/template/index.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 

@@ -1,4 +1,4 @@
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { atMostOneName, targetName } from './target.js';

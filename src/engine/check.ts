@@ -6,7 +6,11 @@ import type { TLSMaterial } from './tls.js';
  * The original's connection check (spec §4.5): a TLS handshake with the client certificates,
  * where the server name is the URL's host, so the server certificate must name it.
  */
-export async function validateCertificate(hostPort: string, tls: TLSMaterial, timeoutMs = 20_000): Promise<void> {
+export async function validateCertificate(
+  hostPort: string,
+  tls: TLSMaterial,
+  timeoutMs = 20_000,
+): Promise<void> {
   const { connect } = await import('node:tls');
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(hostPort);
   const host = m ? m[1] : hostPort;

@@ -79,7 +79,10 @@ export class EngineClient {
       const onAbort = () =>
         fail(new MachineError(`Cannot connect to the docker engine endpoint ${this.url}: request aborted`));
       const timer = setTimeout(
-        () => fail(new MachineError(`The engine at ${this.url} did not answer within ${this.timeoutMs / 1000} s`)),
+        () =>
+          fail(
+            new MachineError(`The engine at ${this.url} did not answer within ${this.timeoutMs / 1000} s`),
+          ),
         this.timeoutMs,
       );
       const req = mod.request(
@@ -121,7 +124,11 @@ export class EngineClient {
         },
       );
       req.on('error', (err) =>
-        fail(new MachineError(`Cannot connect to the docker engine endpoint ${this.url}: ${dialErrorText(hostPort, err)}`)),
+        fail(
+          new MachineError(
+            `Cannot connect to the docker engine endpoint ${this.url}: ${dialErrorText(hostPort, err)}`,
+          ),
+        ),
       );
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 
 export interface TLSFiles {
   caCertPath: string;

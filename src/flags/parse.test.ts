@@ -16,9 +16,13 @@ const defs: FlagDef[] = [
 ];
 
 test('single and double dash, = or space', () => {
-  const r = parseFlags(['-q', '--timeout=5', '-format', '{{.Name}}', '--filter', 'a=b', '-filter=c=d'], defs, {
-    env: {},
-  });
+  const r = parseFlags(
+    ['-q', '--timeout=5', '-format', '{{.Name}}', '--filter', 'a=b', '-filter=c=d'],
+    defs,
+    {
+      env: {},
+    },
+  );
   assert.equal(r.flags.values.get('quiet'), true);
   assert.equal(r.flags.values.get('timeout'), 5);
   assert.equal(r.flags.values.get('format'), '{{.Name}}');
@@ -52,15 +56,22 @@ test('bool flags take only =value', () => {
 test('unknown flag, missing value and bad int are usage errors naming the flag', () => {
   assert.throws(
     () => parseFlags(['--bogus'], defs, { env: {}, command: 'ls' }),
-    (e: unknown) => e instanceof UsageError && e.message === 'flag provided but not defined: -bogus' && e.command === 'ls',
+    (e: unknown) =>
+      e instanceof UsageError && e.message === 'flag provided but not defined: -bogus' && e.command === 'ls',
   );
   assert.throws(() => parseFlags(['--format'], defs, { env: {} }), /flag needs an argument: -format/);
-  assert.throws(() => parseFlags(['-t', 'abc'], defs, { env: {} }), /invalid value "abc" for flag -t: parse error/);
+  assert.throws(
+    () => parseFlags(['-t', 'abc'], defs, { env: {} }),
+    /invalid value "abc" for flag -t: parse error/,
+  );
   assert.throws(() => parseFlags(['---q'], defs, { env: {} }), /bad flag syntax: ---q/);
 });
 
 test('two forms of one flag are refused, as in the original', () => {
-  assert.throws(() => parseFlags(['-q', '--quiet'], defs, { env: {} }), /Cannot use two forms of the same flag: q quiet/);
+  assert.throws(
+    () => parseFlags(['-q', '--quiet'], defs, { env: {} }),
+    /Cannot use two forms of the same flag: q quiet/,
+  );
   // The same form twice is fine.
   assert.doesNotThrow(() => parseFlags(['-q', '-q'], defs, { env: {} }));
 });

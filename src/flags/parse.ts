@@ -76,7 +76,8 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: ParseOptions =
       if (inline === undefined) raw = 'true';
       else raw = inline;
       const b = parseGoBool(raw);
-      if (b === undefined) throw new UsageError(`invalid boolean value "${raw}" for -${body}: parse error`, cmd);
+      if (b === undefined)
+        throw new UsageError(`invalid boolean value "${raw}" for -${body}: parse error`, cmd);
       values.set(def.name, b);
       explicit.add(def.name);
       continue;

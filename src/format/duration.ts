@@ -8,7 +8,13 @@ export function goDuration(ms: number): string {
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);
   const rest = ms % 60_000;
-  const secs = `${Math.floor(rest / 1000)}${rest % 1000 ? `.${String(rest % 1000).padStart(3, '0').replace(/0+$/, '')}` : ''}s`;
+  const secs = `${Math.floor(rest / 1000)}${
+    rest % 1000
+      ? `.${String(rest % 1000)
+          .padStart(3, '0')
+          .replace(/0+$/, '')}`
+      : ''
+  }s`;
   if (h > 0) return `${sign}${h}h${m}m${secs}`;
   if (m > 0) return `${sign}${m}m${secs}`;
   return `${sign}${secs}`;

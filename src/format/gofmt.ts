@@ -120,7 +120,8 @@ function formatVerb(verb: string, a: unknown, prec: number | undefined, flags: s
     case 't':
       return typeof a === 'boolean' ? String(a) : badVerb(verb, a);
     case 'd':
-      if (typeof a === 'number' && Number.isInteger(a)) return (flags.includes('+') && a >= 0 ? '+' : '') + String(a);
+      if (typeof a === 'number' && Number.isInteger(a))
+        return (flags.includes('+') && a >= 0 ? '+' : '') + String(a);
       return badVerb(verb, a);
     case 'f':
     case 'F':

@@ -54,6 +54,5 @@ function write(v: unknown, indent: string, prefix: string): string {
 const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 export function quote(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we escape
   return `"${s.replace(/["\\\u0000-\u001f<>&\u2028\u2029]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }

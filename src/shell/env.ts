@@ -34,10 +34,16 @@ const UNSET_POSIX: Syntax = { prefix: 'unset ', delimiter: '', suffix: '\n' };
  * Variables in the shell's syntax, then the usage hint. In unset mode the values are not printed:
  * the original glued NO_PROXY's current value to its name there (`unset NO_PROXYa,b`).
  */
-export function renderEnv(opts: { shell: string; unset: boolean; vars: EnvVars[]; commandLine: string }): string {
+export function renderEnv(opts: {
+  shell: string;
+  unset: boolean;
+  vars: EnvVars[];
+  commandLine: string;
+}): string {
   const syn = opts.unset ? (UNSET[opts.shell] ?? UNSET_POSIX) : (SET[opts.shell] ?? SET_POSIX);
   let out = '';
-  for (const v of opts.vars) out += syn.prefix + v.name + syn.delimiter + (opts.unset ? '' : v.value) + syn.suffix;
+  for (const v of opts.vars)
+    out += syn.prefix + v.name + syn.delimiter + (opts.unset ? '' : v.value) + syn.suffix;
   return out + usageHint(opts.shell, opts.commandLine);
 }
 
@@ -68,7 +74,10 @@ export function usageHint(shell: string, commandLine: string): string {
 }
 
 /** basename($SHELL) on Unix; undefined when SHELL is unset. */
-export function detectShell(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string | undefined {
+export function detectShell(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
   const sh = env.SHELL;
   if (platform === 'win32') {
     if (sh) return env.__fish_bin_dir ? 'fish' : basename(sh);

@@ -7,7 +7,8 @@ import { DEFAULT_INSTALL_URL } from './host.js';
  */
 type Json = Record<string, unknown>;
 
-const asObj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const asObj = (v: unknown): Json =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 const asStr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function v0ToV1(h: Json): Json {
@@ -18,7 +19,11 @@ function v0ToV1(h: Json): Json {
     StorePath: h.StorePath,
     HostOptions: {
       EngineOptions: { TlsVerify: true, InstallURL: DEFAULT_INSTALL_URL },
-      SwarmOptions: { Discovery: asStr(h.SwarmDiscovery), Host: asStr(h.SwarmHost), Master: h.SwarmMaster === true },
+      SwarmOptions: {
+        Discovery: asStr(h.SwarmDiscovery),
+        Host: asStr(h.SwarmHost),
+        Master: h.SwarmMaster === true,
+      },
       AuthOptions: {
         StorePath: h.StorePath,
         CaCertPath: h.CaCertPath,

@@ -16,8 +16,10 @@ function fail(path: string, want: string, v: unknown): never {
   throw new SchemaError(`${path}: expected ${want}, got ${kind(v)}`);
 }
 
-const str: Check = (v, p) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : fail(p, 'string', v));
-const num: Check = (v, p) => (v === undefined || v === null ? 0 : typeof v === 'number' ? v : fail(p, 'number', v));
+const str: Check = (v, p) =>
+  v === undefined || v === null ? '' : typeof v === 'string' ? v : fail(p, 'string', v);
+const num: Check = (v, p) =>
+  v === undefined || v === null ? 0 : typeof v === 'number' ? v : fail(p, 'number', v);
 const bool: Check = (v, p) =>
   v === undefined || v === null ? false : typeof v === 'boolean' ? v : fail(p, 'boolean', v);
 /** A Go []string: null stays null (the original writes null for nil slices such as Dns). */

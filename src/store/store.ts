@@ -1,12 +1,12 @@
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MachineError, errorMessage } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
 import { CONFIG_VERSION, type HostConfig } from './host.js';
 import { withFileLock } from './lock.js';
 import { migrateToV3 } from './migrate.js';
-import { SchemaError, checkHostV3 } from './schema.js';
+import { checkHostV3, SchemaError } from './schema.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
 

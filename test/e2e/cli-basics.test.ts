@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliStore, runCLI, tempStore } from '../helpers/cli.js';
@@ -28,8 +28,24 @@ describe('CLI without an engine', () => {
   test('app help lists the commands of this release and nothing else', async () => {
     const r = await s.run([]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^Usage: docker-machine \[OPTIONS\] COMMAND \[arg\.\.\.\]\n\nCreate and manage machines running Docker\./);
-    for (const c of ['active', 'config', 'create', 'env', 'inspect', 'ip', 'ls', 'rm', 'status', 'url', 'version', 'help']) {
+    assert.match(
+      r.stdout,
+      /^Usage: docker-machine \[OPTIONS\] COMMAND \[arg\.\.\.\]\n\nCreate and manage machines running Docker\./,
+    );
+    for (const c of [
+      'active',
+      'config',
+      'create',
+      'env',
+      'inspect',
+      'ip',
+      'ls',
+      'rm',
+      'status',
+      'url',
+      'version',
+      'help',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${c}\\t+\\S`), `help lists ${c}`);
     }
     assert.match(r.stdout, /--storage-path, -s "[^"]+"\t+Configures storage path \[\$MACHINE_STORAGE_PATH\]/);
@@ -57,7 +73,10 @@ describe('CLI without an engine', () => {
     const r = await s.run(['create', '-d', 'none', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--url \t+URL of host when no driver is selected/);
-    assert.match(r.stdout, /--engine-install-url "https:\/\/get\.docker\.com"\t+Custom URL to use for engine installation \[\$MACHINE_DOCKER_INSTALL_URL\]/);
+    assert.match(
+      r.stdout,
+      /--engine-install-url "https:\/\/get\.docker\.com"\t+Custom URL to use for engine installation \[\$MACHINE_DOCKER_INSTALL_URL\]/,
+    );
     assert.match(r.stdout, /Drivers:\n\s+none/);
   });
 
@@ -65,14 +84,23 @@ describe('CLI without an engine', () => {
     const c = await s.run(['bogus']);
     assert.equal(c.code, 1);
     assert.equal(c.stdout, '');
-    assert.equal(c.stderr, "docker-machine: 'bogus' is not a docker-machine command. See 'docker-machine --help'.\n");
+    assert.equal(
+      c.stderr,
+      "docker-machine: 'bogus' is not a docker-machine command. See 'docker-machine --help'.\n",
+    );
     const f = await s.run(['ls', '--bogus']);
     assert.equal(f.code, 1);
     assert.equal(f.stdout, '');
-    assert.equal(f.stderr, "Incorrect Usage: flag provided but not defined: -bogus. See 'docker-machine ls --help'.\n");
+    assert.equal(
+      f.stderr,
+      "Incorrect Usage: flag provided but not defined: -bogus. See 'docker-machine ls --help'.\n",
+    );
     const g = await s.run(['--bogus', 'ls']);
     assert.equal(g.code, 1);
-    assert.match(g.stderr, /^Incorrect Usage: flag provided but not defined: -bogus\. See 'docker-machine --help'\.\n$/);
+    assert.match(
+      g.stderr,
+      /^Incorrect Usage: flag provided but not defined: -bogus\. See 'docker-machine --help'\.\n$/,
+    );
     const t = await s.run(['ls', '-t', 'abc']);
     assert.equal(t.code, 1);
     assert.match(t.stderr, /invalid value "abc" for flag -t/);
@@ -97,7 +125,16 @@ describe('CLI without an engine', () => {
     assert.equal(cfg.DriverName, 'none');
     assert.equal(cfg.Name, 'm1');
     assert.deepEqual(Object.keys(cfg.Driver), [
-      'IPAddress', 'MachineName', 'SSHUser', 'SSHPort', 'SSHKeyPath', 'StorePath', 'SwarmMaster', 'SwarmHost', 'SwarmDiscovery', 'URL',
+      'IPAddress',
+      'MachineName',
+      'SSHUser',
+      'SSHPort',
+      'SSHKeyPath',
+      'StorePath',
+      'SwarmMaster',
+      'SwarmHost',
+      'SwarmDiscovery',
+      'URL',
     ]);
     assert.equal(cfg.Driver.IPAddress, '127.0.0.1:1');
     assert.equal(cfg.Driver.StorePath, s.dir);
@@ -149,7 +186,10 @@ describe('CLI without an engine', () => {
     assert.equal(extra.code, 1);
     assert.equal(extra.stderr, 'Invalid command line. Found extra arguments [b c]\n');
     const names = await readdir(join(s.dir, 'machines'));
-    assert.deepEqual(names.filter((n) => !n.startsWith('.')), ['m1']);
+    assert.deepEqual(
+      names.filter((n) => !n.startsWith('.')),
+      ['m1'],
+    );
   });
 
   test('url, ip, status, inspect of a none machine', async () => {
@@ -199,23 +239,38 @@ describe('CLI without an engine', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0], /^NAME {6}ACTIVE {3}DRIVER {3}STATE {5}URL {17}SWARM {3}DOCKER {4}ERRORS$/);
-    assert.match(lines[1], /^default {3}- {8}none {5}Running {3}tcp:\/\/127\.0\.0\.1:2 {3}\s+Unknown {3}Unable to query docker version: Cannot connect to the docker engine endpoint/);
+    assert.match(
+      lines[1],
+      /^default {3}- {8}none {5}Running {3}tcp:\/\/127\.0\.0\.1:2 {3}\s+Unknown {3}Unable to query docker version: Cannot connect to the docker engine endpoint/,
+    );
     assert.match(lines[2], /^m1 {8}- {8}none/);
     assert.equal((await s.run(['ls', '-q'])).stdout, 'default\nm1\n');
     assert.equal((await s.run(['ls', '-q', '--filter', 'name=^m'])).stdout, 'm1\n');
     assert.equal((await s.run(['ls', '-q', '--filter', 'label=team=A'])).stdout, 'm1\n');
-    assert.equal((await s.run(['ls', '-q', '--filter', 'driver=NONE', '--filter', 'state=running'])).stdout, 'default\nm1\n');
+    assert.equal(
+      (await s.run(['ls', '-q', '--filter', 'driver=NONE', '--filter', 'state=running'])).stdout,
+      'default\nm1\n',
+    );
     assert.equal((await s.run(['ls', '-q', '--filter', 'state=Stopped'])).stdout, '');
-    assert.equal((await s.run(['ls', '--format', '{{.Name}}: {{.DriverName}}'])).stdout, 'default: none\nm1: none\n');
+    assert.equal(
+      (await s.run(['ls', '--format', '{{.Name}}: {{.DriverName}}'])).stdout,
+      'default: none\nm1: none\n',
+    );
     assert.equal(
       (await s.run(['ls', '--format', 'table {{.Name}}\\t{{.ActiveHost}}'])).stdout,
       'NAME      ACTIVE_HOST\ndefault   false\nm1        false\n',
     );
-    const json = (await s.run(['ls', '--format', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(json.map((o) => [o.Name, o.State, o.URL]), [
-      ['default', 'Running', 'tcp://127.0.0.1:2'],
-      ['m1', 'Running', URL_A],
-    ]);
+    const json = (await s.run(['ls', '--format', 'json'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      json.map((o) => [o.Name, o.State, o.URL]),
+      [
+        ['default', 'Running', 'tcp://127.0.0.1:2'],
+        ['m1', 'Running', URL_A],
+      ],
+    );
     const badFilter = await s.run(['ls', '--filter', 'nope']);
     assert.deepEqual([badFilter.code, badFilter.stderr], [1, 'Unsupported filter syntax\n']);
     const badKey = await s.run(['ls', '--filter', 'color=red']);
@@ -258,7 +313,10 @@ describe('CLI without an engine', () => {
     const glued = await s.run(['env', '-u', '--no-proxy'], { env: { NO_PROXY: 'a,b' } });
     assert.match(glued.stdout, /\nunset NO_PROXY\n/);
     const withName = await s.run(['env', '-u', 'm1']);
-    assert.deepEqual([withName.code, withName.stderr], [1, 'Error: Expected no machine name when the -u flag is present\n']);
+    assert.deepEqual(
+      [withName.code, withName.stderr],
+      [1, 'Error: Expected no machine name when the -u flag is present\n'],
+    );
   });
 
   test('env and config fail clearly when the engine does not answer', async () => {
@@ -272,9 +330,15 @@ describe('CLI without an engine', () => {
     assert.match(e.stderr, /regenerate-certs/);
     const c = await s.run(['config', 'm1']);
     assert.equal(c.code, 1);
-    assert.match(c.stderr, /^Error running connection boilerplate: Error checking and\/or regenerating the certs/);
+    assert.match(
+      c.stderr,
+      /^Error running connection boilerplate: Error checking and\/or regenerating the certs/,
+    );
     const sw = await s.run(['config', '--swarm', 'm1']);
-    assert.match(sw.stderr, /"m1" is not a swarm master\. The --swarm flag is intended for use with swarm masters/);
+    assert.match(
+      sw.stderr,
+      /"m1" is not a swarm master\. The --swarm flag is intended for use with swarm masters/,
+    );
   });
 
   test('a corrupt config shows an error row and never hides the others; rm -f removes it', async () => {
@@ -314,7 +378,10 @@ describe('CLI without an engine', () => {
 
     const missing = await s.run(['rm', '-y', 'nonexist']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^Error removing host "nonexist": Docker machine "nonexist" does not exist\./);
+    assert.match(
+      missing.stderr,
+      /^Error removing host "nonexist": Docker machine "nonexist" does not exist\./,
+    );
     const forced = await s.run(['rm', '-f', 'nonexist']);
     assert.equal(forced.code, 0);
     assert.match(forced.stderr, /Error removing host "nonexist": .*\nCan't remove "nonexist"\n$/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type Server, type Socket, createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -65,14 +65,20 @@ describe('none machine in front of a real dockerd', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     const row = r.stdout.split('\n').find((l) => l.startsWith('dm '));
     assert.ok(row, r.stdout);
-    assert.match(row, new RegExp(`^dm\\s+-\\s+none\\s+Running\\s+${url.replaceAll('.', '\\.')}\\s+v20\\.10\\.\\d+\\S*\\s*$`));
+    assert.match(
+      row,
+      new RegExp(`^dm\\s+-\\s+none\\s+Running\\s+${url.replaceAll('.', '\\.')}\\s+v20\\.10\\.\\d+\\S*\\s*$`),
+    );
     assert.match((await s.run(['version', 'dm'])).stdout, /^20\.10\.\d+\S*\n$/);
   });
 
   test('eval "$(docker-machine env NAME)" && docker version works with the real docker client', async () => {
     const r = await runProcess(
       'bash',
-      ['-c', `eval "$("${process.execPath}" "${binPath}" env dm)" && docker version --format '{{.Server.Version}}'`],
+      [
+        '-c',
+        `eval "$("${process.execPath}" "${binPath}" env dm)" && docker version --format '{{.Server.Version}}'`,
+      ],
       { env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() } },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -92,7 +98,10 @@ describe('none machine in front of a real dockerd', { skip }, () => {
     assert.match(ps.stdout, /^\$Env:DOCKER_TLS_VERIFY = "1"\n/);
     const cmd = await s.run(['env', '--shell', 'cmd', 'dm']);
     assert.match(cmd.stdout, /^SET DOCKER_TLS_VERIFY=1\n/);
-    assert.match(cmd.stdout, /REM \t@FOR \/f "tokens=\*" %i IN \('docker-machine env --shell cmd dm'\) DO @%i\n$/);
+    assert.match(
+      cmd.stdout,
+      /REM \t@FOR \/f "tokens=\*" %i IN \('docker-machine env --shell cmd dm'\) DO @%i\n$/,
+    );
     const np = await s.run(['env', '--no-proxy', 'dm'], { env: { NO_PROXY: 'localhost' } });
     assert.match(np.stdout, new RegExp(`\\nexport NO_PROXY="localhost,127\\.0\\.0\\.1:${d.port}"\\n`));
     // With SHELL unset the original failed; we print sh syntax and say so on stderr.
@@ -122,15 +131,27 @@ describe('none machine in front of a real dockerd', { skip }, () => {
   test('a closed port is an error row; an engine that never answers is a Timeout row within --timeout', async () => {
     const closed = await freePort();
     const hole = (blackhole.address() as { port: number }).port;
-    assert.equal((await s.run(['create', '-d', 'none', '--url', `tcp://127.0.0.1:${closed}`, 'closed'])).code, 0);
+    assert.equal(
+      (await s.run(['create', '-d', 'none', '--url', `tcp://127.0.0.1:${closed}`, 'closed'])).code,
+      0,
+    );
     const mk = await s.run(['create', '-d', 'none', '--url', `tcp://127.0.0.1:${hole}`, 'hole']);
     assert.equal(mk.code, 0, mk.stderr);
     const started = Date.now();
     const r = await s.run(['ls', '--timeout', '2']);
     const elapsed = Date.now() - started;
     assert.equal(r.code, 0, r.stderr);
-    const rows = Object.fromEntries(r.stdout.split('\n').slice(1).filter(Boolean).map((l) => [l.split(/\s+/)[0], l]));
-    assert.match(rows.closed, /^closed\s+-\s+none\s+Running\s+tcp:\S+\s+Unknown\s+Unable to query docker version: Cannot connect to the docker engine endpoint/);
+    const rows = Object.fromEntries(
+      r.stdout
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => [l.split(/\s+/)[0], l]),
+    );
+    assert.match(
+      rows.closed,
+      /^closed\s+-\s+none\s+Running\s+tcp:\S+\s+Unknown\s+Unable to query docker version: Cannot connect to the docker engine endpoint/,
+    );
     assert.match(rows.hole, /^hole\s+none\s+Timeout\s*$/);
     assert.match(rows.dm, /Running.*v20\.10\.\d+/);
     // Bounded by the 2 s timeout (plus start-up), not by a TCP or TLS default of 20 s or more.

@@ -31,8 +31,7 @@ export async function tempStore(): Promise<CliStore> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-store-'));
   return {
     dir,
-    run: (args, opts = {}) =>
-      runCLI(args, { ...opts, env: { MACHINE_STORAGE_PATH: dir, ...opts.env } }),
+    run: (args, opts = {}) => runCLI(args, { ...opts, env: { MACHINE_STORAGE_PATH: dir, ...opts.env } }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -41,7 +40,8 @@ export async function tempStore(): Promise<CliStore> {
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('MACHINE_') || k.startsWith('DOCKER_') || k === 'NO_PROXY' || k === 'no_proxy') delete env[k];
+    if (k.startsWith('MACHINE_') || k.startsWith('DOCKER_') || k === 'NO_PROXY' || k === 'no_proxy')
+      delete env[k];
   }
   return { ...env, SHELL: '/bin/bash', ...extra };
 }
@@ -61,7 +61,11 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
     const limit = opts.timeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${limit} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `${cmd} ${args.join(' ')} did not finish within ${limit} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, limit);
     child.on('error', (err) => {
       clearTimeout(timer);

@@ -1,5 +1,5 @@
-import { STRUCT, formatValue, isGoStruct } from '../gofmt.js';
-import { FuncError, MISSING, builtins, truth } from './funcs.js';
+import { formatValue, isGoStruct, STRUCT } from '../gofmt.js';
+import { builtins, FuncError, MISSING, truth } from './funcs.js';
 import type { Arg, Command, Node, Pipe, Tree } from './parse.js';
 
 /** Runs a parsed template over data the way Go's text/template does. */
@@ -81,7 +81,8 @@ class Executor {
         return;
       }
       case 'range':
-        return this.range(n, dot, scopes);
+        this.range(n, dot, scopes);
+        return;
       case 'template': {
         const body = this.tree.defines.get(n.name);
         if (!body) throw new ExecError(`template "${n.name}" not defined`, n.pos, `{{template "${n.name}"}}`);
@@ -168,7 +169,13 @@ class Executor {
     }
   }
 
-  private call(name: string, args: Arg[], dot: unknown, scopes: Scope[], final?: { value: unknown }): unknown {
+  private call(
+    name: string,
+    args: Arg[],
+    dot: unknown,
+    scopes: Scope[],
+    final?: { value: unknown },
+  ): unknown {
     const values = () => {
       const vs = args.map((a) => this.arg(a, dot, scopes));
       if (final) vs.push(final.value);

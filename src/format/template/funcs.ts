@@ -1,5 +1,5 @@
-import { goMarshal, goMarshalIndent, sortedKeysDeep } from '../gojson.js';
 import { formatValue, isGoStruct, sprintf } from '../gofmt.js';
+import { goMarshal, goMarshalIndent, sortedKeysDeep } from '../gojson.js';
 
 /** Builtin functions of Go's text/template (and, or and call are handled by the executor). */
 export class FuncError extends Error {}
@@ -57,7 +57,8 @@ function index(v: unknown, ...keys: unknown[]): unknown {
   let cur = v;
   for (const k of keys) {
     if (Array.isArray(cur) || typeof cur === 'string') {
-      if (typeof k !== 'number' || !Number.isInteger(k)) throw new FuncError('cannot index slice/array with type string');
+      if (typeof k !== 'number' || !Number.isInteger(k))
+        throw new FuncError('cannot index slice/array with type string');
       if (k < 0 || k >= cur.length) throw new FuncError(`index out of range: ${k}`);
       cur = typeof cur === 'string' ? Buffer.from(cur)[k] : cur[k];
     } else if (cur !== null && typeof cur === 'object' && !isGoStruct(cur)) {
@@ -89,7 +90,14 @@ function print(...args: unknown[]): string {
   return out;
 }
 
-const HTML: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&#34;', '\0': '\uFFFD' };
+const HTML: Record<string, string> = {
+  '<': '&lt;',
+  '>': '&gt;',
+  '&': '&amp;',
+  "'": '&#39;',
+  '"': '&#34;',
+  '\0': '\uFFFD',
+};
 
 export const builtins: Record<string, (...args: unknown[]) => unknown> = {
   not: (v) => !truth(v),
@@ -107,7 +115,10 @@ export const builtins: Record<string, (...args: unknown[]) => unknown> = {
   printf: (fmt, ...args) => sprintf(String(fmt), ...args),
   html: (...args) => print(...args).replace(/[<>&'"\0]/g, (c) => HTML[c]),
   js: (...args) =>
-    print(...args).replace(/[\\'"<>&=\n\r\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
+    print(...args).replace(
+      /[\\'"<>&=\n\r\t]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+    ),
   urlquery: (...args) => encodeURIComponent(print(...args)).replace(/%20/g, '+'),
 };
 

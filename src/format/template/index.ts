@@ -1,7 +1,7 @@
 import { goStruct as makeStruct } from '../gofmt.js';
-import { ExecError, type Funcs, execute } from './exec.js';
+import { ExecError, execute, type Funcs } from './exec.js';
 import { builtins } from './funcs.js';
-import { ParseError, type Tree, parse } from './parse.js';
+import { ParseError, parse, type Tree } from './parse.js';
 
 /** A Go text/template subset: enough for every --format the original accepts. */
 export type TemplateFunc = (...args: unknown[]) => unknown;
@@ -20,7 +20,10 @@ function lineOf(text: string, pos: number): number {
   return text.slice(0, pos).split('\n').length;
 }
 
-export function parseTemplate(text: string, opts: { name?: string; funcs?: Record<string, TemplateFunc> } = {}): Template {
+export function parseTemplate(
+  text: string,
+  opts: { name?: string; funcs?: Record<string, TemplateFunc> } = {},
+): Template {
   const name = opts.name ?? '';
   const funcs: Funcs = opts.funcs ?? {};
   let tree: Tree;
@@ -31,7 +34,8 @@ export function parseTemplate(text: string, opts: { name?: string; funcs?: Recor
     const line = lineOf(text, err.pos);
     if (err.message === 'unclosed action') {
       const endLine = lineOf(text, text.length);
-      if (endLine !== line) throw new TemplateError(`template: ${name}:${endLine}: unclosed action started at ${name}:${line}`);
+      if (endLine !== line)
+        throw new TemplateError(`template: ${name}:${endLine}: unclosed action started at ${name}:${line}`);
     }
     throw new TemplateError(`template: ${name}:${line}: ${err.message}`);
   }
@@ -48,7 +52,9 @@ export function parseTemplate(text: string, opts: { name?: string; funcs?: Recor
         }
         const line = lineOf(text, err.pos);
         const col = err.pos - (text.lastIndexOf('\n', err.pos - 1) + 1);
-        throw new TemplateError(`template: ${name}:${line}:${col}: executing "${name}" at <${err.at}>: ${err.message}`);
+        throw new TemplateError(
+          `template: ${name}:${line}:${col}: executing "${name}" at <${err.at}>: ${err.message}`,
+        );
       }
     },
   };

@@ -42,7 +42,18 @@ export class LexError extends Error {
   }
 }
 
-const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
+const KEYWORDS = new Set([
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+]);
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 const isAlnum = (c: string) => /[A-Za-z0-9_]/.test(c) || c > '\x7f';
 
@@ -185,9 +196,12 @@ function lexFieldChain(input: string, i: number, out: Token[], firstChained = tr
 }
 
 function lexNumber(input: string, i: number, out: Token[]): number {
-  const m = /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(input.slice(i));
+  const m = /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(
+    input.slice(i),
+  );
   const text = m?.[0] ?? '';
-  if (text === '' || text === '+' || text === '-') throw new LexError(`bad number syntax: "${input.slice(i, i + 1)}"`, i);
+  if (text === '' || text === '+' || text === '-')
+    throw new LexError(`bad number syntax: "${input.slice(i, i + 1)}"`, i);
   out.push({ kind: 'number', value: text, pos: i });
   return i + text.length;
 }

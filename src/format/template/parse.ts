@@ -1,4 +1,4 @@
-import { LexError, type Token, lex } from './lexer.js';
+import { LexError, lex, type Token } from './lexer.js';
 
 /** The tree of a template, as Go's text/template/parse builds it (the parts we support). */
 export type Node =
@@ -154,7 +154,10 @@ class Parser {
     if (end.mark === 'else') {
       // `{{else if ...}}` and `{{else with ...}}` nest a new control as the else branch.
       const nxt = this.peek();
-      if ((kind === 'if' && nxt.kind === 'keyword' && nxt.value === 'if') || (kind === 'with' && nxt.kind === 'keyword' && nxt.value === 'with')) {
+      if (
+        (kind === 'if' && nxt.kind === 'keyword' && nxt.value === 'if') ||
+        (kind === 'with' && nxt.kind === 'keyword' && nxt.value === 'with')
+      ) {
         this.next();
         elseList = [this.control(kind, nxt.pos)];
         this.vars.pop();
@@ -171,7 +174,8 @@ class Parser {
 
   private define(pos: number): void {
     const name = this.next();
-    if (name.kind !== 'string' && name.kind !== 'rawString') throw new ParseError('define clause: name required', pos);
+    if (name.kind !== 'string' && name.kind !== 'rawString')
+      throw new ParseError('define clause: name required', pos);
     this.expect('rightDelim', 'define clause');
     const { list, end } = this.itemList(false);
     if (end.mark !== 'end') throw new ParseError('unexpected {{else}} in define', end.pos);
@@ -234,7 +238,6 @@ class Parser {
       const after = this.peek();
       if (after.kind === 'pipe') {
         this.next();
-        continue;
       }
     }
     if (cmds.length === 0) throw new ParseError(`missing value for ${context}`, pos);
@@ -246,7 +249,12 @@ class Parser {
     const args: Arg[] = [];
     for (;;) {
       const tok = this.peek();
-      if (tok.kind === 'pipe' || (tok.kind === 'rightDelim' && !inParens) || (tok.kind === 'rightParen' && inParens)) break;
+      if (
+        tok.kind === 'pipe' ||
+        (tok.kind === 'rightDelim' && !inParens) ||
+        (tok.kind === 'rightParen' && inParens)
+      )
+        break;
       if (tok.kind === 'eof') throw new ParseError('unclosed action', tok.pos);
       args.push(this.operand());
     }
@@ -314,7 +322,9 @@ function describe(t: Token): string {
 
 function parseNumber(t: Token): number {
   const s = t.value.replaceAll('_', '');
-  const n = /^[+-]?0[xXbBoO]/.test(s) ? Number(s.replace(/^([+-]?)0([xXbBoO])/, (_, sign, b) => `${sign}0${b.toLowerCase()}`)) : Number(s);
+  const n = /^[+-]?0[xXbBoO]/.test(s)
+    ? Number(s.replace(/^([+-]?)0([xXbBoO])/, (_, sign, b) => `${sign}0${b.toLowerCase()}`))
+    : Number(s);
   if (Number.isNaN(n)) throw new ParseError(`bad number syntax: "${t.value}"`, t.pos);
   return n;
 }
@@ -336,7 +346,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
 function unquote(t: Token): string {
   if (t.kind === 'rawString') return t.value;
   const body = t.value.slice(1, -1);
-  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (m, e: string) => {
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (_m, e: string) => {
     if (e in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[e];
     if (/^[xuU]/.test(e)) return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
     if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(Number.parseInt(e, 8));
