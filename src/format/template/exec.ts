@@ -112,7 +112,12 @@ class Executor {
     } else if (typeof v === 'number' && Number.isInteger(v)) {
       items = Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
     } else {
-      throw new ExecError(`range can't iterate over ${formatValue(v)}`, n.pos, 'range');
+      const last = n.pipe.cmds[n.pipe.cmds.length - 1];
+      throw new ExecError(
+        `range can't iterate over ${formatValue(v)}`,
+        last.pos,
+        last.args.map(argText).join(' '),
+      );
     }
     if (items.length === 0) {
       if (n.elseList) this.walk(n.elseList, dot, inner);
@@ -154,8 +159,22 @@ class Executor {
 
   private command(c: Command, dot: unknown, scopes: Scope[], final?: { value: unknown }): unknown {
     const [head, ...rest] = c.args;
+    if (head.type === 'identifier') {
+      try {
+        return this.call(head.name, rest, dot, scopes, final);
+      } catch (err) {
+        if (err instanceof FuncError) {
+          throw new ExecError(
+            `error calling ${head.name}: ${err.message}`,
+            c.pos,
+            c.args.map(argText).join(' '),
+          );
+        }
+        throw err;
+      }
+    }
+    if (head.type === 'nil') throw new ExecError('nil is not a command', head.pos, 'nil');
     try {
-      if (head.type === 'identifier') return this.call(head.name, rest, dot, scopes, final);
       if (rest.length > 0 || final) {
         if (head.type === 'field' || head.type === 'chain' || head.type === 'variable') {
           throw new FuncError(`${argText(head)} is not a method but has arguments`);
@@ -212,14 +231,14 @@ class Executor {
       case 'string':
         return a.value;
       case 'field':
-        return fieldChain(dot, a.names, a.pos);
+        return fieldChain(dot, a, false);
       case 'variable': {
         const s = [...scopes].reverse().find((sc) => sc.has(a.name));
         if (!s) throw new ExecError(`undefined variable: ${a.name}`, a.pos, a.name);
-        return fieldChain(s.get(a.name), a.names, a.pos);
+        return fieldChain(s.get(a.name), a, true);
       }
       case 'chain':
-        return fieldChain(this.arg(a.node, dot, scopes), a.names, a.pos);
+        return fieldChain(this.arg(a.node, dot, scopes), a, true);
       case 'pipe':
         return this.pipe(a.pipe, dot, scopes);
       case 'identifier':
@@ -228,28 +247,42 @@ class Executor {
   }
 }
 
-function fieldChain(v: unknown, names: string[], pos: number): unknown {
+/**
+ * `.A.B` on a value. A value that came out of a map is an `interface {}` to Go, which is what its
+ * error names; a struct's field has its own type.
+ */
+function fieldChain(v: unknown, a: Extract<Arg, { names: string[] }>, fromVariable: boolean): unknown {
   let cur = v;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const at = `.${names.slice(0, i + 1).join('.')}`;
+  let fromMap = fromVariable;
+  for (let i = 0; i < a.names.length; i++) {
+    const name = a.names[i];
+    const fail = (type: string) =>
+      // Go reports a chain at the position of its second element (its parser's chain node).
+      new ExecError(`can't evaluate field ${name} in type ${type}`, a.positions[1] ?? a.pos, argText(a));
     if (cur === MISSING || cur === null || cur === undefined) {
       cur = MISSING;
       continue;
     }
     if (isGoStruct(cur)) {
-      if (!Object.hasOwn(cur, name)) {
-        throw new ExecError(`can't evaluate field ${name} in type ${cur[STRUCT]}`, pos, at);
-      }
+      if (!Object.hasOwn(cur, name)) throw fail(cur[STRUCT]);
       cur = cur[name];
+      fromMap = false;
     } else if (Array.isArray(cur)) {
-      throw new ExecError(`can't evaluate field ${name} in type []interface {}`, pos, at);
+      throw fail(fromMap ? 'interface {}' : '[]interface {}');
     } else if (typeof cur === 'object') {
       const o = cur as Record<string, unknown>;
       cur = Object.hasOwn(o, name) ? o[name] : MISSING;
+      fromMap = true;
     } else {
-      const t = typeof cur === 'number' ? 'float64' : typeof cur === 'boolean' ? 'bool' : 'string';
-      throw new ExecError(`can't evaluate field ${name} in type ${t}`, pos, at);
+      throw fail(
+        fromMap
+          ? 'interface {}'
+          : typeof cur === 'number'
+            ? 'float64'
+            : typeof cur === 'boolean'
+              ? 'bool'
+              : 'string',
+      );
     }
   }
   return cur;

@@ -46,11 +46,18 @@ function order(name: string, a: unknown, b: unknown): number {
   return (a as number | string) < (b as number | string) ? -1 : a === b ? 0 : 1;
 }
 
+function goType(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
+}
+
 function length(v: unknown): number {
   if (typeof v === 'string') return Buffer.byteLength(v);
   if (Array.isArray(v)) return v.length;
   if (v !== null && typeof v === 'object' && !isGoStruct(v)) return Object.keys(v).length;
-  throw new FuncError(`len of type ${v === null || v === undefined ? '<nil>' : typeof v}`);
+  throw new FuncError(`len of type ${goType(v)}`);
 }
 
 function index(v: unknown, ...keys: unknown[]): unknown {

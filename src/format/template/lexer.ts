@@ -74,10 +74,30 @@ export function lex(input: string): Token[] {
       start += 2;
     }
     if (text !== '') out.push({ kind: 'text', value: text, pos: i });
+    const comment = commentOnly(input, start);
+    if (comment !== undefined) {
+      i = comment;
+      continue;
+    }
     i = lexAction(input, start, open, out);
   }
   out.push({ kind: 'eof', value: '', pos: input.length });
   return out;
+}
+
+/** An action that holds only a comment is no action at all; returns where the text after it starts. */
+function commentOnly(input: string, from: number): number | undefined {
+  if (!input.startsWith('/*', from)) return undefined;
+  const end = input.indexOf('*/', from + 2);
+  if (end < 0) throw new LexError('unclosed comment', from);
+  let j = end + 2;
+  if (input.startsWith(' -}}', j)) {
+    j += 4;
+    while (j < input.length && isSpace(input[j])) j++;
+    return j;
+  }
+  if (input.startsWith('}}', j)) return j + 2;
+  throw new LexError('comment ends before closing delimiter', from);
 }
 
 /** Lex one action from `from`; returns where the text after it starts. */
@@ -177,7 +197,8 @@ function lexAction(input: string, from: number, open: number, out: Token[]): num
       i = j;
       i = lexFieldChain(input, i, out);
     } else {
-      throw new LexError(`unexpected "${c}" in command`, pos);
+      const hex = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw new LexError(`bad character U+${hex} '${c}'`, pos);
     }
   }
 }

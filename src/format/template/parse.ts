@@ -23,9 +23,9 @@ export interface Command {
 }
 
 export type Arg =
-  | { type: 'field'; names: string[]; pos: number }
-  | { type: 'variable'; name: string; names: string[]; pos: number }
-  | { type: 'chain'; node: Arg; names: string[]; pos: number }
+  | { type: 'field'; names: string[]; positions: number[]; pos: number }
+  | { type: 'variable'; name: string; names: string[]; positions: number[]; pos: number }
+  | { type: 'chain'; node: Arg; names: string[]; positions: number[]; pos: number }
   | { type: 'identifier'; name: string; pos: number }
   | { type: 'dot'; pos: number }
   | { type: 'nil'; pos: number }
@@ -268,14 +268,19 @@ class Parser {
     switch (tok.kind) {
       case 'field': {
         const names = [tok.value.slice(1)];
-        while (this.chainedField()) names.push(this.next().value.slice(1));
-        return { type: 'field', names, pos: tok.pos };
+        const positions = [tok.pos];
+        while (this.chainedField()) {
+          const f = this.next();
+          names.push(f.value.slice(1));
+          positions.push(f.pos);
+        }
+        return { type: 'field', names, positions, pos: tok.pos };
       }
       case 'variable': {
         if (!this.vars.some((scope) => scope.includes(tok.value))) {
           throw new ParseError(`undefined variable "${tok.value}"`, tok.pos);
         }
-        node = { type: 'variable', name: tok.value, names: [], pos: tok.pos };
+        node = { type: 'variable', name: tok.value, names: [], positions: [], pos: tok.pos };
         break;
       }
       case 'identifier':
@@ -306,9 +311,16 @@ class Parser {
     }
     if (this.chainedField()) {
       const names: string[] = [];
-      while (this.chainedField()) names.push(this.next().value.slice(1));
-      if (node.type === 'variable') node.names = names;
-      else node = { type: 'chain', node, names, pos: tok.pos };
+      const positions: number[] = [];
+      while (this.chainedField()) {
+        const f = this.next();
+        names.push(f.value.slice(1));
+        positions.push(f.pos);
+      }
+      if (node.type === 'variable') {
+        node.names = names;
+        node.positions = positions;
+      } else node = { type: 'chain', node, names, positions, pos: tok.pos };
     }
     return node;
   }
