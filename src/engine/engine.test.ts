@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { bootstrapCertificates } from '../cert/bootstrap.js';
+import { connectionCheckMessage, validateCertificate } from './check.js';
+import { EngineClient } from './client.js';
+import { dialErrorText } from './errors.js';
+
+test('Node errors read as the original Go messages', () => {
+  const e = (code: string, extra: Record<string, string> = {}) =>
+    Object.assign(new Error('x'), { code, ...extra });
+  assert.equal(
+    dialErrorText('127.0.0.1:2376', e('ECONNREFUSED')),
+    'dial tcp 127.0.0.1:2376: connect: connection refused',
+  );
+  assert.equal(dialErrorText('127.0.0.1:2376', e('ETIMEDOUT')), 'dial tcp 127.0.0.1:2376: i/o timeout');
+  assert.equal(
+    dialErrorText('h:1', e('UNABLE_TO_VERIFY_LEAF_SIGNATURE')),
+    'x509: certificate signed by unknown authority',
+  );
+  assert.equal(
+    dialErrorText('h:1', e('CERT_HAS_EXPIRED')),
+    'x509: certificate has expired or is not yet valid',
+  );
+  assert.equal(
+    dialErrorText(
+      'h:1',
+      e('ERR_TLS_CERT_ALTNAME_INVALID', { reason: "IP: 10.0.0.5 is not in the cert's list: 127.0.0.1" }),
+    ),
+    "x509: IP: 10.0.0.5 is not in the cert's list: 127.0.0.1",
+  );
+});
+
+test('the connection check message names the command that fixes it', () => {
+  assert.equal(
+    connectionCheckMessage('127.0.0.1:2376', 'dial tcp 127.0.0.1:2376: connect: connection refused', 'dev'),
+    'Error checking and/or regenerating the certs: There was an error validating certificates for host "127.0.0.1:2376": dial tcp 127.0.0.1:2376: connect: connection refused\n' +
+      "You can attempt to regenerate them using 'docker-machine regenerate-certs dev'.\n" +
+      'Be advised that this will trigger a Docker daemon restart which might stop running containers.\n',
+  );
+});
+
+describe('bounded waits against servers that misbehave', () => {
+  let silent: Server;
+  const held: Socket[] = [];
+  let port: number;
+  let dir: string;
+  let tls: { ca: Buffer; cert: Buffer; key: Buffer };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dm-engine-'));
+    const p = (f: string) => join(dir, f);
+    await bootstrapCertificates(
+      {
+        CertDir: dir,
+        CaCertPath: p('ca.pem'),
+        CaPrivateKeyPath: p('ca-key.pem'),
+        ClientCertPath: p('cert.pem'),
+        ClientKeyPath: p('key.pem'),
+      },
+      () => {},
+    );
+    tls = {
+      ca: await readFile(p('ca.pem')),
+      cert: await readFile(p('cert.pem')),
+      key: await readFile(p('key.pem')),
+    };
+    silent = createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    port = (silent.address() as { port: number }).port;
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    silent.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a TLS handshake that never ends is a timeout naming host and port', async () => {
+    const t0 = Date.now();
+    await assert.rejects(validateCertificate(`127.0.0.1:${port}`, tls, 300), (e: Error) => {
+      assert.equal(e.message, `dial tcp 127.0.0.1:${port}: i/o timeout`);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 5000);
+  });
+
+  test('an engine request that never answers ends at its timeout, or when aborted', async () => {
+    const c = new EngineClient(`tcp://127.0.0.1:${port}`, null, { timeoutMs: 300 });
+    await assert.rejects(c.version(), /did not answer within 0\.3 s/);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    await assert.rejects(
+      new EngineClient(`tcp://127.0.0.1:${port}`, null).version(ac.signal),
+      /request aborted/,
+    );
+  });
+
+  test('a closed port is "Cannot connect to the docker engine endpoint"', async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const closed = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    await assert.rejects(new EngineClient(`tcp://127.0.0.1:${closed}`, null).version(), (e: Error) => {
+      assert.equal(
+        e.message,
+        `Cannot connect to the docker engine endpoint tcp://127.0.0.1:${closed}: dial tcp 127.0.0.1:${closed}: connect: connection refused`,
+      );
+      return true;
+    });
+  });
+});
