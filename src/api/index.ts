@@ -12,10 +12,9 @@ import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
 import { defaultStorePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
-import { ensureClientCertCopies } from './client-certs.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
-import { type CreateRequest, createMachine } from './create.js';
+import type { CreateRequest } from './create.js';
 import { engineVersion } from './engine.js';
 import { type ProgressListener, silent } from './events.js';
 import type { CertOverrides } from './host-options.js';
@@ -73,7 +72,9 @@ export class MachineAPI {
     return loadAll(this.ctx);
   }
 
-  create(req: CreateRequest): Promise<Machine> {
+  /** Loaded on use: creating pulls in key generation (node:crypto), which light commands never need. */
+  async create(req: CreateRequest): Promise<Machine> {
+    const { createMachine } = await import('./create.js');
     return createMachine(this.ctx, req);
   }
 
@@ -87,6 +88,7 @@ export class MachineAPI {
       filters: opts.filters ?? parseFilters(opts.filter ?? []),
       timeoutMs: opts.timeoutMs ?? 10_000,
       dockerHost: opts.dockerHost ?? this.ctx.env.DOCKER_HOST ?? '',
+      queryEngine: opts.queryEngine,
     });
   }
 
@@ -96,7 +98,8 @@ export class MachineAPI {
   }
 
   /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
-  ensureClientCerts(m: Machine): Promise<void> {
+  async ensureClientCerts(m: Machine): Promise<void> {
+    const { ensureClientCertCopies } = await import('./client-certs.js');
     return ensureClientCertCopies(m);
   }
 

@@ -31,6 +31,8 @@ export interface ListOptions {
   timeoutMs: number;
   /** $DOCKER_HOST, to mark the active machine. */
   dockerHost: string;
+  /** Ask each engine its version (the DOCKER column); `active` needs only URLs. Default true. */
+  queryEngine?: boolean;
 }
 
 export interface LoadedList {
@@ -137,7 +139,7 @@ async function itemWithTimeout(
     }, opts.timeoutMs);
   });
   try {
-    return await Promise.race([hostItem(m, masters, opts.dockerHost, ac.signal), timedOut]);
+    return await Promise.race([hostItem(m, masters, opts, ac.signal), timedOut]);
   } finally {
     clearTimeout(timer);
     ac.abort();
@@ -147,9 +149,10 @@ async function itemWithTimeout(
 async function hostItem(
   m: Machine,
   masters: Map<string, string>,
-  dockerHost: string,
+  opts: ListOptions,
   signal: AbortSignal,
 ): Promise<HostListItem> {
+  const dockerHost = opts.dockerHost;
   const started = performance.now();
   const o = m.config.HostOptions;
   let url = '';
@@ -163,11 +166,13 @@ async function hostItem(
   }
   if (error === '' && url !== '') {
     state = 'Running';
-    try {
-      const client = await engineClient(m, url);
-      dockerVersion = `v${(await client.version(signal)).Version}`;
-    } catch (err) {
-      error = `Unable to query docker version: ${errorMessage(err)}`;
+    if (opts.queryEngine !== false) {
+      try {
+        const client = await engineClient(m, url);
+        dockerVersion = `v${(await client.version(signal)).Version}`;
+      } catch (err) {
+        error = `Unable to query docker version: ${errorMessage(err)}`;
+      }
     }
   } else {
     try {

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import { MachineError } from '../errors.js';
+import { ipVersion } from '../ip.js';
 
 export interface CertInfo {
   notBefore: Date;
@@ -36,7 +36,7 @@ export function readCertInfo(pem: string | Buffer): CertInfo {
 }
 
 function normalizeIP(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
+  if (ipVersion(ip) !== 6) return ip;
   const [head, tail = ''] = ip.toLowerCase().split('::');
   const part = (s: string) => (s === '' ? [] : s.split(':'));
   const groups = ip.includes('::')
@@ -48,7 +48,7 @@ function normalizeIP(ip: string): string {
 /** Whether a server certificate is valid for this host name or address. */
 export function certCoversHost(info: CertInfo, host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
-  if (isIP(h)) return info.ipAddresses.some((ip) => normalizeIP(ip) === normalizeIP(h));
+  if (ipVersion(h)) return info.ipAddresses.some((ip) => normalizeIP(ip) === normalizeIP(h));
   return info.dnsNames.some((d) => d.toLowerCase() === h.toLowerCase());
 }
 

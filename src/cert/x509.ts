@@ -1,5 +1,5 @@
 import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipVersion } from '../ip.js';
 import * as der from './der.js';
 
 /** X.509 v3 certificates as the original's generator makes them (spec §4.2), signed SHA256withRSA. */
@@ -62,7 +62,7 @@ function keyId(pub: KeyObject): Buffer {
 }
 
 function ipBytes(ip: string): Buffer {
-  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  if (ipVersion(ip) === 4) return Buffer.from(ip.split('.').map(Number));
   const [head, tail = ''] = ip.split('::');
   const part = (s: string) => (s === '' ? [] : s.split(':'));
   let groups = [...part(head), ...part(tail)];
@@ -89,7 +89,7 @@ export function createCertificate(t: CertTemplate, issuer: Issuer): string {
   exts.push(extension(OID.authorityKeyId, false, der.sequence(der.implicit(0, keyId(issuer.publicKey)))));
   if (t.hosts.length > 0) {
     const names = t.hosts.map((h) =>
-      isIP(h) ? der.implicit(7, ipBytes(h)) : der.implicit(2, Buffer.from(h, 'latin1')),
+      ipVersion(h) ? der.implicit(7, ipBytes(h)) : der.implicit(2, Buffer.from(h, 'latin1')),
     );
     exts.push(extension(OID.subjectAltName, false, der.sequence(...names)));
   }

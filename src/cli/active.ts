@@ -18,6 +18,8 @@ export async function run(ctx: CommandContext): Promise<void> {
     filters: parseFilters([]),
     timeoutMs: flagInt(ctx.flags, 'timeout') * 1000,
     dockerHost,
+    // Which machine is active depends on URLs only; asking every engine its version is not needed.
+    queryEngine: false,
   });
   const active = rows.find((r) => r.ActiveHost || r.ActiveSwarm);
   if (active) {

@@ -83,7 +83,10 @@ export async function runCLI(argv: string[], io: RunIO): Promise<number> {
       env: io.env,
       appName,
       argv: [appName, ...args],
-      stdin: io.stdin,
+      // A getter: creating the stdin stream costs start-up time, and only rm's prompt reads it.
+      get stdin() {
+        return io.stdin;
+      },
       flagDefs: defs,
       showHelp,
     };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent } from 'node:https';
-import { isIP } from 'node:net';
 import { MachineError } from '../errors.js';
+import { ipVersion } from '../ip.js';
 import { dialErrorText } from './errors.js';
 import type { TLSMaterial } from './tls.js';
 
@@ -94,7 +94,7 @@ export class EngineClient {
           agent: agent as never,
           headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
           // SNI takes host names only; an IP there is deprecated (RFC 6066).
-          servername: isIP(u.hostname.replace(/^\[|\]$/g, '')) ? undefined : u.hostname,
+          servername: ipVersion(u.hostname.replace(/^\[|\]$/g, '')) ? undefined : u.hostname,
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { errorMessage, MachineError } from '../errors.js';
 
 export interface TLSFiles {
@@ -15,12 +15,12 @@ export interface TLSMaterial {
 
 export async function readTLSConfig(files: TLSFiles): Promise<TLSMaterial> {
   try {
-    const [ca, cert, key] = await Promise.all([
-      readFile(files.caCertPath),
-      readFile(files.clientCertPath),
-      readFile(files.clientKeyPath),
-    ]);
-    return { ca, cert, key };
+    // Three small files, read at once: cheaper than the promise API's file handles.
+    return {
+      ca: readFileSync(files.caCertPath),
+      cert: readFileSync(files.clientCertPath),
+      key: readFileSync(files.clientKeyPath),
+    };
   } catch (err) {
     throw new MachineError(`Unable to read TLS config: ${errorMessage(err)}`, { cause: err });
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { close, fsync, open, rename, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
 
@@ -8,6 +7,7 @@ const fsyncP = promisify(fsync);
 const closeP = promisify(close);
 const renameP = promisify(rename);
 const unlinkP = promisify(unlink);
+let counter = 0;
 
 /**
  * Write a file so that a reader sees either the old or the new content, whatever happens: a temp
@@ -15,7 +15,8 @@ const unlinkP = promisify(unlink);
  * file before the rename: a crash between the two lost the machine.)
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp${randomBytes(6).toString('hex')}`;
+  // Unique per process and call; no crypto needed (and node:crypto would slow every command's start).
+  const tmp = `${path}.tmp${process.pid}-${++counter}-${Date.now().toString(36)}`;
   const fd = await openP(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
