@@ -390,6 +390,93 @@ describe('CLI without an engine', () => {
     assert.equal(none.stderr, 'Error: Expected to get one or more machine names as arguments\n');
   });
 
+  test('create stores every shared create flag in config.json, and env vars fill them', async () => {
+    const r = await s.run(
+      [
+        'create',
+        '-d',
+        'none',
+        '--url',
+        URL_A,
+        '--engine-opt',
+        'log-driver=none',
+        '--engine-env',
+        'A=B',
+        '--engine-env',
+        'C=has space',
+        '--engine-insecure-registry',
+        'r.example',
+        '--engine-label',
+        'x=y',
+        '--engine-storage-driver',
+        'overlay2',
+        '--engine-install-url',
+        'http://mirror.example/install.sh',
+        '--swarm-master',
+        '--swarm-discovery',
+        'token://abc',
+        '--swarm-opt',
+        'a=b',
+        '--swarm-join-opt',
+        'c=d',
+        '--swarm-addr',
+        '10.0.0.1:2376',
+        '--swarm-experimental',
+        '--tls-san',
+        'foo.tld',
+        '--tls-san',
+        '10.9.9.9',
+        'flags',
+      ],
+      {
+        env: {
+          ENGINE_REGISTRY_MIRROR: 'https://m1.example, https://m2.example',
+          MACHINE_SWARM_IMAGE: 'swarm:1.2',
+        },
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const h = JSON.parse(await readFile(join(s.dir, 'machines', 'flags', 'config.json'), 'utf8')).HostOptions;
+    assert.deepEqual(h.EngineOptions, {
+      ArbitraryFlags: ['log-driver=none'],
+      Dns: null,
+      GraphDir: '',
+      Env: ['A=B', 'C=has space'],
+      Ipv6: false,
+      InsecureRegistry: ['r.example'],
+      Labels: ['x=y'],
+      LogLevel: '',
+      StorageDriver: 'overlay2',
+      SelinuxEnabled: false,
+      TlsVerify: true,
+      RegistryMirror: ['https://m1.example', 'https://m2.example'],
+      InstallURL: 'http://mirror.example/install.sh',
+    });
+    assert.deepEqual(h.SwarmOptions, {
+      IsSwarm: true,
+      Address: '10.0.0.1:2376',
+      Discovery: 'token://abc',
+      Agent: false,
+      Master: true,
+      Host: 'tcp://0.0.0.0:3376',
+      Image: 'swarm:1.2',
+      Strategy: 'spread',
+      Heartbeat: 0,
+      Overcommit: 0,
+      ArbitraryFlags: ['a=b'],
+      ArbitraryJoinFlags: ['c=d'],
+      Env: null,
+      IsExperimental: true,
+    });
+    assert.deepEqual(h.AuthOptions.ServerCertSANs, ['foo.tld', '10.9.9.9']);
+    const bad = await s.run(['create', '-d', 'none', '--url', URL_A, '--swarm-discovery', 'nourl', 'flags2']);
+    assert.equal(
+      bad.stderr,
+      'Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: nourl\n',
+    );
+    assert.equal((await s.run(['rm', '-y', 'flags'])).code, 0);
+  });
+
   test('a store written by the original is read as it is', async () => {
     const dir = join(s.dir, 'machines', 'legacy');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true, mode: 0o700 }));

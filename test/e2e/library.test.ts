@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../helpers/cli.js';
+
+// The library as another program loads it: the bundled dist/api.cjs (package.json "main").
+const require = createRequire(import.meta.url);
+
+test('library API: create, list, inspect, check and remove through dist/api.cjs', async () => {
+  const { MachineAPI, MachineError } = require(join(repoRoot, 'dist', 'api.cjs'));
+  const store = await mkdtemp(join(tmpdir(), 'dm-lib-'));
+  const events: string[] = [];
+  try {
+    const api = new MachineAPI({
+      storePath: store,
+      events: (e: { message: string }) => events.push(e.message),
+      env: {},
+    });
+    const m = await api.create({
+      name: 'lib1',
+      driver: 'none',
+      driverFlags: await api.driverFlags('none', { url: 'tcp://127.0.0.1:1' }),
+      engine: { labels: ['from=library'] },
+    });
+    assert.equal(m.name, 'lib1');
+    assert.ok(events.includes('Running pre-create checks...'));
+    assert.deepEqual(await api.names(), ['lib1']);
+    const rows = await api.list({ timeoutMs: 2000 });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].State, 'Running');
+    assert.match(rows[0].Error, /Cannot connect to the docker engine endpoint/);
+    const loaded = await api.load('lib1');
+    assert.deepEqual(loaded.config.HostOptions.EngineOptions.Labels, ['from=library']);
+    await assert.rejects(
+      api.checkConnection(loaded),
+      (e: Error) => e instanceof MachineError && /regenerate-certs lib1/.test(e.message),
+    );
+    await assert.rejects(
+      api.create({
+        name: 'lib1',
+        driver: 'none',
+        driverFlags: await api.driverFlags('none', { url: 'tcp://127.0.0.1:1' }),
+      }),
+      /already exists/,
+    );
+    assert.deepEqual(await api.remove('lib1'), { removed: true, driverError: undefined });
+    assert.deepEqual(await api.names(), []);
+  } finally {
+    await rm(store, { recursive: true, force: true });
+  }
+});
