@@ -110,7 +110,7 @@ test('Go printf verbs', () => {
   assert.equal(sprintf('%s=%q', 'a', 'b"c'), 'a="b\\"c"');
   assert.equal(sprintf('[%-6s][%6s]', 'ab', 'cd'), '[ab    ][    cd]');
   assert.equal(sprintf('%d %05d %x %X %t', 42, 42, 255, 255, true), '42 00042 ff FF true');
-  assert.equal(sprintf('%.2f %v', 3.14159, [1, 2]), '3.14 [1 2]');
+  assert.equal(sprintf('%.2f %v', 1.23456, [1, 2]), '1.23 [1 2]');
   assert.equal(sprintf('%d', 'x'), '%!d(string=x)');
   assert.equal(sprintf('%s %s', 'a'), 'a %!s(MISSING)');
   assert.equal(sprintf('%s', 'a', 'b'), 'a%!(EXTRA string=b)');
