@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MachineError } from '../errors.js';
@@ -11,6 +11,7 @@ import {
   type SSHTarget,
 } from './client.js';
 import { fingerprint } from './keys.js';
+import { pinnedKeys } from './known-hosts.js';
 
 /**
  * The system `ssh` binary, as the original used it by default, with two fixes: host keys are
@@ -118,12 +119,5 @@ export function connectionFailure(t: SSHTarget, stderr: string): MachineError | 
 }
 
 function pinnedFingerprints(t: SSHTarget): string[] {
-  try {
-    return readFileSync(t.knownHostsPath, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-      .map((l) => fingerprint(l.split(/\s+/).slice(1).join(' ')));
-  } catch {
-    return [];
-  }
+  return pinnedKeys(t.knownHostsPath, t.host, t.port).map(fingerprint);
 }

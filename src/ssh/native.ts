@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Client, ConnectConfig } from 'ssh2';
+import { errorMessage, MachineError } from '../errors.js';
+import {
+  describeTarget,
+  type ExecResult,
+  type RunOptions,
+  type SSHClient,
+  type SSHTarget,
+} from './client.js';
+import { fingerprint } from './keys.js';
+import { blobType, pinKey, pinnedKeys } from './known-hosts.js';
+
+/**
+ * The built-in client (ssh2, loaded only when used): one connection for every command of a run,
+ * host keys pinned in the machine's known_hosts exactly as the external ssh pins them.
+ */
+export async function nativeClient(
+  target: SSHTarget,
+  opts: { connectTimeoutMs?: number } = {},
+): Promise<SSHClient> {
+  const { Client: SSH2Client } = await import('ssh2');
+  let conn: Promise<Client> | undefined;
+
+  const connect = () =>
+    new Promise<Client>((resolve, reject) => {
+      const c = new SSH2Client();
+      let hostKeyError: MachineError | undefined;
+      let toPin: Buffer | undefined;
+      const config: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        readyTimeout: opts.connectTimeoutMs ?? 10_000,
+        keepaliveInterval: 60_000,
+        hostVerifier: (key: Buffer) => {
+          const offered = `${blobType(key)} ${key.toString('base64')}`;
+          const pinned = pinnedKeys(target.knownHostsPath, target.host, target.port);
+          if (pinned.length === 0) {
+            toPin = key;
+            return true;
+          }
+          if (pinned.includes(offered)) return true;
+          hostKeyError = new MachineError(
+            `SSH host key for [${target.host}]:${target.port} changed: expected ${pinned.map(fingerprint).join(' or ')}, got ${fingerprint(offered)}; if the machine was re-created on purpose, remove ${target.knownHostsPath} and retry`,
+          );
+          return false;
+        },
+        ...credentials(target),
+      };
+      c.once('ready', async () => {
+        if (toPin) await pinKey(target.knownHostsPath, target.host, target.port, toPin);
+        resolve(c);
+      });
+      c.once('error', (err: Error & { code?: string; level?: string }) => {
+        reject(hostKeyError ?? translate(target, err));
+      });
+      c.connect(config);
+    });
+
+  return {
+    async run(command: string, ro: RunOptions = {}): Promise<ExecResult> {
+      conn ??= connect();
+      const c = await conn.catch((err) => {
+        conn = undefined;
+        throw err;
+      });
+      return new Promise((resolve, reject) => {
+        c.exec(command, (err, stream) => {
+          if (err) return reject(new MachineError(`ssh to ${describeTarget(target)}: ${err.message}`));
+          let stdout = '';
+          let stderr = '';
+          const timer = ro.timeoutMs
+            ? setTimeout(() => {
+                stream.close();
+                reject(
+                  new MachineError(
+                    `ssh to ${describeTarget(target)}: "${command}" did not finish within ${ro.timeoutMs! / 1000} s`,
+                  ),
+                );
+              }, ro.timeoutMs)
+            : undefined;
+          stream.on('data', (d: Buffer) => (stdout += d));
+          stream.stderr.on('data', (d: Buffer) => (stderr += d));
+          stream.on('close', (code: number | null) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? 255, stdout, stderr });
+          });
+          stream.end(ro.input ?? '');
+        });
+      });
+    },
+    async close() {
+      const c = await conn?.catch(() => undefined);
+      c?.end();
+    },
+  };
+}
+
+function credentials(t: SSHTarget): Partial<ConnectConfig> {
+  if (t.keyPath) {
+    try {
+      return { privateKey: readFileSync(t.keyPath) };
+    } catch (err) {
+      throw new MachineError(`cannot read SSH key ${t.keyPath}: ${errorMessage(err)}`);
+    }
+  }
+  // No key given: the user's agent, else the usual default keys, as ssh would try them.
+  if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
+  for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    try {
+      return { privateKey: readFileSync(join(homedir(), '.ssh', f)) };
+    } catch {}
+  }
+  return {};
+}
+
+function translate(t: SSHTarget, err: Error & { code?: string; level?: string }): MachineError {
+  const where = `${t.host} port ${t.port}`;
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new MachineError(`ssh: connect to ${where}: connection refused`);
+    case 'ETIMEDOUT':
+      return new MachineError(`ssh: connect to ${where}: connection timed out`);
+    case 'EHOSTUNREACH':
+      return new MachineError(`ssh: connect to ${where}: no route to host`);
+  }
+  if (err.level === 'client-authentication') {
+    return new MachineError(
+      `SSH authentication failed for ${describeTarget(t)} with ${t.keyPath ? `key ${t.keyPath}` : 'your default keys'}`,
+    );
+  }
+  if (/Timed out while waiting for handshake/.test(err.message)) {
+    return new MachineError(`ssh: connect to ${where}: connection timed out`);
+  }
+  return new MachineError(`ssh: connection to ${where} failed: ${err.message}`);
+}
