@@ -1,7 +1,7 @@
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
-import type { Machine } from './machine.js';
+import type { HostConfig } from '../store/host.js';
 
 /**
  * The docker client reads ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH, the machine's
@@ -9,8 +9,11 @@ import type { Machine } from './machine.js';
  * pointed docker at files that did not exist. We copy them at create, and again whenever one is
  * missing (machines made by the original).
  */
-export async function ensureClientCertCopies(m: Machine, opts: { overwrite?: boolean } = {}): Promise<void> {
-  const auth = m.config.HostOptions.AuthOptions;
+export async function ensureClientCertCopies(
+  config: HostConfig,
+  opts: { overwrite?: boolean } = {},
+): Promise<void> {
+  const auth = config.HostOptions.AuthOptions;
   const dir = auth.StorePath;
   const copies: [string, string, string][] = [
     ['ca.pem', auth.CaCertPath, join(dir, 'ca.pem')],

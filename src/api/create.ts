@@ -17,6 +17,10 @@ export interface CreateRequest extends CreateOptions {
   /** The driver's flags (see driverFlags() to build them from a plain object). */
   driverFlags: ParsedFlags;
   signal?: AbortSignal;
+  /** Use the built-in SSH client instead of the system's ssh. */
+  nativeSSH?: boolean;
+  /** Bound of each wait while provisioning; default 120 s. */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -84,11 +88,22 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
     );
   }
 
-  await ensureClientCertCopies(machine, { overwrite: true });
+  await ensureClientCertCopies(machine.config, { overwrite: true });
   if (mod.name === 'none') {
     // The original stops here for `none`. We also say whether the engine answers, without
     // failing: the URL may point at an engine that is started later.
     await reportEngine(ctx, machine);
+  } else {
+    const { provisionAfterCreate } = await import('./provision.js');
+    try {
+      await provisionAfterCreate(ctx, machine, {
+        nativeSSH: !!req.nativeSSH,
+        timeoutMs: req.waitTimeoutMs ?? 120_000,
+        signal: req.signal,
+      });
+    } catch (err) {
+      throw new MachineError(`Error creating machine: ${errorMessage(err)}`, { cause: err });
+    }
   }
   await saveMachine(ctx.store, machine);
   return machine;

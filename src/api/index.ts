@@ -100,7 +100,7 @@ export class MachineAPI {
   /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
   async ensureClientCerts(m: Machine): Promise<void> {
     const { ensureClientCertCopies } = await import('./client-certs.js');
-    return ensureClientCertCopies(m);
+    return ensureClientCertCopies(m.config);
   }
 
   engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {

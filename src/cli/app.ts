@@ -104,7 +104,8 @@ function reportError(err: unknown, out: ReturnType<typeof createOutput>, appName
     return err.exitCode;
   }
   if (err instanceof MachineError) {
-    out.error(err.message);
+    // An empty message carries only an exit code (ssh passes the remote command's through).
+    if (err.message !== '') out.error(err.message);
     return err.exitCode;
   }
   // Anything else is our bug: say so in one line, with the details behind --debug.

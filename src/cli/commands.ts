@@ -49,6 +49,12 @@ export const commands: CommandInfo[] = [
     load: () => import('./rm.js'),
   },
   {
+    name: 'ssh',
+    usage: 'Log into or run a command on a machine with SSH.',
+    description: 'Arguments are [machine-name] [command]',
+    load: () => import('./ssh.js'),
+  },
+  {
     name: 'status',
     usage: 'Get the status of a machine',
     description: 'Argument is a machine name.',

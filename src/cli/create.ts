@@ -71,6 +71,7 @@ export async function run(ctx: CommandContext): Promise<void> {
       experimental: flagBool(ctx.flags, 'swarm-experimental'),
     },
     tlsSANs: flagSlice(ctx.flags, 'tls-san'),
+    nativeSSH: ctx.globals.nativeSSH,
   };
   await apiFor(ctx).create(req);
   ctx.out.info(

@@ -12,6 +12,10 @@ interface DriverEntry {
  * (the docker, qemu and cloud drivers pull in heavy code).
  */
 const drivers: Record<string, DriverEntry> = {
+  generic: {
+    description: 'an existing Linux server reached by SSH, made into a TLS-secured Docker host',
+    load: async () => (await import('./generic/index.js')).genericDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     load: async () => (await import('./none/index.js')).noneDriver,

@@ -26,6 +26,11 @@ export interface RunOptions {
 
 export interface SSHClient {
   run(command: string, opts?: RunOptions): Promise<ExecResult>;
+  /**
+   * A command (or, with null, a login shell) wired to this process's terminal; resolves to the
+   * remote exit code.
+   */
+  attach(command: string | null, tty: boolean): Promise<number>;
   close(): Promise<void>;
 }
 

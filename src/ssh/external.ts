@@ -53,6 +53,14 @@ export function externalClient(target: SSHTarget, opts: { connectTimeoutMs?: num
 
   return {
     run: (command: string, ro: RunOptions = {}) => runSSH(target, [...base, '--', command], ro),
+    attach(command: string | null, tty: boolean) {
+      const args = [...(tty ? ['-t'] : []), ...base, ...(command === null ? [] : ['--', command])];
+      return new Promise<number>((resolve, reject) => {
+        const child = spawn('ssh', args, { stdio: 'inherit' });
+        child.on('error', (err) => reject(new MachineError(`cannot run ssh: ${err.message}`)));
+        child.on('close', (code) => resolve(code ?? 255));
+      });
+    },
     async close() {
       await runSSH(target, ['-O', 'exit', ...base], { timeoutMs: 5000 }).catch(() => {});
       rmSync(controlDir, { recursive: true, force: true });

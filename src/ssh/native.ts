@@ -60,7 +60,7 @@ export async function nativeClient(
       c.connect(config);
     });
 
-  return {
+  const client: SSHClient = {
     async run(command: string, ro: RunOptions = {}): Promise<ExecResult> {
       conn ??= connect();
       const c = await conn.catch((err) => {
@@ -92,11 +92,21 @@ export async function nativeClient(
         });
       });
     },
+    async attach(command: string | null, _tty: boolean): Promise<number> {
+      if (command === null) {
+        throw new MachineError('an interactive login needs the system ssh client (run without --native-ssh)');
+      }
+      const r = await client.run(command, {});
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return r.code;
+    },
     async close() {
       const c = await conn?.catch(() => undefined);
       c?.end();
     },
   };
+  return client;
 }
 
 function credentials(t: SSHTarget): Partial<ConnectConfig> {

@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessEnd } from './cleanup.js';
 import { freePort } from './ports.js';
 
 /**
@@ -28,33 +29,36 @@ export function dockerdAvailable(): boolean {
   }
 }
 
-const started = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of started) c.kill('SIGKILL');
-});
-
 export async function startDockerd(opts: {
-  caCertPath: string;
-  serverCertPath: string;
-  serverKeyPath: string;
+  /** TLS on a loopback port; without it the engine listens on its unix socket only. */
+  caCertPath?: string;
+  serverCertPath?: string;
+  serverKeyPath?: string;
   port?: number;
   apiOnly?: boolean;
+  /** A bridge of the test's own for the engine's containers (see testhost.ts). */
+  bridge?: string;
 }): Promise<Dockerd> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-dockerd-'));
-  const port = opts.port ?? (await freePort());
+  const tls = opts.caCertPath && opts.serverCertPath && opts.serverKeyPath;
+  const port = tls ? (opts.port ?? (await freePort())) : 0;
   const socket = join(dir, 'docker.sock');
   const args = [
     '--host',
     `unix://${socket}`,
-    '--host',
-    `tcp://127.0.0.1:${port}`,
-    '--tlsverify',
-    '--tlscacert',
-    opts.caCertPath,
-    '--tlscert',
-    opts.serverCertPath,
-    '--tlskey',
-    opts.serverKeyPath,
+    ...(tls
+      ? [
+          '--host',
+          `tcp://127.0.0.1:${port}`,
+          '--tlsverify',
+          '--tlscacert',
+          opts.caCertPath!,
+          '--tlscert',
+          opts.serverCertPath!,
+          '--tlskey',
+          opts.serverKeyPath!,
+        ]
+      : []),
     '--data-root',
     join(dir, 'root'),
     '--exec-root',
@@ -66,15 +70,16 @@ export async function startDockerd(opts: {
     '--ip-forward=false',
   ];
   if (opts.apiOnly) args.push('--bridge=none', '--storage-driver=vfs');
+  else if (opts.bridge) args.push(`--bridge=${opts.bridge}`);
   const log = join(dir, 'dockerd.log');
   const { openSync } = await import('node:fs');
   const fd = openSync(log, 'a');
   const child = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: false });
-  started.add(child);
+  const forget = onProcessEnd(() => child.kill('SIGKILL'));
   let exited = false;
   child.once('exit', () => {
     exited = true;
-    started.delete(child);
+    forget();
   });
 
   const stop = async () => {

@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
+import { onProcessEnd } from './cleanup.js';
 import { freePort } from './ports.js';
 
 /** A real OpenSSH sshd on a loopback port, for the current (root) user, with its own keys. */
@@ -23,11 +24,6 @@ export interface Sshd {
 export function sshdAvailable(): boolean {
   return existsSync('/usr/sbin/sshd') && process.getuid?.() === 0;
 }
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of running) c.kill('SIGKILL');
-});
 
 export async function startSshd(
   opts: { port?: number; dir?: string; newHostKey?: boolean } = {},
@@ -72,11 +68,11 @@ export async function startSshd(
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
     stdio: ['ignore', fd, fd],
   });
-  running.add(child);
+  const forget = onProcessEnd(() => child.kill('SIGKILL'));
   let exited = false;
   child.once('exit', () => {
     exited = true;
-    running.delete(child);
+    forget();
   });
   const deadline = Date.now() + 10_000;
   while (!(await log()).slice(offset).includes('Server listening')) {

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { EngineClient } from '../engine/client.js';
+import { errorMessage, MachineError } from '../errors.js';
+import type { ProvisionContext } from '../provision/context.js';
+import { parseOsRelease } from '../provision/os-release.js';
+import { detectProvisioner } from '../provision/provisioner.js';
+import type { SSHClient, SSHTarget } from '../ssh/client.js';
+import { connectSSH } from '../ssh/connect.js';
+import { checkConnection } from './connection.js';
+import type { ApiContext } from './context.js';
+import { machineTLS } from './engine.js';
+import type { Machine } from './machine.js';
+import { waitFor } from './wait.js';
+
+export interface ProvisionOptions {
+  nativeSSH: boolean;
+  /** Bound of each wait (machine running, SSH, engine). */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** The machine's SSH endpoint with its pinned host keys. */
+export async function sshTarget(m: Machine): Promise<SSHTarget> {
+  return {
+    host: await m.driver.getSSHHostname(),
+    port: await m.driver.getSSHPort(),
+    user: m.driver.getSSHUsername() || 'root',
+    keyPath: m.driver.getSSHKeyPath(),
+    knownHostsPath: join(m.config.HostOptions.AuthOptions.StorePath, 'known_hosts'),
+  };
+}
+
+/** After the driver made the machine: wait for it, detect its OS, provision, check the engine. */
+export async function provisionAfterCreate(
+  ctx: ApiContext,
+  m: Machine,
+  opts: ProvisionOptions,
+): Promise<void> {
+  const info = (message: string) => ctx.events({ kind: 'info', message });
+  info('Waiting for machine to be running, this may take a few minutes...');
+  await waitFor({
+    what: `machine "${m.name}" to be running`,
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    progress: info,
+    probe: async () => {
+      const s = await m.driver.getState(opts.signal);
+      if (s !== 'Running') throw new Error(`state ${s || 'unknown'}`);
+    },
+  });
+  info('Detecting operating system of created instance...');
+  await provisionMachine(ctx, m, opts);
+  info('Checking connection to Docker...');
+  try {
+    await checkConnection(m, false);
+  } catch (err) {
+    throw new MachineError(`Error checking the host: ${errorMessage(err)}`, { cause: err });
+  }
+  info('Docker is up and running!');
+}
+
+/** Provision (create, and later `provision`): SSH, OS detection, the distribution's steps. */
+export async function provisionMachine(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
+  const info = (message: string) => ctx.events({ kind: 'info', message });
+  const target = await sshTarget(m);
+  const ssh = await connectSSH(target, { native: opts.nativeSSH, connectTimeoutMs: 10_000 });
+  try {
+    info('Waiting for SSH to be available...');
+    await waitFor({
+      what: `SSH on ${target.user}@${target.host}:${target.port}`,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      progress: info,
+      probe: async () => {
+        const r = await ssh.run('exit 0', { timeoutMs: 15_000 });
+        if (r.code !== 0) throw new Error(`exit 0 returned ${r.code}: ${r.stderr.trim()}`);
+      },
+    });
+    info('Detecting the provisioner...');
+    const osr = await ssh.run('cat /etc/os-release');
+    if (osr.code !== 0)
+      throw new MachineError(`Error detecting OS: cat /etc/os-release failed: ${osr.stderr.trim()}`);
+    const os = parseOsRelease(osr.stdout, info);
+    const provisioner = detectProvisioner(os);
+    info(`Provisioning with ${provisioner.name}...`);
+    const url = await m.driver.getURL(opts.signal);
+    await provisioner.provision(provisionContext(ctx, m, ssh, url, opts));
+  } finally {
+    await ssh.close();
+  }
+}
+
+function provisionContext(
+  ctx: ApiContext,
+  m: Machine,
+  ssh: SSHClient,
+  url: string,
+  opts: ProvisionOptions,
+): ProvisionContext {
+  const u = new URL(url.replace(/^tcp:/, 'https:'));
+  return {
+    name: m.name,
+    config: m.config,
+    driverName: m.config.DriverName,
+    ip: u.hostname.replace(/^\[|\]$/g, ''),
+    enginePort: Number(u.port) || 2376,
+    ssh,
+    info: (message) => ctx.events({ kind: 'info', message }),
+    debug: (message) => ctx.events({ kind: 'debug', message }),
+    async waitForEngine() {
+      const client = new EngineClient(url, await machineTLS(m), { timeoutMs: 5000 });
+      try {
+        await waitFor({
+          what: `the Docker engine at ${url} to answer over TLS`,
+          timeoutMs: opts.timeoutMs,
+          signal: opts.signal,
+          progress: (message) => ctx.events({ kind: 'info', message }),
+          probe: () => client.version(),
+        });
+      } catch (err) {
+        // Say why: the unit's own view of the failure.
+        const status = await ssh.run('systemctl status docker --no-pager -l 2>&1 | tail -n 15');
+        throw new MachineError(`${errorMessage(err)}\nsystemctl status docker:\n${status.stdout.trim()}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import { chmod, copyFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { errorMessage, MachineError } from '../../errors.js';
+import type { FlagDef, ParsedFlags } from '../../flags/def.js';
+import { flagInt, flagString } from '../../flags/def.js';
+import { ipVersion } from '../../ip.js';
+import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
+import { mergeDriverJSON, num, str } from '../base.js';
+import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
+import { ERR_HOST_NOT_RUNNING } from '../driver.js';
+
+/**
+ * The `generic` driver: an existing Linux server reached by SSH. Nothing is created or removed;
+ * the server's state is whether its SSH port answers.
+ */
+const flags: FlagDef[] = [
+  {
+    name: 'generic-engine-port',
+    kind: 'int',
+    default: 2376,
+    envVar: 'GENERIC_ENGINE_PORT',
+    usage: 'Docker engine port',
+  },
+  {
+    name: 'generic-ip-address',
+    kind: 'string',
+    envVar: 'GENERIC_IP_ADDRESS',
+    usage: 'IP Address of machine',
+  },
+  {
+    name: 'generic-ssh-user',
+    kind: 'string',
+    default: 'root',
+    envVar: 'GENERIC_SSH_USER',
+    usage: 'SSH user',
+  },
+  {
+    name: 'generic-ssh-key',
+    kind: 'string',
+    envVar: 'GENERIC_SSH_KEY',
+    usage: 'SSH private key path (if not provided, default SSH key will be used)',
+  },
+  { name: 'generic-ssh-port', kind: 'int', default: 22, envVar: 'GENERIC_SSH_PORT', usage: 'SSH port' },
+];
+
+/** How long a state query waits for the SSH port (the original's 15 s). */
+const STATE_DIAL_MS = 15_000;
+
+class GenericDriver implements Driver {
+  readonly driverName = 'generic';
+  private json: DriverJSON;
+
+  constructor(json: DriverJSON) {
+    this.json = json;
+  }
+
+  toJSON(): DriverJSON {
+    return this.json;
+  }
+
+  private get machineDir(): string {
+    return join(str(this.json, 'StorePath'), 'machines', str(this.json, 'MachineName'));
+  }
+
+  async preCreateCheck(): Promise<void> {
+    const key = str(this.json, 'SSHKey');
+    if (key && !(await exists(key))) throw new MachineError(`SSH key does not exist: "${key}"`);
+  }
+
+  async create(ctx: DriverContext): Promise<void> {
+    const key = str(this.json, 'SSHKey');
+    if (!key) {
+      ctx.log('No SSH key specified. Assuming an existing key at the default location.');
+      return;
+    }
+    ctx.log('Importing SSH key...');
+    const dest = join(this.machineDir, basename(key));
+    try {
+      await copyFile(key, dest);
+      await chmod(dest, 0o600);
+    } catch (err) {
+      throw new MachineError(`unable to copy ssh key: ${errorMessage(err)}`);
+    }
+    this.json = { ...this.json, SSHKeyPath: dest };
+    try {
+      await copyFile(`${key}.pub`, `${dest}.pub`);
+      await chmod(`${dest}.pub`, 0o600);
+    } catch (err) {
+      ctx.log(`Couldn't copy SSH public key : ${errorMessage(err)}`);
+    }
+    await ctx.save();
+  }
+
+  async remove(): Promise<void> {}
+
+  async start(): Promise<void> {
+    throw new MachineError('generic driver does not support start');
+  }
+  async stop(): Promise<void> {
+    throw new MachineError('generic driver does not support stop');
+  }
+  async kill(): Promise<void> {
+    throw new MachineError('generic driver does not support kill');
+  }
+  async restart(): Promise<void> {
+    throw new MachineError('generic driver: restart comes with the SSH commands (not in this release)');
+  }
+
+  async getState(signal?: AbortSignal): Promise<MachineState> {
+    const ok = await dial(
+      str(this.json, 'IPAddress'),
+      num(this.json, 'SSHPort') || 22,
+      STATE_DIAL_MS,
+      signal,
+    );
+    return ok ? 'Running' : 'Stopped';
+  }
+
+  async getURL(signal?: AbortSignal): Promise<string> {
+    if ((await this.getState(signal)) !== 'Running') throw new MachineError(ERR_HOST_NOT_RUNNING);
+    const ip = str(this.json, 'IPAddress');
+    const host = ipVersion(ip) === 6 ? `[${ip}]` : ip;
+    return `tcp://${host}:${num(this.json, 'EnginePort') || 2376}`;
+  }
+
+  async getIP(): Promise<string> {
+    return str(this.json, 'IPAddress');
+  }
+  async getSSHHostname(): Promise<string> {
+    return str(this.json, 'IPAddress');
+  }
+  async getSSHPort(): Promise<number> {
+    return num(this.json, 'SSHPort') || 22;
+  }
+  getSSHUsername(): string {
+    return str(this.json, 'SSHUser');
+  }
+  getSSHKeyPath(): string {
+    return str(this.json, 'SSHKeyPath');
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a TCP connection to host:port opens within the time. */
+async function dial(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const sock = connect({ host, port, timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+    sock.once('timeout', () => done(false));
+  });
+}
+
+export const genericDriver: DriverModule = {
+  name: 'generic',
+  flags,
+  fromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
+    const ip = flagString(parsed, 'generic-ip-address');
+    if (ip === '') throw new MachineError('generic driver requires the --generic-ip-address option');
+    return new GenericDriver({
+      ...base,
+      IPAddress: ip,
+      SSHUser: flagString(parsed, 'generic-ssh-user'),
+      SSHPort: flagInt(parsed, 'generic-ssh-port'),
+      EnginePort: flagInt(parsed, 'generic-engine-port'),
+      SSHKey: flagString(parsed, 'generic-ssh-key'),
+    });
+  },
+  fromJSON(json: DriverJSON): Driver {
+    return new GenericDriver(mergeDriverJSON(json, {}));
+  },
+};

@@ -1,0 +1,21 @@
+/** /etc/os-release as the original parses it (spec §5.1): KEY=value lines, quotes removed. */
+export type OsRelease = Record<string, string>;
+
+export function parseOsRelease(text: string, warn: (line: string) => void = () => {}): OsRelease {
+  const out: OsRelease = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const parts = line.split('=');
+    if (parts.length !== 2) {
+      warn(
+        `Warning: got an invalid line error parsing /etc/os-release: Expected ${line} to split by '=' char into two strings, instead got ${parts.length} strings`,
+      );
+      continue;
+    }
+    let v = parts[1];
+    if (v.startsWith('"') || v.startsWith("'")) v = v.slice(1, -1);
+    out[parts[0]] = v;
+  }
+  return out;
+}

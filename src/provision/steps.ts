@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { ensureClientCertCopies } from '../api/client-certs.js';
+import { certOrganization } from '../cert/bootstrap.js';
+import { generateServerCert } from '../cert/server.js';
+import { goQuote } from '../errors.js';
+import { mustRun, type ProvisionContext } from './context.js';
+import { REMOTE_CERT_DIR } from './daemon-options.js';
+
+/** The machine's hostname, and its /etc/hosts line, as the original sets them (spec §5.2). */
+export async function configureHostname(ctx: ProvisionContext, sudo: string): Promise<void> {
+  const n = ctx.name;
+  await mustRun(ctx, `${sudo}hostname ${n} && echo ${goQuote(n)} | ${sudo}tee /etc/hostname >/dev/null`);
+  await mustRun(
+    ctx,
+    `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then ${sudo}sed -i 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts; else echo '127.0.1.1 ${n}' | ${sudo}tee -a /etc/hosts >/dev/null; fi; fi`,
+  );
+}
+
+/**
+ * A new server certificate for the machine's names, and the CA and server files on the machine.
+ * The PEMs travel on stdin, never on a command line where `ps` would show the private key.
+ */
+export async function installCertificates(ctx: ProvisionContext, sudo: string): Promise<void> {
+  const auth = ctx.config.HostOptions.AuthOptions;
+  ctx.info('Copying certs to the local machine directory...');
+  await ensureClientCertCopies(ctx.config, { overwrite: true });
+  await generateServerCert({
+    caCertPath: auth.CaCertPath,
+    caKeyPath: auth.CaPrivateKeyPath,
+    certPath: auth.ServerCertPath,
+    keyPath: auth.ServerKeyPath,
+    org: `${certOrganization()}.${ctx.name}`,
+    hosts: [...auth.ServerCertSANs, ctx.ip, 'localhost'],
+  });
+  ctx.info('Copying certs to the remote machine...');
+  const { readFile } = await import('node:fs/promises');
+  await mustRun(ctx, `${sudo}mkdir -p ${REMOTE_CERT_DIR}`);
+  const files: [string, string, string][] = [
+    [auth.CaCertPath, 'ca.pem', '022'],
+    [auth.ServerCertPath, 'server.pem', '022'],
+    [auth.ServerKeyPath, 'server-key.pem', '077'],
+  ];
+  for (const [local, remote, umask] of files) {
+    const pem = await readFile(local, 'utf8');
+    await mustRun(ctx, `${sudo}sh -c 'umask ${umask} && cat > ${join(REMOTE_CERT_DIR, remote)}'`, pem);
+  }
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connect } from 'node:tls';
+import { generateSSHKeyPair } from '../../src/ssh/keys.js';
+import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import {
+  type HostEngine,
+  hostRootfs,
+  importHostImage,
+  startHostEngine,
+  startTestHost,
+  type TestHost,
+  testHostsAvailable,
+} from '../helpers/testhost.js';
+
+// A real Debian host (systemd, sshd, Debian's docker.io) in a container on an engine of the
+// test's own, reached only through ports published on 127.0.0.1.
+const skip = testHostsAvailable()
+  ? false
+  : 'needs root, dockerd, debootstrap and ip (npm test installs them)';
+
+describe('create -d generic on a host that already runs Docker', { skip, timeout: 15 * 60_000 }, () => {
+  let s: CliStore;
+  let engine: HostEngine;
+  let host: TestHost;
+  let work: string;
+  let key: string;
+  let enginePort: number;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'dm-generic-'));
+    key = join(work, 'id_rsa');
+    const { publicLine } = await generateSSHKeyPair(key);
+    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
+    engine = await startHostEngine();
+    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
+    host = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
+    enginePort = host.ports[0];
+    s = await tempStore();
+  });
+
+  after(async () => {
+    await host?.stop();
+    await engine?.stop();
+    await s?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const dockerEnv = () => ({ DOCKER_CONFIG: join(work, 'docker-config') });
+
+  test('create adopts the engine: TLS on the engine port, options applied, the original progress lines', async () => {
+    const r = await s.run(
+      [
+        'create',
+        '-d',
+        'generic',
+        '--generic-ip-address',
+        '127.0.0.1',
+        '--generic-ssh-port',
+        String(host.sshPort),
+        '--generic-ssh-key',
+        key,
+        '--generic-engine-port',
+        String(enginePort),
+        '--engine-label',
+        'team=blue',
+        '--tls-san',
+        'extra.example',
+        'gen1',
+      ],
+      { timeoutMs: 300_000 },
+    );
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    for (const line of [
+      'Running pre-create checks...',
+      'Creating machine...',
+      '(gen1) Importing SSH key...',
+      'Waiting for machine to be running, this may take a few minutes...',
+      'Detecting operating system of created instance...',
+      'Waiting for SSH to be available...',
+      'Detecting the provisioner...',
+      'Provisioning with debian...',
+      'Copying certs to the local machine directory...',
+      'Copying certs to the remote machine...',
+      'Setting Docker configuration on the remote daemon...',
+      'Checking connection to Docker...',
+      'Docker is up and running!',
+    ]) {
+      assert.ok(r.stdout.split('\n').includes(line), `missing "${line}" in:\n${r.stdout}`);
+    }
+    assert.match(r.stdout, /Docker already installed \(Docker version 20\.10/);
+    const dir = join(s.dir, 'machines', 'gen1');
+    assert.equal((await stat(join(dir, 'id_rsa'))).mode & 0o777, 0o600);
+    assert.match(
+      await readFile(join(dir, 'known_hosts'), 'utf8'),
+      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${host.sshPort} `),
+    );
+    assert.equal((await stat(join(dir, 'server-key.pem'))).mode & 0o777, 0o600);
+  });
+
+  test('ls, env and docker through TLS; engine labels in docker info', async () => {
+    const ls = await s.run(['ls', '--format', '{{.Name}} {{.State}} {{.URL}} {{.DockerVersion}}']);
+    assert.equal(ls.stdout, `gen1 Running tcp://127.0.0.1:${enginePort} v20.10.24+dfsg1\n`);
+    const r = await runProcess(
+      'bash',
+      [
+        '-c',
+        `eval "$("${process.execPath}" "${binPath}" env gen1)" && docker info --format '{{json .Labels}}'`,
+      ],
+      { env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const labels = JSON.parse(r.stdout) as string[];
+    assert.ok(labels.includes('team=blue'), r.stdout);
+    assert.ok(labels.includes('provider=generic'), r.stdout);
+  });
+
+  test('a client without our certificates is refused; the served certificate names the extra SAN', async () => {
+    const plain = await runProcess('docker', ['-H', `tcp://127.0.0.1:${enginePort}`, 'version'], {
+      env: dockerEnv(),
+    });
+    assert.notEqual(plain.code, 0);
+    const ca = await readFile(join(s.dir, 'certs', 'ca.pem'));
+    const san = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: enginePort, ca, servername: 'extra.example' }, () => {
+        const cert = sock.getPeerCertificate();
+        sock.destroy();
+        resolve(cert.subjectaltname ?? '');
+      });
+      sock.on('error', reject);
+    });
+    assert.equal(san, 'DNS:extra.example, IP Address:127.0.0.1, DNS:localhost');
+  });
+
+  test('ssh runs a command and passes its exit code through', async () => {
+    const hello = await s.run(['ssh', 'gen1', '--', 'echo', 'hello', 'from', '$(hostname)']);
+    assert.deepEqual([hello.code, hello.stdout], [0, 'hello from gen1\n']);
+    const fail = await s.run(['ssh', 'gen1', 'exit 3']);
+    assert.equal(fail.code, 3);
+    assert.equal(fail.stderr, '');
+    const native = await s.run(['--native-ssh', 'ssh', 'gen1', 'echo native; exit 4']);
+    assert.deepEqual([native.code, native.stdout], [4, 'native\n']);
+  });
+
+  test('missing --generic-ip-address and a missing key are clear errors', async () => {
+    const noIp = await s.run(['create', '-d', 'generic', 'gen2']);
+    assert.deepEqual(
+      [noIp.code, noIp.stderr],
+      [
+        1,
+        'Error setting machine configuration from flags provided: generic driver requires the --generic-ip-address option\n',
+      ],
+    );
+    const noKey = await s.run([
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      '127.0.0.1',
+      '--generic-ssh-key',
+      '/nonexistent',
+      'gen2',
+    ]);
+    assert.deepEqual(
+      [noKey.code, noKey.stderr],
+      [3, 'Error with pre-create check: "SSH key does not exist: \\"/nonexistent\\""\n'],
+    );
+  });
+
+  test('rm removes the machine and leaves the host and its engine running', async () => {
+    assert.equal((await s.run(['rm', '-y', 'gen1'])).code, 0);
+    assert.equal((await host.exec('systemctl is-active docker')).trim(), 'active');
+  });
+});
