@@ -77,7 +77,10 @@ describe('CLI without an engine', () => {
       r.stdout,
       /--engine-install-url "https:\/\/get\.docker\.com"\t+Custom URL to use for engine installation \[\$MACHINE_DOCKER_INSTALL_URL\]/,
     );
-    assert.match(r.stdout, /Drivers:\n\s+generic\s+an existing Linux server[^\n]*\n\s+none\s+an existing Docker engine/);
+    assert.match(
+      r.stdout,
+      /Drivers:\n\s+generic\s+an existing Linux server[^\n]*\n\s+none\s+an existing Docker engine/,
+    );
   });
 
   test('unknown command and unknown flag: one clear line on stderr, exit 1', async () => {
