@@ -12,7 +12,7 @@ mode=all
 
 # Debian packages the end-to-end tests use: a real dockerd and docker client, openssl for
 # certificate checks, a real sshd and ssh client, debootstrap to build the Debian test hosts.
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap)
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do

@@ -92,6 +92,32 @@ export class MachineAPI {
     });
   }
 
+  /** Provision the machine again: hostname, engine (kept when present), certificates, daemon options. */
+  async provision(m: Machine, opts: { nativeSSH?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const { provisionMachine } = await import('./provision.js');
+    await provisionMachine(this.ctx, m, {
+      nativeSSH: !!opts.nativeSSH,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+    });
+  }
+
+  /** A new server certificate on the machine and an engine restart (containers keep running). */
+  async regenerateCerts(
+    m: Machine,
+    opts: { nativeSSH?: boolean; timeoutMs?: number; clientCerts?: boolean } = {},
+  ): Promise<void> {
+    if (opts.clientCerts) {
+      this.ctx.events({ kind: 'info', message: 'Regenerating local certificates' });
+      const { ensureCertificates } = await import('./certs.js');
+      await ensureCertificates(this.ctx, m.config.HostOptions.AuthOptions);
+    }
+    const { regenerateMachineCerts } = await import('./provision.js');
+    await regenerateMachineCerts(this.ctx, m, {
+      nativeSSH: !!opts.nativeSSH,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+    });
+  }
+
   /** TLS handshake with the machine's engine; returns the URL to point docker at. */
   checkConnection(m: Machine, opts: { swarm?: boolean } = {}): Promise<string> {
     return checkConnection(m, !!opts.swarm);

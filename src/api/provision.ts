@@ -3,7 +3,7 @@ import { EngineClient } from '../engine/client.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ProvisionContext } from '../provision/context.js';
 import { parseOsRelease } from '../provision/os-release.js';
-import { detectProvisioner } from '../provision/provisioner.js';
+import { detectProvisioner, type Provisioner } from '../provision/provisioner.js';
 import type { SSHClient, SSHTarget } from '../ssh/client.js';
 import { connectSSH } from '../ssh/connect.js';
 import { checkConnection } from './connection.js';
@@ -59,8 +59,29 @@ export async function provisionAfterCreate(
   info('Docker is up and running!');
 }
 
-/** Provision (create, and later `provision`): SSH, OS detection, the distribution's steps. */
+/** Provision (create and `provision`): SSH, OS detection, the distribution's steps. */
 export async function provisionMachine(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
+  await withProvisioner(ctx, m, opts, (p, pctx) => {
+    ctx.events({ kind: 'info', message: `Provisioning with ${p.name}...` });
+    return p.provision(pctx);
+  });
+}
+
+/** `regenerate-certs`: a new server certificate and an engine restart, nothing reinstalled. */
+export async function regenerateMachineCerts(
+  ctx: ApiContext,
+  m: Machine,
+  opts: ProvisionOptions,
+): Promise<void> {
+  await withProvisioner(ctx, m, opts, (p, pctx) => p.regenerateCerts(pctx));
+}
+
+async function withProvisioner(
+  ctx: ApiContext,
+  m: Machine,
+  opts: ProvisionOptions,
+  fn: (p: Provisioner, pctx: ProvisionContext) => Promise<void>,
+): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
   const target = await sshTarget(m);
   const ssh = await connectSSH(target, { native: opts.nativeSSH, connectTimeoutMs: 10_000 });
@@ -82,9 +103,8 @@ export async function provisionMachine(ctx: ApiContext, m: Machine, opts: Provis
       throw new MachineError(`Error detecting OS: cat /etc/os-release failed: ${osr.stderr.trim()}`);
     const os = parseOsRelease(osr.stdout, info);
     const provisioner = detectProvisioner(os);
-    info(`Provisioning with ${provisioner.name}...`);
     const url = await m.driver.getURL(opts.signal);
-    await provisioner.provision(provisionContext(ctx, m, ssh, url, opts));
+    await fn(provisioner, provisionContext(ctx, m, ssh, url, opts));
   } finally {
     await ssh.close();
   }

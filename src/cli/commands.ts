@@ -43,6 +43,17 @@ export const commands: CommandInfo[] = [
   },
   { name: 'ls', usage: 'List machines', load: () => import('./ls.js') },
   {
+    name: 'provision',
+    usage: 'Re-provision existing machines',
+    load: () => import('./provision.js'),
+  },
+  {
+    name: 'regenerate-certs',
+    usage: 'Regenerate TLS Certificates for a machine',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./regenerate-certs.js'),
+  },
+  {
     name: 'rm',
     usage: 'Remove a machine',
     description: 'Argument(s) are one or more machine names.',

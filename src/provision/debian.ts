@@ -14,8 +14,14 @@ const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf';
 export function debianFamily(name: string): Provisioner {
   return {
     name,
+    async regenerateCerts(ctx: ProvisionContext) {
+      const sudo = sudoFor(ctx);
+      await installCertificates(ctx, sudo);
+      await restartEngine(ctx, sudo);
+      await ctx.waitForEngine();
+    },
     async provision(ctx: ProvisionContext) {
-      const sudo = ctx.config.Driver.SSHUser === 'root' || ctx.config.Driver.SSHUser === '' ? '' : 'sudo ';
+      const sudo = sudoFor(ctx);
       await configureHostname(ctx, sudo);
 
       const installed = await ctx.ssh.run(`${sudo}dockerd --version`);
@@ -49,13 +55,27 @@ export function debianFamily(name: string): Provisioner {
         `${sudo}mkdir -p /etc/systemd/system/docker.service.d && ${sudo}tee ${DROP_IN} >/dev/null`,
         systemdDropIn(setup),
       );
-      await mustRun(
-        ctx,
-        `${sudo}systemctl daemon-reload && ${sudo}systemctl enable docker >/dev/null 2>&1; ${sudo}systemctl restart docker`,
-      );
+      await mustRun(ctx, `${sudo}systemctl enable docker >/dev/null 2>&1 || true`);
+      await restartEngine(ctx, sudo);
       await ctx.waitForEngine();
     },
   };
+}
+
+function sudoFor(ctx: ProvisionContext): string {
+  const user = ctx.config.Driver.SSHUser;
+  return user === 'root' || user === '' ? '' : 'sudo ';
+}
+
+/** With live-restore on (our drop-in sets it), containers keep running through this. */
+async function restartEngine(ctx: ProvisionContext, sudo: string): Promise<void> {
+  const r = await ctx.ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl restart docker`);
+  if (r.code !== 0) {
+    const journal = await ctx.ssh.run(`${sudo}journalctl -u docker --no-pager -n 15 2>&1`);
+    throw new MachineError(
+      `restarting docker failed: ${(r.stderr || r.stdout).trim()}\nlast lines of its journal:\n${journal.stdout.trim()}`,
+    );
+  }
 }
 
 /**

@@ -7,6 +7,8 @@ export interface Provisioner {
   /** As the original prints it: `Provisioning with debian...`. */
   readonly name: string;
   provision(ctx: ProvisionContext): Promise<void>;
+  /** New server certificate on the machine and an engine restart; no package is touched. */
+  regenerateCerts(ctx: ProvisionContext): Promise<void>;
 }
 
 interface Entry {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
+import { busyboxTarball } from '../helpers/busybox.js';
 import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
 import {
   type HostEngine,
@@ -143,6 +144,63 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
     assert.equal(fail.stderr, '');
     const native = await s.run(['--native-ssh', 'ssh', 'gen1', 'echo native; exit 4']);
     assert.deepEqual([native.code, native.stdout], [4, 'native\n']);
+  });
+
+  const withEnv = (script: string) =>
+    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env gen1)" && ${script}`], {
+      env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() },
+      timeoutMs: 120_000,
+    });
+
+  const servedSerial = async (): Promise<string> => {
+    const ca = await readFile(join(s.dir, 'certs', 'ca.pem'));
+    return new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: enginePort, ca, servername: 'localhost' }, () => {
+        const serial = sock.getPeerCertificate().serialNumber;
+        sock.destroy();
+        resolve(serial);
+      });
+      sock.on('error', reject);
+    });
+  };
+
+  test('docker run --rm busybox echo hello through TLS (image imported from Debian busybox-static)', async () => {
+    const imp = await withEnv(
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --rm busybox echo hello`,
+    );
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.equal(imp.stdout, 'hello\n');
+  });
+
+  test('regenerate-certs serves a new certificate and containers keep running', async () => {
+    const started = await withEnv(
+      "docker run -d --name keep busybox sleep 100000 >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep",
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const before = await servedSerial();
+    const noAnswer = await s.run(['regenerate-certs', 'gen1']);
+    assert.deepEqual([noAnswer.code, noAnswer.stderr], [1, 'EOF\n']);
+    const r = await s.run(['regenerate-certs', '-f', 'gen1'], { timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(
+      r.stdout,
+      /^Regenerating TLS certificates\nWaiting for SSH to be available\.\.\.\nDetecting the provisioner\.\.\.\n/,
+    );
+    assert.ok(!r.stdout.includes('Installing Docker'), 'no reinstall');
+    assert.notEqual(await servedSerial(), before);
+    const after = await withEnv("docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' keep");
+    assert.equal(after.stdout, `true ${started.stdout}`);
+  });
+
+  test('provision runs again on a machine and the engine answers after it', async () => {
+    const r = await s.run(['provision', 'gen1'], { timeoutMs: 180_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Provisioning with debian\.\.\./);
+    const v = await withEnv("docker version --format '{{.Server.Version}}'");
+    assert.equal(v.stdout, '20.10.24+dfsg1\n');
+    const missing = await s.run(['provision', 'gen1', 'nope']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^Docker machine "nope" does not exist/);
   });
 
   test('missing --generic-ip-address and a missing key are clear errors', async () => {
