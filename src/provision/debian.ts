@@ -85,20 +85,36 @@ async function restartEngine(ctx: ProvisionContext, sudo: string): Promise<void>
 async function installEngine(ctx: ProvisionContext, sudo: string): Promise<void> {
   const url = ctx.config.HostOptions.EngineOptions.InstallURL;
   if (url) {
+    // Downloaded first: with `curl | sh` a failed download still "succeeds" (sh reads nothing).
+    const script = '/tmp/docker-machine-install.sh';
     const r = await ctx.ssh.run(
-      `command -v curl >/dev/null && curl -fsSL --max-time 60 ${url} | ${sudo}sh -`,
+      `command -v curl >/dev/null && curl -fsSL --max-time 60 -o ${script} ${shellQuote(url)} && ${sudo}sh ${script}`,
     );
-    if (r.code === 0) return;
-    ctx.info(
-      `The install script at ${url} did not run (${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}); trying the distribution's packages`,
-    );
+    await ctx.ssh.run(`rm -f ${script}`);
+    if (r.code === 0 && (await hasDockerd(ctx))) return;
+    const why = (r.stderr || r.stdout).trim().split('\n').pop() || `exit status ${r.code}`;
+    ctx.info(`The install script at ${url} did not run (${why}); trying the distribution's packages`);
   }
   const r = await ctx.ssh.run(
     `${sudo}env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q && apt-get install -y -q docker.io'`,
   );
-  if (r.code !== 0) {
+  if (r.code !== 0 || !(await hasDockerd(ctx))) {
     throw new MachineError(
       `error installing docker: neither ${url || 'an install URL'} nor the distribution's docker.io package could be installed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`,
     );
   }
+}
+
+async function hasDockerd(ctx: ProvisionContext): Promise<boolean> {
+  return (
+    (
+      await ctx.ssh.run(
+        'command -v dockerd >/dev/null || test -x /usr/bin/dockerd || test -x /usr/sbin/dockerd',
+      )
+    ).code === 0
+  );
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
 }

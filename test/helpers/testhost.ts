@@ -90,6 +90,8 @@ export async function hostRootfs(
 export interface HostEngine {
   dockerd: Dockerd;
   bridge: string;
+  /** The bridge's own address: test hosts reach servers of the test there. */
+  gateway: string;
   docker(args: string[], opts?: { input?: string }): Promise<string>;
   stop(): Promise<void>;
 }
@@ -112,6 +114,7 @@ export async function startHostEngine(): Promise<HostEngine> {
     return {
       dockerd,
       bridge,
+      gateway: `172.30.${subnet}.1`,
       docker,
       async stop() {
         await dockerd.stop();
