@@ -38,8 +38,9 @@ export async function provisionAfterCreate(
 ): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
   info('Waiting for machine to be running, this may take a few minutes...');
+  const t = await sshTarget(m);
   await waitFor({
-    what: `machine "${m.name}" to be running`,
+    what: `machine "${m.name}" to be running (SSH at ${t.host}:${t.port})`,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     progress: info,
@@ -92,6 +93,7 @@ async function withProvisioner(
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
       progress: info,
+      fatal: (err) => /^SSH (authentication failed|host key for)/.test(errorMessage(err)),
       probe: async () => {
         const r = await ssh.run('exit 0', { timeoutMs: 15_000 });
         if (r.code !== 0) throw new Error(`exit 0 returned ${r.code}: ${r.stderr.trim()}`);

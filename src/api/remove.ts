@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { driverContext, loadMachine } from './machine.js';
@@ -16,6 +18,12 @@ export interface RemoveResult {
  */
 export async function removeMachine(ctx: ApiContext, name: string, force: boolean): Promise<RemoveResult> {
   return ctx.store.withLock(name, async () => {
+    // A folder without config.json is a create interrupted before its first save, and create
+    // saves before the driver makes anything: there is nothing but the folder to remove.
+    if ((await ctx.store.exists(name)) && !existsSync(join(ctx.store.machineDir(name), 'config.json'))) {
+      await ctx.store.remove(name);
+      return { removed: true };
+    }
     let driverError: string | undefined;
     try {
       const m = await loadMachine(ctx.store, name);

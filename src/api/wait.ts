@@ -12,6 +12,8 @@ export async function waitFor<T>(opts: {
   probe: () => Promise<T>;
   progress?: (line: string) => void;
   signal?: AbortSignal;
+  /** Errors that waiting cannot fix (a refused key, a changed host key): thrown at once. */
+  fatal?: (err: unknown) => boolean;
 }): Promise<T> {
   const started = Date.now();
   let last = 'nothing yet';
@@ -20,6 +22,7 @@ export async function waitFor<T>(opts: {
     try {
       return await opts.probe();
     } catch (err) {
+      if (opts.fatal?.(err)) throw err;
       last = errorMessage(err).split('\n')[0];
     }
     const waited = Date.now() - started;

@@ -1,5 +1,14 @@
 import type { FlagDef } from '../flags/def.js';
 
+/** New: bounds every wait (machine running, SSH, engine) instead of the original's 60 x 3 s. */
+export const waitTimeoutFlag: FlagDef = {
+  name: 'wait-timeout',
+  kind: 'int',
+  default: 120,
+  envVar: 'MACHINE_WAIT_TIMEOUT',
+  usage: 'Seconds each wait may take (machine running, SSH, Docker engine) before it fails',
+};
+
 /** The create flags every driver shares (spec §2.3), stored in config.json whatever the driver. */
 export const sharedCreateFlags: FlagDef[] = [
   {
@@ -66,6 +75,7 @@ export const sharedCreateFlags: FlagDef[] = [
   },
   { name: 'swarm-experimental', kind: 'bool', usage: 'Enable Swarm experimental features' },
   { name: 'tls-san', kind: 'stringSlice', usage: 'Support extra SANs for TLS certs' },
+  waitTimeoutFlag,
 ];
 
 /**

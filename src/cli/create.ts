@@ -2,7 +2,7 @@ import type { CreateRequest } from '../api/create.js';
 import { driverDescription, driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
-import { flagBool, flagSlice, flagString } from '../flags/def.js';
+import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
@@ -72,6 +72,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     },
     tlsSANs: flagSlice(ctx.flags, 'tls-san'),
     nativeSSH: ctx.globals.nativeSSH,
+    waitTimeoutMs: flagInt(ctx.flags, 'wait-timeout') * 1000,
   };
   await apiFor(ctx).create(req);
   ctx.out.info(

@@ -36,8 +36,14 @@ test('app help lays out options and commands with tabs as the original', () => {
   );
   assert.ok(lines.includes('  --tls-ca-cert \t\t\t\tCA to verify remotes against [$MACHINE_TLS_CA_CERT]'));
   assert.ok(lines.includes('  --help, -h\t\t\t\t\tshow help'));
-  assert.ok(lines.includes('  ls\t\tList machines'));
-  assert.ok(lines.includes('  env\t\tDisplay the commands to set up the environment for the Docker client'));
+  // regenerate-certs is the widest command name, so short names take three tabs, as observed.
+  assert.ok(lines.includes('  ls\t\t\tList machines'), text);
+  assert.ok(lines.includes('  regenerate-certs\tRegenerate TLS Certificates for a machine'), text);
+  assert.ok(
+    lines.includes('  env\t\t\tDisplay the commands to set up the environment for the Docker client'),
+    text,
+  );
+  assert.ok(lines.includes('  create\t\tCreate a machine'), text);
   assert.equal(lines.at(-2), "Run 'docker-machine COMMAND --help' for more information on a command.");
 });
 

@@ -1,13 +1,15 @@
 import { MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
-import { flagBool } from '../flags/def.js';
+import { flagBool, flagInt } from '../flags/def.js';
 import type { CommandContext } from './command.js';
+import { waitTimeoutFlag } from './create-flags.js';
 import { isYes, readAnswer } from './prompt.js';
 import { runAction } from './run-action.js';
 
 export const flags: FlagDef[] = [
   { name: 'force', short: 'f', kind: 'bool', usage: 'Force rebuild and do not prompt' },
   { name: 'client-certs', kind: 'bool', usage: 'Also regenerate client certificates and CA.' },
+  waitTimeoutFlag,
 ];
 
 /**
@@ -24,5 +26,8 @@ export async function run(ctx: CommandContext): Promise<void> {
   }
   ctx.out.info('Regenerating TLS certificates');
   const clientCerts = flagBool(ctx.flags, 'client-certs');
-  await runAction(ctx, (api, m) => api.regenerateCerts(m, { nativeSSH: ctx.globals.nativeSSH, clientCerts }));
+  const timeoutMs = flagInt(ctx.flags, 'wait-timeout') * 1000;
+  await runAction(ctx, (api, m) =>
+    api.regenerateCerts(m, { nativeSSH: ctx.globals.nativeSSH, clientCerts, timeoutMs }),
+  );
 }

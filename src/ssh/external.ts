@@ -53,7 +53,11 @@ export function externalClient(target: SSHTarget, opts: { connectTimeoutMs?: num
 
   return {
     run: (command: string, ro: RunOptions = {}) => runSSH(target, [...base, '--', command], ro),
-    attach(command: string | null, tty: boolean) {
+    async attach(command: string | null, tty: boolean) {
+      // Open the master connection first: a refused key or a changed host key then fails with
+      // our one-line error instead of ssh's banner on the user's terminal, and the session
+      // itself reuses the connection.
+      await runSSH(target, [...base, '--', 'true'], { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
       const args = [...(tty ? ['-t'] : []), ...base, ...(command === null ? [] : ['--', command])];
       return new Promise<number>((resolve, reject) => {
         const child = spawn('ssh', args, { stdio: 'inherit' });

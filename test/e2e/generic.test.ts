@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -226,6 +227,131 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
       [noKey.code, noKey.stderr],
       [3, 'Error with pre-create check: "SSH key does not exist: \\"/nonexistent\\""\n'],
     );
+  });
+
+  test('a changed host key is refused with a clear error', async () => {
+    const kh = join(s.dir, 'machines', 'gen1', 'known_hosts');
+    const pinned = await readFile(kh, 'utf8');
+    const other = join(work, 'other_key');
+    await generateSSHKeyPair(other);
+    const fake = (await readFile(`${other}.pub`, 'utf8')).trim();
+    await writeFile(kh, `[127.0.0.1]:${host.sshPort} ${fake}\n`);
+    try {
+      for (const native of [false, true]) {
+        const r = await s.run([...(native ? ['--native-ssh'] : []), 'ssh', 'gen1', 'true']);
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^SSH host key for \\[127\\.0\\.0\\.1\\]:${host.sshPort} changed: expected SHA256:\\S+, got SHA256:\\S+; if the machine was re-created on purpose, remove \\S+known_hosts and retry\\n$`,
+          ),
+        );
+      }
+    } finally {
+      await writeFile(kh, pinned);
+    }
+  });
+
+  test('wrong key and unreachable SSH port fail within the wait timeout, naming what failed; rm -y cleans up', async () => {
+    const other = join(work, 'wrong_key');
+    await generateSSHKeyPair(other);
+    const started = Date.now();
+    const wrong = await s.run([
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      '127.0.0.1',
+      '--generic-ssh-port',
+      String(host.sshPort),
+      '--generic-ssh-key',
+      other,
+      '--wait-timeout',
+      '20',
+      'wrongkey',
+    ]);
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      new RegExp(
+        `^Error creating machine: SSH authentication failed for root@127\\.0\\.0\\.1:${host.sshPort} with key \\S+wrong_key\\n$`,
+      ),
+    );
+    assert.ok(Date.now() - started < 15_000, 'a refused key is not retried until the timeout');
+    const closed = await s.run([
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      '127.0.0.1',
+      '--generic-ssh-port',
+      '1',
+      '--wait-timeout',
+      '3',
+      'closed',
+    ]);
+    assert.equal(closed.code, 1);
+    assert.equal(
+      closed.stderr,
+      'Error creating machine: Waited 3 s for machine "closed" to be running (SSH at 127.0.0.1:1); last seen: state Stopped\n',
+    );
+    for (const n of ['wrongkey', 'closed']) {
+      const rm = await s.run(['rm', '-y', n]);
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+  });
+
+  test('a create killed at any step leaves a machine that rm -y removes', async () => {
+    // Each create is killed the moment it prints the line that opens a step, so every step of
+    // create is interrupted once, whatever the speed of the machine.
+    const steps = [
+      'Running pre-create checks...',
+      'Creating machine...',
+      'Waiting for SSH to be available...',
+      'Copying certs to the remote machine...',
+      'Setting Docker configuration on the remote daemon...',
+    ];
+    for (const [i, line] of steps.entries()) {
+      const name = `killed${i}`;
+      const child = spawn(
+        process.execPath,
+        [
+          binPath,
+          'create',
+          '-d',
+          'generic',
+          '--generic-ip-address',
+          '127.0.0.1',
+          '--generic-ssh-port',
+          String(host.sshPort),
+          '--generic-ssh-key',
+          key,
+          '--generic-engine-port',
+          String(enginePort),
+          name,
+        ],
+        { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const closed = new Promise((r) => child.once('close', r));
+      let seen = '';
+      const watch = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes(line)) child.kill('SIGKILL');
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+      const bound = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await closed;
+      clearTimeout(bound);
+      const names = (await readdir(join(s.dir, 'machines'))).filter((n) => !n.startsWith('.'));
+      if (!names.includes(name)) continue; // killed before it claimed the name: nothing to clean
+      const rm = await s.run(['rm', '-y', name]);
+      assert.equal(rm.code, 0, `killed at "${line}": ${rm.stderr}`);
+      assert.ok(!(await readdir(join(s.dir, 'machines'))).includes(name));
+    }
+    // The host's engine still answers for the machine that stayed.
+    const v = await withEnv("docker version --format '{{.Server.Version}}'");
+    assert.equal(v.code, 0, v.stderr);
   });
 
   test('rm removes the machine and leaves the host and its engine running', async () => {
