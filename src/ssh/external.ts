@@ -12,6 +12,7 @@ import {
 } from './client.js';
 import { fingerprint } from './keys.js';
 import { pinnedKeys } from './known-hosts.js';
+import { optionArgs, sshOptions, sshPath } from './options.js';
 
 /**
  * The system `ssh` binary, as the original used it by default, with two fixes: host keys are
@@ -23,29 +24,12 @@ export function externalClient(target: SSHTarget, opts: { connectTimeoutMs?: num
   const base = [
     '-F',
     '/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'ConnectionAttempts=1',
-    '-o',
-    `ConnectTimeout=${Math.max(1, Math.ceil((opts.connectTimeoutMs ?? 10_000) / 1000))}`,
-    '-o',
-    'ControlMaster=auto',
-    '-o',
-    `ControlPath=${join(controlDir, 'cm')}`,
-    '-o',
-    'ControlPersist=60',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'PasswordAuthentication=no',
-    '-o',
-    'ServerAliveInterval=60',
-    '-o',
-    'StrictHostKeyChecking=accept-new',
-    '-o',
-    `UserKnownHostsFile=${target.knownHostsPath}`,
-    ...(target.keyPath ? ['-o', 'IdentitiesOnly=yes', '-i', target.keyPath] : []),
+    ...optionArgs([
+      ...sshOptions(target, opts),
+      ['ControlMaster', 'auto'],
+      ['ControlPath', sshPath(join(controlDir, 'cm'))],
+      ['ControlPersist', '60'],
+    ]),
     '-p',
     String(target.port),
     `${target.user}@${target.host}`,
