@@ -8,8 +8,10 @@ export interface ProvisionContext {
   driverName: string;
   /** The machine's address as the driver reports it (the server certificate names it). */
   ip: string;
-  /** The engine port: the port of the machine's URL. */
+  /** The port the engine listens on in the machine: the URL's, unless the driver says otherwise. */
   enginePort: number;
+  /** Names the server certificate carries besides ip (a container's address on its network). */
+  certSANs: string[];
   ssh: SSHClient;
   info(line: string): void;
   debug(line: string): void;
@@ -28,4 +30,16 @@ export async function mustRun(ctx: ProvisionContext, cmd: string, input?: string
     );
   }
   return r.stdout;
+}
+
+/** Root needs no sudo; any other SSH user runs the provisioning commands through it. */
+export function sudoPrefix(ctx: ProvisionContext): string {
+  const user = ctx.config.Driver.SSHUser;
+  return user === 'root' || user === '' ? '' : 'sudo ';
+}
+
+/** The last lines of a failed command's output, on one line, for an error message. */
+export function tail(r: { stdout: string; stderr: string; code: number }, n = 3): string {
+  const text = (r.stderr || r.stdout).trim();
+  return text ? text.split('\n').slice(-n).join(' / ') : `exit status ${r.code}`;
 }

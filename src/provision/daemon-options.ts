@@ -10,6 +10,8 @@ export interface DaemonSetup {
   socketActivated: boolean;
   driverName: string;
   engine: EngineOptions;
+  /** Where the TLS files are on the machine; default REMOTE_CERT_DIR. */
+  certDir?: string;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface DaemonSetup {
  */
 export function dockerdArgs(s: DaemonSetup): string[] {
   const e = s.engine;
+  const dir = s.certDir ?? REMOTE_CERT_DIR;
   const args = [
     '-H',
     s.socketActivated ? 'fd://' : 'unix:///var/run/docker.sock',
@@ -26,20 +29,28 @@ export function dockerdArgs(s: DaemonSetup): string[] {
     `tcp://0.0.0.0:${s.port}`,
     '--tlsverify',
     '--tlscacert',
-    `${REMOTE_CERT_DIR}/ca.pem`,
+    `${dir}/ca.pem`,
     '--tlscert',
-    `${REMOTE_CERT_DIR}/server.pem`,
+    `${dir}/server.pem`,
     '--tlskey',
-    `${REMOTE_CERT_DIR}/server-key.pem`,
+    `${dir}/server-key.pem`,
     '--live-restore',
   ];
   if (e.StorageDriver) args.push('--storage-driver', e.StorageDriver);
-  for (const l of e.Labels) args.push('--label', l);
-  args.push('--label', `provider=${s.driverName}`);
-  for (const r of e.InsecureRegistry) args.push('--insecure-registry', r);
-  for (const m of e.RegistryMirror) args.push('--registry-mirror', m);
-  for (const o of e.ArbitraryFlags) args.push(`--${o}`);
+  args.push(...optionFlags(s).flat());
   return args;
+}
+
+/** The machine's own options, each flag with its value, in the original's order. */
+function optionFlags(s: DaemonSetup): string[][] {
+  const e = s.engine;
+  return [
+    ...e.Labels.map((l) => ['--label', l]),
+    ['--label', `provider=${s.driverName}`],
+    ...e.InsecureRegistry.map((r) => ['--insecure-registry', r]),
+    ...e.RegistryMirror.map((m) => ['--registry-mirror', m]),
+    ...e.ArbitraryFlags.map((o) => [`--${o}`]),
+  ];
 }
 
 /** A systemd drop-in replacing the unit's ExecStart, with --engine-env as Environment. */
@@ -51,4 +62,22 @@ export function systemdDropIn(s: DaemonSetup): string {
   if (s.engine.Env.length > 0)
     out += `Environment=${s.engine.Env.map((e) => `"${e.replaceAll('"', '\\"')}"`).join(' ')}\n`;
   return out;
+}
+
+/**
+ * boot2docker's /var/lib/boot2docker/profile, which its init script sources (spec §5.3.8): the
+ * original's file as its shell left it after expanding the quoted command, plus live-restore.
+ */
+export function boot2dockerProfile(s: DaemonSetup): string {
+  const dir = s.certDir ?? REMOTE_CERT_DIR;
+  const extra = ['--live-restore', ...optionFlags(s).map((f) => f.join(' '))];
+  let out = `\nEXTRA_ARGS='\n${extra.join('\n')}\n\n'\n`;
+  out += `CACERT=${dir}/ca.pem\n`;
+  out += `DOCKER_HOST='-H tcp://0.0.0.0:${s.port}'\n`;
+  out += `DOCKER_STORAGE=${s.engine.StorageDriver || 'overlay2'}\n`;
+  out += 'DOCKER_TLS=auto\n';
+  out += `SERVERKEY=${dir}/server-key.pem\n`;
+  out += `SERVERCERT=${dir}/server.pem\n\n`;
+  for (const e of s.engine.Env) out += `export "${e.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"\n`;
+  return `${out}\n`;
 }

@@ -19,3 +19,13 @@ export function parseOsRelease(text: string, warn: (line: string) => void = () =
   }
   return out;
 }
+
+/** Whether ID_LIKE names a distribution (a space-separated list, as the original reads it for SUSE). */
+export function isLike(os: OsRelease, id: string): boolean {
+  return (os.ID_LIKE ?? '').split(/\s+/).includes(id);
+}
+
+/** The major version of VERSION_ID ("9.3" -> 9); NaN when there is none. */
+export function majorVersion(os: OsRelease): number {
+  return Number.parseInt(os.VERSION_ID ?? '', 10);
+}

@@ -1,7 +1,13 @@
 import { MachineError } from '../errors.js';
+import * as amazon from './amazon.js';
+import * as arch from './arch.js';
+import * as boot2docker from './boot2docker.js';
 import type { ProvisionContext } from './context.js';
-import { debianFamily } from './debian.js';
+import * as coreos from './coreos.js';
+import * as debian from './debian.js';
 import type { OsRelease } from './os-release.js';
+import * as redhat from './redhat.js';
+import * as suse from './suse.js';
 
 export interface Provisioner {
   /** As the original prints it: `Provisioning with debian...`. */
@@ -9,27 +15,37 @@ export interface Provisioner {
   provision(ctx: ProvisionContext): Promise<void>;
   /** New server certificate on the machine and an engine restart; no package is touched. */
   regenerateCerts(ctx: ProvisionContext): Promise<void>;
+  /** A newer engine (or the pinned one), a restart, and the wait for the API. */
+  upgrade(ctx: ProvisionContext): Promise<void>;
 }
 
-interface Entry {
+/** A family's claim on a host, by its /etc/os-release (spec §5.1). */
+export interface Detection {
   compatible(os: OsRelease): boolean;
   make(os: OsRelease): Provisioner;
 }
 
-/** Distributions this release provisions; each predicate as the original's (spec §5.1). */
-const registry: Entry[] = [
-  { compatible: (os) => os.ID === 'debian', make: () => debianFamily('debian') },
-  {
-    compatible: (os) => os.ID === 'ubuntu' && Number.parseFloat(os.VERSION_ID ?? '') >= 15.04,
-    make: () => debianFamily('ubuntu(systemd)'),
-  },
+/**
+ * In order: the original's predicates by ID first (its map made them exclusive; Fedora CoreOS,
+ * which says ID=fedora, comes before Fedora), then derivatives by ID_LIKE.
+ */
+const registry: Detection[] = [
+  ...boot2docker.detections,
+  ...coreos.detections,
+  ...debian.detections,
+  ...redhat.detections,
+  ...amazon.detections,
+  ...suse.detections,
+  ...arch.detections,
+  ...debian.likeDetections,
+  ...redhat.likeDetections,
 ];
 
 export function detectProvisioner(os: OsRelease): Provisioner {
   const e = registry.find((r) => r.compatible(os));
   if (!e) {
     throw new MachineError(
-      `OS type not recognized${os.PRETTY_NAME ? `: ${os.PRETTY_NAME}` : ''} (this release provisions Debian and Ubuntu)`,
+      `OS type not recognized${os.PRETTY_NAME ? `: ${os.PRETTY_NAME}` : ''} (this release provisions Debian, Ubuntu 15.04 and later, RHEL, CentOS, Fedora, Rocky, AlmaLinux, Oracle Linux, Amazon Linux, SUSE, Arch, Flatcar, Fedora CoreOS and boot2docker)`,
     );
   }
   return e.make(os);

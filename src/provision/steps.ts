@@ -6,13 +6,17 @@ import { goQuote } from '../errors.js';
 import { mustRun, type ProvisionContext } from './context.js';
 import { REMOTE_CERT_DIR } from './daemon-options.js';
 
+const HOSTS_TMP = '/tmp/docker-machine-hosts';
+
 /** The machine's hostname, and its /etc/hosts line, as the original sets them (spec §5.2). */
 export async function configureHostname(ctx: ProvisionContext, sudo: string): Promise<void> {
   const n = ctx.name;
   await mustRun(ctx, `${sudo}hostname ${n} && echo ${goQuote(n)} | ${sudo}tee /etc/hostname >/dev/null`);
   await mustRun(
     ctx,
-    `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then ${sudo}sed -i 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts; else echo '127.0.1.1 ${n}' | ${sudo}tee -a /etc/hosts >/dev/null; fi; fi`,
+    // Rewritten in place, not with sed -i: in a container /etc/hosts is a bind mount, which
+    // cannot be replaced by a rename.
+    `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then sed 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts > ${HOSTS_TMP} && ${sudo}tee /etc/hosts < ${HOSTS_TMP} >/dev/null && rm -f ${HOSTS_TMP}; else echo '127.0.1.1 ${n}' | ${sudo}tee -a /etc/hosts >/dev/null; fi; fi`,
   );
 }
 
@@ -20,7 +24,11 @@ export async function configureHostname(ctx: ProvisionContext, sudo: string): Pr
  * A new server certificate for the machine's names, and the CA and server files on the machine.
  * The PEMs travel on stdin, never on a command line where `ps` would show the private key.
  */
-export async function installCertificates(ctx: ProvisionContext, sudo: string): Promise<void> {
+export async function installCertificates(
+  ctx: ProvisionContext,
+  sudo: string,
+  dir = REMOTE_CERT_DIR,
+): Promise<void> {
   const auth = ctx.config.HostOptions.AuthOptions;
   ctx.info('Copying certs to the local machine directory...');
   await ensureClientCertCopies(ctx.config, { overwrite: true });
@@ -30,11 +38,11 @@ export async function installCertificates(ctx: ProvisionContext, sudo: string): 
     certPath: auth.ServerCertPath,
     keyPath: auth.ServerKeyPath,
     org: `${certOrganization()}.${ctx.name}`,
-    hosts: [...auth.ServerCertSANs, ctx.ip, 'localhost'],
+    hosts: [...auth.ServerCertSANs, ctx.ip, ...ctx.certSANs, 'localhost'],
   });
   ctx.info('Copying certs to the remote machine...');
   const { readFile } = await import('node:fs/promises');
-  await mustRun(ctx, `${sudo}mkdir -p ${REMOTE_CERT_DIR}`);
+  await mustRun(ctx, `${sudo}mkdir -p ${dir}`);
   const files: [string, string, string][] = [
     [auth.CaCertPath, 'ca.pem', '022'],
     [auth.ServerCertPath, 'server.pem', '022'],
@@ -42,6 +50,6 @@ export async function installCertificates(ctx: ProvisionContext, sudo: string): 
   ];
   for (const [local, remote, umask] of files) {
     const pem = await readFile(local, 'utf8');
-    await mustRun(ctx, `${sudo}sh -c 'umask ${umask} && cat > ${join(REMOTE_CERT_DIR, remote)}'`, pem);
+    await mustRun(ctx, `${sudo}sh -c 'umask ${umask} && cat > ${join(dir, remote)}'`, pem);
   }
 }

@@ -22,6 +22,11 @@ export interface EngineOptions {
   TlsVerify: boolean;
   RegistryMirror: string[];
   InstallURL: string;
+  /**
+   * New (--engine-version): the engine version to install from the distribution's packages.
+   * Written only when set, after the original's fields; the original ignores it.
+   */
+  EngineVersion?: string;
 }
 
 export interface SwarmOptions {

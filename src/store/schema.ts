@@ -29,6 +29,8 @@ const strList: Check = (v, p) => {
   return v.map((e, i) => (typeof e === 'string' ? e : fail(`${p}[${i}]`, 'string', e)));
 };
 const nullableList: Check = (v, p) => (v === undefined ? null : strList(v, p));
+/** A field of ours the original does not write: absent stays absent. */
+const optStr: Check = (v, p) => (v === undefined ? undefined : str(v, p));
 
 function obj(fields: Record<string, Check>): Check {
   return (v, p) => {
@@ -36,7 +38,10 @@ function obj(fields: Record<string, Check>): Check {
     if (kind(v) !== 'object') fail(p, 'object', v);
     const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, check] of Object.entries(fields)) out[k] = check(src[k], p ? `${p}.${k}` : k);
+    for (const [k, check] of Object.entries(fields)) {
+      const value = check(src[k], p ? `${p}.${k}` : k);
+      if (value !== undefined) out[k] = value;
+    }
     for (const [k, e] of Object.entries(src)) if (!(k in fields)) out[k] = e;
     return out;
   };
@@ -69,6 +74,7 @@ const hostV3 = obj({
       TlsVerify: bool,
       RegistryMirror: strList,
       InstallURL: str,
+      EngineVersion: optStr,
     }),
     SwarmOptions: obj({
       IsSwarm: bool,

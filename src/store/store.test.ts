@@ -72,6 +72,39 @@ describe('Store', () => {
     assert.equal((await stat(join(root, 'machines', 'vbox'))).mode & 0o777, 0o700);
   });
 
+  test('EngineVersion (ours) round-trips after the original fields; absent stays absent', async () => {
+    const fixture = (
+      await readFile(join(import.meta.dirname, '../../test/fixtures/store/generic-v3.json'), 'utf8')
+    ).replaceAll('$STORE', root);
+    const pinned = fixture.replace(
+      '"InstallURL": "https://get.docker.com"\n',
+      '"InstallURL": "https://get.docker.com",\n            "EngineVersion": "24.0.7",\n            "FromAFutureVersion": 1\n',
+    );
+    assert.notEqual(pinned, fixture);
+    await mkdir(join(root, 'machines', 'pin'), { recursive: true });
+    await writeFile(
+      join(root, 'machines', 'pin', 'config.json'),
+      pinned.replace('"Name": "gen"', '"Name": "pin"'),
+    );
+    const h = await store.load('pin');
+    assert.equal(h.HostOptions.EngineOptions.EngineVersion, '24.0.7');
+    await store.save(h);
+    assert.equal(
+      await readFile(join(root, 'machines', 'pin', 'config.json'), 'utf8'),
+      pinned.replace('"Name": "gen"', '"Name": "pin"'),
+    );
+    const plain = await store.load('gen').catch(() => null);
+    if (plain) assert.ok(!('EngineVersion' in plain.HostOptions.EngineOptions));
+    await writeFile(
+      join(root, 'machines', 'pin', 'config.json'),
+      pinned.replace('"EngineVersion": "24.0.7"', '"EngineVersion": 24'),
+    );
+    await assert.rejects(store.load('pin'), {
+      message:
+        'Error getting migrated host: HostOptions.EngineOptions.EngineVersion: expected string, got number',
+    });
+  });
+
   test('HTML characters are escaped as Go escapes them', async () => {
     const h = hostFor(root, 'esc', ['a=<b>&c']);
     await store.save(h);

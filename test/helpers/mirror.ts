@@ -59,7 +59,7 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
 }
 
 /** The Packages index apt reads (what dpkg-scanpackages writes), from each .deb's control data. */
-function packagesIndex(debs: string): string {
+export function packagesIndex(debs: string): string {
   let out = '';
   for (const f of readdirSync(debs)
     .filter((n) => n.endsWith('.deb'))

@@ -26,7 +26,13 @@ export function sshdAvailable(): boolean {
 }
 
 export async function startSshd(
-  opts: { port?: number; dir?: string; newHostKey?: boolean } = {},
+  opts: {
+    port?: number;
+    dir?: string;
+    newHostKey?: boolean;
+    /** Every session runs this instead of the client's command (spec Appendix A). */
+    forceCommand?: string;
+  } = {},
 ): Promise<Sshd> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'dm-sshd-')));
   const port = opts.port ?? (await freePort());
@@ -55,6 +61,7 @@ export async function startSshd(
       'UsePAM no',
       'StrictModes no',
       'LogLevel INFO',
+      ...(opts.forceCommand ? [`ForceCommand ${opts.forceCommand}`] : []),
       '',
     ].join('\n'),
   );
