@@ -38,6 +38,8 @@ export async function startDockerd(opts: {
   apiOnly?: boolean;
   /** A bridge of the test's own for the engine's containers (see testhost.ts). */
   bridge?: string;
+  /** More dockerd flags, e.g. a --default-address-pool for the networks the test makes. */
+  extraArgs?: string[];
 }): Promise<Dockerd> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-dockerd-'));
   const tls = opts.caCertPath && opts.serverCertPath && opts.serverKeyPath;
@@ -71,6 +73,7 @@ export async function startDockerd(opts: {
   ];
   if (opts.apiOnly) args.push('--bridge=none', '--storage-driver=vfs');
   else if (opts.bridge) args.push(`--bridge=${opts.bridge}`);
+  args.push(...(opts.extraArgs ?? []));
   const log = join(dir, 'dockerd.log');
   const { openSync } = await import('node:fs');
   const fd = openSync(log, 'a');

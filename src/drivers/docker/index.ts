@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { errorMessage, MachineError } from '../../errors.js';
+import type { FlagDef, ParsedFlags } from '../../flags/def.js';
+import { flagInt, flagSlice, flagString } from '../../flags/def.js';
+import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
+import { mergeDriverJSON, num, str } from '../base.js';
+import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
+import { ERR_HOST_NOT_RUNNING } from '../driver.js';
+import {
+  checkImage,
+  createContainer,
+  createVolume,
+  injectAuthorizedKey,
+  inspectContainer,
+  LABEL_MACHINE,
+  labelled,
+  removeContainer,
+  removeVolume,
+  stateOf,
+} from './container.js';
+import { DockerAPI, EngineAPIError, parseDockerHost, query } from './engine-api.js';
+import { DEFAULT_MIRROR, ensureImage } from './image.js';
+import { DEFAULT_NETWORK, ensureNetwork } from './network.js';
+import { ENGINE_PORT, freePort, isPortConflict, parsePublish, portTaken } from './ports.js';
+
+/**
+ * The `docker` driver: a machine is a container on a local Docker engine, running systemd, sshd
+ * and a Docker engine of its own (as kind and minikube run their nodes). Its SSH and engine ports
+ * are published on 127.0.0.1; the generic flow then provisions it over SSH like any server.
+ */
+const flags: FlagDef[] = [
+  {
+    name: 'docker-host',
+    kind: 'string',
+    default: 'unix:///var/run/docker.sock',
+    envVar: 'DOCKER_HOST',
+    usage: 'The local Docker engine that runs the machine (unix:///PATH or tcp://HOST:PORT)',
+  },
+  {
+    name: 'docker-cert-path',
+    kind: 'string',
+    envVar: 'DOCKER_CERT_PATH',
+    usage: 'Folder with ca.pem, cert.pem and key.pem for a tcp:// --docker-host with TLS',
+  },
+  {
+    name: 'docker-image',
+    kind: 'string',
+    envVar: 'MACHINE_DOCKER_IMAGE',
+    usage:
+      "Image with systemd and sshd for the machine (default: the driver's Debian image, built on first use)",
+  },
+  {
+    name: 'docker-debian-mirror',
+    kind: 'string',
+    default: DEFAULT_MIRROR,
+    envVar: 'MACHINE_DOCKER_DEBIAN_MIRROR',
+    usage: "Debian mirror that the driver's own image is built from",
+  },
+  {
+    name: 'docker-cpus',
+    kind: 'string',
+    envVar: 'MACHINE_DOCKER_CPUS',
+    usage: 'Number of CPUs the machine may use, e.g. 2 or 1.5 (default: no limit)',
+  },
+  {
+    name: 'docker-memory',
+    kind: 'int',
+    default: 0,
+    envVar: 'MACHINE_DOCKER_MEMORY',
+    usage: 'Memory limit of the machine in MB (0: no limit)',
+  },
+  {
+    name: 'docker-network',
+    kind: 'string',
+    default: DEFAULT_NETWORK,
+    envVar: 'MACHINE_DOCKER_NETWORK',
+    usage: 'User-defined network the machine joins; machines on one network reach each other',
+  },
+  {
+    name: 'docker-publish',
+    kind: 'stringSlice',
+    envVar: 'MACHINE_DOCKER_PUBLISH',
+    usage: 'Extra port to publish on 127.0.0.1, HOSTPORT[:CONTAINERPORT][/udp] (repeatable)',
+  },
+];
+
+/** Attempts at a start whose random host ports another process took meanwhile. */
+const PORT_ATTEMPTS = 3;
+
+class DockerDriver implements Driver {
+  readonly driverName = 'docker';
+  private json: DriverJSON;
+  private apiClient: DockerAPI | undefined;
+
+  constructor(json: DriverJSON) {
+    this.json = json;
+  }
+
+  toJSON(): DriverJSON {
+    return this.json;
+  }
+
+  private set(fields: DriverJSON): void {
+    this.json = { ...this.json, ...fields };
+  }
+
+  private get api(): DockerAPI {
+    this.apiClient ??= new DockerAPI({
+      host: str(this.json, 'DockerHost'),
+      certPath: str(this.json, 'CertPath'),
+    });
+    return this.apiClient;
+  }
+
+  private get name(): string {
+    return str(this.json, 'MachineName');
+  }
+
+  private get id(): string {
+    return str(this.json, 'ContainerID');
+  }
+
+  private publish() {
+    const v = this.json.Publish;
+    return (Array.isArray(v) ? v : []).map((s) => parsePublish(String(s)));
+  }
+
+  async preCreateCheck(): Promise<void> {
+    const api = this.api;
+    try {
+      await api.json('GET', '/version', undefined, 10_000);
+    } catch (err) {
+      throw new MachineError(`${errorMessage(err)}; give --docker-host the address of a running engine`);
+    }
+    const name = str(this.json, 'ContainerName');
+    // A lookup by name also matches id prefixes: only the same name counts.
+    if ((await inspectContainer(api, name))?.Name === `/${name}`) {
+      throw new MachineError(
+        `a container named "${name}" already exists on ${api.where}; remove it or choose another machine name`,
+      );
+    }
+    for (const p of this.publish()) {
+      if (p.proto === 'tcp' && (await portTaken(p.hostPort))) {
+        throw new MachineError(
+          `port ${p.hostPort} on 127.0.0.1 is already in use; choose another host port for --docker-publish`,
+        );
+      }
+    }
+  }
+
+  async create(ctx: DriverContext): Promise<void> {
+    const api = this.api;
+    const { generateSSHKeyPair } = await import('../../ssh/keys.js');
+    const machineDir = join(str(this.json, 'StorePath'), 'machines', this.name);
+    ctx.log('Creating SSH key...');
+    const keyPath = join(machineDir, 'id_rsa');
+    const { publicLine } = await generateSSHKeyPair(keyPath);
+    this.set({ SSHKeyPath: keyPath });
+    await ctx.save();
+
+    ctx.log('Finding the machine image...');
+    const image = await ensureImage({
+      api,
+      image: str(this.json, 'Image'),
+      mirror: str(this.json, 'DebianMirror') || DEFAULT_MIRROR,
+      cacheDir: join(str(this.json, 'StorePath'), 'cache'),
+      log: ctx.log,
+    });
+    const network = str(this.json, 'Network');
+    const { withFileLock } = await import('../../store/lock.js');
+    await withFileLock(
+      join(str(this.json, 'StorePath'), 'cache', 'docker-driver', 'network.lock'),
+      `Network ${network}`,
+      () => ensureNetwork(api, network, ctx.log),
+    );
+    const info = await api.json<{ CgroupVersion?: string }>('GET', '/info');
+
+    const volume = str(this.json, 'VolumeName');
+    ctx.log(`Creating volume ${volume} for the machine's Docker data...`);
+    await createVolume(api, volume, str(this.json, 'MachineID'), this.name);
+
+    for (let attempt = 1; ; attempt++) {
+      const sshPort = await freePort();
+      let enginePort = await freePort();
+      while (enginePort === sshPort) enginePort = await freePort();
+      this.set({ SSHPort: sshPort, EnginePort: enginePort });
+      await ctx.save();
+      ctx.log(`Creating container ${str(this.json, 'ContainerName')} from ${image}...`);
+      const id = await createContainer(api, {
+        name: str(this.json, 'ContainerName'),
+        machineId: str(this.json, 'MachineID'),
+        image,
+        volume,
+        network,
+        sshPort,
+        enginePort,
+        publish: this.publish(),
+        cpus: Number(str(this.json, 'CPUs') || 0),
+        memoryMB: num(this.json, 'Memory'),
+        cgroupVersion: info.CgroupVersion ?? '1',
+      });
+      this.set({ ContainerID: id });
+      await ctx.save();
+      await checkImage(api, id, image);
+      await injectAuthorizedKey(api, id, publicLine);
+      ctx.log('Starting the container...');
+      try {
+        await api.call('POST', `/containers/${id}/start`, { timeoutMs: 60_000 });
+        return;
+      } catch (err) {
+        // Another process took one of the random host ports since we chose them: choose again.
+        if (!isPortConflict(errorMessage(err)) || attempt >= PORT_ATTEMPTS) throw this.startError(err);
+        ctx.debug(`start failed (${errorMessage(err)}); choosing other ports`);
+        await removeContainer(api, id);
+        this.set({ ContainerID: '' });
+        await ctx.save();
+      }
+    }
+  }
+
+  private startError(err: unknown): MachineError {
+    const msg = errorMessage(err);
+    if (isPortConflict(msg)) {
+      return new MachineError(
+        `starting container ${str(this.json, 'ContainerName')}: a published port on 127.0.0.1 is taken (${msg}); free it, or recreate the machine with other --docker-publish ports`,
+      );
+    }
+    return new MachineError(`starting container ${str(this.json, 'ContainerName')}: ${msg}`);
+  }
+
+  async remove(ctx: DriverContext): Promise<void> {
+    const api = this.api;
+    const machineId = str(this.json, 'MachineID');
+    const found = machineId ? await labelled(api, machineId) : { containers: [], volumes: [] };
+    const containers = new Set([...(this.id ? [this.id] : []), ...found.containers]);
+    for (const c of containers) {
+      ctx.debug(`removing container ${c.slice(0, 12)}`);
+      await removeContainer(api, c);
+    }
+    const volumes = new Set([
+      ...(str(this.json, 'VolumeName') && machineId ? [str(this.json, 'VolumeName')] : []),
+      ...found.volumes,
+    ]);
+    for (const v of volumes) {
+      // Only volumes this machine made: a volume of that name without our label is someone else's.
+      const vol = await api.jsonOrNull<{ Labels: Record<string, string> | null }>(
+        'GET',
+        `/volumes/${encodeURIComponent(v)}`,
+      );
+      if (vol && vol.Labels?.[LABEL_MACHINE] === machineId) await removeVolume(api, v);
+    }
+  }
+
+  private async lifecycle(what: string, path: string, timeoutMs = 90_000): Promise<void> {
+    if (!this.id)
+      throw new MachineError(
+        `machine "${this.name}" has no container (its create did not finish); remove it with rm`,
+      );
+    try {
+      await this.api.call('POST', `/containers/${this.id}${path}`, { timeoutMs });
+    } catch (err) {
+      if (err instanceof EngineAPIError && err.status === 404) {
+        throw new MachineError(
+          `container ${this.id.slice(0, 12)} of machine "${this.name}" no longer exists on ${this.api.where}`,
+        );
+      }
+      if (what === 'start') throw this.startError(err);
+      throw new MachineError(`${what} container ${str(this.json, 'ContainerName')}: ${errorMessage(err)}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.lifecycle('start', '/start');
+  }
+  async stop(): Promise<void> {
+    // systemd halts on SIGRTMIN+3 (the container's stop signal): give it time to stop dockerd.
+    await this.lifecycle('stop', `/stop${query({ t: 60 })}`);
+  }
+  async restart(): Promise<void> {
+    await this.lifecycle('restart', `/restart${query({ t: 60 })}`);
+  }
+  async kill(): Promise<void> {
+    await this.lifecycle('kill', `/kill${query({ signal: 'SIGKILL' })}`);
+  }
+
+  async getState(): Promise<MachineState> {
+    if (!this.id) return 'NotFound';
+    return stateOf(await inspectContainer(this.api, this.id));
+  }
+
+  async getURL(): Promise<string> {
+    if ((await this.getState()) !== 'Running') throw new MachineError(ERR_HOST_NOT_RUNNING);
+    return `tcp://127.0.0.1:${num(this.json, 'EnginePort')}`;
+  }
+
+  /** The engine listens on 2376 inside; its certificate also names the address on the network. */
+  async engineEndpoint(): Promise<EngineEndpoint> {
+    const info = this.id ? await inspectContainer(this.api, this.id) : null;
+    const ip = info?.NetworkSettings.Networks[str(this.json, 'Network')]?.IPAddress ?? '';
+    return { port: ENGINE_PORT, certSANs: [...(ip ? [ip] : []), this.name] };
+  }
+
+  async getIP(): Promise<string> {
+    return '127.0.0.1';
+  }
+  async getSSHHostname(): Promise<string> {
+    return '127.0.0.1';
+  }
+  async getSSHPort(): Promise<number> {
+    return num(this.json, 'SSHPort');
+  }
+  getSSHUsername(): string {
+    return str(this.json, 'SSHUser') || 'root';
+  }
+  getSSHKeyPath(): string {
+    return str(this.json, 'SSHKeyPath');
+  }
+}
+
+function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
+  const host = flagString(parsed, 'docker-host') || 'unix:///var/run/docker.sock';
+  const target = parseDockerHost(host);
+  const cpus = flagString(parsed, 'docker-cpus');
+  if (cpus !== '' && !(Number(cpus) >= 0)) {
+    throw new MachineError(`--docker-cpus ${cpus}: expected a number of CPUs, e.g. 2 or 1.5`);
+  }
+  const memory = flagInt(parsed, 'docker-memory');
+  if (memory < 0 || (memory > 0 && memory < 64)) {
+    throw new MachineError(`--docker-memory ${memory}: expected MB of memory, at least 64 (0 for no limit)`);
+  }
+  const publish = flagSlice(parsed, 'docker-publish');
+  publish.forEach(parsePublish);
+  const network = flagString(parsed, 'docker-network') || DEFAULT_NETWORK;
+  const machineId = randomBytes(8).toString('hex');
+  return new DockerDriver({
+    ...base,
+    IPAddress: '127.0.0.1',
+    SSHUser: 'root',
+    DockerHost: host,
+    CertPath: target.socketPath ? '' : flagString(parsed, 'docker-cert-path'),
+    Image: flagString(parsed, 'docker-image'),
+    DebianMirror: flagString(parsed, 'docker-debian-mirror'),
+    CPUs: cpus,
+    Memory: memory,
+    Network: network,
+    Publish: publish,
+    MachineID: machineId,
+    ContainerName: base.MachineName,
+    VolumeName: `${base.MachineName}-docker-${machineId.slice(0, 6)}`,
+    ContainerID: '',
+    EnginePort: 0,
+  });
+}
+
+export const dockerDriver: DriverModule = {
+  name: 'docker',
+  flags,
+  fromFlags: driverFromFlags,
+  fromJSON(json: DriverJSON): Driver {
+    return new DockerDriver(mergeDriverJSON(json, {}));
+  },
+};
