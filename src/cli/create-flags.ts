@@ -43,6 +43,13 @@ export const sharedCreateFlags: FlagDef[] = [
   },
   { name: 'engine-label', kind: 'stringSlice', usage: 'Specify labels for the created engine' },
   { name: 'engine-storage-driver', kind: 'string', usage: 'Specify a storage driver to use with the engine' },
+  {
+    // New: a pinned engine, from the distribution's packages instead of the install script.
+    name: 'engine-version',
+    kind: 'string',
+    envVar: 'MACHINE_ENGINE_VERSION',
+    usage: "Install this Docker Engine version from the distribution's packages (e.g. 24.0.7)",
+  },
   { name: 'engine-env', kind: 'stringSlice', usage: 'Specify environment variables to set in the engine' },
   { name: 'swarm', kind: 'bool', usage: 'Configure Machine to join a Swarm cluster' },
   {
@@ -80,7 +87,9 @@ export const sharedCreateFlags: FlagDef[] = [
 
 /**
  * The driver named on the raw command line, found before flags can be parsed (the driver decides
- * which flags exist): `-d X`, `--driver X`, `-d=X`, `--driver=X`, then $MACHINE_DRIVER.
+ * which flags exist): `-d X`, `--driver X`, `-d=X`, `--driver=X`, then $MACHINE_DRIVER. '' when
+ * none is named: create then picks a default (src/drivers/default-driver.ts) only when it runs, so
+ * that `create --help` never pings an engine; that driver's flags take their env vars and defaults.
  */
 export function lookupDriverName(rawArgs: string[], env: NodeJS.ProcessEnv): string {
   for (let i = 0; i < rawArgs.length; i++) {

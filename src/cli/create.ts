@@ -1,8 +1,10 @@
 import type { CreateRequest } from '../api/create.js';
+import { chooseDefaultDriver, defaultDriverHelp } from '../drivers/default-driver.js';
 import { driverDescription, driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
+import { parseFlags } from '../flags/parse.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
@@ -26,6 +28,7 @@ export async function helpFooter(rawArgs: string[], env: NodeJS.ProcessEnv): Pro
   let t = '\nDrivers:\n';
   for (const n of driverNames()) t += `   ${n.padEnd(10)} ${driverDescription(n)}\n`;
   if (chosen === '') t += "\nRun 'docker-machine create -d DRIVER --help' to see the flags of that driver.\n";
+  t += `\n${defaultDriverHelp()}\n`;
   return t;
 }
 
@@ -38,17 +41,22 @@ export async function run(ctx: CommandContext): Promise<void> {
     ctx.showHelp();
     throw new MachineError('Error: No machine name specified');
   }
-  const driver = flagString(ctx.flags, 'driver');
-  if (driver === '') {
-    throw new MachineError(
-      `Error: no driver given: use --driver (-d) NAME or set MACHINE_DRIVER. Available drivers: ${driverNames().join(', ')}`,
-    );
+  let driver = flagString(ctx.flags, 'driver');
+  const byDefault = driver === '';
+  if (byDefault) {
+    const choice = await chooseDefaultDriver(ctx.env);
+    ctx.out.error(choice.message);
+    driver = choice.name;
   }
   const mod = await loadDriver(driver);
   const req: CreateRequest = {
     name,
     driver,
-    driverFlags: pick(ctx.flags, mod.flags),
+    // A default driver was not known when the command line was parsed, so none of its flags was
+    // accepted there: they take their environment variables and defaults.
+    driverFlags: byDefault
+      ? parseFlags([], mod.flags, { command: 'create', env: ctx.env }).flags
+      : pick(ctx.flags, mod.flags),
     engine: {
       installURL: flagString(ctx.flags, 'engine-install-url'),
       opts: flagSlice(ctx.flags, 'engine-opt'),
@@ -57,6 +65,7 @@ export async function run(ctx: CommandContext): Promise<void> {
       labels: flagSlice(ctx.flags, 'engine-label'),
       storageDriver: flagString(ctx.flags, 'engine-storage-driver'),
       env: flagSlice(ctx.flags, 'engine-env'),
+      version: flagString(ctx.flags, 'engine-version'),
     },
     swarm: {
       agent: flagBool(ctx.flags, 'swarm'),

@@ -4,6 +4,8 @@ import type { DriverModule } from './driver.js';
 interface DriverEntry {
   /** One line for help and the drivers table. */
   description: string;
+  /** What it needs from the user or this computer, for the error when create has no driver. */
+  needs: string;
   load(): Promise<DriverModule>;
 }
 
@@ -12,12 +14,19 @@ interface DriverEntry {
  * (the docker, qemu and cloud drivers pull in heavy code).
  */
 const drivers: Record<string, DriverEntry> = {
+  docker: {
+    description: 'a container on a local Docker engine, running systemd, sshd and its own Docker engine',
+    needs: 'a Docker engine (--docker-host, $DOCKER_HOST)',
+    load: async () => (await import('./docker/index.js')).dockerDriver,
+  },
   generic: {
     description: 'an existing Linux server reached by SSH, made into a TLS-secured Docker host',
+    needs: 'a Linux server reached by SSH (--generic-ip-address)',
     load: async () => (await import('./generic/index.js')).genericDriver,
   },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
+    needs: "a running engine's URL (--url)",
     load: async () => (await import('./none/index.js')).noneDriver,
   },
 };
@@ -32,6 +41,10 @@ export function hasDriver(name: string): boolean {
 
 export function driverDescription(name: string): string {
   return hasDriver(name) ? drivers[name].description : '';
+}
+
+export function driverNeeds(name: string): string {
+  return hasDriver(name) ? drivers[name].needs : '';
 }
 
 export async function loadDriver(name: string): Promise<DriverModule> {

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { onProcessEnd } from '../helpers/cleanup.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { cacheDir, type HostEngine, startHostEngine, testHostsAvailable } from '../helpers/testhost.js';
+
+// `create NAME` with no -d and no MACHINE_DRIVER: docker when the engine at DOCKER_HOST answers
+// (here a dockerd of the test's own; /var/run/docker.sock is never looked at), else an error.
+const skip = testHostsAvailable()
+  ? false
+  : 'needs root, dockerd, debootstrap and ip (npm test installs them)';
+
+describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }, () => {
+  let s: CliStore;
+  let engine: HostEngine;
+  let dockerHost: string;
+
+  before(async () => {
+    const pool = `172.28.${Math.floor(Math.random() * 256)}.0/24`;
+    engine = await startHostEngine({ dockerdArgs: ['--default-address-pool', `base=${pool},size=26`] });
+    dockerHost = `unix://${engine.dockerd.socket}`;
+    // Containers outlive a killed engine, and a user-defined network leaves its bridge behind.
+    onProcessEnd(() => {
+      const list = (args: string[]) =>
+        execFileSync('docker', ['-H', dockerHost, ...args])
+          .toString()
+          .split('\n')
+          .filter(Boolean);
+      const ids = list(['ps', '-aq']);
+      if (ids.length)
+        execFileSync('docker', ['-H', dockerHost, 'rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+      const nets = list(['network', 'ls', '-q', '--filter', 'type=custom']);
+      if (nets.length)
+        execFileSync('docker', ['-H', dockerHost, 'network', 'rm', ...nets], { stdio: 'ignore' });
+    });
+    s = await tempStore();
+    const shared = join(cacheDir(), 'docker-driver');
+    await mkdir(shared, { recursive: true });
+    await mkdir(join(s.dir, 'cache'), { recursive: true });
+    await symlink(shared, join(s.dir, 'cache', 'docker-driver'));
+  });
+
+  after(async () => {
+    const ids = (await engine?.docker(['ps', '-aq']).catch(() => ''))?.split('\n').filter(Boolean) ?? [];
+    if (ids.length) await engine.docker(['rm', '-f', '-v', ...ids]).catch(() => '');
+    const nets = (await engine?.docker(['network', 'ls', '-q', '--filter', 'type=custom']).catch(() => ''))
+      ?.split('\n')
+      .filter(Boolean);
+    if (nets?.length) await engine.docker(['network', 'rm', ...nets]).catch(() => '');
+    await engine?.stop();
+    await s?.cleanup();
+  });
+
+  test('with an engine at DOCKER_HOST, create NAME makes a docker machine on it and says so', async () => {
+    const r = await s.run(['create', 'auto1'], { env: { DOCKER_HOST: dockerHost }, timeoutMs: 900_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(r.stderr, `No driver given: using "docker" (the Docker engine at ${dockerHost} answers)\n`);
+    assert.ok(r.stdout.split('\n').includes('Docker is up and running!'), r.stdout);
+    const config = JSON.parse(await readFile(join(s.dir, 'machines', 'auto1', 'config.json'), 'utf8'));
+    assert.equal(config.DriverName, 'docker');
+    assert.equal(config.Driver.DockerHost, dockerHost);
+    assert.equal(
+      (
+        await engine.docker(['inspect', '-f', '{{.State.Status}} {{.Name}}', config.Driver.ContainerID])
+      ).trim(),
+      'running /auto1',
+    );
+    const ls = await s.run(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.DockerVersion}}']);
+    assert.equal(ls.stdout, 'auto1 docker Running v20.10.24+dfsg1\n');
+    const rm = await s.run(['rm', '-y', 'auto1'], { timeoutMs: 180_000 });
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal(
+      (await engine.docker(['ps', '-aq', '--filter', 'label=io.docker-machine.name=auto1'])).trim(),
+      '',
+    );
+  });
+
+  test('with DOCKER_HOST at a closed port: one line naming each driver and what it needs, nothing made', async () => {
+    const port = await freePort();
+    const r = await s.run(['create', 'auto2'], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+    assert.deepEqual(
+      [r.code, r.stdout, r.stderr],
+      [
+        1,
+        '',
+        `Error: no driver given and none can be chosen: docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); none needs a running engine's URL (--url). Choose one with --driver (-d) NAME or $MACHINE_DRIVER\n`,
+      ],
+    );
+    assert.equal((await s.run(['ls', '-q'])).stdout, '');
+    // MACHINE_DRIVER still names the driver; nothing is pinged.
+    const named = await s.run(['create', 'auto2'], {
+      env: { DOCKER_HOST: `tcp://127.0.0.1:${port}`, MACHINE_DRIVER: 'none' },
+    });
+    assert.deepEqual(
+      [named.code, named.stderr],
+      [
+        1,
+        'Error setting machine configuration from flags provided: --url option is required when no driver is selected\n',
+      ],
+    );
+  });
+
+  test('create --help states the rule', async () => {
+    const r = await s.run(['create', '--help']);
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.stdout
+        .split('\n')
+        .includes(
+          'Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, and says which on stderr; else it fails, saying what each driver needs.',
+        ),
+      r.stdout,
+    );
+  });
+});
