@@ -11,8 +11,10 @@ mode=all
 [ "${1:-}" = "--unit" ] && mode=unit
 
 # Debian packages the end-to-end tests use: a real dockerd and docker client, openssl for
-# certificate checks, a real sshd and ssh client, debootstrap to build the Debian test hosts.
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static)
+# certificate checks, a real sshd and ssh client, debootstrap to build the Debian test hosts,
+# rsync and sshfs for scp --delta and mount.
+# script(1) from bsdutils gives the interactive ssh test a terminal.
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do

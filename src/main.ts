@@ -4,6 +4,13 @@ import { fdWriter } from './cli/fd-writer.js';
 const stdout = fdWriter(1, () => process.stdout);
 const stderr = fdWriter(2, () => process.stderr);
 
+// Node exits 0 when nothing is left to wait on: a command stalled on a promise that nothing will
+// settle (a connection lost without an event) must not pass for a success.
+process.once('beforeExit', () => {
+  stderr.write('Error: unexpected internal error: the command stopped before it finished\n');
+  process.exit(1);
+});
+
 // The process exits as soon as the command is done: keep-alive sockets and timers of finished
 // work must not hold it open.
 runCLI(process.argv, {

@@ -2,6 +2,7 @@ import { baseDriverFields } from '../drivers/base.js';
 import { loadDriver } from '../drivers/registry.js';
 import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
+import { checkEngineVersion } from '../provision/versions.js';
 import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
@@ -40,6 +41,7 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
       `Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: ${discovery}`,
     );
   }
+  if (req.engine?.version) checkEngineVersion(req.engine.version);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
 
   const mod = await loadDriver(req.driver);

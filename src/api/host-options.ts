@@ -17,6 +17,8 @@ export interface CreateOptions {
     labels: string[];
     storageDriver: string;
     env: string[];
+    /** Install this engine version from the distribution's packages (--engine-version). */
+    version: string;
   }>;
   swarm?: Partial<{
     agent: boolean;
@@ -63,6 +65,7 @@ export function buildHostOptions(
     TlsVerify: true,
     RegistryMirror: e.registryMirrors ?? [],
     InstallURL: e.installURL ?? DEFAULT_INSTALL_URL,
+    ...(e.version ? { EngineVersion: e.version } : {}),
   };
   const swarm: SwarmOptions = {
     IsSwarm: !!(s.agent || s.master),

@@ -14,6 +14,7 @@ import { defaultStorePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
+import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
 import { engineVersion } from './engine.js';
 import { type ProgressListener, silent } from './events.js';
@@ -21,12 +22,34 @@ import type { CertOverrides } from './host-options.js';
 import { type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
 import { parseFilters } from './list-filter.js';
 import { loadMachine, type Machine, saveMachine } from './machine.js';
+import type { MountRequest } from './mount.js';
 import { type RemoveResult, removeMachine } from './remove.js';
 
 export { MachineError } from '../errors.js';
 export type { HostConfig } from '../store/host.js';
 export type { ProgressEvent } from './events.js';
-export type { CreateRequest, Driver, HostListItem, Machine, ProgressListener, RemoveResult };
+export type {
+  CopyRequest,
+  CreateRequest,
+  Driver,
+  HostListItem,
+  Machine,
+  MountRequest,
+  ProgressListener,
+  RemoveResult,
+};
+
+/** Options of start, stop, restart and kill. */
+export interface LifecycleRequest {
+  nativeSSH?: boolean;
+  /** Bound of each wait (state, reboot, SSH, engine); default 120 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+function lifecycleOptions(r: LifecycleRequest) {
+  return { nativeSSH: !!r.nativeSSH, timeoutMs: r.timeoutMs ?? 120_000, signal: r.signal };
+}
 
 export interface MachineAPIOptions {
   /** The store folder; default $MACHINE_STORAGE_PATH or ~/.docker/machine. */
@@ -116,6 +139,67 @@ export class MachineAPI {
       nativeSSH: !!opts.nativeSSH,
       timeoutMs: opts.timeoutMs ?? 120_000,
     });
+  }
+
+  /** Start a stopped machine and wait for its engine (see STARTED_NOTICE in ./lifecycle.js). */
+  async start(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
+    const { startMachine } = await import('./lifecycle.js');
+    await startMachine(this.ctx, m, lifecycleOptions(opts));
+  }
+
+  async stop(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
+    const { stopMachine } = await import('./lifecycle.js');
+    await stopMachine(this.ctx, m, lifecycleOptions(opts));
+  }
+
+  /** Restart (generic: reboot over SSH) and wait for the engine; a stopped machine is started. */
+  async restart(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
+    const { restartMachine } = await import('./lifecycle.js');
+    await restartMachine(this.ctx, m, lifecycleOptions(opts));
+  }
+
+  async kill(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
+    const { killMachine } = await import('./lifecycle.js');
+    await killMachine(this.ctx, m, lifecycleOptions(opts));
+  }
+
+  /** A session on the machine wired to this process's terminal; resolves to the remote exit code. */
+  async ssh(
+    name: string,
+    opts: { command?: string | null; tty?: boolean; nativeSSH?: boolean } = {},
+  ): Promise<number> {
+    const { sshSession } = await import('./ssh.js');
+    return sshSession(this.ctx, name, {
+      command: opts.command ?? null,
+      tty: !!opts.tty,
+      nativeSSH: !!opts.nativeSSH,
+    });
+  }
+
+  /** Copy files to, from or between machines with scp (rsync with `delta`). */
+  async copy(req: CopyRequest): Promise<void> {
+    const { copyFiles } = await import('./copy.js');
+    return copyFiles(this.ctx, req);
+  }
+
+  /** Mount a machine's directory locally with sshfs. */
+  async mount(req: MountRequest): Promise<void> {
+    const { mountMachineDir } = await import('./mount.js');
+    return mountMachineDir(this.ctx, req);
+  }
+
+  async unmount(req: MountRequest): Promise<void> {
+    const { unmountMachineDir } = await import('./mount.js');
+    return unmountMachineDir(this.ctx, req);
+  }
+
+  /**
+   * A newer engine (or the pinned --engine-version) from where create installed it, then a
+   * restart that keeps containers running, and a wait for the API.
+   */
+  async upgrade(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
+    const { upgradeMachine } = await import('./upgrade.js');
+    await upgradeMachine(this.ctx, m, lifecycleOptions(opts));
   }
 
   /** TLS handshake with the machine's engine; returns the URL to point docker at. */

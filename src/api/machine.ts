@@ -3,6 +3,7 @@ import { loadDriver } from '../drivers/registry.js';
 import type { HostConfig } from '../store/host.js';
 import type { Store } from '../store/store.js';
 import type { ProgressListener } from './events.js';
+import { waitFor } from './wait.js';
 
 /** A machine as loaded: its config.json data and the driver that manages it. */
 export interface Machine {
@@ -24,16 +25,40 @@ export async function saveMachine(store: Store, m: Machine): Promise<void> {
   await store.save(m.config);
 }
 
+/** How lifecycle operations let a driver reach and wait for its machine. */
+export interface DriverReach {
+  nativeSSH: boolean;
+  /** Bound of each wait the driver makes. */
+  timeoutMs: number;
+}
+
 export function driverContext(
   store: Store,
   m: Machine,
   listener: ProgressListener,
   signal?: AbortSignal,
+  reach: DriverReach = { nativeSSH: false, timeoutMs: 120_000 },
 ): DriverContext {
   return {
     log: (message) => listener({ kind: 'driver', machine: m.name, message }),
     debug: (message) => listener({ kind: 'debug', machine: m.name, message: `(${m.name}) ${message}` }),
     save: () => saveMachine(store, m),
     signal,
+    async ssh() {
+      // Loaded on use: only drivers that act over SSH pay for the SSH code.
+      const [{ sshTarget }, { connectSSH }] = await Promise.all([
+        import('./provision.js'),
+        import('../ssh/connect.js'),
+      ]);
+      return connectSSH(await sshTarget(m), { native: reach.nativeSSH, connectTimeoutMs: 10_000 });
+    },
+    waitFor: (what, probe) =>
+      waitFor({
+        what,
+        probe,
+        timeoutMs: reach.timeoutMs,
+        signal,
+        progress: (message) => listener({ kind: 'info', machine: m.name, message }),
+      }),
   };
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { EngineEndpoint } from '../drivers/driver.js';
 import { EngineClient } from '../engine/client.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ProvisionContext } from '../provision/context.js';
@@ -77,7 +78,16 @@ export async function regenerateMachineCerts(
   await withProvisioner(ctx, m, opts, (p, pctx) => p.regenerateCerts(pctx));
 }
 
-async function withProvisioner(
+/**
+ * After start and restart, as the original's WaitForDocker: SSH answers, the OS is one we know,
+ * and the engine answers over TLS (the original only looked for the port with netstat).
+ */
+export async function waitForDocker(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
+  await withProvisioner(ctx, m, opts, (_p, pctx) => pctx.waitForEngine());
+}
+
+/** SSH to the machine, detect its OS, and run `fn` with the provisioner for it. */
+export async function withProvisioner(
   ctx: ApiContext,
   m: Machine,
   opts: ProvisionOptions,
@@ -106,7 +116,8 @@ async function withProvisioner(
     const os = parseOsRelease(osr.stdout, info);
     const provisioner = detectProvisioner(os);
     const url = await m.driver.getURL(opts.signal);
-    await fn(provisioner, provisionContext(ctx, m, ssh, url, opts));
+    const endpoint = await m.driver.engineEndpoint?.(opts.signal);
+    await fn(provisioner, provisionContext(ctx, m, ssh, url, opts, endpoint));
   } finally {
     await ssh.close();
   }
@@ -118,6 +129,7 @@ function provisionContext(
   ssh: SSHClient,
   url: string,
   opts: ProvisionOptions,
+  endpoint?: EngineEndpoint,
 ): ProvisionContext {
   const u = new URL(url.replace(/^tcp:/, 'https:'));
   return {
@@ -125,11 +137,13 @@ function provisionContext(
     config: m.config,
     driverName: m.config.DriverName,
     ip: u.hostname.replace(/^\[|\]$/g, ''),
-    enginePort: Number(u.port) || 2376,
+    enginePort: endpoint?.port ?? (Number(u.port) || 2376),
+    certSANs: endpoint?.certSANs ?? [],
     ssh,
     info: (message) => ctx.events({ kind: 'info', message }),
     debug: (message) => ctx.events({ kind: 'debug', message }),
     async waitForEngine() {
+      ctx.events({ kind: 'debug', message: `waiting for the engine at ${url}` });
       const client = new EngineClient(url, await machineTLS(m), { timeoutMs: 5000 });
       try {
         await waitFor({

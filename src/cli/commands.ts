@@ -41,6 +41,12 @@ export const commands: CommandInfo[] = [
     description: 'Argument(s) are one or more machine names.',
     load: () => import('./ip.js'),
   },
+  {
+    name: 'kill',
+    usage: 'Kill a machine',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./kill.js'),
+  },
   { name: 'ls', usage: 'List machines', load: () => import('./ls.js') },
   {
     name: 'provision',
@@ -52,6 +58,12 @@ export const commands: CommandInfo[] = [
     usage: 'Regenerate TLS Certificates for a machine',
     description: 'Argument(s) are one or more machine names.',
     load: () => import('./regenerate-certs.js'),
+  },
+  {
+    name: 'restart',
+    usage: 'Restart a machine',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./restart.js'),
   },
   {
     name: 'rm',
@@ -66,10 +78,40 @@ export const commands: CommandInfo[] = [
     load: () => import('./ssh.js'),
   },
   {
+    name: 'scp',
+    usage: 'Copy files between machines',
+    description: 'Arguments are [[user@]machine:][path] [[user@]machine:][path].',
+    load: () => import('./scp.js'),
+  },
+  {
+    name: 'mount',
+    usage: 'Mount or unmount a directory from a machine with SSHFS.',
+    description: 'Arguments are [machine:][path] [mountpoint]',
+    load: () => import('./mount.js'),
+  },
+  {
+    name: 'start',
+    usage: 'Start a machine',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./start.js'),
+  },
+  {
     name: 'status',
     usage: 'Get the status of a machine',
     description: 'Argument is a machine name.',
     load: () => import('./status.js'),
+  },
+  {
+    name: 'stop',
+    usage: 'Stop a machine',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./stop.js'),
+  },
+  {
+    name: 'upgrade',
+    usage: 'Upgrade a machine to the latest version of Docker',
+    description: 'Argument(s) are one or more machine names.',
+    load: () => import('./upgrade.js'),
   },
   {
     name: 'url',

@@ -1,4 +1,5 @@
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
+import type { SSHClient } from '../ssh/client.js';
 import type { BaseDriverFields, DriverJSON } from '../store/host.js';
 
 /**
@@ -26,6 +27,16 @@ export interface DriverContext {
   /** Persist the driver's current JSON now (call after each resource a step creates). */
   save(): Promise<void>;
   signal?: AbortSignal;
+  /**
+   * A new SSH connection to the machine, with its pinned host keys; the caller closes it. For
+   * drivers that act over SSH (generic's restart reboots the server).
+   */
+  ssh(): Promise<SSHClient>;
+  /**
+   * Poll `probe` until it resolves, within the operation's wait bound (--wait-timeout); the error
+   * names `what` and the last failure seen.
+   */
+  waitFor<T>(what: string, probe: () => Promise<T>): Promise<T>;
 }
 
 export interface Driver {
@@ -47,6 +58,16 @@ export interface Driver {
   getSSHPort(): Promise<number>;
   getSSHUsername(): string;
   getSSHKeyPath(): string;
+  /**
+   * For machines behind published ports (containers): the port the engine listens on inside the
+   * machine, and the addresses its server certificate must also name. Others leave it out.
+   */
+  engineEndpoint?(signal?: AbortSignal): Promise<EngineEndpoint>;
+}
+
+export interface EngineEndpoint {
+  port: number;
+  certSANs: string[];
 }
 
 /** What the registry loads for a driver name: its flags and two ways to make a driver. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { errorMessage, MachineError } from '../errors.js';
 import {
   describeTarget,
@@ -54,9 +54,18 @@ export async function nativeClient(
         if (toPin) await pinKey(target.knownHostsPath, target.host, target.port, toPin);
         resolve(c);
       });
-      c.once('error', (err: Error & { code?: string; level?: string }) => {
+      // `on`, not `once`: a connection that drops (a rebooting server) can emit several errors,
+      // and an unhandled one would end the process; after the first, reject is a no-op.
+      c.on('error', (err: Error & { code?: string; level?: string }) => {
         reject(hostKeyError ?? translate(target, err));
       });
+      // A socket that closes during the handshake can end with neither 'ready' nor 'error'.
+      c.once('close', () =>
+        reject(
+          hostKeyError ??
+            new MachineError(`ssh: connection to ${target.host} port ${target.port} closed before login`),
+        ),
+      );
       c.connect(config);
     });
 
@@ -68,27 +77,46 @@ export async function nativeClient(
         throw err;
       });
       return new Promise((resolve, reject) => {
-        c.exec(command, (err, stream) => {
-          if (err) return reject(new MachineError(`ssh to ${describeTarget(target)}: ${err.message}`));
+        // The timer and the close handler come before exec: a connection that dies before the
+        // channel opens never calls exec's callback, and with nothing pending Node would exit 0
+        // in the middle of the command.
+        let stream: ClientChannel | undefined;
+        const timer = ro.timeoutMs
+          ? setTimeout(() => {
+              stream?.close();
+              done();
+              reject(
+                new MachineError(
+                  `ssh to ${describeTarget(target)}: "${command}" did not finish within ${ro.timeoutMs! / 1000} s`,
+                ),
+              );
+            }, ro.timeoutMs)
+          : undefined;
+        const onClose = () => {
+          conn = undefined;
+          done();
+          reject(new MachineError(`ssh: connection to ${target.host} port ${target.port} closed`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          c.off('close', onClose);
+        };
+        c.once('close', onClose);
+        c.exec(command, (err, ch) => {
+          if (err) {
+            done();
+            return reject(new MachineError(`ssh to ${describeTarget(target)}: ${err.message}`));
+          }
+          stream = ch;
           let stdout = '';
           let stderr = '';
-          const timer = ro.timeoutMs
-            ? setTimeout(() => {
-                stream.close();
-                reject(
-                  new MachineError(
-                    `ssh to ${describeTarget(target)}: "${command}" did not finish within ${ro.timeoutMs! / 1000} s`,
-                  ),
-                );
-              }, ro.timeoutMs)
-            : undefined;
-          stream.on('data', (d: Buffer) => (stdout += d));
-          stream.stderr.on('data', (d: Buffer) => (stderr += d));
-          stream.on('close', (code: number | null) => {
-            clearTimeout(timer);
+          ch.on('data', (d: Buffer) => (stdout += d));
+          ch.stderr.on('data', (d: Buffer) => (stderr += d));
+          ch.on('close', (code: number | null) => {
+            done();
             resolve({ code: code ?? 255, stdout, stderr });
           });
-          stream.end(ro.input ?? '');
+          ch.end(ro.input ?? '');
         });
       });
     },

@@ -28,6 +28,8 @@ const BASE_PACKAGES = [
   'systemd-sysv',
   'dbus',
   'curl',
+  // scp --delta runs rsync on the machine.
+  'rsync',
 ];
 
 const DAEMON_JSON = '{ "iptables": false, "ip-forward": false }\n';
@@ -96,7 +98,7 @@ export interface HostEngine {
   stop(): Promise<void>;
 }
 
-export async function startHostEngine(): Promise<HostEngine> {
+export async function startHostEngine(opts: { dockerdArgs?: string[] } = {}): Promise<HostEngine> {
   const bridge = `dmtb${randomBytes(3).toString('hex')}`;
   const subnet = 100 + Math.floor(Math.random() * 100);
   execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
@@ -104,7 +106,7 @@ export async function startHostEngine(): Promise<HostEngine> {
     execFileSync('ip', ['addr', 'add', `172.30.${subnet}.1/24`, 'dev', bridge]);
     execFileSync('ip', ['link', 'set', bridge, 'up']);
     const dropBridge = onProcessEnd(() => execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }));
-    const dockerd = await startDockerd({ bridge });
+    const dockerd = await startDockerd({ bridge, extraArgs: opts.dockerdArgs });
     const docker = async (args: string[]) => {
       const { stdout } = await run('docker', ['-H', `unix://${dockerd.socket}`, ...args], {
         maxBuffer: 64 * 1024 * 1024,
@@ -146,7 +148,12 @@ export interface TestHost {
 export async function startTestHost(
   engine: HostEngine,
   image: string,
-  opts: { authorizedKey: string; extraPorts?: number },
+  opts: {
+    authorizedKey: string;
+    extraPorts?: number;
+    /** For tests that reboot the host: a reboot ends the container, the engine starts it again. */
+    restartAlways?: boolean;
+  },
 ): Promise<TestHost> {
   const sshPort = await freePort();
   const ports: number[] = [];
@@ -174,6 +181,7 @@ export async function startTestHost(
       '/var/lib/docker',
       '--dns',
       '127.0.0.1',
+      ...(opts.restartAlways ? ['--restart=always'] : []),
       '-v',
       `${join(keyDir, 'authorized_keys')}:/root/.ssh/authorized_keys:ro`,
       '-p',

@@ -102,8 +102,24 @@ class GenericDriver implements Driver {
   async kill(): Promise<void> {
     throw new MachineError('generic driver does not support kill');
   }
-  async restart(): Promise<void> {
-    throw new MachineError('generic driver: restart comes with the SSH commands (not in this release)');
+  /**
+   * Reboots the server over SSH and returns once it has booted again. The original returned as
+   * soon as `shutdown` did, while the server was still up, so what followed raced the reboot.
+   */
+  async restart(ctx: DriverContext): Promise<void> {
+    const before = await rebootOverSSH(ctx, this.sudo);
+    await ctx.waitFor(
+      `machine "${str(this.json, 'MachineName')}" to reboot (a new boot id, or ${REBOOT_MARKER} gone)`,
+      async () => {
+        const now = await bootMark(ctx);
+        if (now.bootId === before && now.marker) throw new Error('still up in the same boot');
+      },
+    );
+  }
+
+  private get sudo(): string {
+    const user = str(this.json, 'SSHUser');
+    return user === 'root' || user === '' ? '' : 'sudo ';
   }
 
   async getState(signal?: AbortSignal): Promise<MachineState> {
@@ -137,6 +153,57 @@ class GenericDriver implements Driver {
   }
   getSSHKeyPath(): string {
     return str(this.json, 'SSHKeyPath');
+  }
+}
+
+/**
+ * Proof of a reboot: the kernel's boot id changes, and /run (a tmpfs) loses the marker left there
+ * before the reboot. The marker covers hosts that are containers, which share the boot id of the
+ * machine they run on.
+ */
+const REBOOT_MARKER = '/run/docker-machine-restart';
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+const REBOOTING = 'docker-machine: rebooting';
+
+/** Leaves the marker and asks for a reboot, in one round trip; resolves to the old boot id. */
+async function rebootOverSSH(ctx: DriverContext, sudo: string): Promise<string> {
+  const ssh = await ctx.ssh();
+  let out = '';
+  let failure = '';
+  // The session dies with the server: once the reboot has begun, a dropped session is success.
+  let dropped = false;
+  try {
+    const r = await ssh.run(
+      `cat ${BOOT_ID} && ${sudo}touch ${REBOOT_MARKER} && echo '${REBOOTING}' && { ${sudo}shutdown -r now || ${sudo}reboot; }`,
+      { timeoutMs: 30_000 },
+    );
+    out = r.stdout;
+    dropped = r.code === 255;
+    if (r.code !== 0) failure = `exit status ${r.code}: ${(r.stderr || r.stdout).trim()}`;
+  } catch (err) {
+    dropped = true;
+    failure = errorMessage(err);
+  } finally {
+    await ssh.close().catch(() => {});
+  }
+  if (!out.includes(REBOOTING) || (failure && !dropped)) {
+    throw new MachineError(`Error restarting the machine over SSH: ${failure || 'no reboot was started'}`);
+  }
+  ctx.debug(`reboot requested${failure ? ` (session ended: ${failure})` : ''}`);
+  return out.split('\n')[0].trim();
+}
+
+async function bootMark(ctx: DriverContext): Promise<{ bootId: string; marker: boolean }> {
+  const ssh = await ctx.ssh();
+  try {
+    const r = await ssh.run(`cat ${BOOT_ID}; test -e ${REBOOT_MARKER} && echo marker || echo none`, {
+      timeoutMs: 15_000,
+    });
+    const [bootId, marker] = r.stdout.trim().split('\n');
+    if (r.code !== 0 || !marker) throw new Error(`boot check returned ${r.code}: ${r.stderr.trim()}`);
+    return { bootId: bootId.trim(), marker: marker.trim() === 'marker' };
+  } finally {
+    await ssh.close().catch(() => {});
   }
 }
 
