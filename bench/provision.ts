@@ -11,18 +11,11 @@
  * and a Debian test host (systemd, sshd, docker.io) reached on 127.0.0.1 only.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { generateSSHKeyPair } from '../src/ssh/keys.js';
 import { cleanEnv } from '../test/helpers/cli.js';
-import {
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  testHostsAvailable,
-} from '../test/helpers/testhost.js';
+import { genericCreateArgs, startHostRig } from '../test/helpers/generic-rig.js';
+import { testHostsAvailable } from '../test/helpers/testhost.js';
 
 const root = join(import.meta.dirname, '..');
 const bundle = join(root, 'dist', 'docker-machine.cjs');
@@ -107,118 +100,92 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   if (!testHostsAvailable()) throw new Error('needs root, dockerd, debootstrap and ip');
-  const work = await mkdtemp(join(tmpdir(), 'dm-bench-prov-'));
-  const key = join(work, 'id_rsa');
-  const store = join(work, 'store');
-  const env = cleanEnv({ MACHINE_STORAGE_PATH: store });
-  const engine = await startHostEngine();
+  const rig = await startHostRig({ prefix: 'bench-prov', withDocker: true });
+  const { key } = rig;
+  const host = rig.hosts[0];
+  const env = cleanEnv({ MACHINE_STORAGE_PATH: join(rig.work, 'store') });
   try {
-    const { publicLine } = await generateSSHKeyPair(key);
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    const host = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
-    try {
-      const sshArgs = [
-        '-F',
-        '/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-i',
-        key,
-        '-p',
-        String(host.sshPort),
-        'root@127.0.0.1',
-      ];
-      const ssh = (cmd: string) =>
-        new Promise<number>((resolve, reject) => {
-          const t0 = performance.now();
-          const c = spawn('ssh', [...sshArgs, cmd], { stdio: 'ignore' });
-          c.on('error', reject);
-          c.on('close', (code) =>
-            code === 0 ? resolve(performance.now() - t0) : reject(new Error(`ssh ${cmd} exited ${code}`)),
-          );
-        });
-      await ssh('true'); // warm: the first connection pays for the host's first sshd fork
-
-      const createArgs = (name: string) => [
-        '--debug',
-        'create',
-        '-d',
-        'generic',
-        '--generic-ip-address',
-        '127.0.0.1',
-        '--generic-ssh-port',
-        String(host.sshPort),
-        '--generic-ssh-key',
-        key,
-        '--generic-engine-port',
-        String(host.ports[0]),
-        name,
-      ];
-      const samples = {
-        sshTrue: [] as number[],
-        sshRestart: [] as number[],
-        create: [] as number[],
-        regenerate: [] as number[],
-        provision: [] as number[],
-      };
-      const stepSamples: number[][] = [];
-      let firstCreate = 0;
-      for (let i = 0; i < RUNS; i++) {
-        samples.sshTrue.push(await ssh('true'));
-        samples.sshRestart.push(await ssh('systemctl restart docker'));
-        // The first create also makes the store's CA; every create adopts an engine that runs.
-        // One name for every run: the host keeps its hostname and /etc/hosts line between runs.
-        const c = await mustTime(createArgs('bench'), env);
-        if (i === 0) firstCreate = c.ms;
-        samples.create.push(c.ms);
-        stepSamples.push(steps(c));
-        samples.regenerate.push((await mustTime(['regenerate-certs', '-f', 'bench'], env)).ms);
-        samples.provision.push((await mustTime(['provision', 'bench'], env)).ms);
-        await mustTime(['rm', '-y', 'bench'], env);
-        process.stderr.write(`run ${i + 1}/${RUNS}: create ${(c.ms / 1000).toFixed(2)} s\n`);
-      }
-
-      const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<
-        keyof typeof samples,
-        number
-      >;
-      const s = (ms: number) => (ms / 1000).toFixed(2);
-      console.log(
-        `# provision, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}`,
-      );
-      console.log(
-        '\n| operation | median s | ratio to `ssh true` | ratio to `ssh systemctl restart docker` |',
-      );
-      console.log('|---|---|---|---|');
-      const row = (name: string, ms: number) =>
-        console.log(
-          `| ${name} | ${s(ms)} | ${(ms / m.sshTrue).toFixed(1)} | ${(ms / m.sshRestart).toFixed(2)} |`,
+    const sshArgs = [
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-i',
+      key,
+      '-p',
+      String(host.sshPort),
+      'root@127.0.0.1',
+    ];
+    const ssh = (cmd: string) =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        const c = spawn('ssh', [...sshArgs, cmd], { stdio: 'ignore' });
+        c.on('error', reject);
+        c.on('close', (code) =>
+          code === 0 ? resolve(performance.now() - t0) : reject(new Error(`ssh ${cmd} exited ${code}`)),
         );
-      row('`ssh -i key host true` (baseline)', m.sshTrue);
-      row('`ssh host systemctl restart docker` (baseline)', m.sshRestart);
-      row('`create -d generic` (adopt the running engine)', m.create);
-      row('`regenerate-certs -f`', m.regenerate);
-      row('`provision`', m.provision);
-      console.log(`\nfirst create (makes the CA too): ${s(firstCreate)} s; target for create: under 5 s`);
-      console.log('\n| step of create | median s |');
-      console.log('|---|---|');
-      CREATE_STEPS.forEach(([name], i) => {
-        const v = median(stepSamples.map((x) => x[i]));
-        console.log(`| ${name} | ${Number.isNaN(v) ? '-' : s(v)} |`);
       });
-    } finally {
-      await host.stop();
+    await ssh('true'); // warm: the first connection pays for the host's first sshd fork
+
+    const createArgs = (name: string) => ['--debug', ...genericCreateArgs(host, key, name)];
+    const samples = {
+      sshTrue: [] as number[],
+      sshRestart: [] as number[],
+      create: [] as number[],
+      regenerate: [] as number[],
+      provision: [] as number[],
+    };
+    const stepSamples: number[][] = [];
+    let firstCreate = 0;
+    for (let i = 0; i < RUNS; i++) {
+      samples.sshTrue.push(await ssh('true'));
+      samples.sshRestart.push(await ssh('systemctl restart docker'));
+      // The first create also makes the store's CA; every create adopts an engine that runs.
+      // One name for every run: the host keeps its hostname and /etc/hosts line between runs.
+      const c = await mustTime(createArgs('bench'), env);
+      if (i === 0) firstCreate = c.ms;
+      samples.create.push(c.ms);
+      stepSamples.push(steps(c));
+      samples.regenerate.push((await mustTime(['regenerate-certs', '-f', 'bench'], env)).ms);
+      samples.provision.push((await mustTime(['provision', 'bench'], env)).ms);
+      await mustTime(['rm', '-y', 'bench'], env);
+      process.stderr.write(`run ${i + 1}/${RUNS}: create ${(c.ms / 1000).toFixed(2)} s\n`);
     }
+
+    const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<
+      keyof typeof samples,
+      number
+    >;
+    const s = (ms: number) => (ms / 1000).toFixed(2);
+    console.log(
+      `# provision, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}`,
+    );
+    console.log('\n| operation | median s | ratio to `ssh true` | ratio to `ssh systemctl restart docker` |');
+    console.log('|---|---|---|---|');
+    const row = (name: string, ms: number) =>
+      console.log(
+        `| ${name} | ${s(ms)} | ${(ms / m.sshTrue).toFixed(1)} | ${(ms / m.sshRestart).toFixed(2)} |`,
+      );
+    row('`ssh -i key host true` (baseline)', m.sshTrue);
+    row('`ssh host systemctl restart docker` (baseline)', m.sshRestart);
+    row('`create -d generic` (adopt the running engine)', m.create);
+    row('`regenerate-certs -f`', m.regenerate);
+    row('`provision`', m.provision);
+    console.log(`\nfirst create (makes the CA too): ${s(firstCreate)} s; target for create: under 5 s`);
+    console.log('\n| step of create | median s |');
+    console.log('|---|---|');
+    CREATE_STEPS.forEach(([name], i) => {
+      const v = median(stepSamples.map((x) => x[i]));
+      console.log(`| ${name} | ${Number.isNaN(v) ? '-' : s(v)} |`);
+    });
   } finally {
-    await engine.stop();
-    await rm(work, { recursive: true, force: true });
+    await rig.stop();
   }
 }
 

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
+import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
 // A real Debian host (systemd, sshd, Debian's docker.io) in a container on an engine of the
 // test's own, reached only through ports published on 127.0.0.1.
@@ -26,53 +18,30 @@ const skip = testHostsAvailable()
 
 describe('create -d generic on a host that already runs Docker', { skip, timeout: 15 * 60_000 }, () => {
   let s: CliStore;
-  let engine: HostEngine;
+  let rig: HostRig;
   let host: TestHost;
   let work: string;
   let key: string;
   let enginePort: number;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-generic-'));
-    key = join(work, 'id_rsa');
-    const { publicLine } = await generateSSHKeyPair(key);
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    host = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
+    rig = await startHostRig({ prefix: 'generic', withDocker: true });
+    ({ work, key } = rig);
+    host = rig.hosts[0];
     enginePort = host.ports[0];
     s = await tempStore();
   });
 
   after(async () => {
-    await host?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const dockerEnv = () => ({ DOCKER_CONFIG: join(work, 'docker-config') });
 
   test('create adopts the engine: TLS on the engine port, options applied, the original progress lines', async () => {
     const r = await s.run(
-      [
-        'create',
-        '-d',
-        'generic',
-        '--generic-ip-address',
-        '127.0.0.1',
-        '--generic-ssh-port',
-        String(host.sshPort),
-        '--generic-ssh-key',
-        key,
-        '--generic-engine-port',
-        String(enginePort),
-        '--engine-label',
-        'team=blue',
-        '--tls-san',
-        'extra.example',
-        'gen1',
-      ],
+      genericCreateArgs(host, key, 'gen1', ['--engine-label', 'team=blue', '--tls-san', 'extra.example']),
       { timeoutMs: 300_000 },
     );
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -313,25 +282,10 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
     ];
     for (const [i, line] of steps.entries()) {
       const name = `killed${i}`;
-      const child = spawn(
-        process.execPath,
-        [
-          binPath,
-          'create',
-          '-d',
-          'generic',
-          '--generic-ip-address',
-          '127.0.0.1',
-          '--generic-ssh-port',
-          String(host.sshPort),
-          '--generic-ssh-key',
-          key,
-          '--generic-engine-port',
-          String(enginePort),
-          name,
-        ],
-        { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawn(process.execPath, [binPath, ...genericCreateArgs(host, key, name)], {
+        env: { ...process.env, MACHINE_STORAGE_PATH: s.dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const closed = new Promise((r) => child.once('close', r));
       let seen = '';
       const watch = (chunk: Buffer) => {

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { binPath, type CliStore, cleanEnv, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
+import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
 const NOT_FOUND = (n: string) =>
   `Docker machine "${n}" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.`;
@@ -88,56 +78,29 @@ const skip = testHostsAvailable()
 
 describe('lifecycle of generic machines on real hosts', { skip, timeout: 20 * 60_000 }, () => {
   let s: CliStore;
-  let engine: HostEngine;
+  let rig: HostRig;
   let host1: TestHost;
   let host2: TestHost;
   let work: string;
   let key: string;
 
   const create = async (name: string, host: TestHost) => {
-    const r = await s.run(
-      [
-        'create',
-        '-d',
-        'generic',
-        '--generic-ip-address',
-        '127.0.0.1',
-        '--generic-ssh-port',
-        String(host.sshPort),
-        '--generic-ssh-key',
-        key,
-        '--generic-engine-port',
-        String(host.ports[0]),
-        name,
-      ],
-      { timeoutMs: 300_000 },
-    );
+    const r = await s.run(genericCreateArgs(host, key, name), { timeoutMs: 300_000 });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   };
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-lifecycle-'));
-    key = join(work, 'id_rsa');
-    const { publicLine } = await generateSSHKeyPair(key);
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    const hostOpts = { authorizedKey: publicLine, extraPorts: 1, restartAlways: true };
-    [host1, host2] = await Promise.all([
-      startTestHost(engine, image, hostOpts),
-      startTestHost(engine, image, hostOpts),
-    ]);
+    rig = await startHostRig({ prefix: 'lifecycle', withDocker: true, count: 2, restartAlways: true });
+    ({ work, key } = rig);
+    [host1, host2] = rig.hosts;
     s = await tempStore();
     await create('gen1', host1);
     await create('default', host2);
   });
 
   after(async () => {
-    await host1?.stop();
-    await host2?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const withEnv = (name: string, script: string) =>
@@ -151,7 +114,7 @@ describe('lifecycle of generic machines on real hosts', { skip, timeout: 20 * 60
   const mark = (h: TestHost) => h.exec(`touch ${MARK}`);
   const marked = async (h: TestHost) => (await h.exec(`test -e ${MARK} && echo yes || echo no`)).trim();
   const restartCount = async (h: TestHost) =>
-    Number((await engine.docker(['inspect', '-f', '{{.RestartCount}}', h.id])).trim());
+    Number((await rig.engine.docker(['inspect', '-f', '{{.RestartCount}}', h.id])).trim());
 
   test('restart reboots a generic machine; a --restart=always container runs again; TLS answers', async () => {
     // As PID 1 a bare `sleep` ignores SIGTERM, and the host's shutdown would wait 90 s for it.

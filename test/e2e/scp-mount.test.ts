@@ -6,18 +6,10 @@ import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { onProcessEnd } from '../helpers/cleanup.js';
 import { binPath, type CliStore, runCLI, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
+import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
 // Two real Debian hosts (systemd, sshd, docker.io, rsync) in containers on an engine of the
 // test's own. Each is reached only through its port published on 127.0.0.1, so from inside one
@@ -31,43 +23,22 @@ const NOT_EXIST = (name: string) =>
 
 describe('scp and mount against machines on real Debian hosts', { skip, timeout: 15 * 60_000 }, () => {
   let s: CliStore;
-  let engine: HostEngine;
+  let rig: HostRig;
   let hostA: TestHost;
   let hostB: TestHost;
   let work: string;
   let key: string;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-scp-'));
-    key = join(work, 'id_rsa');
-    const { publicLine } = await generateSSHKeyPair(key);
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    hostA = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
-    hostB = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
+    rig = await startHostRig({ prefix: 'scp', withDocker: true, count: 2 });
+    ({ work, key } = rig);
+    [hostA, hostB] = rig.hosts;
     s = await tempStore();
     for (const [name, host] of [
       ['gen-a', hostA],
       ['gen-b', hostB],
     ] as const) {
-      const r = await s.run(
-        [
-          'create',
-          '-d',
-          'generic',
-          '--generic-ip-address',
-          '127.0.0.1',
-          '--generic-ssh-port',
-          String(host.sshPort),
-          '--generic-ssh-key',
-          key,
-          '--generic-engine-port',
-          String(host.ports[0]),
-          name,
-        ],
-        { timeoutMs: 300_000 },
-      );
+      const r = await s.run(genericCreateArgs(host, key, name), { timeoutMs: 300_000 });
       assert.equal(r.code, 0, `create ${name}:\n${r.stdout}\n${r.stderr}`);
     }
     // A machine whose host is down: its SSH port has no listener (create fails and leaves it).
@@ -87,11 +58,8 @@ describe('scp and mount against machines on real Debian hosts', { skip, timeout:
   });
 
   after(async () => {
-    await hostA?.stop();
-    await hostB?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -372,20 +340,7 @@ describe('scp and mount against machines on real Debian hosts', { skip, timeout:
     const run = (args: string[]) =>
       runCLI(args, { env: { MACHINE_STORAGE_PATH: store }, timeoutMs: 300_000 });
     try {
-      const c = await run([
-        'create',
-        '-d',
-        'generic',
-        '--generic-ip-address',
-        '127.0.0.1',
-        '--generic-ssh-port',
-        String(hostB.sshPort),
-        '--generic-ssh-key',
-        key,
-        '--generic-engine-port',
-        String(hostB.ports[0]),
-        'gen-b',
-      ]);
+      const c = await run(genericCreateArgs(hostB, key, 'gen-b'));
       assert.equal(c.code, 0, `${c.stdout}\n${c.stderr}`);
       const local = join(work, 'spaced.txt');
       await writeFile(local, 'spaced store\n');
