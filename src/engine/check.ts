@@ -1,6 +1,7 @@
 import { MachineError } from '../errors.js';
 import { dialErrorText } from './errors.js';
 import type { TLSMaterial } from './tls.js';
+import { connectVerified } from './verified-tls.js';
 
 /**
  * The original's connection check (spec §4.5): a TLS handshake with the client certificates,
@@ -11,30 +12,14 @@ export async function validateCertificate(
   tls: TLSMaterial,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const { connect } = await import('node:tls');
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(hostPort);
   const host = m ? m[1] : hostPort;
   const port = m ? Number(m[2]) : 2376;
-  await new Promise<void>((resolve, reject) => {
-    const sock = connect({
-      host,
-      port,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
-      rejectUnauthorized: true,
-      timeout: timeoutMs,
-    });
-    const done = (err?: unknown) => {
-      sock.destroy();
-      if (err) reject(new MachineError(dialErrorText(hostPort, err), { cause: err }));
-      else resolve();
-    };
-    sock.once('secureConnect', () => done());
-    sock.once('error', (err) => done(err));
-    sock.once('timeout', () => done(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-  });
+  try {
+    (await connectVerified({ host, port, tls, timeoutMs })).destroy();
+  } catch (err) {
+    throw new MachineError(dialErrorText(hostPort, err), { cause: err });
+  }
 }
 
 /** The original's message, whose last lines name the command that fixes a bad certificate. */

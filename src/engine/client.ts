@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent } from 'node:https';
+import type { Socket } from 'node:net';
 import { MachineError } from '../errors.js';
 import { ipVersion } from '../ip.js';
 import { dialErrorText } from './errors.js';
 import type { TLSMaterial } from './tls.js';
+import { connectVerified } from './verified-tls.js';
 
 export interface EngineVersion {
   Version: string;
@@ -23,13 +25,36 @@ export interface EngineResponse {
 // connections instead of a TLS handshake per request.
 const agents = new Map<string, Agent>();
 
+/** Bound of a connection attempt; each request has its own, usually shorter, timer as well. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 async function agentFor(tls: TLSMaterial | null): Promise<Agent | undefined> {
   if (!tls) return undefined;
-  const https = await import('node:https');
-  const key = `${tls.ca.length}:${tls.cert.toString('base64', 0, 64)}:${tls.cert.length}`;
+  // The whole identity: two stores' certificates are often of one length and start alike.
+  const key = `${tls.ca.toString('latin1')}\0${tls.cert.toString('latin1')}\0${tls.key.toString('latin1')}`;
   let a = agents.get(key);
   if (!a) {
-    a = new https.Agent({ ca: tls.ca, cert: tls.cert, key: tls.key, keepAlive: true, maxSockets: 8 });
+    const https = await import('node:https');
+    a = new https.Agent({ keepAlive: true, maxSockets: 8 });
+    // Connections come from connectVerified, which skips Node's root store (see there); the
+    // agent asks with a callback and gets the socket once its peer has been verified.
+    Object.assign(a, {
+      createConnection(
+        o: { host?: string; port?: number | string },
+        done: (err: Error | null, s?: Socket) => void,
+      ) {
+        connectVerified({
+          host: (o.host ?? '').replace(/^\[|\]$/g, ''),
+          port: Number(o.port) || 2376,
+          tls,
+          timeoutMs: CONNECT_TIMEOUT_MS,
+        }).then(
+          (sock) => done(null, sock),
+          (err) => done(err as Error),
+        );
+        return undefined;
+      },
+    });
     agents.set(key, a);
   }
   return a;

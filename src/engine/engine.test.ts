@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { bootstrapCertificates } from '../cert/bootstrap.js';
+import { generateServerCert } from '../cert/server.js';
 import { connectionCheckMessage, validateCertificate } from './check.js';
 import { EngineClient } from './client.js';
 import { dialErrorText } from './errors.js';
@@ -109,5 +111,102 @@ describe('bounded waits against servers that misbehave', () => {
       );
       return true;
     });
+  });
+});
+
+describe('the connection check against a real TLS server', () => {
+  let dir: string;
+  const servers: HttpsServer[] = [];
+  let client: { ca: Buffer; cert: Buffer; key: Buffer };
+  const p = (f: string) => join(dir, f);
+  const makeCA = (name: string) =>
+    bootstrapCertificates(
+      {
+        CertDir: p(name),
+        CaCertPath: p(`${name}/ca.pem`),
+        CaPrivateKeyPath: p(`${name}/ca-key.pem`),
+        ClientCertPath: p(`${name}/cert.pem`),
+        ClientKeyPath: p(`${name}/key.pem`),
+      },
+      () => {},
+    );
+  /** An engine-like server with a certificate from `caName` for `hosts`; resolves its port. */
+  const serve = async (caName: string, hosts: string[]): Promise<number> => {
+    const tag = `${caName}-${servers.length}`;
+    await generateServerCert({
+      caCertPath: p(`${caName}/ca.pem`),
+      caKeyPath: p(`${caName}/ca-key.pem`),
+      certPath: p(`${tag}.pem`),
+      keyPath: p(`${tag}-key.pem`),
+      org: 'test',
+      hosts,
+    });
+    const srv = createHttpsServer(
+      {
+        cert: await readFile(p(`${tag}.pem`)),
+        key: await readFile(p(`${tag}-key.pem`)),
+        ca: client.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (_req, res) => res.end(JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' })),
+    );
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return (srv.address() as { port: number }).port;
+  };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dm-check-'));
+    await makeCA('ours');
+    await makeCA('other');
+    client = {
+      ca: await readFile(p('ours/ca.pem')),
+      cert: await readFile(p('ours/cert.pem')),
+      key: await readFile(p('ours/key.pem')),
+    };
+  });
+  after(async () => {
+    for (const s of servers) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a certificate of our CA naming the address passes', async () => {
+    const port = await serve('ours', ['127.0.0.1', 'localhost']);
+    await validateCertificate(`127.0.0.1:${port}`, client, 5000);
+    await validateCertificate(`localhost:${port}`, client, 5000);
+  });
+
+  test('a certificate that names another address fails with the original words', async () => {
+    const port = await serve('ours', ['10.9.8.7']);
+    await assert.rejects(
+      validateCertificate(`127.0.0.1:${port}`, client, 5000),
+      (e: Error) => e.message === "x509: IP: 127.0.0.1 is not in the cert's list: 10.9.8.7",
+    );
+  });
+
+  test('a certificate of another CA is refused as signed by an unknown authority', async () => {
+    const port = await serve('other', ['127.0.0.1']);
+    await assert.rejects(
+      validateCertificate(`127.0.0.1:${port}`, client, 5000),
+      (e: Error) => e.message === 'x509: certificate signed by unknown authority',
+    );
+    await assert.rejects(
+      new EngineClient(`tcp://127.0.0.1:${port}`, client, { timeoutMs: 5000 }).version(),
+      (e: Error) =>
+        e.message ===
+        `Cannot connect to the docker engine endpoint tcp://127.0.0.1:${port}: x509: certificate signed by unknown authority`,
+    );
+  });
+
+  test('the engine client asks over a verified connection; a wrong name is refused', async () => {
+    const port = await serve('ours', ['127.0.0.1']);
+    const c = new EngineClient(`tcp://127.0.0.1:${port}`, client, { timeoutMs: 5000 });
+    assert.equal((await c.version()).Version, '20.10.24');
+    assert.equal((await c.version()).ApiVersion, '1.41');
+    const named = await serve('ours', ['10.9.8.7']);
+    await assert.rejects(
+      new EngineClient(`tcp://127.0.0.1:${named}`, client, { timeoutMs: 5000 }).version(),
+      /x509: IP: 127\.0\.0\.1 is not in the cert's list: 10\.9\.8\.7$/,
+    );
   });
 });
