@@ -1,6 +1,6 @@
 // Bundles the CLI and the library API into single files that run with no node_modules beside them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -50,6 +50,22 @@ const ssh2Beside = {
   },
 };
 
+// import('node:x') of Node's own modules would stay a real dynamic import in a CommonJS bundle,
+// which a script compiled through node:vm (the code-cache loader) cannot run. As require()
+// behind a promise they load as lazily and need nothing of the loader.
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-require' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -58,7 +74,7 @@ const common = {
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [noNativeAddons, ssh2Beside],
+  plugins: [noNativeAddons, ssh2Beside, builtinsByRequire],
   define: {
     __DM_VERSION__: JSON.stringify(pkg.version),
     __DM_COMMIT__: JSON.stringify(gitCommit()),
@@ -69,7 +85,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: [join(root, 'src/main.ts')],
-    outfile: join(root, 'dist/docker-machine.cjs'),
+    outfile: join(root, 'dist/cli.cjs'),
   }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
   build({
@@ -79,3 +95,7 @@ await Promise.all([
     outfile: join(root, 'dist/ssh2.cjs'),
   }),
 ]);
+
+// The entry users run: a small loader that compiles dist/cli.cjs with V8's code cache.
+mkdirSync(join(root, 'dist'), { recursive: true });
+copyFileSync(join(root, 'scripts/cli-loader.cjs'), join(root, 'dist/docker-machine.cjs'));
