@@ -62,7 +62,7 @@ async function handshake(o: VerifiedConnectOptions, verify: 'quick' | 'node'): P
     sock.once('secureConnect', () => {
       clearTimeout(timer);
       sock.removeListener('error', fail);
-      if (verify === 'node' || issuedByCA(sock, new X509Certificate(o.tls.ca), o.host, isIP)) {
+      if (verify === 'node' || issuedByCA(sock, () => parsedCA(o.tls.ca, X509Certificate), o.host, isIP)) {
         resolve(sock);
       } else {
         sock.destroy();
@@ -72,11 +72,25 @@ async function handshake(o: VerifiedConnectOptions, verify: 'quick' | 'node'): P
   });
 }
 
+// `ls` checks many connections against one CA: parse it once per process.
+const parsedCAs = new WeakMap<Buffer, X509Certificate>();
+
+function parsedCA(pem: Buffer, X509: typeof X509Certificate): X509Certificate {
+  let ca = parsedCAs.get(pem);
+  if (!ca) {
+    ca = new X509(pem);
+    parsedCAs.set(pem, ca);
+  }
+  return ca;
+}
+
 /** The peer's certificate is signed by the CA itself, valid now, and names the host. */
-function issuedByCA(sock: TLSSocket, ca: X509Certificate, host: string, isIP: boolean): boolean {
+function issuedByCA(sock: TLSSocket, caOf: () => X509Certificate, host: string, isIP: boolean): boolean {
   const peer = sock.getPeerX509Certificate();
   if (!peer) return false;
   try {
+    // A CA file that does not parse cannot vouch: Node's verification then gives the verdict.
+    const ca = caOf();
     const now = Date.now();
     return (
       peer.checkIssued(ca) &&

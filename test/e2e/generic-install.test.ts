@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { genericCreateArgs } from '../helpers/generic-rig.js';
 import { mirrorDir, serveMirror } from '../helpers/mirror.js';
 import {
   type HostEngine,
@@ -30,7 +31,6 @@ describe('create -d generic on a host without Docker', { skip, timeout: 15 * 60_
   let mirror: { url: string; close(): void };
   let work: string;
   let key: string;
-  let enginePort: number;
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'dm-install-'));
@@ -45,7 +45,6 @@ describe('create -d generic on a host without Docker', { skip, timeout: 15 * 60_
     mirror = await serveMirror(debs, engine.gateway);
     const image = await importHostImage(engine, tarball, 'dm-testhost:plain');
     host = await startTestHost(engine, image, { authorizedKey: publicLine, extraPorts: 1 });
-    enginePort = host.ports[0];
     await host.exec(`echo 'deb [trusted=yes] ${mirror.url}/ ./' > /etc/apt/sources.list`);
     s = await tempStore();
   });
@@ -60,23 +59,7 @@ describe('create -d generic on a host without Docker', { skip, timeout: 15 * 60_
 
   test('the engine is installed from the distribution packages and answers over TLS', async () => {
     assert.notEqual((await host.exec('command -v dockerd || echo none')).trim().startsWith('/'), true);
-    const r = await s.run(
-      [
-        'create',
-        '-d',
-        'generic',
-        '--generic-ip-address',
-        '127.0.0.1',
-        '--generic-ssh-port',
-        String(host.sshPort),
-        '--generic-ssh-key',
-        key,
-        '--generic-engine-port',
-        String(enginePort),
-        'plain1',
-      ],
-      { timeoutMs: 600_000 },
-    );
+    const r = await s.run(genericCreateArgs(host, key, 'plain1'), { timeoutMs: 600_000 });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /\nInstalling Docker\.\.\.\n/);
     assert.match(r.stdout, /did not run .*trying the distribution's packages/);
