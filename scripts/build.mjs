@@ -78,6 +78,11 @@ const common = {
   define: {
     __DM_VERSION__: JSON.stringify(pkg.version),
     __DM_COMMIT__: JSON.stringify(gitCommit()),
+    // The qemu segment hub runs as a process of its own, from this file beside the bundles.
+    __DM_SEGMENT_HUB__: JSON.stringify('qemu-segment-hub.cjs'),
+    // A CommonJS bundle has no import.meta (esbuild makes it {} and warns); source-only branches
+    // read import.meta.url, so say it is undefined here, as it would be, without the warning.
+    'import.meta.url': 'undefined',
   },
 };
 
@@ -88,6 +93,11 @@ await Promise.all([
     outfile: join(root, 'dist/cli.cjs'),
   }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/drivers/qemu/segment-hub-main.ts')],
+    outfile: join(root, 'dist/qemu-segment-hub.cjs'),
+  }),
   build({
     ...common,
     plugins: [noNativeAddons],

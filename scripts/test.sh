@@ -14,7 +14,9 @@ mode=all
 # certificate checks, a real sshd and ssh client, debootstrap to build the Debian test hosts,
 # rsync and sshfs for scp --delta and mount.
 # script(1) from bsdutils gives the interactive ssh test a terminal.
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils)
+# genisoimage makes the qemu driver's NoCloud seed ISO (its isoinfo reads one back in tests).
+# xfsprogs and btrfs-progs make the loop-mounted file systems of the --docker-disk-size test.
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do

@@ -11,13 +11,16 @@ import { swarmURL } from './swarm-url.js';
 export async function checkConnection(m: Machine, swarm: boolean): Promise<string> {
   const url = await m.driver.getURL();
   let dockerHost = url;
-  if (swarm) {
-    if (!m.config.HostOptions.SwarmOptions.Master) {
+  const s = m.config.HostOptions.SwarmOptions;
+  // A Swarm-mode manager's engine is the cluster's endpoint; the port swap is for the original's
+  // standalone Swarm, whose manager container listened on a port of its own.
+  if (swarm && s.Role !== 'manager') {
+    if (!s.Master) {
       throw new MachineError(
         `"${m.name}" is not a swarm master. The --swarm flag is intended for use with swarm masters`,
       );
     }
-    dockerHost = swarmURL(url, m.config.HostOptions.SwarmOptions.Host);
+    dockerHost = swarmURL(url, s.Host);
   }
   let hostPort: string;
   try {

@@ -1,4 +1,5 @@
 import { baseDriverFields } from '../drivers/base.js';
+import type { DriverContext } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
@@ -11,6 +12,8 @@ import type { ApiContext } from './context.js';
 import { probeEngine } from './engine.js';
 import { buildHostOptions, type CreateOptions } from './host-options.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
+import { nestedEngineWarning } from './nested-engine.js';
+import { configureSwarm, planSwarm, type SwarmPlan } from './swarm.js';
 
 export interface CreateRequest extends CreateOptions {
   name: string;
@@ -29,18 +32,34 @@ export interface CreateRequest extends CreateOptions {
  * so that a failure or a kill leaves a machine that `rm` removes completely.
  */
 export async function createMachine(ctx: ApiContext, req: CreateRequest): Promise<Machine> {
+  return runCreate(ctx, req, await prepareCreate(ctx, req));
+}
+
+/** A create that passed its checks; nothing is made yet, in the store or by the driver. */
+export interface PreparedCreate {
+  machine: Machine;
+  driverName: string;
+  dctx: DriverContext;
+  /** The swarm step to run after provisioning (see ./swarm.ts), or null. */
+  swarm: SwarmPlan | null;
+}
+
+/**
+ * The checks before anything is made: the name, the flags, the certificates, the driver's
+ * pre-create check. A fleet runs this for every machine before it creates any.
+ */
+export async function prepareCreate(
+  ctx: ApiContext,
+  req: CreateRequest,
+  opts: { checkDockerHost?: boolean } = {},
+): Promise<PreparedCreate> {
   const { name } = req;
   try {
     validateMachineName(name);
   } catch (err) {
     throw new MachineError(`Error creating machine: ${errorMessage(err)}`);
   }
-  const discovery = req.swarm?.discovery ?? '';
-  if (discovery !== '' && !/[^:]*:\/\/.*/.test(discovery)) {
-    throw new MachineError(
-      `Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: ${discovery}`,
-    );
-  }
+  const swarm = await planSwarm(ctx, req);
   if (req.engine?.version) checkEngineVersion(req.engine.version);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
 
@@ -60,17 +79,31 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
     Name: name,
   };
   const machine: Machine = { name, config, driver };
-  const dctx = driverContext(ctx.store, machine, ctx.events, req.signal);
+  const dctx = driverContext(ctx.store, machine, ctx.events, req.signal, {
+    nativeSSH: !!req.nativeSSH,
+    timeoutMs: req.waitTimeoutMs ?? 120_000,
+  });
 
   await ensureCertificates(ctx, hostOptions.AuthOptions);
 
+  if (opts.checkDockerHost ?? true) {
+    const warning = await nestedEngineWarning(ctx, req);
+    if (warning) ctx.events({ kind: 'warn', message: warning });
+  }
   ctx.events({ kind: 'info', message: 'Running pre-create checks...' });
   try {
     await driver.preCreateCheck(dctx);
   } catch (err) {
     throw new PreCreateError(errorMessage(err));
   }
+  return { machine, driverName: mod.name, dctx, swarm };
+}
 
+/** The steps that make the machine, from claiming its name to a provisioned engine. */
+export async function runCreate(ctx: ApiContext, req: CreateRequest, p: PreparedCreate): Promise<Machine> {
+  const { name } = req;
+  const { machine, dctx } = p;
+  const { driver } = machine;
   // Claiming the directory is the atomic step: of two creates racing for one name, one wins.
   await ctx.store.claim(name);
   try {
@@ -79,6 +112,7 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
     throw new MachineError(`Error saving host to store before attempting creation: ${errorMessage(err)}`);
   }
 
+  stopIfAborted(req.signal);
   ctx.events({ kind: 'info', message: 'Creating machine...' });
   try {
     await driver.create(dctx);
@@ -91,12 +125,13 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
   }
 
   await ensureClientCertCopies(machine.config, { overwrite: true });
-  if (mod.name === 'none') {
+  if (p.driverName === 'none') {
     // The original stops here for `none`. We also say whether the engine answers, without
     // failing: the URL may point at an engine that is started later.
     await reportEngine(ctx, machine);
   } else {
     const { provisionAfterCreate } = await import('./provision.js');
+    stopIfAborted(req.signal);
     try {
       await provisionAfterCreate(ctx, machine, {
         nativeSSH: !!req.nativeSSH,
@@ -107,8 +142,24 @@ export async function createMachine(ctx: ApiContext, req: CreateRequest): Promis
       throw new MachineError(`Error creating machine: ${errorMessage(err)}`, { cause: err });
     }
   }
+  if (p.swarm) {
+    stopIfAborted(req.signal);
+    try {
+      await configureSwarm(ctx, machine, p.swarm, {
+        timeoutMs: req.waitTimeoutMs ?? 120_000,
+        signal: req.signal,
+      });
+    } catch (err) {
+      throw new MachineError(`Error creating machine: ${errorMessage(err)}`, { cause: err });
+    }
+  }
   await saveMachine(ctx.store, machine);
   return machine;
+}
+
+/** An interrupted create (Ctrl-C in a fleet) stops at the next step; what it made stays for rm. */
+export function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MachineError('interrupted before it finished');
 }
 
 async function reportEngine(ctx: ApiContext, machine: Machine): Promise<void> {

@@ -31,6 +31,13 @@ export interface CreateOptions {
     host: string;
     addr: string;
     experimental: boolean;
+    /** New (--swarm-cluster): the Swarm cluster to join or the name of the one to make. */
+    cluster: string;
+    /**
+     * New: another create running now makes this cluster (a fleet's first manager): wait for
+     * it, bounded by the wait timeout, instead of failing or making a cluster of its own.
+     */
+    awaitCluster: boolean;
   }>;
   tlsSANs?: string[];
 }

@@ -7,7 +7,7 @@
  *   for (const row of await api.list()) console.log(row.Name, row.State, row.DockerVersion);
  */
 import type { Driver } from '../drivers/driver.js';
-import { loadDriver } from '../drivers/registry.js';
+import { hasDriver, loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
 import { defaultStorePath } from '../store/paths.js';
@@ -18,6 +18,7 @@ import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
 import { engineVersion } from './engine.js';
 import { type ProgressListener, silent } from './events.js';
+import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
 import type { CertOverrides } from './host-options.js';
 import { type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
 import { parseFilters } from './list-filter.js';
@@ -32,6 +33,9 @@ export type {
   CopyRequest,
   CreateRequest,
   Driver,
+  FleetFailure,
+  FleetRequest,
+  FleetResult,
   HostListItem,
   Machine,
   MountRequest,
@@ -91,6 +95,16 @@ export class MachineAPI {
   }
 
   /** Loadable machines and the ones whose config is broken. */
+  /** Names of the machines whose configs load (broken ones left out, as `ls -q` does). */
+  async loadableNames(): Promise<string[]> {
+    const names = await this.ctx.store.listNames();
+    const drivers = await this.ctx.store.driverNames(names);
+    return names.filter((_, i) => {
+      const d = drivers[i];
+      return typeof d === 'string' && hasDriver(d);
+    });
+  }
+
   loadAll(): ReturnType<typeof loadAll> {
     return loadAll(this.ctx);
   }
@@ -99,6 +113,16 @@ export class MachineAPI {
   async create(req: CreateRequest): Promise<Machine> {
     const { createMachine } = await import('./create.js');
     return createMachine(this.ctx, req);
+  }
+
+  /**
+   * Several machines at once (a fleet): every name and pre-create check passes before any machine
+   * is made, then the creates run in parallel; progress events carry each one's name. Failures
+   * are in the result, not thrown; only a refused fleet (nothing made) throws.
+   */
+  async createMany(req: FleetRequest): Promise<FleetResult> {
+    const { createFleet } = await import('./fleet.js');
+    return createFleet(this.ctx, req);
   }
 
   remove(name: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
@@ -200,6 +224,16 @@ export class MachineAPI {
   async upgrade(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { upgradeMachine } = await import('./upgrade.js');
     await upgradeMachine(this.ctx, m, lifecycleOptions(opts));
+  }
+
+  /**
+   * The machine `env --swarm` points docker at: a Swarm-mode manager itself, a worker's running
+   * manager; any other machine itself (the connection check then says whether it is a master).
+   */
+  async swarmManager(m: Machine): Promise<Machine> {
+    if (!m.config.HostOptions.SwarmOptions.Role) return m;
+    const { swarmManagerFor } = await import('./swarm.js');
+    return swarmManagerFor(this.ctx, m);
   }
 
   /** TLS handshake with the machine's engine; returns the URL to point docker at. */

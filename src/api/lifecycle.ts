@@ -27,6 +27,10 @@ export async function startMachine(ctx: ApiContext, m: Machine, opts: LifecycleO
   await actionForState(ctx, m, opts, 'Running', (dctx) => m.driver.start(dctx));
   info(ctx, m, `Machine "${m.name}" was started.`);
   await waitForDocker(ctx, m, opts);
+  if (m.config.HostOptions.SwarmOptions.Role) {
+    const { warnIfMoved } = await import('./swarm.js');
+    await warnIfMoved(ctx, m);
+  }
   await saveMachine(ctx.store, m);
 }
 

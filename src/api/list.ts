@@ -1,10 +1,11 @@
 import { errorMessage } from '../errors.js';
 import { naturalSort } from '../format/natsort.js';
 import type { EngineOptions, SwarmOptions } from '../store/host.js';
+import { matchesSwarmFilter, memberOf, members, swarmColumn } from '../swarm/cluster.js';
 import type { ApiContext } from './context.js';
 import { engineClient } from './engine.js';
 import { hasFilters, type ListFilters, matchLabel } from './list-filter.js';
-import { loadMachine, type Machine } from './machine.js';
+import { type Machine, machineFromConfig } from './machine.js';
 import { swarmURL } from './swarm-url.js';
 
 /** One row of `ls`, with the field names its --format templates use. */
@@ -43,7 +44,10 @@ export interface LoadedList {
 
 export async function loadAll(ctx: ApiContext): Promise<LoadedList> {
   const names = await ctx.store.listNames();
-  const results = await Promise.allSettled(names.map((n) => loadMachine(ctx.store, n)));
+  const configs = await ctx.store.loadMany(names);
+  const results = await Promise.allSettled(
+    configs.map((c) => (c instanceof Error ? Promise.reject(c) : machineFromConfig(c))),
+  );
   const out: LoadedList = { machines: [], broken: [] };
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') out.machines.push(r.value);
@@ -64,10 +68,7 @@ export async function filterMachines(all: Machine[], f: ListFilters): Promise<Ma
       }
       if (f.name.length && !f.name.some((re) => re.test(m.name))) return false;
       if (!matchLabel(f.label, o.EngineOptions.Labels)) return false;
-      if (f.swarm.length) {
-        const master = o.SwarmOptions.Discovery ? masters.get(o.SwarmOptions.Discovery) : undefined;
-        if (!master || !f.swarm.some((s) => s.toLowerCase() === master.toLowerCase())) return false;
-      }
+      if (f.swarm.length && !matchSwarm(m, all, masters, f.swarm)) return false;
       if (f.state.length) {
         let state: string;
         try {
@@ -81,6 +82,15 @@ export async function filterMachines(all: Machine[], f: ListFilters): Promise<Ma
     }),
   );
   return all.filter((_, i) => keep[i]);
+}
+
+/** A Swarm-mode member by its cluster (see swarm/cluster.ts); others by their master, as the original. */
+function matchSwarm(m: Machine, all: Machine[], masters: Map<string, string>, values: string[]): boolean {
+  const me = memberOf(m.config);
+  if (me) return matchesSwarmFilter(me, members(all.map((x) => x.config)), values);
+  const d = m.config.HostOptions.SwarmOptions.Discovery;
+  const master = d ? masters.get(d) : undefined;
+  return !!master && values.some((v) => v.toLowerCase() === master.toLowerCase());
 }
 
 function swarmMasters(all: Machine[]): Map<string, string> {
@@ -97,7 +107,27 @@ export async function listMachines(ctx: ApiContext, opts: ListOptions): Promise<
   const { machines, broken } = await loadAll(ctx);
   const shown = await filterMachines(machines, opts.filters);
   const masters = swarmMasters(machines);
-  const rows = await Promise.all(shown.map((m) => itemWithTimeout(m, masters, opts)));
+  // One deadline and one abort for the whole list: every query starts at once, so a timer per
+  // machine would say the same thing a hundred times (and cost as much as the local rows).
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      resolve();
+    }, opts.timeoutMs);
+  });
+  let rows: HostListItem[];
+  try {
+    rows = await Promise.all(
+      shown.map((m) =>
+        Promise.race([hostItem(m, masters, opts, ac.signal), deadline.then(() => timeoutItem(m, opts))]),
+      ),
+    );
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
   for (const b of broken) rows.push(errorItem(b.name, b.error));
   return naturalSort(rows, (r) => r.Name);
 }
@@ -120,30 +150,13 @@ function errorItem(name: string, error: string): HostListItem {
   };
 }
 
-async function itemWithTimeout(
-  m: Machine,
-  masters: Map<string, string>,
-  opts: ListOptions,
-): Promise<HostListItem> {
-  const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<HostListItem>((resolve) => {
-    timer = setTimeout(() => {
-      ac.abort();
-      resolve({
-        ...errorItem(m.name, ''),
-        DriverName: m.config.DriverName,
-        State: 'Timeout',
-        ResponseTime: opts.timeoutMs,
-      });
-    }, opts.timeoutMs);
-  });
-  try {
-    return await Promise.race([hostItem(m, masters, opts, ac.signal), timedOut]);
-  } finally {
-    clearTimeout(timer);
-    ac.abort();
-  }
+function timeoutItem(m: Machine, opts: ListOptions): HostListItem {
+  return {
+    ...errorItem(m.name, ''),
+    DriverName: m.config.DriverName,
+    State: 'Timeout',
+    ResponseTime: opts.timeoutMs,
+  };
 }
 
 async function hostItem(
@@ -185,9 +198,11 @@ async function hostItem(
 
   const s = o.SwarmOptions;
   const activeHost = state === 'Running' && url !== '' && url === dockerHost;
-  const activeSwarm = s.Master && state === 'Running' && url !== '' && swarmURL(url, s.Host) === dockerHost;
-  let swarm = '';
-  if (s.Discovery) {
+  // A Swarm-mode manager's URL is its engine's, which ActiveHost covers.
+  const activeSwarm =
+    s.Master && !s.Role && state === 'Running' && url !== '' && swarmURL(url, s.Host) === dockerHost;
+  let swarm = swarmColumn(s) ?? '';
+  if (swarm === '' && s.Discovery) {
     swarm = masters.get(s.Discovery) ?? '';
     if (s.Master) swarm += ' (master)';
   }

@@ -13,7 +13,10 @@ export interface Machine {
 }
 
 export async function loadMachine(store: Store, name: string): Promise<Machine> {
-  const config = await store.load(name);
+  return machineFromConfig(await store.load(name));
+}
+
+export async function machineFromConfig(config: HostConfig): Promise<Machine> {
   const mod = await loadDriver(config.DriverName);
   const driver = mod.fromJSON(config.Driver);
   return { name: config.Name, config, driver };
@@ -52,10 +55,11 @@ export function driverContext(
       ]);
       return connectSSH(await sshTarget(m), { native: reach.nativeSSH, connectTimeoutMs: 10_000 });
     },
-    waitFor: (what, probe) =>
+    waitFor: (what, probe, fatal) =>
       waitFor({
         what,
         probe,
+        fatal,
         timeoutMs: reach.timeoutMs,
         signal,
         progress: (message) => listener({ kind: 'info', machine: m.name, message }),

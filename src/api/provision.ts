@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { prepareRSAKey } from '../cert/keys.js';
 import type { EngineEndpoint } from '../drivers/driver.js';
 import { EngineClient } from '../engine/client.js';
 import { errorMessage, MachineError } from '../errors.js';
@@ -38,6 +39,8 @@ export async function provisionAfterCreate(
   opts: ProvisionOptions,
 ): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
+  // The server certificate's key is made while the machine boots and SSH comes up.
+  prepareRSAKey();
   info('Waiting for machine to be running, this may take a few minutes...');
   const t = await sshTarget(m);
   await waitFor({

@@ -27,6 +27,10 @@ export async function removeMachine(ctx: ApiContext, name: string, force: boolea
     let driverError: string | undefined;
     try {
       const m = await loadMachine(ctx.store, name);
+      if (m.config.HostOptions.SwarmOptions.Role) {
+        const { leaveCluster } = await import('./swarm-remove.js');
+        await leaveCluster(ctx, m, force);
+      }
       await m.driver.remove(driverContext(ctx.store, m, ctx.events));
     } catch (err) {
       driverError = errorMessage(err);

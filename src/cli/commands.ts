@@ -20,7 +20,7 @@ export const commands: CommandInfo[] = [
     name: 'create',
     usage: 'Create a machine',
     description:
-      "Run 'docker-machine create --driver name --help' to include the create flags for that driver in the help text.",
+      "Run 'docker-machine create --driver name --help' to include the create flags for that driver in the help text.\n   Several names (create -d docker a b c) create a fleet: the machines are made in parallel (--parallel at once), each progress line starts with its machine's name, and a summary ends it.",
     load: () => import('./create.js'),
   },
   {

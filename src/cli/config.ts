@@ -14,7 +14,8 @@ export const flags: FlagDef[] = [
 export async function run(ctx: CommandContext): Promise<void> {
   ctx.out.infoToStderr();
   const api = apiFor(ctx);
-  const m = await api.load(await targetName(ctx));
+  const named = await api.load(await targetName(ctx));
+  const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
   let dockerHost: string;
   try {
     dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });

@@ -1,4 +1,5 @@
 import type { FlagDef } from '../flags/def.js';
+import { swarmModeFlags } from './swarm-flags.js';
 
 /** New: bounds every wait (machine running, SSH, engine) instead of the original's 60 x 3 s. */
 export const waitTimeoutFlag: FlagDef = {
@@ -81,6 +82,7 @@ export const sharedCreateFlags: FlagDef[] = [
     usage: 'addr to advertise for Swarm (default: detect and use the machine IP)',
   },
   { name: 'swarm-experimental', kind: 'bool', usage: 'Enable Swarm experimental features' },
+  ...swarmModeFlags,
   { name: 'tls-san', kind: 'stringSlice', usage: 'Support extra SANs for TLS certs' },
   waitTimeoutFlag,
 ];

@@ -1,22 +1,36 @@
 import type { CreateRequest } from '../api/create.js';
+import { DEFAULT_PARALLEL } from '../api/fleet.js';
 import { chooseDefaultDriver, defaultDriverHelp } from '../drivers/default-driver.js';
 import { driverDescription, driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
-import { MachineError } from '../errors.js';
+import { MachineError, UsageError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
-import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
+import { flagInt, flagSlice, flagString } from '../flags/def.js';
 import { parseFlags } from '../flags/parse.js';
+import { fleetSwarmRequests } from '../swarm/roles.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
 import { flagHelpLine } from './help.js';
+import { exitCodeOf, onInterrupt } from './interrupt.js';
+import { swarmManagers, swarmRequest, swarmWarnings } from './swarm-flags.js';
 
-export const flags = sharedCreateFlags;
+/** New: how many machines of a fleet (`create NAME1 NAME2 ...`) are created at once. */
+const parallelFlag: FlagDef = {
+  name: 'parallel',
+  kind: 'int',
+  default: DEFAULT_PARALLEL,
+  envVar: 'MACHINE_CREATE_PARALLEL',
+  usage: 'With several machine names, how many machines are created at once',
+};
+
+const createFlags = [...sharedCreateFlags, parallelFlag];
+export const flags = createFlags;
 
 /** The shared flags plus the chosen driver's, sorted by their help line as the original does. */
 export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<FlagDef[]> {
   const name = lookupDriverName(rawArgs, env);
   const driverFlags = hasDriver(name) ? (await loadDriver(name)).flags : [];
-  return [...sharedCreateFlags, ...driverFlags].sort((a, b) => {
+  return [...createFlags, ...driverFlags].sort((a, b) => {
     const x = flagHelpLine(a);
     const y = flagHelpLine(b);
     return x < y ? -1 : x > y ? 1 : 0;
@@ -33,13 +47,14 @@ export async function helpFooter(rawArgs: string[], env: NodeJS.ProcessEnv): Pro
 }
 
 export async function run(ctx: CommandContext): Promise<void> {
-  if (ctx.args.length > 1) {
-    throw new MachineError(`Invalid command line. Found extra arguments [${ctx.args.slice(1).join(' ')}]`);
-  }
-  const name = ctx.args[0];
-  if (name === undefined || name === '') {
+  const names = ctx.args;
+  if (names.length === 0 || (names.length === 1 && names[0] === '')) {
     ctx.showHelp();
     throw new MachineError('Error: No machine name specified');
+  }
+  const parallel = flagInt(ctx.flags, 'parallel');
+  if (parallel < 1) {
+    throw new UsageError(`invalid value "${parallel}" for flag -parallel: expected at least 1`, 'create');
   }
   let driver = flagString(ctx.flags, 'driver');
   const byDefault = driver === '';
@@ -49,14 +64,38 @@ export async function run(ctx: CommandContext): Promise<void> {
     driver = choice.name;
   }
   const mod = await loadDriver(driver);
-  const req: CreateRequest = {
+  // A default driver was not known when the command line was parsed, so none of its flags was
+  // accepted there: they take their environment variables and defaults.
+  const driverFlags = byDefault
+    ? parseFlags([], mod.flags, { command: 'create', env: ctx.env }).flags
+    : pick(ctx.flags, mod.flags);
+  const requests = requestsFor(names, ctx, driver, driverFlags);
+  for (const w of swarmWarnings(ctx.flags)) ctx.out.warn(w);
+  if (requests.length === 1) {
+    await apiFor(ctx).create(requests[0]);
+    ctx.out.info(
+      `To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: ${ctx.appName} env ${names[0]}`,
+    );
+    return;
+  }
+  await createFleet(ctx, requests, Math.min(parallel, requests.length));
+}
+
+/**
+ * The create request of each named machine, from the one command line. Every machine of a fleet
+ * gets the same flags; what differs by name (a fleet's Swarm roles) belongs here.
+ */
+export function requestsFor(
+  names: string[],
+  ctx: CommandContext,
+  driver: string,
+  driverFlags: ParsedFlags,
+): CreateRequest[] {
+  const swarm = fleetSwarmRequests(names, swarmRequest(ctx.flags), swarmManagers(ctx.flags));
+  return names.map((name, i) => ({
     name,
     driver,
-    // A default driver was not known when the command line was parsed, so none of its flags was
-    // accepted there: they take their environment variables and defaults.
-    driverFlags: byDefault
-      ? parseFlags([], mod.flags, { command: 'create', env: ctx.env }).flags
-      : pick(ctx.flags, mod.flags),
+    driverFlags,
     engine: {
       installURL: flagString(ctx.flags, 'engine-install-url'),
       opts: flagSlice(ctx.flags, 'engine-opt'),
@@ -67,26 +106,64 @@ export async function run(ctx: CommandContext): Promise<void> {
       env: flagSlice(ctx.flags, 'engine-env'),
       version: flagString(ctx.flags, 'engine-version'),
     },
-    swarm: {
-      agent: flagBool(ctx.flags, 'swarm'),
-      master: flagBool(ctx.flags, 'swarm-master'),
-      image: flagString(ctx.flags, 'swarm-image'),
-      discovery: flagString(ctx.flags, 'swarm-discovery'),
-      strategy: flagString(ctx.flags, 'swarm-strategy'),
-      opts: flagSlice(ctx.flags, 'swarm-opt'),
-      joinOpts: flagSlice(ctx.flags, 'swarm-join-opt'),
-      host: flagString(ctx.flags, 'swarm-host'),
-      addr: flagString(ctx.flags, 'swarm-addr'),
-      experimental: flagBool(ctx.flags, 'swarm-experimental'),
-    },
+    swarm: swarm[i],
     tlsSANs: flagSlice(ctx.flags, 'tls-san'),
     nativeSSH: ctx.globals.nativeSSH,
     waitTimeoutMs: flagInt(ctx.flags, 'wait-timeout') * 1000,
-  };
-  await apiFor(ctx).create(req);
-  ctx.out.info(
-    `To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: ${ctx.appName} env ${name}`,
+  }));
+}
+
+/**
+ * Several machines in parallel, each line prefixed with its machine's name; a summary at the
+ * end, on stdout what was created, on stderr what failed (then the exit status is not 0).
+ */
+async function createFleet(ctx: CommandContext, requests: CreateRequest[], parallel: number): Promise<void> {
+  const names = requests.map((r) => r.name);
+  const api = apiFor(ctx, { machineColumn: Math.max(...names.map((n) => n.length)) });
+  const ac = new AbortController();
+  let interrupted = 0;
+  const removeHandlers = onInterrupt(
+    (signal) => {
+      interrupted = exitCodeOf(signal);
+      ctx.out.error(`${signal}: stopping every create at its next step (once more to exit at once)`);
+      ac.abort();
+    },
+    {
+      giveUp: () =>
+        ctx.out.error(
+          `Exiting before every create stopped; 'docker-machine rm -y NAME' removes what each made`,
+        ),
+    },
   );
+  let result: Awaited<ReturnType<typeof api.createMany>>;
+  try {
+    result = await api.createMany({ machines: requests, parallel, signal: ac.signal });
+  } finally {
+    removeHandlers();
+  }
+  const created = result.created.map((m) => m.name);
+  if (created.length > 0) {
+    ctx.out.info(
+      `Created ${created.length === names.length ? '' : `${created.length} of `}${names.length} machines: ${created.join(', ')}`,
+    );
+    ctx.out.info(
+      `To see how to connect your Docker Client to the Docker Engine running on one of them, run: ${ctx.appName} env NAME`,
+    );
+  }
+  if (result.failed.length === 0) return;
+  const lines: string[] = [];
+  for (const f of result.failed) {
+    const all = f.error.split('\n');
+    // An error of several lines in full, with the machine's column; its first line in the summary.
+    if (all.length > 1) for (const l of all) ctx.out.error(`${f.name} | ${l}`);
+    lines.push(`Failed to create ${f.name}: ${all[0]}`);
+  }
+  const left = result.failed.filter((f) => f.inStore).map((f) => f.name);
+  if (left.length > 0)
+    lines.push(`To remove what the failed creates made, run: ${ctx.appName} rm -y ${left.join(' ')}`);
+  const codes = new Set(result.failed.map((f) => f.exitCode));
+  const exitCode = interrupted || (codes.size === 1 ? [...codes][0] : 1);
+  throw new MachineError(lines.join('\n'), { exitCode });
 }
 
 /** The subset of parsed flags that belongs to the driver. */

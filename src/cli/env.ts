@@ -37,7 +37,8 @@ export async function run(ctx: CommandContext): Promise<void> {
 
   atMostOneName(ctx);
   const api = apiFor(ctx);
-  const m = await api.load(await targetName(ctx));
+  const named = await api.load(await targetName(ctx));
+  const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
   let dockerHost: string;
   try {
     dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });

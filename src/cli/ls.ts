@@ -1,6 +1,6 @@
 import type { HostListItem } from '../api/list.js';
 import { filterMachines } from '../api/list.js';
-import { parseFilters } from '../api/list-filter.js';
+import { hasFilters, parseFilters } from '../api/list-filter.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
@@ -50,6 +50,10 @@ export async function run(ctx: CommandContext): Promise<void> {
 
   if (flagBool(ctx.flags, 'quiet')) {
     // Names only, in store order; machines whose config is broken are left out, as in the original.
+    if (!hasFilters(filters)) {
+      for (const name of await api.loadableNames()) ctx.out.write(`${name}\n`);
+      return;
+    }
     const { machines } = await api.loadAll();
     for (const m of await filterMachines(machines, filters)) ctx.out.write(`${m.name}\n`);
     return;

@@ -34,9 +34,9 @@ export interface DriverContext {
   ssh(): Promise<SSHClient>;
   /**
    * Poll `probe` until it resolves, within the operation's wait bound (--wait-timeout); the error
-   * names `what` and the last failure seen.
+   * names `what` and the last failure seen. Errors for which `fatal` is true end the wait at once.
    */
-  waitFor<T>(what: string, probe: () => Promise<T>): Promise<T>;
+  waitFor<T>(what: string, probe: () => Promise<T>, fatal?: (err: unknown) => boolean): Promise<T>;
 }
 
 export interface Driver {
@@ -63,6 +63,12 @@ export interface Driver {
    * machine, and the addresses its server certificate must also name. Others leave it out.
    */
   engineEndpoint?(signal?: AbortSignal): Promise<EngineEndpoint>;
+  /**
+   * The machine's address on the network it shares with the other machines of its kind, which
+   * a Swarm-mode node advertises (a container's address on its network, a server's IP). Drivers
+   * that leave it out advertise getIP().
+   */
+  clusterAddress?(signal?: AbortSignal): Promise<string>;
 }
 
 export interface EngineEndpoint {

@@ -15,6 +15,26 @@ export interface EngineVersion {
   [k: string]: unknown;
 }
 
+/**
+ * The engine answered with an error status. The message keeps the original's wording
+ * (`<status>: <body>`, or the body for a 404); status and the engine's own `message` field are
+ * there for callers that tell errors apart (swarm's "not part of a swarm", "no leader").
+ */
+export class EngineRequestError extends MachineError {
+  readonly status: number;
+  readonly engineMessage: string;
+  constructor(status: number, body: string) {
+    super(status === 404 ? body || 'Not found' : `${status}: ${body}`);
+    this.status = status;
+    let text = body;
+    try {
+      const parsed = JSON.parse(body) as { message?: unknown };
+      if (typeof parsed?.message === 'string') text = parsed.message;
+    } catch {}
+    this.engineMessage = text;
+  }
+}
+
 export interface EngineResponse {
   status: number;
   body: Buffer;
@@ -132,8 +152,7 @@ export class EngineClient {
             signal?.removeEventListener('abort', onAbort);
             const data = Buffer.concat(chunks);
             const status = res.statusCode ?? 0;
-            if (status === 404) return reject(new MachineError(data.toString().trim() || 'Not found'));
-            if (status >= 400) return reject(new MachineError(`${status}: ${data.toString().trim()}`));
+            if (status >= 400) return reject(new EngineRequestError(status, data.toString().trim()));
             resolve({
               status,
               body: data,

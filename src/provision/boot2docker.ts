@@ -57,6 +57,7 @@ async function writeProfile(ctx: ProvisionContext, sudo: string): Promise<void> 
     driverName: ctx.driverName,
     engine: ctx.config.HostOptions.EngineOptions,
     certDir: B2D_DIR,
+    swarm: ctx.config.HostOptions.SwarmOptions.IsSwarm,
   });
   await mustRun(ctx, `${sudo}mkdir -p ${B2D_DIR} && ${sudo}tee ${B2D_DIR}/profile >/dev/null`, profile);
 }

@@ -12,6 +12,8 @@ export interface DaemonSetup {
   engine: EngineOptions;
   /** Where the TLS files are on the machine; default REMOTE_CERT_DIR. */
   certDir?: string;
+  /** The machine is to be a Swarm-mode node: the engine refuses swarm with live-restore on. */
+  swarm?: boolean;
 }
 
 /**
@@ -34,11 +36,19 @@ export function dockerdArgs(s: DaemonSetup): string[] {
     `${dir}/server.pem`,
     '--tlskey',
     `${dir}/server-key.pem`,
-    '--live-restore',
+    ...liveRestore(s),
   ];
   if (e.StorageDriver) args.push('--storage-driver', e.StorageDriver);
   args.push(...optionFlags(s).flat());
   return args;
+}
+
+/**
+ * Swarm init and join fail with "--live-restore daemon configuration is incompatible with swarm
+ * mode": a swarm node's containers stop with its engine, and swarm reschedules them.
+ */
+function liveRestore(s: DaemonSetup): string[] {
+  return s.swarm ? [] : ['--live-restore'];
 }
 
 /** The machine's own options, each flag with its value, in the original's order. */
@@ -70,7 +80,7 @@ export function systemdDropIn(s: DaemonSetup): string {
  */
 export function boot2dockerProfile(s: DaemonSetup): string {
   const dir = s.certDir ?? REMOTE_CERT_DIR;
-  const extra = ['--live-restore', ...optionFlags(s).map((f) => f.join(' '))];
+  const extra = [...liveRestore(s), ...optionFlags(s).map((f) => f.join(' '))];
   let out = `\nEXTRA_ARGS='\n${extra.join('\n')}\n\n'\n`;
   out += `CACERT=${dir}/ca.pem\n`;
   out += `DOCKER_HOST='-H tcp://0.0.0.0:${s.port}'\n`;

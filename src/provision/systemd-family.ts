@@ -68,6 +68,7 @@ export async function configureSystemdDaemon(ctx: ProvisionContext, sudo: string
     socketActivated: socket.code === 0,
     driverName: ctx.driverName,
     engine: ctx.config.HostOptions.EngineOptions,
+    swarm: ctx.config.HostOptions.SwarmOptions.IsSwarm,
   };
   await mustRun(
     ctx,

@@ -1,15 +1,13 @@
-import { createHash, createPublicKey, generateKeyPair } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createHash, createPublicKey } from 'node:crypto';
+import { newRSAKey } from '../cert/keys.js';
 import { writeFileAtomic } from '../store/atomic.js';
-
-const generate = promisify(generateKeyPair);
 
 /**
  * A machine's SSH key pair as the original makes it (spec §7.9): RSA 2048, the private key as PEM
  * "RSA PRIVATE KEY" (PKCS#1), the public key as an authorized_keys line. Both files 0600.
  */
 export async function generateSSHKeyPair(privatePath: string): Promise<{ publicLine: string }> {
-  const { privateKey } = await generate('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+  const { privateKey } = await newRSAKey();
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const publicLine = `${sshRsaPublicKey(pem)}\n`;
   await writeFileAtomic(privatePath, pem, 0o600);

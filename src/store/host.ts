@@ -44,7 +44,21 @@ export interface SwarmOptions {
   ArbitraryJoinFlags: string[];
   Env: string[] | null;
   IsExperimental: boolean;
+  /**
+   * New, Swarm mode (written only for machines that are in a cluster, after the original's
+   * fields, which the original's reader ignores): the role the machine took at create. With it,
+   * Discovery holds the cluster's name, as the original's Discovery named a master's cluster.
+   */
+  Role?: SwarmRole;
+  /** The cluster's ID as its managers report it. */
+  ClusterID?: string;
+  /** The machine's node ID in the cluster. */
+  NodeID?: string;
+  /** The address:port the node advertises to the others. */
+  AdvertiseAddr?: string;
 }
+
+export type SwarmRole = 'manager' | 'worker';
 
 export interface AuthOptions {
   CertDir: string;

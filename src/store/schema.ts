@@ -8,49 +8,70 @@ import type { HostConfig } from './host.js';
  */
 export class SchemaError extends Error {}
 
-type Check = (v: unknown, path: string) => unknown;
+/**
+ * A field's check gets the path of its object and its own key; the path string is only built
+ * when something fails (ls -q checks every field of every machine: concatenating each path cost
+ * more than the checks themselves).
+ */
+type Check = ((v: unknown, p: string, k?: string) => unknown) & { shape?: string };
+
+/** Marks a check with a short name of what it accepts, for the schema's fingerprint. */
+function shaped(shape: string, check: Check): Check {
+  check.shape = shape;
+  return check;
+}
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+const at = (p: string, k?: string): string => (k === undefined ? p : p ? `${p}.${k}` : k);
 
 function fail(path: string, want: string, v: unknown): never {
   throw new SchemaError(`${path}: expected ${want}, got ${kind(v)}`);
 }
 
-const str: Check = (v, p) =>
-  v === undefined || v === null ? '' : typeof v === 'string' ? v : fail(p, 'string', v);
-const num: Check = (v, p) =>
-  v === undefined || v === null ? 0 : typeof v === 'number' ? v : fail(p, 'number', v);
-const bool: Check = (v, p) =>
-  v === undefined || v === null ? false : typeof v === 'boolean' ? v : fail(p, 'boolean', v);
+const str: Check = shaped('s', (v, p, k) =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : fail(at(p, k), 'string', v),
+);
+const num: Check = shaped('n', (v, p, k) =>
+  typeof v === 'number' ? v : v === undefined || v === null ? 0 : fail(at(p, k), 'number', v),
+);
+const bool: Check = shaped('b', (v, p, k) =>
+  typeof v === 'boolean' ? v : v === undefined || v === null ? false : fail(at(p, k), 'boolean', v),
+);
 /** A Go []string: null stays null (the original writes null for nil slices such as Dns). */
-const strList: Check = (v, p) => {
+const strList: Check = shaped('l', (v, p, k) => {
   if (v === undefined || v === null) return v === null ? null : [];
-  if (!Array.isArray(v)) fail(p, 'array', v);
-  return v.map((e, i) => (typeof e === 'string' ? e : fail(`${p}[${i}]`, 'string', e)));
-};
-const nullableList: Check = (v, p) => (v === undefined ? null : strList(v, p));
+  if (!Array.isArray(v)) fail(at(p, k), 'array', v);
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') fail(`${at(p, k)}[${i}]`, 'string', v[i]);
+  return v.slice();
+});
+const nullableList: Check = shaped('L', (v, p, k) => (v === undefined ? null : strList(v, p, k)));
 /** A field of ours the original does not write: absent stays absent. */
-const optStr: Check = (v, p) => (v === undefined ? undefined : str(v, p));
+const optStr: Check = shaped('o', (v, p, k) => (v === undefined ? undefined : str(v, p, k)));
 
 function obj(fields: Record<string, Check>): Check {
-  return (v, p) => {
+  const keys = Object.keys(fields);
+  const checks = keys.map((k) => fields[k]);
+  const shape = `{${keys.map((k) => `${k}:${fields[k].shape ?? '?'}`).join(',')}}`;
+  return shaped(shape, (v, p, k) => {
+    const here = at(p, k);
     if (v === undefined || v === null) v = {};
-    if (kind(v) !== 'object') fail(p, 'object', v);
+    if (kind(v) !== 'object') fail(here, 'object', v);
     const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, check] of Object.entries(fields)) {
-      const value = check(src[k], p ? `${p}.${k}` : k);
-      if (value !== undefined) out[k] = value;
+    for (let i = 0; i < keys.length; i++) {
+      const value = checks[i](src[keys[i]], here, keys[i]);
+      if (value !== undefined) out[keys[i]] = value;
     }
-    for (const [k, e] of Object.entries(src)) if (!(k in fields)) out[k] = e;
+    for (const key in src) if (Object.hasOwn(src, key) && !Object.hasOwn(fields, key)) out[key] = src[key];
     return out;
-  };
+  });
 }
 
-const anyObject: Check = (v, p) => {
+const anyObject: Check = shaped('a', (v, p, k) => {
   if (v === undefined || v === null) return {};
-  return kind(v) === 'object' ? v : fail(p, 'object', v);
-};
+  return kind(v) === 'object' ? v : fail(at(p, k), 'object', v);
+});
 
 const hostV3 = obj({
   ConfigVersion: num,
@@ -91,6 +112,10 @@ const hostV3 = obj({
       ArbitraryJoinFlags: strList,
       Env: nullableList,
       IsExperimental: bool,
+      Role: optStr,
+      ClusterID: optStr,
+      NodeID: optStr,
+      AdvertiseAddr: optStr,
     }),
     AuthOptions: obj({
       CertDir: str,
@@ -109,6 +134,12 @@ const hostV3 = obj({
   }),
   Name: str,
 });
+
+/**
+ * What the checker accepts and fills in, as a string: a cache of checked configs is valid only
+ * for the checker that made it.
+ */
+export const schemaFingerprint: string = hostV3.shape ?? '';
 
 export function checkHostV3(v: unknown): HostConfig {
   return hostV3(v, '') as HostConfig;

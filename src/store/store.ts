@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
+import { ConfigCache } from './config-cache.js';
 import { CONFIG_VERSION, type HostConfig } from './host.js';
 import { withFileLock } from './lock.js';
 import { migrateToV3 } from './migrate.js';
@@ -111,6 +112,51 @@ export class Store {
       await this.save(host);
     }
     return host;
+  }
+
+  /**
+   * Every named machine's config, or the error that loading it gave, in order. Unchanged
+   * configs come from the store's cache of checked configs (see config-cache.ts).
+   */
+  async loadMany(names: string[]): Promise<(HostConfig | Error)[]> {
+    return this.loadThroughCache(names, (cache, name, st) => cache.get(name, st));
+  }
+
+  /**
+   * Each machine's DriverName, or the error its config gives (`ls -q`): unchanged cached
+   * configs are not even parsed.
+   */
+  async driverNames(names: string[]): Promise<(string | Error)[]> {
+    const r = await this.loadThroughCache(names, (cache, name, st) => cache.driverOf(name, st));
+    return r.map((x) => (typeof x === 'string' || x instanceof Error ? x : x.DriverName));
+  }
+
+  private async loadThroughCache<T>(
+    names: string[],
+    hit: (cache: ConfigCache, name: string, st: fs.Stats) => T | undefined,
+  ): Promise<(T | HostConfig | Error)[]> {
+    const cache = ConfigCache.open(join(this.cacheDir, 'configs.json'));
+    const out: (T | HostConfig | Error)[] = [];
+    for (const name of names) {
+      const path = join(this.machineDir(name), 'config.json');
+      // The signature is taken before the read: a write after it changes the mtime it recorded.
+      const st = fs.statSync(path, { throwIfNoEntry: false });
+      const h = st && hit(cache, name, st);
+      if (h) {
+        out.push(h);
+        continue;
+      }
+      try {
+        const host = await this.load(name);
+        if (st) cache.put(name, st, host);
+        out.push(host);
+      } catch (err) {
+        out.push(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    cache.keepOnly(names);
+    await cache.flush();
+    return out;
   }
 
   async save(host: HostConfig): Promise<void> {

@@ -64,6 +64,11 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
 
   const create = (name: string, extra: string[] = []) =>
     s.run(['create', '-d', 'docker', '--docker-host', dockerHost, ...extra, name], { timeoutMs: 900_000 });
+  /** One create of several machines: a fleet. */
+  const createFleet = (names: string[], extra: string[] = []) =>
+    s.run(['create', '-d', 'docker', '--docker-host', dockerHost, ...extra, ...names], {
+      timeoutMs: 900_000,
+    });
 
   const withEnv = (name: string, script: string) =>
     runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ${name})" && ${script}`], {
@@ -72,6 +77,12 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     });
 
   const outer = async (args: string[]) => (await engine.docker(args)).trim();
+
+  const leftovers = async (name: string) =>
+    [
+      await outer(['ps', '-aq', '--filter', `label=io.docker-machine.name=${name}`]),
+      await outer(['volume', 'ls', '-q', '--filter', `label=io.docker-machine.name=${name}`]),
+    ].join('');
 
   const sshPortOf = async (name: string): Promise<number> =>
     JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8')).Driver.SSHPort;
@@ -165,28 +176,47 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     assert.equal(ls.stdout, '');
   });
 
-  test('three machines created in parallel, each with its own engine', async () => {
-    const sshPublish = await freePort();
+  test('three machines created in one command run in parallel, each with its own engine', async () => {
     const names = ['p1', 'p2', 'p3'];
-    const results = await Promise.all(
-      names.map((n) =>
-        create(
-          n,
-          n === 'p3'
-            ? ['--docker-publish', `${sshPublish}:22`]
-            : n === 'p2'
-              ? ['--docker-cpus', '1.5', '--docker-memory', '768']
-              : [],
-        ),
-      ),
+    const r = await createFleet(names, ['--docker-cpus', '1.5', '--docker-memory', '768']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[0], 'Creating 3 machines, 3 at a time: p1, p2, p3');
+    for (const n of names) {
+      for (const line of [
+        'Running pre-create checks...',
+        'Creating SSH key...',
+        'Docker is up and running!',
+      ]) {
+        assert.ok(lines.includes(`${n} | ${line}`), `missing "${n} | ${line}" in:\n${r.stdout}`);
+      }
+    }
+    // Every progress line names its machine; the summary closes it.
+    const progress = lines.slice(1, -3);
+    assert.deepEqual(
+      progress.filter((l) => !/^p[123] \| /.test(l)),
+      [],
+      r.stdout,
     );
-    for (const [i, r] of results.entries()) assert.equal(r.code, 0, `${names[i]}: ${r.stdout}\n${r.stderr}`);
+    assert.deepEqual(lines.slice(-3), [
+      'Created 3 machines: p1, p2, p3',
+      'To see how to connect your Docker Client to the Docker Engine running on one of them, run: docker-machine env NAME',
+      '',
+    ]);
+    // They ran at the same time: each one's engine was up only after all three had started.
+    const at = (line: string) => lines.indexOf(line);
+    for (const n of names) {
+      for (const m of names)
+        assert.ok(at(`${m} | Starting the container...`) < at(`${n} | Docker is up and running!`));
+    }
     const ls = await s.run(['ls', '--format', '{{.Name}} {{.State}} {{.DockerVersion}}']);
     assert.equal(ls.stdout, names.map((n) => `${n} Running v20.10.24+dfsg1\n`).join(''));
-    assert.equal(
-      await outer(['inspect', '-f', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', 'p2']),
-      `1500000000 ${768 * 1024 * 1024}`,
-    );
+    for (const n of names) {
+      assert.equal(
+        await outer(['inspect', '-f', '{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}', n]),
+        `1500000000 ${768 * 1024 * 1024}`,
+      );
+    }
     const hostKeys = await Promise.all(
       names.map(
         async (n) => (await readFile(join(s.dir, 'machines', n, 'known_hosts'), 'utf8')).split(' ')[2],
@@ -206,10 +236,83 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
       const r = await withEnv(n, "docker ps -a --filter name=only-on-p1 --format '{{.Names}}'");
       assert.equal(r.stdout, n === 'p1' ? 'only-on-p1\n' : '', `${n}: ${r.stderr}`);
     }
-    // --docker-publish: p3's sshd also answers on the extra port, on 127.0.0.1.
-    const bound = (await outer(['port', 'p3', '22'])).split('\n').sort();
-    assert.deepEqual(bound, [`127.0.0.1:${await sshPortOf('p3')}`, `127.0.0.1:${sshPublish}`].sort());
+  });
+
+  test('a fleet in which one create fails: the other is made, the failed one is left for rm -y', async () => {
+    // One host port for two machines: the first to start takes it, the other cannot start.
+    const sshPublish = await freePort();
+    const r = await createFleet(['q1', 'q2'], ['--docker-publish', `${sshPublish}:22`]);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    const made = /^Created 1 of 2 machines: (q[12])$/m.exec(r.stdout)?.[1];
+    assert.ok(made, r.stdout);
+    const failed = made === 'q1' ? 'q2' : 'q1';
+    const errLines = r.stderr.split('\n');
+    assert.match(
+      errLines[0],
+      new RegExp(
+        `^Failed to create ${failed}: Error creating machine: Error in driver during machine creation: starting container ${failed}: a published port on 127\\.0\\.0\\.1 is taken \\(.*\\); free it, or recreate the machine with other --docker-publish ports$`,
+      ),
+    );
+    assert.deepEqual(errLines.slice(1), [
+      `To remove what the failed creates made, run: docker-machine rm -y ${failed}`,
+      '',
+    ]);
+    // --docker-publish: the machine made answers SSH on the extra port too, on 127.0.0.1.
+    const bound = (await outer(['port', made, '22'])).split('\n').sort();
+    assert.deepEqual(bound, [`127.0.0.1:${await sshPortOf(made)}`, `127.0.0.1:${sshPublish}`].sort());
     assert.match(await banner(sshPublish), /^SSH-2\.0-OpenSSH/);
+    // What the failed create made is recorded: its last container, created and never started.
+    assert.equal((await s.run(['status', failed])).stdout, 'Stopped\n');
+    const rm = await s.run(['rm', '-y', failed, made], { timeoutMs: 180_000 });
+    assert.equal(rm.code, 0, rm.stderr);
+    for (const n of ['q1', 'q2']) assert.equal(await leftovers(n), '', `${n}: something is left`);
+    assert.equal((await s.run(['ls', '-q'])).stdout, 'p1\np2\np3\n');
+  });
+
+  test('SIGTERM during a fleet: every create stops, and what each made is removed by rm -y', async () => {
+    const child = spawn(
+      process.execPath,
+      [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, 't1', 't2'],
+      { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let out = '';
+    let err = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      out += d;
+      // Both machines are being made: their containers exist and are starting.
+      if (
+        !sent &&
+        out.includes('t1 | Starting the container...') &&
+        out.includes('t2 | Starting the container...')
+      ) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (d) => (err += d));
+    const bound = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    const code = await exited;
+    clearTimeout(bound);
+    assert.ok(sent, `never saw both containers start:\n${out}\n${err}`);
+    assert.equal(code, 143, `${out}\n${err}`);
+    const errLines = err.split('\n');
+    assert.equal(errLines[0], 'SIGTERM: stopping every create at its next step (once more to exit at once)');
+    for (const n of ['t1', 't2']) {
+      assert.ok(
+        errLines.some((l) => l.startsWith(`Failed to create ${n}: `) && l.includes('interrupted')),
+        `${n} not reported as interrupted:\n${err}`,
+      );
+    }
+    assert.ok(
+      errLines.includes('To remove what the failed creates made, run: docker-machine rm -y t1 t2'),
+      err,
+    );
+    assert.ok(!out.includes('Docker is up and running!'), out);
+    const rm = await s.run(['rm', '-y', 't1', 't2'], { timeoutMs: 180_000 });
+    assert.equal(rm.code, 0, rm.stderr);
+    for (const n of ['t1', 't2']) assert.equal(await leftovers(n), '', `${n}: something is left`);
   });
 
   test('two machines reach each other on the network; the server certificate names address and name', async () => {
@@ -242,6 +345,41 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     }
   });
 
+  test('--docker-disk-size where the storage driver cannot bound a container: a pre-create error, nothing made', async () => {
+    const [driver, status] = (await outer(['info', '-f', '{{.Driver}}\t{{json .DriverStatus}}'])).split('\t');
+    const backing = (JSON.parse(status) as [string, string][]).find(([k]) => k === 'Backing Filesystem')?.[1];
+    // The test engine's data is on the machine's own file system (ext4 here, as on most hosts).
+    assert.deepEqual([driver, backing], ['overlay2', 'extfs']);
+    const r = await create('sized', ['--docker-disk-size', '10G']);
+    assert.deepEqual(
+      [r.code, r.stdout, r.stderr],
+      [
+        3,
+        'Running pre-create checks...\n',
+        `Error with pre-create check: "--docker-disk-size 10240 MB needs a storage driver that can bound a container's size (devicemapper, btrfs, zfs, or overlay2 on xfs mounted with pquota), and the Docker engine at ${dockerHost} uses overlay2 on extfs; leave out --docker-disk-size, or give --docker-host an engine that stores containers that way"\n`,
+      ],
+    );
+    assert.equal(await leftovers('sized'), '');
+    assert.equal((await s.run(['ls', '-q'])).stdout, 'p1\np2\np3\n');
+  });
+
+  test('DOCKER_HOST from `env p1`: a warning that the machine would be made inside p1, and create goes on', async () => {
+    // The new machine's engine would be p1's: its pre-create check runs there (and refuses the
+    // disk size on p1's own overlay2, so nothing is made inside p1).
+    const url = (await s.run(['url', 'p1'])).stdout.trim();
+    const r = await withEnv(
+      'p1',
+      `"${process.execPath}" "${binPath}" create -d docker --docker-disk-size 1G nested`,
+    );
+    assert.equal(
+      r.stdout,
+      `Warning: DOCKER_HOST (${url}) is the engine of machine "p1" of this store, so the new machine would be made inside "p1"; run 'eval $(docker-machine env -u)' first to use the local engine, or give --docker-host\nRunning pre-create checks...\n`,
+    );
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`and the Docker engine at ${url} uses overlay2 on extfs; `));
+    assert.equal((await s.run(['ls', '-q'])).stdout, 'p1\np2\np3\n');
+  });
+
   test("stop and start keep the inner engine's images and containers; kill then start works", async () => {
     const stop = await s.run(['stop', 'p1'], { timeoutMs: 180_000 });
     assert.equal(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
@@ -264,12 +402,6 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     const r = await withEnv('p2', 'docker run --rm busybox echo back');
     assert.deepEqual([r.code, r.stdout], [0, 'back\n'], r.stderr);
   });
-
-  const leftovers = async (name: string) =>
-    [
-      await outer(['ps', '-aq', '--filter', `label=io.docker-machine.name=${name}`]),
-      await outer(['volume', 'ls', '-q', '--filter', `label=io.docker-machine.name=${name}`]),
-    ].join('');
 
   test('a create killed at any step leaves a machine that rm -y removes with no container or volume left', async () => {
     // Each create is killed the moment it prints the line that opens a step.

@@ -1,6 +1,7 @@
-import { MachineError } from '../../errors.js';
+import { errorMessage, MachineError } from '../../errors.js';
 import type { MachineState } from '../driver.js';
 import { tarball } from './archive.js';
+import { isDiskSizeRefusal } from './disk-size.js';
 import { type DockerAPI, EngineAPIError, query } from './engine-api.js';
 import { ENGINE_PORT, type Publish, portSpec, SSH_PORT } from './ports.js';
 
@@ -31,6 +32,8 @@ export interface ContainerOptions {
   memoryMB: number;
   /** The engine's cgroup version ("1" or "2"), from its /info. */
   cgroupVersion: string;
+  /** MiB the container's writable layer may hold (the storage driver's size option); 0 for no bound. */
+  diskSizeMB?: number;
 }
 
 export function containerSpec(o: ContainerOptions): Record<string, unknown> {
@@ -67,6 +70,7 @@ export function containerSpec(o: ContainerOptions): Record<string, unknown> {
       Sysctls: { 'net.ipv4.ip_forward': '1' },
       ...(o.cpus > 0 ? { NanoCpus: Math.round(o.cpus * 1e9) } : {}),
       ...(o.memoryMB > 0 ? { Memory: o.memoryMB * 1024 * 1024 } : {}),
+      ...(o.diskSizeMB ? { StorageOpt: { size: `${o.diskSizeMB}M` } } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: [o.name] } } },
   };
@@ -97,6 +101,12 @@ export async function createContainer(api: DockerAPI, o: ContainerOptions): Prom
     if (err instanceof EngineAPIError && err.status === 409) {
       throw new MachineError(
         `a container named "${o.name}" already exists on ${api.where}; remove it or choose another machine name`,
+      );
+    }
+    // overlay2 on xfs passes the pre-create check, and only here says whether pquota is on.
+    if (o.diskSizeMB && isDiskSizeRefusal(errorMessage(err))) {
+      throw new MachineError(
+        `${api.where} cannot bound the container's size (${errorMessage(err)}); leave out --docker-disk-size, or mount the engine's data root with pquota`,
       );
     }
     throw err;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
 import { type DockerAPI, EngineAPIError, query, streamError } from './engine-api.js';
@@ -33,7 +33,11 @@ export const PACKAGES = [
   'docker.io',
 ];
 
-/** Each machine makes its own host keys when it first boots. */
+/**
+ * Each machine makes its own host key when it first boots: one ed25519 key. (`ssh-keygen -A`
+ * also made RSA 3072 and ECDSA keys: about a second of CPU per machine, ten machines booting
+ * at once waited for it.)
+ */
 export const HOSTKEYS_UNIT = `[Unit]
 Description=SSH host keys of this machine
 Before=ssh.service
@@ -41,10 +45,23 @@ ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
 
 [Install]
 WantedBy=multi-user.target
+`;
+
+/** sshd offers only the key it has (without this it logs each missing default key). */
+export const SSHD_CONF = `HostKey /etc/ssh/ssh_host_ed25519_key
+`;
+
+/**
+ * The inner engine starts once it is provisioned, not at boot and again with its TLS options:
+ * the first boot has no server certificate (provisioning puts it in /etc/docker, see
+ * src/provision/daemon-options.ts), so docker.service waits for it. Later boots start it.
+ */
+export const DOCKER_DROP_IN = `[Unit]
+ConditionPathExists=/etc/docker/server.pem
 `;
 
 /**
@@ -55,6 +72,14 @@ export const SYSTEM_CONF = `[Manager]
 DefaultTimeoutStopSec=10s
 `;
 
+/** Where the image holds each file of its recipe (docker/machine-image/ has each beside the Dockerfile). */
+export const IMAGE_FILES: [path: string, content: string][] = [
+  ['etc/systemd/system/ssh-hostkeys.service', HOSTKEYS_UNIT],
+  ['etc/ssh/sshd_config.d/10-machine.conf', SSHD_CONF],
+  ['etc/systemd/system/docker.service.d/05-machine-image.conf', DOCKER_DROP_IN],
+  ['etc/systemd/system.conf.d/10-machine.conf', SYSTEM_CONF],
+];
+
 /** Image settings that `docker import` takes as --change lines (the container sets the rest). */
 export const IMAGE_CHANGES = ['CMD ["/lib/systemd/systemd"]', 'ENV container=docker'];
 
@@ -62,7 +87,7 @@ const hash = (o: unknown) => createHash('sha256').update(JSON.stringify(o)).dige
 
 /** The root file system's recipe hash: a changed recipe makes a new tarball. */
 export function rootfsHash(): string {
-  return hash({ v: 1, suite: SUITE, packages: PACKAGES, hostkeys: HOSTKEYS_UNIT, system: SYSTEM_CONF });
+  return hash({ v: 2, suite: SUITE, packages: PACKAGES, files: IMAGE_FILES });
 }
 
 /** The default image's name on the engine, by the hash of everything that makes it. */
@@ -147,10 +172,11 @@ async function buildRootfs(tarball: string, mirror: string, log: (l: string) => 
     log('Configuring the machine image...');
     // No host key in the image: every machine makes its own at first boot.
     await run('sh', ['-c', `rm -f ${root}/etc/ssh/ssh_host_*`]);
-    await writeFile(join(root, 'etc/systemd/system/ssh-hostkeys.service'), HOSTKEYS_UNIT);
+    for (const [path, content] of IMAGE_FILES) {
+      await mkdir(join(root, dirname(path)), { recursive: true });
+      await writeFile(join(root, path), content);
+    }
     await run('chroot', [root, 'systemctl', 'enable', 'ssh', 'ssh-hostkeys', 'docker']);
-    await mkdir(join(root, 'etc/systemd/system.conf.d'), { recursive: true });
-    await writeFile(join(root, 'etc/systemd/system.conf.d/10-machine.conf'), SYSTEM_CONF);
     // systemd makes a machine id at boot when the file is empty.
     await writeFile(join(root, 'etc/machine-id'), '');
     await mkdir(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });

@@ -19,10 +19,11 @@ import {
   removeVolume,
   stateOf,
 } from './container.js';
+import { diskSizeRefusal, parseDiskSize, type StorageInfo } from './disk-size.js';
 import { DockerAPI, EngineAPIError, parseDockerHost, query } from './engine-api.js';
 import { DEFAULT_MIRROR, ensureImage } from './image.js';
 import { DEFAULT_NETWORK, ensureNetwork } from './network.js';
-import { ENGINE_PORT, freePort, isPortConflict, parsePublish, portTaken } from './ports.js';
+import { ENGINE_PORT, freePort, isPortConflict, parsePublish, portTaken, sshBanner } from './ports.js';
 
 /**
  * The `docker` driver: a machine is a container on a local Docker engine, running systemd, sshd
@@ -71,6 +72,13 @@ const flags: FlagDef[] = [
     usage: 'Memory limit of the machine in MB (0: no limit)',
   },
   {
+    name: 'docker-disk-size',
+    kind: 'string',
+    envVar: 'MACHINE_DOCKER_DISK_SIZE',
+    usage:
+      "Bound of the machine's own file system, e.g. 20G, 512M or a number of MB, where the engine's storage driver can set one (default: no limit)",
+  },
+  {
     name: 'docker-network',
     kind: 'string',
     default: DEFAULT_NETWORK,
@@ -84,6 +92,11 @@ const flags: FlagDef[] = [
     usage: 'Extra port to publish on 127.0.0.1, HOSTPORT[:CONTAINERPORT][/udp] (repeatable)',
   },
 ];
+
+/** An interrupted fleet (Ctrl-C) stops each create between steps; what it made is recorded. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MachineError('interrupted before it finished');
+}
 
 /** Attempts at a start whose random host ports another process took meanwhile. */
 const PORT_ATTEMPTS = 3;
@@ -140,6 +153,11 @@ class DockerDriver implements Driver {
         `a container named "${name}" already exists on ${api.where}; remove it or choose another machine name`,
       );
     }
+    const diskSize = num(this.json, 'DiskSize');
+    if (diskSize > 0) {
+      const refusal = diskSizeRefusal(await api.json<StorageInfo>('GET', '/info'), api.where, diskSize);
+      if (refusal) throw new MachineError(refusal);
+    }
     for (const p of this.publish()) {
       if (p.proto === 'tcp' && (await portTaken(p.hostPort))) {
         throw new MachineError(
@@ -155,9 +173,10 @@ class DockerDriver implements Driver {
     const machineDir = join(str(this.json, 'StorePath'), 'machines', this.name);
     ctx.log('Creating SSH key...');
     const keyPath = join(machineDir, 'id_rsa');
-    const { publicLine } = await generateSSHKeyPair(keyPath);
-    this.set({ SSHKeyPath: keyPath });
-    await ctx.save();
+    // The key is made (off the main thread) while the engine finds the image, makes the network,
+    // the volume and the container and starts it: it is needed only once the container runs.
+    const sshKey = generateSSHKeyPair(keyPath);
+    sshKey.catch(() => {});
 
     ctx.log('Finding the machine image...');
     const image = await ensureImage({
@@ -167,12 +186,15 @@ class DockerDriver implements Driver {
       cacheDir: join(str(this.json, 'StorePath'), 'cache'),
       log: ctx.log,
     });
+    stopIfAborted(ctx.signal);
     const network = str(this.json, 'Network');
     const { withFileLock } = await import('../../store/lock.js');
-    await withFileLock(
-      join(str(this.json, 'StorePath'), 'cache', 'docker-driver', 'network.lock'),
-      `Network ${network}`,
-      () => ensureNetwork(api, network, ctx.log),
+    await ensureNetwork(api, network, ctx.log, (fn) =>
+      withFileLock(
+        join(str(this.json, 'StorePath'), 'cache', 'docker-driver', 'network.lock'),
+        `Network ${network}`,
+        fn,
+      ),
     );
     const info = await api.json<{ CgroupVersion?: string }>('GET', '/info');
 
@@ -181,6 +203,7 @@ class DockerDriver implements Driver {
     await createVolume(api, volume, str(this.json, 'MachineID'), this.name);
 
     for (let attempt = 1; ; attempt++) {
+      stopIfAborted(ctx.signal);
       const sshPort = await freePort();
       let enginePort = await freePort();
       while (enginePort === sshPort) enginePort = await freePort();
@@ -199,15 +222,15 @@ class DockerDriver implements Driver {
         cpus: Number(str(this.json, 'CPUs') || 0),
         memoryMB: num(this.json, 'Memory'),
         cgroupVersion: info.CgroupVersion ?? '1',
+        diskSizeMB: num(this.json, 'DiskSize'),
       });
       this.set({ ContainerID: id });
       await ctx.save();
       await checkImage(api, id, image);
-      await injectAuthorizedKey(api, id, publicLine);
+      stopIfAborted(ctx.signal);
       ctx.log('Starting the container...');
       try {
         await api.call('POST', `/containers/${id}/start`, { timeoutMs: 60_000 });
-        return;
       } catch (err) {
         // Another process took one of the random host ports since we chose them: choose again.
         if (!isPortConflict(errorMessage(err)) || attempt >= PORT_ATTEMPTS) throw this.startError(err);
@@ -215,7 +238,20 @@ class DockerDriver implements Driver {
         await removeContainer(api, id);
         this.set({ ContainerID: '' });
         await ctx.save();
+        continue;
       }
+      // Into the running container: sshd refuses every key until it is there, and nothing
+      // connects before this create returns.
+      const { publicLine } = await sshKey;
+      this.set({ SSHKeyPath: keyPath });
+      await ctx.save();
+      await injectAuthorizedKey(api, id, publicLine);
+      // sshd answers within a second or two of the start: polling for its banner every 100 ms
+      // spares provisioning its 1 s retries of a full SSH connection.
+      await ctx.waitFor(`SSH of container ${str(this.json, 'ContainerName')} on 127.0.0.1:${sshPort}`, () =>
+        sshBanner(sshPort, 1000),
+      );
+      return;
     }
   }
 
@@ -301,6 +337,19 @@ class DockerDriver implements Driver {
     return { port: ENGINE_PORT, certSANs: [...(ip ? [ip] : []), this.name] };
   }
 
+  /** The container's address on its network: the other machines on that network reach it there. */
+  async clusterAddress(): Promise<string> {
+    const info = this.id ? await inspectContainer(this.api, this.id) : null;
+    const network = str(this.json, 'Network');
+    const ip = info?.NetworkSettings.Networks[network]?.IPAddress ?? '';
+    if (!ip) {
+      throw new MachineError(
+        `container ${str(this.json, 'ContainerName')} has no address on network ${network}; is the machine running?`,
+      );
+    }
+    return ip;
+  }
+
   async getIP(): Promise<string> {
     return '127.0.0.1';
   }
@@ -331,6 +380,7 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
   }
   const publish = flagSlice(parsed, 'docker-publish');
   publish.forEach(parsePublish);
+  const diskSize = parseDiskSize(flagString(parsed, 'docker-disk-size'));
   const network = flagString(parsed, 'docker-network') || DEFAULT_NETWORK;
   const machineId = randomBytes(8).toString('hex');
   return new DockerDriver({
@@ -343,6 +393,7 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
     DebianMirror: flagString(parsed, 'docker-debian-mirror'),
     CPUs: cpus,
     Memory: memory,
+    DiskSize: diskSize,
     Network: network,
     Publish: publish,
     MachineID: machineId,

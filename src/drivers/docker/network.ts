@@ -15,16 +15,34 @@ interface NetworkInfo {
   Driver: string;
 }
 
-export async function ensureNetwork(api: DockerAPI, name: string, log: (l: string) => void): Promise<void> {
+/**
+ * The network, made when missing. `exclusive` runs its function while no other create of this
+ * store makes the network (a file lock); a network that exists is used without waiting for it.
+ */
+export async function ensureNetwork(
+  api: DockerAPI,
+  name: string,
+  log: (l: string) => void,
+  exclusive: (fn: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  if (await networkThere(api, name)) return;
+  await exclusive(async () => {
+    if (!(await networkThere(api, name))) await createNetwork(api, name, log);
+  });
+}
+
+async function networkThere(api: DockerAPI, name: string): Promise<boolean> {
   const found = await api.jsonOrNull<NetworkInfo>('GET', `/networks/${encodeURIComponent(name)}`);
-  if (found) {
-    if (found.Driver !== 'bridge' && found.Driver !== 'overlay' && found.Driver !== 'macvlan') {
-      throw new MachineError(
-        `network "${name}" on ${api.where} uses the ${found.Driver} driver; give --docker-network a bridge network`,
-      );
-    }
-    return;
+  if (!found) return false;
+  if (found.Driver !== 'bridge' && found.Driver !== 'overlay' && found.Driver !== 'macvlan') {
+    throw new MachineError(
+      `network "${name}" on ${api.where} uses the ${found.Driver} driver; give --docker-network a bridge network`,
+    );
   }
+  return true;
+}
+
+async function createNetwork(api: DockerAPI, name: string, log: (l: string) => void): Promise<void> {
   log(`Creating network ${name}...`);
   try {
     await api.json('POST', '/networks/create', {

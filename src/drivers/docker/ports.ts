@@ -75,3 +75,32 @@ export function portSpec(all: Publish[]): {
 export function isPortConflict(message: string): boolean {
   return /port is already allocated|address already in use/i.test(message);
 }
+
+/**
+ * Resolves when an SSH server greets on 127.0.0.1:port within `budgetMs` (tried every 100 ms).
+ * A published port accepts connections before sshd runs (the engine's proxy takes them and
+ * closes them), so only the server's `SSH-` banner counts.
+ */
+export async function sshBanner(port: number, budgetMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + budgetMs;
+  let last = 'no answer';
+  for (;;) {
+    const seen = await new Promise<string>((resolve) => {
+      const sock = connect({ host: '127.0.0.1', port });
+      const done = (what: string) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(what);
+      };
+      const timer = setTimeout(() => done('no banner yet'), Math.max(100, deadline - Date.now()));
+      sock.once('data', (d) => done(d.toString('latin1').split('\n')[0].trim()));
+      sock.once('close', () => done('connection closed before the SSH banner'));
+      sock.once('error', (err) => done(err.message));
+    });
+    if (seen.startsWith('SSH-')) return;
+    last = seen;
+    if (Date.now() >= deadline) throw new MachineError(last);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

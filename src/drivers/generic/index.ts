@@ -142,6 +142,10 @@ class GenericDriver implements Driver {
   async getIP(): Promise<string> {
     return str(this.json, 'IPAddress');
   }
+  /** The server's own address: the one the other servers reach it at. */
+  async clusterAddress(): Promise<string> {
+    return str(this.json, 'IPAddress');
+  }
   async getSSHHostname(): Promise<string> {
     return str(this.json, 'IPAddress');
   }
