@@ -75,7 +75,7 @@ test('no engine and no qemu: one line naming every driver and what it needs', as
   const err = await chooseDefaultDriver({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: '' }).catch((e) => e);
   assert.equal(
     err.message,
-    `Error: no driver given and none can be chosen: docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); none needs a running engine's URL (--url). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
+    `Error: no driver given and none can be chosen: docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${qemuName} on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
   );
   assert.equal(err.exitCode, 1);
   assert.ok(!err.message.includes('\n'));
@@ -105,7 +105,7 @@ test('an engine that accepts but never answers is given up on within the bound',
   }
 });
 
-test('qemu follows docker once it is registered, when qemu-system is on the PATH', async () => {
+test('qemu follows docker when qemu-system is on the PATH', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dm-default-'));
   try {
     const bin = join(dir, qemuName);
@@ -118,8 +118,13 @@ test('qemu follows docker once it is registered, when qemu-system is on the PATH
       name: 'qemu',
       message: `No driver given: using "qemu" (${bin} is installed)`,
     });
-    // Not registered yet: only docker is tried, so the same computer has no default.
-    await assert.rejects(chooseDefaultDriver(env), /no driver given and none can be chosen: docker needs/);
+    // The registry's own list gives the same answer now that the qemu driver exists.
+    assert.equal((await chooseDefaultDriver(env)).name, 'qemu');
+    // A candidate that is not registered is skipped.
+    await assert.rejects(
+      chooseDefaultDriver(env, candidates, (n) => n === 'docker'),
+      /no driver given and none can be chosen: docker needs/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -128,7 +133,7 @@ test('qemu follows docker once it is registered, when qemu-system is on the PATH
 test('create --help states the rule with the registered candidates', () => {
   assert.equal(
     defaultDriverHelp(),
-    'Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, and says which on stderr; else it fails, saying what each driver needs.',
+    `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else qemu when ${qemuName} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
   );
   assert.match(
     defaultDriverHelp(all),

@@ -24,6 +24,12 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'a Linux server reached by SSH (--generic-ip-address)',
     load: async () => (await import('./generic/index.js')).genericDriver,
   },
+  qemu: {
+    description:
+      'a local virtual machine under QEMU (KVM, HVF or software emulation) from a cloud or built image',
+    needs: 'QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img)',
+    load: async () => (await import('./qemu/index.js')).qemuDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     needs: "a running engine's URL (--url)",

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { onProcessEnd } from '../helpers/cleanup.js';
-import { type CliStore, tempStore } from '../helpers/cli.js';
+import type { CliStore } from '../helpers/cli.js';
+import { type EngineRig, startEngineRig } from '../helpers/engine-rig.js';
 import { freePort } from '../helpers/ports.js';
-import { cacheDir, type HostEngine, startHostEngine, testHostsAvailable } from '../helpers/testhost.js';
+import { type HostEngine, testHostsAvailable } from '../helpers/testhost.js';
 
 // `create NAME` with no -d and no MACHINE_DRIVER: docker when the engine at DOCKER_HOST answers
 // (here a dockerd of the test's own; /var/run/docker.sock is never looked at), else an error.
@@ -15,45 +14,18 @@ const skip = testHostsAvailable()
   : 'needs root, dockerd, debootstrap and ip (npm test installs them)';
 
 describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }, () => {
+  let rig: EngineRig;
   let s: CliStore;
   let engine: HostEngine;
   let dockerHost: string;
 
   before(async () => {
-    const pool = `172.28.${Math.floor(Math.random() * 256)}.0/24`;
-    engine = await startHostEngine({ dockerdArgs: ['--default-address-pool', `base=${pool},size=26`] });
-    dockerHost = `unix://${engine.dockerd.socket}`;
-    // Containers outlive a killed engine, and a user-defined network leaves its bridge behind.
-    onProcessEnd(() => {
-      const list = (args: string[]) =>
-        // After a normal end the engine is gone already: nothing to list, nothing to say.
-        execFileSync('docker', ['-H', dockerHost, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
-          .toString()
-          .split('\n')
-          .filter(Boolean);
-      const ids = list(['ps', '-aq']);
-      if (ids.length)
-        execFileSync('docker', ['-H', dockerHost, 'rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-      const nets = list(['network', 'ls', '-q', '--filter', 'type=custom']);
-      if (nets.length)
-        execFileSync('docker', ['-H', dockerHost, 'network', 'rm', ...nets], { stdio: 'ignore' });
-    });
-    s = await tempStore();
-    const shared = join(cacheDir(), 'docker-driver');
-    await mkdir(shared, { recursive: true });
-    await mkdir(join(s.dir, 'cache'), { recursive: true });
-    await symlink(shared, join(s.dir, 'cache', 'docker-driver'));
+    rig = await startEngineRig({ poolPrefix: '172.28' });
+    ({ store: s, engine, dockerHost } = rig);
   });
 
   after(async () => {
-    const ids = (await engine?.docker(['ps', '-aq']).catch(() => ''))?.split('\n').filter(Boolean) ?? [];
-    if (ids.length) await engine.docker(['rm', '-f', '-v', ...ids]).catch(() => '');
-    const nets = (await engine?.docker(['network', 'ls', '-q', '--filter', 'type=custom']).catch(() => ''))
-      ?.split('\n')
-      .filter(Boolean);
-    if (nets?.length) await engine.docker(['network', 'rm', ...nets]).catch(() => '');
-    await engine?.stop();
-    await s?.cleanup();
+    await rig?.stop();
   });
 
   test('with an engine at DOCKER_HOST, create NAME makes a docker machine on it and says so', async () => {
@@ -80,15 +52,18 @@ describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }
     );
   });
 
-  test('with DOCKER_HOST at a closed port: one line naming each driver and what it needs, nothing made', async () => {
+  test('with DOCKER_HOST at a closed port and no QEMU: one line naming each driver and what it needs, nothing made', async () => {
     const port = await freePort();
-    const r = await s.run(['create', 'auto2'], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+    // A PATH without qemu-system (this machine has it: else create would make a VM).
+    const r = await s.run(['create', 'auto2'], {
+      env: { DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: '/nonexistent' },
+    });
     assert.deepEqual(
       [r.code, r.stdout, r.stderr],
       [
         1,
         '',
-        `Error: no driver given and none can be chosen: docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); none needs a running engine's URL (--url). Choose one with --driver (-d) NAME or $MACHINE_DRIVER\n`,
+        `Error: no driver given and none can be chosen: docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER\n`,
       ],
     );
     assert.equal((await s.run(['ls', '-q'])).stdout, '');
@@ -112,7 +87,7 @@ describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }
       r.stdout
         .split('\n')
         .includes(
-          'Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, and says which on stderr; else it fails, saying what each driver needs.',
+          `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else qemu when ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
         ),
       r.stdout,
     );
