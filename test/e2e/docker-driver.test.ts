@@ -87,6 +87,30 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
   const sshPortOf = async (name: string): Promise<number> =>
     JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8')).Driver.SSHPort;
 
+  /** The address create recorded for the machine on its network. */
+  const recordedAddress = async (name: string): Promise<string> =>
+    JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8')).Driver.NetworkAddress;
+
+  /** What the container asks for on the machines' network, and what it holds there now. */
+  const containerAddress = async (name: string, network = 'docker-machine') => {
+    const [asked, holds] = (
+      await outer([
+        'inspect',
+        '-f',
+        `{{with (index .NetworkSettings.Networks "${network}")}}{{if .IPAMConfig}}{{.IPAMConfig.IPv4Address}}{{end}}|{{.IPAddress}}{{end}}`,
+        name,
+      ])
+    ).split('|');
+    return { asked, holds };
+  };
+
+  const ipNumber = (ip: string) => ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
+  const inSubnet = (ip: string, cidr: string) => {
+    const [base, bits] = cidr.split('/');
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(ipNumber(ip) / size) === Math.floor(ipNumber(base) / size);
+  };
+
   /** The first line a TCP server on 127.0.0.1:port sends. */
   const banner = (port: number) =>
     new Promise<string>((resolve, reject) => {
@@ -238,6 +262,181 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     }
   });
 
+  test('the network has a configured subnet; each machine of the fleet has its own fixed address in it', async () => {
+    const [ipam, label] = (
+      await outer([
+        'network',
+        'inspect',
+        '-f',
+        '{{json .IPAM.Config}}\t{{index .Labels "io.docker-machine.network.addressing"}}',
+        'docker-machine',
+      ])
+    ).split('\t');
+    assert.equal(label, 'fixed');
+    const config = JSON.parse(ipam) as { Subnet: string; Gateway: string; IPRange: string }[];
+    assert.equal(config.length, 1, ipam);
+    const { Subnet: subnet, Gateway: gateway, IPRange: range } = config[0];
+    // The subnet is the one the engine chose from its pool (172.29.N.0/24 in blocks of /26).
+    assert.match(subnet, /^172\.29\.\d+\.(0|64|128|192)\/26$/);
+    assert.ok(inSubnet(gateway, subnet), ipam);
+    const base = subnet.split('/')[0].split('.').slice(0, 3).join('.');
+    const low = Number(subnet.split('/')[0].split('.')[3]);
+    assert.equal(
+      range,
+      `${base}.${low + 32}/27`,
+      'the engine hands out addresses of its own from the upper half',
+    );
+
+    const addresses = [];
+    for (const n of ['p1', 'p2', 'p3']) {
+      const recorded = await recordedAddress(n);
+      assert.ok(inSubnet(recorded, subnet) && !inSubnet(recorded, range) && recorded !== gateway, recorded);
+      assert.deepEqual(await containerAddress(n), { asked: recorded, holds: recorded }, n);
+      addresses.push(recorded);
+    }
+    assert.equal(new Set(addresses).size, 3, `addresses: ${addresses}`);
+
+    // The engine takes a fixed address only on a network with a configured subnet; a container
+    // that asks for none gets one from the upper half.
+    await outer(['import', busyboxTarball(), 'dm-busybox']);
+    const last = `${base}.${low + 62}`;
+    const pinned = await outer([
+      'run',
+      '-d',
+      '--network',
+      'docker-machine',
+      '--ip',
+      last,
+      'dm-busybox',
+      'sleep',
+      '600',
+    ]);
+    const loose = await outer(['run', '-d', '--network', 'docker-machine', 'dm-busybox', 'sleep', '600']);
+    try {
+      const ipOf = (id: string) =>
+        outer(['inspect', '-f', '{{(index .NetworkSettings.Networks "docker-machine").IPAddress}}', id]);
+      assert.equal(await ipOf(pinned), last);
+      const given = await ipOf(loose);
+      assert.ok(inSubnet(given, range), `${given} is outside ${range}`);
+    } finally {
+      await outer(['rm', '-f', pinned, loose]);
+    }
+  });
+
+  test('creates in one fleet and in separate processes at once never choose the same address', async () => {
+    // One process making four machines and two processes making one each, all at the same time;
+    // each is killed once all six containers are starting (what they made is left for rm -y).
+    const groups = [['c1', 'c2', 'c3', 'c4'], ['c5'], ['c6']];
+    const names = groups.flat();
+    let out = '';
+    const children = groups.map((g) => {
+      const child = spawn(
+        process.execPath,
+        [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, ...g],
+        {
+          env: { ...process.env, MACHINE_STORAGE_PATH: s.dir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const closed = new Promise((r) => child.once('close', r));
+      return { child, closed };
+    });
+    const killAll = () => {
+      for (const { child } of children) child.kill('SIGKILL');
+    };
+    const starting = (n: string) =>
+      out.includes(`${n} | Starting the container...`) || out.includes(`(${n}) Starting the container...`);
+    for (const { child } of children) {
+      const watch = (d: Buffer) => {
+        out += d.toString();
+        if (names.every(starting)) killAll();
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+    }
+    const bound = setTimeout(killAll, 180_000);
+    await Promise.all(children.map((c) => c.closed));
+    clearTimeout(bound);
+    try {
+      assert.ok(names.every(starting), `not every create reached its start:\n${out}`);
+      const ours = await Promise.all(['p1', 'p2', 'p3'].map(recordedAddress));
+      const theirs = await Promise.all(names.map(recordedAddress));
+      assert.equal(new Set([...ours, ...theirs]).size, 9, `addresses: ${ours} and ${theirs}`);
+      for (const [i, n] of names.entries()) {
+        const { asked, holds } = await containerAddress(n);
+        assert.equal(asked, theirs[i], n);
+        // Killed while the engine starts it: running at that address, or not yet started.
+        assert.ok(holds === theirs[i] || holds === '', `${n} holds ${holds}, not ${theirs[i]}`);
+      }
+    } finally {
+      const rm = await s.run(['rm', '-y', ...names], { timeoutMs: 180_000 });
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+    for (const n of names) assert.equal(await leftovers(n), '', `${n}: something is left`);
+  });
+
+  test("networks the driver did not make with a subnet: older ones and the user's", async () => {
+    // As an older version made it (its label, the engine's subnet); the user's without a subnet
+    // (addresses as the engine gives them); the user's with one (fixed addresses work there).
+    await outer(['network', 'create', '--label', 'io.docker-machine.network=true', 'dm-older']);
+    await outer(['network', 'create', 'dm-loose']);
+    const probe = await outer(['network', 'create', 'dm-subnet']);
+    const subnet = await outer(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', probe]);
+    await outer(['network', 'rm', probe]);
+    await outer(['network', 'create', '--subnet', subnet, 'dm-subnet']);
+    const cases = [
+      { name: 'older', network: 'dm-older', fixed: false },
+      { name: 'loose', network: 'dm-loose', fixed: false },
+      { name: 'subnet', network: 'dm-subnet', fixed: true },
+    ];
+    // Each create is killed once its driver step is done: the container runs, at its address.
+    const runs = cases.map(async ({ name, network }) => {
+      const child = spawn(
+        process.execPath,
+        [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, '--docker-network', network, name],
+        { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const closed = new Promise((r) => child.once('close', r));
+      let seen = '';
+      const watch = (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('Waiting for SSH to be available...')) child.kill('SIGKILL');
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+      const bound = setTimeout(() => child.kill('SIGKILL'), 180_000);
+      await closed;
+      clearTimeout(bound);
+      return seen;
+    });
+    const outputs = await Promise.all(runs);
+    try {
+      for (const [i, { name, network, fixed }] of cases.entries()) {
+        const out = outputs[i];
+        assert.ok(out.includes('Waiting for SSH to be available...'), `${name}:\n${out}`);
+        const note = `(${name}) Network ${network} has no configured subnet, so the engine may give this machine another address on it when it restarts; to pin addresses, remove the machines on it and the network (docker network rm ${network}): the next create makes it again with a fixed subnet`;
+        assert.equal(out.split('\n').filter((l) => l === note).length, fixed ? 0 : 1, `${name}:\n${out}`);
+        const recorded = await recordedAddress(name);
+        const { asked, holds } = await containerAddress(name, network);
+        if (fixed) {
+          assert.ok(inSubnet(recorded, subnet), `${name} at ${recorded}`);
+          assert.deepEqual([asked, holds], [recorded, recorded], name);
+        } else {
+          // None recorded, none asked for: the engine's choice, in its pool.
+          assert.deepEqual(
+            [recorded, asked, /^172\.29\./.test(holds)],
+            ['', '', true],
+            `${name} at ${holds}`,
+          );
+        }
+      }
+    } finally {
+      const rm = await s.run(['rm', '-y', ...cases.map((c) => c.name)], { timeoutMs: 180_000 });
+      assert.equal(rm.code, 0, rm.stderr);
+      await outer(['network', 'rm', ...cases.map((c) => c.network)]);
+    }
+  });
+
   test('a fleet in which one create fails: the other is made, the failed one is left for rm -y', async () => {
     // One host port for two machines: the first to start takes it, the other cannot start.
     const sshPublish = await freePort();
@@ -315,36 +514,6 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     for (const n of ['t1', 't2']) assert.equal(await leftovers(n), '', `${n}: something is left`);
   });
 
-  test('two machines reach each other on the network; the server certificate names address and name', async () => {
-    const netId = await outer(['network', 'inspect', '-f', '{{.Id}}', 'docker-machine']);
-    const bridge = `br-${netId.slice(0, 12)}`;
-    const rule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
-    execFileSync('iptables', ['-I', ...rule]);
-    const dropRule = onProcessEnd(() => execFileSync('iptables', ['-D', ...rule], { stdio: 'ignore' }));
-    try {
-      const ip2 = await outer([
-        'inspect',
-        '-f',
-        '{{(index .NetworkSettings.Networks "docker-machine").IPAddress}}',
-        'p2',
-      ]);
-      assert.match(ip2, /^172\.29\.\d+\.\d+$/);
-      for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
-        await outer(['cp', join(s.dir, 'certs', f), `p1:/tmp/${f}`]);
-      for (const target of ['p2', ip2]) {
-        const r = await s.run([
-          'ssh',
-          'p1',
-          `docker --tlsverify --tlscacert /tmp/ca.pem --tlscert /tmp/cert.pem --tlskey /tmp/key.pem -H tcp://${target}:2376 version --format '{{.Server.Version}}'`,
-        ]);
-        assert.deepEqual([r.code, r.stdout], [0, '20.10.24+dfsg1\n'], `${target}: ${r.stderr}`);
-      }
-    } finally {
-      dropRule();
-      execFileSync('iptables', ['-D', ...rule]);
-    }
-  });
-
   test('--docker-disk-size where the storage driver cannot bound a container: a pre-create error, nothing made', async () => {
     const [driver, status] = (await outer(['info', '-f', '{{.Driver}}\t{{json .DriverStatus}}'])).split('\t');
     const backing = (JSON.parse(status) as [string, string][]).find(([k]) => k === 'Backing Filesystem')?.[1];
@@ -380,27 +549,65 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     assert.equal((await s.run(['ls', '-q'])).stdout, 'p1\np2\np3\n');
   });
 
-  test("stop and start keep the inner engine's images and containers; kill then start works", async () => {
+  test("stop and start keep the inner engine's images and containers, and each machine's address", async () => {
+    // The engine gave each start the lowest free address: the machine started first after both
+    // were down took the other's. Here the one with the higher address starts first.
+    const before = { p1: await recordedAddress('p1'), p2: await recordedAddress('p2') };
     const stop = await s.run(['stop', 'p1'], { timeoutMs: 180_000 });
     assert.equal(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
     assert.equal((await s.run(['status', 'p1'])).stdout, 'Stopped\n');
     assert.equal(await outer(['inspect', '-f', '{{.State.Status}}', 'p1']), 'exited');
-    const start = await s.run(['start', 'p1'], { timeoutMs: 180_000 });
-    assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`);
-    assert.equal((await s.run(['status', 'p1'])).stdout, 'Running\n');
+    const kill = await s.run(['kill', 'p2'], { timeoutMs: 120_000 });
+    assert.equal(kill.code, 0, `${kill.stdout}\n${kill.stderr}`);
+    assert.equal((await s.run(['status', 'p2'])).stdout, 'Stopped\n');
+    const order = ipNumber(before.p1) < ipNumber(before.p2) ? ['p2', 'p1'] : ['p1', 'p2'];
+    for (const n of order) {
+      const start = await s.run(['start', n], { timeoutMs: 180_000 });
+      assert.equal(start.code, 0, `${n}: ${start.stdout}\n${start.stderr}`);
+      assert.equal((await s.run(['status', n])).stdout, 'Running\n');
+    }
+    for (const n of ['p1', 'p2'] as const) {
+      assert.equal(await recordedAddress(n), before[n]);
+      assert.deepEqual(await containerAddress(n), { asked: before[n], holds: before[n] }, n);
+    }
     const after = await withEnv(
       'p1',
       "docker ps -a --format '{{.Names}}' && docker images --format '{{.Repository}}'",
     );
     assert.equal(after.stdout, 'only-on-p1\nbusybox\n', after.stderr);
-
-    const kill = await s.run(['kill', 'p2'], { timeoutMs: 120_000 });
-    assert.equal(kill.code, 0, `${kill.stdout}\n${kill.stderr}`);
-    assert.equal((await s.run(['status', 'p2'])).stdout, 'Stopped\n');
-    const again = await s.run(['start', 'p2'], { timeoutMs: 180_000 });
-    assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
     const r = await withEnv('p2', 'docker run --rm busybox echo back');
     assert.deepEqual([r.code, r.stdout], [0, 'back\n'], r.stderr);
+  });
+
+  test('after the restarts, two machines reach each other at their addresses; the server certificate names address and name', async () => {
+    const netId = await outer(['network', 'inspect', '-f', '{{.Id}}', 'docker-machine']);
+    const bridge = `br-${netId.slice(0, 12)}`;
+    const rule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
+    execFileSync('iptables', ['-I', ...rule]);
+    const dropRule = onProcessEnd(() => execFileSync('iptables', ['-D', ...rule], { stdio: 'ignore' }));
+    try {
+      const ip2 = await outer([
+        'inspect',
+        '-f',
+        '{{(index .NetworkSettings.Networks "docker-machine").IPAddress}}',
+        'p2',
+      ]);
+      assert.match(ip2, /^172\.29\.\d+\.\d+$/);
+      assert.equal(ip2, await recordedAddress('p2'));
+      for (const f of ['ca.pem', 'cert.pem', 'key.pem'])
+        await outer(['cp', join(s.dir, 'certs', f), `p1:/tmp/${f}`]);
+      for (const target of ['p2', ip2]) {
+        const r = await s.run([
+          'ssh',
+          'p1',
+          `docker --tlsverify --tlscacert /tmp/ca.pem --tlscert /tmp/cert.pem --tlskey /tmp/key.pem -H tcp://${target}:2376 version --format '{{.Server.Version}}'`,
+        ]);
+        assert.deepEqual([r.code, r.stdout], [0, '20.10.24+dfsg1\n'], `${target}: ${r.stderr}`);
+      }
+    } finally {
+      dropRule();
+      execFileSync('iptables', ['-D', ...rule]);
+    }
   });
 
   test('a create killed at any step leaves a machine that rm -y removes with no container or volume left', async () => {

@@ -71,11 +71,18 @@ export async function startEngineRig(opts: EngineRigOptions): Promise<EngineRig>
   let dropRule: (() => void) | undefined;
   if (opts.interconnect) {
     const bridge = `dmsw${randomBytes(3).toString('hex')}`;
+    // With a configured subnet (the one the engine picks from its pool), as the driver makes it,
+    // so that the machines get fixed addresses on it.
+    const probe = await outer(['network', 'create', 'docker-machine']);
+    const subnet = await outer(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', probe]);
+    await outer(['network', 'rm', probe]);
     await outer([
       'network',
       'create',
       '--driver',
       'bridge',
+      '--subnet',
+      subnet,
       '-o',
       `com.docker.network.bridge.name=${bridge}`,
       'docker-machine',

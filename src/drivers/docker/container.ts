@@ -23,6 +23,8 @@ export interface ContainerOptions {
   image: string;
   volume: string;
   network: string;
+  /** The machine's fixed address on the network; none: the engine gives one at each start. */
+  address?: string;
   sshPort: number;
   enginePort: number;
   publish: Publish[];
@@ -72,7 +74,14 @@ export function containerSpec(o: ContainerOptions): Record<string, unknown> {
       ...(o.memoryMB > 0 ? { Memory: o.memoryMB * 1024 * 1024 } : {}),
       ...(o.diskSizeMB ? { StorageOpt: { size: `${o.diskSizeMB}M` } } : {}),
     },
-    NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: [o.name] } } },
+    NetworkingConfig: {
+      EndpointsConfig: {
+        [o.network]: {
+          Aliases: [o.name],
+          ...(o.address ? { IPAMConfig: { IPv4Address: o.address } } : {}),
+        },
+      },
+    },
   };
 }
 

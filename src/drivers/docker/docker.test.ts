@@ -87,6 +87,16 @@ test('the container: no --privileged, no DNS override, ports on 127.0.0.1, limit
   assert.equal(limited.HostConfig.Memory, 512 * 1024 * 1024);
   assert.equal(limited.HostConfig.CgroupnsMode, 'private');
   assert.deepEqual(limited.HostConfig.Binds, ['m1-docker-abc:/var/lib/docker']);
+
+  // No address: the engine gives one; an address: asked for on the machines' network.
+  const endpoint = (spec: unknown) =>
+    (spec as { NetworkingConfig: { EndpointsConfig: Record<string, unknown> } }).NetworkingConfig
+      .EndpointsConfig['docker-machine'];
+  assert.deepEqual(endpoint(containerSpec(base)), { Aliases: ['m1'] });
+  assert.deepEqual(endpoint(containerSpec({ ...base, address: '172.18.0.2' })), {
+    Aliases: ['m1'],
+    IPAMConfig: { IPv4Address: '172.18.0.2' },
+  });
 });
 
 test('container states map to machine states', () => {

@@ -7,6 +7,7 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
+import { chooseAddress, isAddressConflict, isFixedAddressRefused } from './address.js';
 import {
   checkImage,
   createContainer,
@@ -22,7 +23,7 @@ import {
 import { diskSizeRefusal, parseDiskSize, type StorageInfo } from './disk-size.js';
 import { DockerAPI, EngineAPIError, parseDockerHost, query } from './engine-api.js';
 import { DEFAULT_MIRROR, ensureImage } from './image.js';
-import { DEFAULT_NETWORK, ensureNetwork } from './network.js';
+import { DEFAULT_NETWORK, dynamicAddressNote, ensureNetwork } from './network.js';
 import { ENGINE_PORT, freePort, isPortConflict, parsePublish, portTaken, sshBanner } from './ports.js';
 
 /**
@@ -100,6 +101,8 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
 
 /** Attempts at a start whose random host ports another process took meanwhile. */
 const PORT_ATTEMPTS = 3;
+/** Addresses tried that another program's container took between our choice and the start. */
+const ADDRESS_ATTEMPTS = 5;
 
 class DockerDriver implements Driver {
   readonly driverName = 'docker';
@@ -188,34 +191,49 @@ class DockerDriver implements Driver {
     });
     stopIfAborted(ctx.signal);
     const network = str(this.json, 'Network');
+    const storePath = str(this.json, 'StorePath');
     const { withFileLock } = await import('../../store/lock.js');
-    await ensureNetwork(api, network, ctx.log, (fn) =>
-      withFileLock(
-        join(str(this.json, 'StorePath'), 'cache', 'docker-driver', 'network.lock'),
-        `Network ${network}`,
-        fn,
-      ),
-    );
+    // One lock for the store's creates: who makes the network, and who takes which address on it.
+    const underNetworkLock = <T>(fn: () => Promise<T>) =>
+      withFileLock(join(storePath, 'cache', 'docker-driver', 'network.lock'), `Network ${network}`, fn);
+    const net = await underNetworkLock(() => ensureNetwork(api, network, ctx.log));
+    let fixed = net.addressing !== 'dynamic';
+    if (!fixed) ctx.log(dynamicAddressNote(network));
     const info = await api.json<{ CgroupVersion?: string }>('GET', '/info');
 
     const volume = str(this.json, 'VolumeName');
     ctx.log(`Creating volume ${volume} for the machine's Docker data...`);
     await createVolume(api, volume, str(this.json, 'MachineID'), this.name);
 
-    for (let attempt = 1; ; attempt++) {
+    const taken: string[] = [];
+    for (let portAttempt = 1; ; ) {
       stopIfAborted(ctx.signal);
       const sshPort = await freePort();
       let enginePort = await freePort();
       while (enginePort === sshPort) enginePort = await freePort();
-      this.set({ SSHPort: sshPort, EnginePort: enginePort });
-      await ctx.save();
-      ctx.log(`Creating container ${str(this.json, 'ContainerName')} from ${image}...`);
+      this.set({ SSHPort: sshPort, EnginePort: enginePort, NetworkAddress: '' });
+      if (fixed) {
+        // Recorded before the container exists and before the lock is let go: the store's next
+        // create sees it here even while this container is not made yet.
+        await underNetworkLock(async () => {
+          const now = await ensureNetwork(api, network, ctx.log);
+          this.set({ NetworkAddress: await chooseAddress(api, now, storePath, this.name, taken) });
+          await ctx.save();
+        });
+      } else {
+        await ctx.save();
+      }
+      const address = str(this.json, 'NetworkAddress');
+      ctx.log(
+        `Creating container ${str(this.json, 'ContainerName')} from ${image}${address ? ` at ${address} on network ${network}` : ''}...`,
+      );
       const id = await createContainer(api, {
         name: str(this.json, 'ContainerName'),
         machineId: str(this.json, 'MachineID'),
         image,
         volume,
         network,
+        address,
         sshPort,
         enginePort,
         publish: this.publish(),
@@ -232,9 +250,23 @@ class DockerDriver implements Driver {
       try {
         await api.call('POST', `/containers/${id}/start`, { timeoutMs: 60_000 });
       } catch (err) {
-        // Another process took one of the random host ports since we chose them: choose again.
-        if (!isPortConflict(errorMessage(err)) || attempt >= PORT_ATTEMPTS) throw this.startError(err);
-        ctx.debug(`start failed (${errorMessage(err)}); choosing other ports`);
+        const msg = errorMessage(err);
+        let retry: string | undefined;
+        if (address && isAddressConflict(msg)) {
+          // Another program's container took the address since we chose it: choose again.
+          taken.push(address);
+          if (taken.length < ADDRESS_ATTEMPTS) retry = `address ${address} is taken; choosing another`;
+        } else if (address && isFixedAddressRefused(msg)) {
+          // Someone else's network, made without --subnet: the engine gives the address.
+          fixed = false;
+          ctx.log(dynamicAddressNote(network));
+          retry = 'the network takes no fixed address';
+        } else if (isPortConflict(msg) && portAttempt++ < PORT_ATTEMPTS) {
+          // Another process took one of the random host ports since we chose them: choose again.
+          retry = 'choosing other ports';
+        }
+        if (!retry) throw await this.startError(err);
+        ctx.debug(`start failed (${msg}); ${retry}`);
         await removeContainer(api, id);
         this.set({ ContainerID: '' });
         await ctx.save();
@@ -255,14 +287,33 @@ class DockerDriver implements Driver {
     }
   }
 
-  private startError(err: unknown): MachineError {
+  private async startError(err: unknown): Promise<MachineError> {
     const msg = errorMessage(err);
+    const address = str(this.json, 'NetworkAddress');
+    if (address && isAddressConflict(msg)) {
+      const network = str(this.json, 'Network');
+      const holder = await this.holderOf(network, address).catch(() => '');
+      const who = holder ? `container "${holder}"` : 'another container';
+      return new MachineError(
+        `starting container ${str(this.json, 'ContainerName')}: its address ${address} on network ${network} is held by ${who} (${msg}); stop that container or disconnect it (docker network disconnect ${network} ${holder || 'CONTAINER'}), then start the machine again`,
+      );
+    }
     if (isPortConflict(msg)) {
       return new MachineError(
         `starting container ${str(this.json, 'ContainerName')}: a published port on 127.0.0.1 is taken (${msg}); free it, or recreate the machine with other --docker-publish ports`,
       );
     }
     return new MachineError(`starting container ${str(this.json, 'ContainerName')}: ${msg}`);
+  }
+
+  /** The name of the running container that holds `address` on `network`, if any. */
+  private async holderOf(network: string, address: string): Promise<string> {
+    const n = await this.api.jsonOrNull<{
+      Containers: Record<string, { Name: string; IPv4Address: string }> | null;
+    }>('GET', `/networks/${encodeURIComponent(network)}`);
+    return (
+      Object.values(n?.Containers ?? {}).find((e) => e.IPv4Address.split('/')[0] === address)?.Name ?? ''
+    );
   }
 
   async remove(ctx: DriverContext): Promise<void> {
@@ -301,7 +352,7 @@ class DockerDriver implements Driver {
           `container ${this.id.slice(0, 12)} of machine "${this.name}" no longer exists on ${this.api.where}`,
         );
       }
-      if (what === 'start') throw this.startError(err);
+      if (what === 'start') throw await this.startError(err);
       throw new MachineError(`${what} container ${str(this.json, 'ContainerName')}: ${errorMessage(err)}`);
     }
   }
@@ -330,18 +381,27 @@ class DockerDriver implements Driver {
     return `tcp://127.0.0.1:${num(this.json, 'EnginePort')}`;
   }
 
+  /**
+   * The machine's address on its network: the fixed one recorded at create, else (a network
+   * without a configured subnet) the one the engine gave at the last start.
+   */
+  private async networkAddress(): Promise<string> {
+    const fixed = str(this.json, 'NetworkAddress');
+    if (fixed) return fixed;
+    const info = this.id ? await inspectContainer(this.api, this.id) : null;
+    return info?.NetworkSettings.Networks[str(this.json, 'Network')]?.IPAddress ?? '';
+  }
+
   /** The engine listens on 2376 inside; its certificate also names the address on the network. */
   async engineEndpoint(): Promise<EngineEndpoint> {
-    const info = this.id ? await inspectContainer(this.api, this.id) : null;
-    const ip = info?.NetworkSettings.Networks[str(this.json, 'Network')]?.IPAddress ?? '';
+    const ip = await this.networkAddress();
     return { port: ENGINE_PORT, certSANs: [...(ip ? [ip] : []), this.name] };
   }
 
   /** The container's address on its network: the other machines on that network reach it there. */
   async clusterAddress(): Promise<string> {
-    const info = this.id ? await inspectContainer(this.api, this.id) : null;
     const network = str(this.json, 'Network');
-    const ip = info?.NetworkSettings.Networks[network]?.IPAddress ?? '';
+    const ip = await this.networkAddress();
     if (!ip) {
       throw new MachineError(
         `container ${str(this.json, 'ContainerName')} has no address on network ${network}; is the machine running?`,
@@ -395,6 +455,7 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
     Memory: memory,
     DiskSize: diskSize,
     Network: network,
+    NetworkAddress: '',
     Publish: publish,
     MachineID: machineId,
     ContainerName: base.MachineName,
