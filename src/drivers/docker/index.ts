@@ -7,6 +7,7 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
+import { awaitSSHBanner, freePort, portTaken } from '../loopback.js';
 import { chooseAddress, isAddressConflict, isFixedAddressRefused } from './address.js';
 import {
   checkImage,
@@ -24,7 +25,7 @@ import { diskSizeRefusal, parseDiskSize, type StorageInfo } from './disk-size.js
 import { DockerAPI, EngineAPIError, parseDockerHost, query } from './engine-api.js';
 import { DEFAULT_MIRROR, ensureImage } from './image.js';
 import { DEFAULT_NETWORK, dynamicAddressNote, ensureNetwork } from './network.js';
-import { ENGINE_PORT, freePort, isPortConflict, parsePublish, portTaken, sshBanner } from './ports.js';
+import { ENGINE_PORT, isPortConflict, parsePublish } from './ports.js';
 
 /**
  * The `docker` driver: a machine is a container on a local Docker engine, running systemd, sshd
@@ -281,7 +282,7 @@ class DockerDriver implements Driver {
       // sshd answers within a second or two of the start: polling for its banner every 100 ms
       // spares provisioning its 1 s retries of a full SSH connection.
       await ctx.waitFor(`SSH of container ${str(this.json, 'ContainerName')} on 127.0.0.1:${sshPort}`, () =>
-        sshBanner(sshPort, 1000),
+        awaitSSHBanner(sshPort, 1000),
       );
       return;
     }

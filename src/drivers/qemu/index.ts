@@ -8,8 +8,8 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
+import { sshBanner } from '../loopback.js';
 import { ACCELS, defaultBinary } from './accel.js';
-import { sshBanner } from './banner.js';
 import type { BootImage } from './image.js';
 import { qmp, qmpQuit } from './qmp.js';
 import {
@@ -167,7 +167,7 @@ class QemuDriver implements Driver {
   async preCreateCheck(): Promise<void> {
     const { findBinary } = await import('./accel.js');
     await findBinary(str(this.json, 'Binary'));
-    const { portTaken } = await import('../docker/ports.js');
+    const { portTaken } = await import('../loopback.js');
     for (const [flag, key] of [
       ['--qemu-ssh-port', 'SSHPort'],
       ['--qemu-engine-port', 'EnginePort'],
@@ -249,7 +249,7 @@ class QemuDriver implements Driver {
 
   /** Start QEMU (choosing free ports first when none were given) and wait for SSH to answer. */
   private async boot_(ctx: DriverContext, choosePorts: boolean): Promise<void> {
-    const { freePort } = await import('../docker/ports.js');
+    const { freePort } = await import('../loopback.js');
     const fixedSSH = bool(this.json, 'FixedSSHPort');
     const fixedEngine = bool(this.json, 'FixedEnginePort');
     let pid = 0;
