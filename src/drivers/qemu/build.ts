@@ -16,9 +16,10 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
-import { DISABLE, ENABLE, FILES, MASK } from './guest-files.js';
+import { DISABLE, ENABLE, FILES, MASK, MASK_GENERATORS, USER } from './guest-files.js';
 import { requireTool, runTool, ToolFailedError } from './host-tool.js';
 import type { BootImage } from './image.js';
+import { INIT_SCRIPT, makeInitrd, ROOT_DISK_MODULES } from './initrd.js';
 
 /**
  * The project's own machine image, built from a Debian mirror: debootstrap a root file system
@@ -45,6 +46,8 @@ export function packages(arch: string): string[] {
     'curl',
     'docker.io',
     'e2fsprogs',
+    // The initrd's shell and tools (initrd.ts): a static binary starts fast under emulation.
+    'busybox-static',
     `linux-image-cloud-${arch}`,
   ];
 }
@@ -60,13 +63,11 @@ export function cmdline(arch: string): string {
   return `console=${console} root=/dev/vda rootfstype=ext4 rw quiet systemd.show_status=0 apparmor=0`;
 }
 
-/** Modules the initrd must hold to mount /dev/vda (the cloud kernel has virtio as modules). */
-const INITRD_MODULES = ['virtio_pci', 'virtio_blk'];
-/** Modules the machine loads later: its NICs and the seed volume. */
+/** Modules the machine loads after the initrd: its NICs and the seed volume. */
 const ROOTFS_MODULES = ['virtio_net', 'isofs'];
 
 /** Part of the recipe's hash with the files and packages: raise it when a build step changes. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export function recipeHash(arch: string): string {
   const recipe = {
@@ -78,6 +79,10 @@ export function recipeHash(arch: string): string {
     ENABLE,
     DISABLE,
     MASK,
+    MASK_GENERATORS,
+    USER,
+    INIT_SCRIPT,
+    ROOT_DISK_MODULES,
   };
   return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 12);
 }
@@ -196,9 +201,9 @@ export async function makeImage(
 ): Promise<void> {
   o.log('Configuring the machine image...');
   await configure(rootfs, o.signal);
-  const boot = await bootFiles(rootfs, o.signal);
+  const boot = await bootFiles(rootfs);
   await copyFile(boot.kernel, join(tmp, 'vmlinuz'));
-  await copyFile(boot.initrd, join(tmp, 'initrd.img'));
+  await writeFile(join(tmp, 'initrd.img'), await makeInitrd(boot.modules, join(rootfs, 'bin/busybox')));
   await clean(rootfs);
 
   const used = await runTool('du', ['-s', '--block-size=1M', rootfs], {
@@ -273,7 +278,21 @@ async function configure(rootfs: string, signal?: AbortSignal): Promise<void> {
   await chroot('enabling the machine units', 'systemctl', 'enable', ...ENABLE);
   await chroot('disabling units', 'systemctl', 'disable', ...DISABLE);
   await chroot('masking units', 'systemctl', 'mask', ...MASK);
-  await chroot('making the initrd', 'update-initramfs', '-u', '-k', 'all');
+  // Generators run at every boot before any unit; these make units the machine has no use for.
+  await mkdir(join(rootfs, 'etc/systemd/system-generators'), { recursive: true });
+  for (const g of MASK_GENERATORS)
+    await symlink('/dev/null', join(rootfs, 'etc/systemd/system-generators', g));
+  // The SSH user exists from the start: the seed then only adds its key (useradd is slow there).
+  await chroot(
+    'adding the machine user',
+    'useradd',
+    '--create-home',
+    '--gid',
+    USER,
+    '--shell',
+    '/bin/bash',
+    USER,
+  );
   // An empty machine id: systemd makes each machine its own at boot; D-Bus reads the same one.
   await writeFile(join(rootfs, 'etc/machine-id'), '');
   await rm(join(rootfs, 'var/lib/dbus/machine-id'), { force: true });
@@ -281,39 +300,25 @@ async function configure(rootfs: string, signal?: AbortSignal): Promise<void> {
   await mkdir(join(rootfs, 'root/.ssh'), { recursive: true, mode: 0o700 });
 }
 
-/** The kernel and initrd, checked to hold what mounting /dev/vda and the seed needs. */
-async function bootFiles(rootfs: string, signal?: AbortSignal): Promise<{ kernel: string; initrd: string }> {
+/** The kernel and its modules folder, checked to hold what mounting /dev/vda and the seed needs. */
+async function bootFiles(rootfs: string): Promise<{ kernel: string; modules: string }> {
   const boot = join(rootfs, 'boot');
   const kernels = (await readdir(boot)).filter((f) => f.startsWith('vmlinuz-')).sort();
   const version = kernels.at(-1)?.slice('vmlinuz-'.length);
   if (!version)
     throw new MachineError('the machine image has no kernel in /boot: the kernel package failed to install');
-  const initrd = join(boot, `initrd.img-${version}`);
-  if (!existsSync(initrd)) {
-    throw new MachineError(
-      `the machine image has no initrd for kernel ${version}: initramfs-tools failed to make it`,
-    );
-  }
-  const listing = await runTool('chroot', [rootfs, 'lsinitramfs', `/boot/initrd.img-${version}`], {
-    what: 'listing the initrd',
-    signal,
-    keepLines: 3,
-  });
-  const modules = await runTool('find', [join(rootfs, 'usr/lib/modules', version), '-name', '*.ko*'], {
+  const modules = join(rootfs, 'usr/lib/modules', version);
+  const listed = await runTool('find', [modules, '-name', '*.ko*'], {
     what: 'listing the kernel modules',
     keepLines: 3,
   });
-  const has = (text: string, m: string) => new RegExp(`/${m}\\.ko`).test(text);
-  const missing = [
-    ...INITRD_MODULES.filter((m) => !has(listing.stdout, m)).map((m) => `${m} (initrd)`),
-    ...ROOTFS_MODULES.filter((m) => !has(modules.stdout, m)).map((m) => `${m} (modules)`),
-  ];
+  const missing = ROOTFS_MODULES.filter((m) => !new RegExp(`/${m}\\.ko`).test(listed.stdout));
   if (missing.length) {
     throw new MachineError(
-      `the machine image's kernel ${version} lacks ${missing.join(', ')}: it could not mount its disk or seed`,
+      `the machine image's kernel ${version} lacks ${missing.join(', ')}: it could not use its NIC or seed`,
     );
   }
-  return { kernel: join(boot, basename(`vmlinuz-${version}`)), initrd };
+  return { kernel: join(boot, basename(`vmlinuz-${version}`)), modules };
 }
 
 /** The downloaded packages are installed already: leave them out of the image. */

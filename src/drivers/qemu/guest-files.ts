@@ -113,8 +113,9 @@ if [ -n "$sudo" ]; then
   printf '%s %s\\n' "$name" "$sudo" >"/etc/sudoers.d/90-machine-$name"
   chmod 0440 "/etc/sudoers.d/90-machine-$name"
 fi
-home=$(echo "$entry" | cut -d: -f6)
-gid=$(echo "$entry" | cut -d: -f4)
+IFS=: read -r _ _ _ gid _ home _ <<ENTRY
+$entry
+ENTRY
 ssh="$home/.ssh"
 [ -d "$ssh" ] || install -d -m 0700 -o "$name" -g "$gid" "$ssh"
 [ -f "$ssh/authorized_keys" ] || install -m 0600 -o "$name" -g "$gid" /dev/null "$ssh/authorized_keys"
@@ -141,7 +142,9 @@ Address=$addr
 LinkLocalAddressing=no
 IPv6AcceptRA=no
 NETWORK
-    if systemctl -q is-active systemd-networkd; then networkctl reload; fi
+    # At boot this runs before networkd, which reads the file when it starts; networkd writes its
+    # state file once it runs, and then has to be told.
+    if [ -e /run/systemd/netif/state ]; then networkctl reload; fi
     log "segment NIC $mac: $addr"
   fi
 fi
@@ -223,14 +226,6 @@ export const FSTAB = '/dev/vda / ext4 defaults,discard 0 0\n';
 
 export const SSHD_CONF = 'HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n';
 
-/**
- * An initrd with only what mounting /dev/vda takes (ext4 is built into the cloud kernel): a
- * third of the default's size, unpacked faster at every boot. gzip: zstd is not installed.
- */
-export const INITRAMFS_CONF = 'MODULES=list\nCOMPRESS=gzip\n';
-export const INITRAMFS_MODULES =
-  '# The machine mounts its root file system from virtio-blk.\nvirtio_pci\nvirtio_blk\n';
-
 /** As in the docker driver: a stop must not wait 90 s for each container the engine keeps. */
 export const SYSTEM_CONF = `[Manager]
 DefaultTimeoutStopSec=10s
@@ -268,11 +263,39 @@ export const MASK = [
 /**
  * The engine starts once its certificates are there, after provisioning: a start at boot would
  * take 20-30 s of emulated CPU from the boot and the provisioning, which restarts it anyway.
- * containerd is left to docker.service's Wants=, for the same reason.
+ * containerd carries the same condition: docker.service's Wants= would start it at boot even
+ * when docker.service itself is skipped, and it competes with sshd for the CPU.
  */
 export const DOCKER_AFTER_PROVISIONING = `[Unit]
 ConditionPathExists=/etc/docker/server.pem
 `;
+
+/** sshd checks its configuration before each start (`sshd -t`): one more process at boot. */
+export const SSH_UNIT_CONF = `[Service]
+ExecStartPre=
+`;
+
+/** The user the machine's SSH key logs in as; the image has it, the seed gives it its key. */
+export const USER = 'docker';
+
+/**
+ * systemd runs every generator before it starts a unit. These make units for things the machine
+ * does not have: encrypted, verity and integrity volumes, GPT auto-mounts, hibernation, SysV
+ * scripts (every service here has its own unit), rc.local, gettys, kernel command line units.
+ */
+export const MASK_GENERATORS = [
+  'systemd-cryptsetup-generator',
+  'systemd-debug-generator',
+  'systemd-getty-generator',
+  'systemd-gpt-auto-generator',
+  'systemd-hibernate-resume-generator',
+  'systemd-integritysetup-generator',
+  'systemd-rc-local-generator',
+  'systemd-run-generator',
+  'systemd-system-update-generator',
+  'systemd-sysv-generator',
+  'systemd-veritysetup-generator',
+];
 
 /** Path in the image → contents. */
 export const FILES: Record<string, string> = {
@@ -288,6 +311,6 @@ export const FILES: Record<string, string> = {
   'etc/resolv.conf': RESOLV_CONF,
   'etc/fstab': FSTAB,
   'etc/hostname': 'debian\n',
-  'etc/initramfs-tools/conf.d/machine.conf': INITRAMFS_CONF,
-  'etc/initramfs-tools/modules': INITRAMFS_MODULES,
+  'etc/systemd/system/containerd.service.d/10-after-provisioning.conf': DOCKER_AFTER_PROVISIONING,
+  'etc/systemd/system/ssh.service.d/10-machine.conf': SSH_UNIT_CONF,
 };

@@ -55,7 +55,9 @@ const flags: FlagDef[] = [
   {
     name: 'qemu-cpu-count',
     kind: 'int',
-    default: 1,
+    // Two: under TCG each virtual CPU is a host thread, and a 1-CPU machine took twice as long
+    // to boot to a running engine on a 2-core host.
+    default: 2,
     envVar: 'MACHINE_QEMU_CPU_COUNT',
     usage: 'Number of CPUs of the VM',
   },
@@ -325,7 +327,9 @@ class QemuDriver implements Driver {
         `the VM to boot to SSH on 127.0.0.1:${port}`,
         async () => {
           if (!(await vmAlive(f))) throw new VMExited();
-          await sshBanner('127.0.0.1', port, 3000);
+          // A guest not yet listening has QEMU close the connection at once; a guest whose sshd
+          // is busy starting (seconds under emulation) must not be given up on and asked again.
+          await sshBanner('127.0.0.1', port, 15_000);
         },
         (err) => err instanceof VMExited,
       );

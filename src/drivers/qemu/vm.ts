@@ -3,7 +3,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { errorMessage, MachineError } from '../../errors.js';
-import { type Accel, cpuArgs } from './accel.js';
+import { type Accel, cpuArgs, kernelArgs } from './accel.js';
 import type { BootImage } from './image.js';
 import { type QMPStatus, qmp } from './qmp.js';
 
@@ -107,7 +107,8 @@ export function qemuArgs(s: VMSpec): string[] {
     );
   }
   if (s.boot.kernel) {
-    args.push('-kernel', s.boot.kernel, '-append', s.boot.cmdline ?? 'console=ttyS0 root=/dev/vda rw');
+    const cmdline = (s.boot.cmdline ?? 'console=ttyS0 root=/dev/vda rw') + kernelArgs(s.accel);
+    args.push('-kernel', s.boot.kernel, '-append', cmdline);
     if (s.boot.initrd) args.push('-initrd', s.boot.initrd);
   }
   return args;
