@@ -79,7 +79,8 @@ after(async () => {
   for (const d of scratch) await stopHub(d);
   for (const c of children) await killChild(c);
   forgetChildCleanup();
-  for (const d of scratch) await rm(d, { recursive: true, force: true });
+  // A hub that is ending may still write its state file while the folder goes: retry on ENOTEMPTY.
+  for (const d of scratch) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
 /** A member VM's side of the segment: a UDP socket on its localPort, and the frames it got. */
