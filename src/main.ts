@@ -1,33 +1,4 @@
-import { runCLI } from './cli/app.js';
-import { fdWriter } from './cli/fd-writer.js';
+import { commands } from './cli/commands.js';
+import { runProcess } from './cli/process-main.js';
 
-const stdout = fdWriter(1, () => process.stdout);
-const stderr = fdWriter(2, () => process.stderr);
-
-// Node exits 0 when nothing is left to wait on: a command stalled on a promise that nothing will
-// settle (a connection lost without an event) must not pass for a success.
-process.once('beforeExit', () => {
-  stderr.write('Error: unexpected internal error: the command stopped before it finished\n');
-  process.exit(1);
-});
-
-// The process exits as soon as the command is done: keep-alive sockets and timers of finished
-// work must not hold it open.
-runCLI(process.argv, {
-  stdout,
-  stderr,
-  // Only rm's prompt reads stdin; creating the stream costs start-up time.
-  get stdin() {
-    return process.stdin;
-  },
-  env: process.env,
-}).then(
-  async (code) => {
-    await Promise.all([stdout.flush(), stderr.flush()]);
-    process.exit(code);
-  },
-  (err) => {
-    stderr.write(`Error: unexpected internal error: ${err}\n`);
-    process.exit(1);
-  },
-);
+runProcess(commands);

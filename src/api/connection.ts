@@ -6,9 +6,10 @@ import { swarmURL } from './swarm-url.js';
 
 /**
  * The check `env`, `config` and the end of `create` run (spec §4.5): a TLS handshake with the
- * machine's engine using the client certificates. Returns the URL to point docker at.
+ * machine's engine using the client certificates. Returns the URL to point docker at. With the
+ * store's cache folder, the TLS session is kept there for the next check to resume.
  */
-export async function checkConnection(m: Machine, swarm: boolean): Promise<string> {
+export async function checkConnection(m: Machine, swarm: boolean, cacheDir?: string): Promise<string> {
   const url = await m.driver.getURL();
   let dockerHost = url;
   const s = m.config.HostOptions.SwarmOptions;
@@ -30,7 +31,7 @@ export async function checkConnection(m: Machine, swarm: boolean): Promise<strin
   }
   const tls = await machineTLS(m);
   try {
-    await validateCertificate(hostPort, tls);
+    await validateCertificate(hostPort, tls, undefined, cacheDir);
   } catch (err) {
     throw new MachineError(connectionCheckMessage(hostPort, errorMessage(err), m.name), { cause: err });
   }

@@ -7,23 +7,20 @@
  *   for (const row of await api.list()) console.log(row.Name, row.State, row.DockerVersion);
  */
 import type { Driver } from '../drivers/driver.js';
-import { hasDriver, loadDriver } from '../drivers/registry.js';
+import { loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
 import { defaultStorePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
-import { checkConnection } from './connection.js';
-import type { ApiContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
-import { engineVersion } from './engine.js';
 import { type ProgressListener, silent } from './events.js';
 import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
 import type { CertOverrides } from './host-options.js';
-import { type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
-import { parseFilters } from './list-filter.js';
-import { loadMachine, type Machine, saveMachine } from './machine.js';
+import type { HostListItem } from './list.js';
+import { type Machine, saveMachine } from './machine.js';
 import type { MountRequest } from './mount.js';
+import { MachineQueries } from './queries.js';
 import { type RemoveResult, removeMachine } from './remove.js';
 
 export { MachineError } from '../errors.js';
@@ -64,49 +61,20 @@ export interface MachineAPIOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class MachineAPI {
-  readonly ctx: ApiContext;
-
+/** Everything MachineQueries reads, plus the operations that make, change and remove machines. */
+export class MachineAPI extends MachineQueries {
   constructor(opts: MachineAPIOptions = {}) {
     const env = opts.env ?? process.env;
-    this.ctx = {
+    super({
       store: new Store(opts.storePath ?? defaultStorePath(env)),
       certs: opts.certs ?? {},
       events: opts.events ?? silent,
       env,
-    };
-  }
-
-  get store(): Store {
-    return this.ctx.store;
-  }
-
-  /** Names of the machines in the store, sorted. */
-  names(): Promise<string[]> {
-    return this.ctx.store.listNames();
-  }
-
-  load(name: string): Promise<Machine> {
-    return loadMachine(this.ctx.store, name);
+    });
   }
 
   save(m: Machine): Promise<void> {
     return saveMachine(this.ctx.store, m);
-  }
-
-  /** Loadable machines and the ones whose config is broken. */
-  /** Names of the machines whose configs load (broken ones left out, as `ls -q` does). */
-  async loadableNames(): Promise<string[]> {
-    const names = await this.ctx.store.listNames();
-    const drivers = await this.ctx.store.driverNames(names);
-    return names.filter((_, i) => {
-      const d = drivers[i];
-      return typeof d === 'string' && hasDriver(d);
-    });
-  }
-
-  loadAll(): ReturnType<typeof loadAll> {
-    return loadAll(this.ctx);
   }
 
   /** Loaded on use: creating pulls in key generation (node:crypto), which light commands never need. */
@@ -127,16 +95,6 @@ export class MachineAPI {
 
   remove(name: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
     return removeMachine(this.ctx, name, !!opts.force);
-  }
-
-  /** The rows of `ls`. */
-  list(opts: Partial<ListOptions> & { filter?: string[] } = {}): Promise<HostListItem[]> {
-    return listMachines(this.ctx, {
-      filters: opts.filters ?? parseFilters(opts.filter ?? []),
-      timeoutMs: opts.timeoutMs ?? 10_000,
-      dockerHost: opts.dockerHost ?? this.ctx.env.DOCKER_HOST ?? '',
-      queryEngine: opts.queryEngine,
-    });
   }
 
   /** Provision the machine again: hostname, engine (kept when present), certificates, daemon options. */
@@ -224,31 +182,6 @@ export class MachineAPI {
   async upgrade(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { upgradeMachine } = await import('./upgrade.js');
     await upgradeMachine(this.ctx, m, lifecycleOptions(opts));
-  }
-
-  /**
-   * The machine `env --swarm` points docker at: a Swarm-mode manager itself, a worker's running
-   * manager; any other machine itself (the connection check then says whether it is a master).
-   */
-  async swarmManager(m: Machine): Promise<Machine> {
-    if (!m.config.HostOptions.SwarmOptions.Role) return m;
-    const { swarmManagerFor } = await import('./swarm.js');
-    return swarmManagerFor(this.ctx, m);
-  }
-
-  /** TLS handshake with the machine's engine; returns the URL to point docker at. */
-  checkConnection(m: Machine, opts: { swarm?: boolean } = {}): Promise<string> {
-    return checkConnection(m, !!opts.swarm);
-  }
-
-  /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
-  async ensureClientCerts(m: Machine): Promise<void> {
-    const { ensureClientCertCopies } = await import('./client-certs.js');
-    return ensureClientCertCopies(m.config);
-  }
-
-  engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
-    return engineVersion(m, signal);
   }
 
   /** A driver's flags from a plain object ({ url: '...' }), with env vars and defaults applied. */

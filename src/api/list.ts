@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../errors.js';
 import { naturalSort } from '../format/natsort.js';
 import type { EngineOptions, SwarmOptions } from '../store/host.js';
@@ -102,14 +103,37 @@ function swarmMasters(all: Machine[]): Map<string, string> {
   return masters;
 }
 
-/** Every row of `ls`: machines queried in parallel, each bounded by the timeout. */
+/** Every row of `ls`, in its order: machines queried in parallel, each bounded by the timeout. */
 export async function listMachines(ctx: ApiContext, opts: ListOptions): Promise<HostListItem[]> {
+  return naturalSort(await listRows(ctx, opts), (r) => r.Name);
+}
+
+/**
+ * What `active` prints: the first machine by name that $DOCKER_HOST points at, and whether any
+ * row timed out. Only the matching rows are sorted (sorting all of a hundred cost more than
+ * finding them); the sort is stable, so the first match is the one the sorted list shows first.
+ */
+export async function findActive(
+  ctx: ApiContext,
+  opts: Omit<ListOptions, 'queryEngine'>,
+): Promise<{ name: string | undefined; timedOut: boolean }> {
+  const rows = await listRows(ctx, { ...opts, queryEngine: false });
+  const active = naturalSort(
+    rows.filter((r) => r.ActiveHost || r.ActiveSwarm),
+    (r) => r.Name,
+  );
+  return { name: active[0]?.Name, timedOut: rows.some((r) => r.State === 'Timeout') };
+}
+
+async function listRows(ctx: ApiContext, opts: ListOptions): Promise<HostListItem[]> {
   const { machines, broken } = await loadAll(ctx);
   const shown = await filterMachines(machines, opts.filters);
   const masters = swarmMasters(machines);
   // One deadline and one abort for the whole list: every query starts at once, so a timer per
   // machine would say the same thing a hundred times (and cost as much as the local rows).
   const ac = new AbortController();
+  // Every row's queries listen on this one signal (and stop listening when done): no leak to warn of.
+  setMaxListeners(0, ac.signal);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
@@ -124,12 +148,16 @@ export async function listMachines(ctx: ApiContext, opts: ListOptions): Promise<
         Promise.race([hostItem(m, masters, opts, ac.signal), deadline.then(() => timeoutItem(m, opts))]),
       ),
     );
+  } catch (err) {
+    // Rows still querying have no one to answer to. (When every row has its answer nothing is
+    // left to stop, and the abort, with the DOMException it makes, costs more than a row.)
+    ac.abort();
+    throw err;
   } finally {
     clearTimeout(timer);
-    ac.abort();
   }
   for (const b of broken) rows.push(errorItem(b.name, b.error));
-  return naturalSort(rows, (r) => r.Name);
+  return rows;
 }
 
 function errorItem(name: string, error: string): HostListItem {
@@ -166,7 +194,7 @@ async function hostItem(
   signal: AbortSignal,
 ): Promise<HostListItem> {
   const dockerHost = opts.dockerHost;
-  const started = performance.now();
+  const started = nowMs();
   const o = m.config.HostOptions;
   let url = '';
   let state = '';
@@ -219,6 +247,14 @@ async function hostItem(
     EngineOptions: o.EngineOptions,
     Error: error.replaceAll('\n', ' ').trim(),
     DockerVersion: dockerVersion,
-    ResponseTime: Math.round(performance.now() - started),
+    ResponseTime: Math.round(nowMs() - started),
   };
+}
+
+/**
+ * Milliseconds on a monotonic clock. Not performance.now(): the first use of `performance` loads
+ * Node's perf_hooks, about a millisecond of every `ls`.
+ */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }

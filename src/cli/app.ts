@@ -5,7 +5,7 @@ import { flagBool } from '../flags/def.js';
 import { parseFlags, parseGoBool } from '../flags/parse.js';
 import { VERSION_STRING } from '../version.js';
 import type { CommandContext, CommandInfo, CommandModule } from './command.js';
-import { commands, findCommand } from './commands.js';
+import { findIn } from './command-list.js';
 import { globalFlagDefs, globalOptions } from './globals.js';
 import { appHelp, commandHelp } from './help.js';
 import { createOutput, type Streams } from './output.js';
@@ -17,8 +17,22 @@ export interface RunIO extends Streams {
 
 const HELP_FLAG: FlagDef = { name: 'help', short: 'h', kind: 'bool', usage: 'show help' };
 
-/** Run one docker-machine command line; returns the exit code. */
-export async function runCLI(argv: string[], io: RunIO): Promise<number> {
+/**
+ * The command a command line names after its global flags, or undefined when it names none (help,
+ * --version) or its global flags do not parse (runCLI then says why).
+ */
+export function commandNameOf(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const g = parseFlags(argv.slice(2), globalFlagDefs(env), { stopAtFirstArg: true, env });
+    if (flagBool(g.flags, 'version') || flagBool(g.flags, 'help')) return undefined;
+    return g.rest[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one docker-machine command line with the bundle's commands; returns the exit code. */
+export async function runCLI(argv: string[], io: RunIO, commands: CommandInfo[]): Promise<number> {
   const appName = appNameFrom(argv[1]);
   const args = argv.slice(2);
   // Debug is on if -D appears anywhere, even after the command, as in the original.
@@ -48,7 +62,7 @@ export async function runCLI(argv: string[], io: RunIO): Promise<number> {
       out.write(appHelp(appName, gdefs, commands));
       return 0;
     }
-    const info = findCommand(cmdName);
+    const info = findIn(commands, cmdName);
     if (!info) {
       throw new MachineError(
         `${appName}: '${cmdName}' is not a ${appName} command. See '${appName} --help'.`,

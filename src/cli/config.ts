@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { errorMessage, goQuote, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
-import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 import { targetName } from './target.js';
 
 export const flags: FlagDef[] = [
@@ -13,7 +13,7 @@ export const flags: FlagDef[] = [
 /** Flags for `docker $(docker-machine config NAME) ...`, after checking the engine's TLS. */
 export async function run(ctx: CommandContext): Promise<void> {
   ctx.out.infoToStderr();
-  const api = apiFor(ctx);
+  const api = queriesFor(ctx);
   const named = await api.load(await targetName(ctx));
   const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
   let dockerHost: string;

@@ -2,8 +2,8 @@ import { errorMessage, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
 import { detectShell, type EnvVars, hintCommandLine, renderEnv } from '../shell/env.js';
-import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 import { atMostOneName, targetName } from './target.js';
 
 export const flags: FlagDef[] = [
@@ -36,7 +36,7 @@ export async function run(ctx: CommandContext): Promise<void> {
   }
 
   atMostOneName(ctx);
-  const api = apiFor(ctx);
+  const api = queriesFor(ctx);
   const named = await api.load(await targetName(ctx));
   const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
   let dockerHost: string;

@@ -4,8 +4,8 @@ import { flagString } from '../flags/def.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { goJSONCompact, goJSONIndent } from '../format/template/funcs.js';
 import { parseTemplate, TemplateError } from '../format/template/index.js';
-import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 import { targetName } from './target.js';
 
 export const flags: FlagDef[] = [
@@ -17,7 +17,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     ctx.showHelp();
     throw new MachineError('Error: Expected one machine name as an argument');
   }
-  const api = apiFor(ctx);
+  const api = queriesFor(ctx);
   const m = await api.load(await targetName(ctx));
   const host = { ...m.config, Driver: m.driver.toJSON() };
   const format = flagString(ctx.flags, 'format');

@@ -1,6 +1,6 @@
 import { errorMessage, MachineError } from '../errors.js';
-import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 import { targetNames } from './target.js';
 
 export const flags = [];
@@ -11,7 +11,7 @@ export const flags = [];
  * anything is printed, as in the original.
  */
 export async function run(ctx: CommandContext): Promise<void> {
-  const api = apiFor(ctx);
+  const api = queriesFor(ctx);
   const names = await targetNames(ctx);
   const loaded = await Promise.allSettled(names.map((n) => api.load(n)));
   const loadErrors = loaded.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));

@@ -8,8 +8,8 @@ import { goDuration } from '../format/duration.js';
 import { goMarshal } from '../format/gojson.js';
 import { tabwrite } from '../format/tabwriter.js';
 import { goStruct, parseTemplate, TemplateError } from '../format/template/index.js';
-import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 
 export const flags: FlagDef[] = [
   { name: 'quiet', short: 'q', kind: 'bool', usage: 'Enable quiet mode' },
@@ -46,16 +46,15 @@ const LS_LAYOUT = { minwidth: 5, tabwidth: 1, padding: 3, padchar: ' ' };
 
 export async function run(ctx: CommandContext): Promise<void> {
   const filters = parseFilters(flagSlice(ctx.flags, 'filter'));
-  const api = apiFor(ctx);
+  const api = queriesFor(ctx);
 
   if (flagBool(ctx.flags, 'quiet')) {
     // Names only, in store order; machines whose config is broken are left out, as in the original.
-    if (!hasFilters(filters)) {
-      for (const name of await api.loadableNames()) ctx.out.write(`${name}\n`);
-      return;
-    }
-    const { machines } = await api.loadAll();
-    for (const m of await filterMachines(machines, filters)) ctx.out.write(`${m.name}\n`);
+    // One write for all names: a hundred writes were a tenth of the command's time.
+    const names = hasFilters(filters)
+      ? (await filterMachines((await api.loadAll()).machines, filters)).map((m) => m.name)
+      : await api.loadableNames();
+    if (names.length > 0) ctx.out.write(`${names.join('\n')}\n`);
     return;
   }
 

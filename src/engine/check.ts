@@ -1,22 +1,30 @@
 import { MachineError } from '../errors.js';
 import { dialErrorText } from './errors.js';
+import { sessionFile } from './session-file.js';
 import type { TLSMaterial } from './tls.js';
 import { connectVerified } from './verified-tls.js';
 
 /**
  * The original's connection check (spec §4.5): a TLS handshake with the client certificates,
- * where the server name is the URL's host, so the server certificate must name it.
+ * where the server name is the URL's host, so the server certificate must name it. With a cache
+ * folder, the session is kept there and the next check resumes it (see verified-tls.ts for why
+ * that proves as much).
  */
 export async function validateCertificate(
   hostPort: string,
   tls: TLSMaterial,
   timeoutMs = 20_000,
+  cacheDir?: string,
 ): Promise<void> {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(hostPort);
   const host = m ? m[1] : hostPort;
   const port = m ? Number(m[2]) : 2376;
   try {
-    (await connectVerified({ host, port, tls, timeoutMs })).destroy();
+    const sessions = cacheDir === undefined ? undefined : await sessionFile(cacheDir, host, port, tls);
+    const sock = await connectVerified({ host, port, tls, timeoutMs, sessions });
+    // Closed after our last handshake message has left, as Go's Close does: a socket destroyed
+    // at once can drop it, and the engine logs a handshake error (EOF) for every check.
+    sock.end(() => sock.destroy());
   } catch (err) {
     throw new MachineError(dialErrorText(hostPort, err), { cause: err });
   }

@@ -11,6 +11,11 @@ let root: string;
 let store: Store;
 const cacheFile = () => join(root, 'cache', 'configs.json');
 const configOf = (n: string) => join(root, 'machines', n, 'config.json');
+/** The cache file's two lines: the index, then the configs by name. */
+const readCache = async () => {
+  const [index, configs] = (await readFile(cacheFile(), 'utf8')).split('\n');
+  return { index: JSON.parse(index), configs: JSON.parse(configs) };
+};
 /** Back-date a file so that the cache takes it (fresh files are not cached: see SETTLE_MS). */
 const settle = (p: string) => utimes(p, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
 
@@ -27,8 +32,9 @@ after(() => rm(root, { recursive: true, force: true }));
 
 test('settled configs are cached; a cached load equals a direct one', async () => {
   const first = await store.loadMany(['a', 'b', 'c']);
-  const cached = JSON.parse(await readFile(cacheFile(), 'utf8'));
-  assert.deepEqual(Object.keys(cached.entries).sort(), ['a', 'b', 'c']);
+  const cached = await readCache();
+  assert.deepEqual(Object.keys(cached.index.entries).sort(), ['a', 'b', 'c']);
+  assert.deepEqual(Object.keys(cached.configs).sort(), ['a', 'b', 'c']);
   const second = await store.loadMany(['a', 'b', 'c']);
   assert.deepEqual(second, first);
   assert.deepEqual(second[1], await store.load('b'));
@@ -43,8 +49,9 @@ test('a changed config.json is read again, not taken from the cache', async () =
   const [, b] = await store.loadMany(['a', 'b', 'c']);
   assert.deepEqual((b as typeof h).HostOptions.EngineOptions.Labels, ['changed=yes']);
   // Just written: not cached until it has settled, so a same-tick rewrite cannot be missed.
-  const cached = JSON.parse(await readFile(cacheFile(), 'utf8'));
-  assert.equal(cached.entries.b, undefined);
+  const cached = await readCache();
+  assert.equal(cached.index.entries.b, undefined);
+  assert.equal(cached.configs.b, undefined);
 });
 
 test('a config broken after it was cached shows its error; gone machines leave the cache', async () => {
@@ -58,26 +65,39 @@ test('a config broken after it was cached shows its error; gone machines leave t
   const names = await store.driverNames(['a', 'b', 'c']);
   assert.ok(names[2] instanceof Error);
   await store.loadMany(['a']);
-  const cached = JSON.parse(await readFile(cacheFile(), 'utf8'));
-  assert.deepEqual(Object.keys(cached.entries), ['a']);
+  const cached = await readCache();
+  assert.deepEqual(Object.keys(cached.index.entries), ['a']);
+  assert.deepEqual(Object.keys(cached.configs), ['a']);
 });
 
 test('a corrupt or foreign cache file is ignored and replaced', async () => {
   await writeFile(cacheFile(), 'not json at all');
   const [a] = await store.loadMany(['a']);
   assert.equal((a as { Name: string }).Name, 'a');
-  const cached = JSON.parse(await readFile(cacheFile(), 'utf8'));
-  assert.ok(cached.entries.a, 'rewritten with the good entry');
+  const cached = await readCache();
+  assert.ok(cached.index.entries.a, 'rewritten with the good entry');
   // A cache made by a checker with other fields is not trusted.
-  cached.schema = 'something else';
-  cached.entries.a.json = JSON.stringify({ Name: 'a', DriverName: 'forged' });
-  await writeFile(cacheFile(), JSON.stringify(cached));
+  cached.index.schema = 'something else';
+  cached.configs.a.DriverName = 'forged';
+  cached.index.entries.a.driver = 'forged';
+  await writeFile(cacheFile(), `${JSON.stringify(cached.index)}\n${JSON.stringify(cached.configs)}\n`);
   const [again] = await store.loadMany(['a']);
   assert.equal((again as { DriverName: string }).DriverName, 'none');
+  assert.deepEqual(await store.driverNames(['a']), ['none']);
+  // An index whose configs line is lost vouches for nothing.
+  await store.loadMany(['a']);
+  const { index } = await readCache();
+  await writeFile(cacheFile(), `${JSON.stringify(index)}\n{"a": `);
+  const [whole] = await store.loadMany(['a']);
+  assert.equal((whole as { Name: string }).Name, 'a');
 });
 
 test('configs handed out are copies: changing one does not change the next load', async () => {
   await store.loadMany(['a']);
+  // The same name twice in one load: two separate objects.
+  const [p, q] = (await store.loadMany(['a', 'a'])) as { DriverName: string }[];
+  p.DriverName = 'mutated';
+  assert.equal(q.DriverName, 'none');
   const [x] = (await store.loadMany(['a'])) as { Name: string; DriverName: string }[];
   x.DriverName = 'mutated';
   const [y] = (await store.loadMany(['a'])) as { DriverName: string }[];

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import type { HostConfig } from './host.js';
@@ -11,9 +11,12 @@ import { schemaFingerprint } from './schema.js';
  * mtime, and only files last changed well before they were read are kept: a write in the same
  * clock tick as an earlier read cannot hide behind an unchanged mtime (git's "racily clean"
  * rule). config.json stays the only truth: the cache can be deleted at any time.
+ *
+ * The file is two lines of JSON: first the index (signatures and driver names), then the configs
+ * by name. `ls -q` needs only the index, so the configs are parsed on the first get().
  */
 
-const FORMAT = 2;
+const FORMAT = 3;
 /** Files changed more recently than this are not cached yet (timestamp granularity). */
 const SETTLE_MS = 2000;
 
@@ -24,12 +27,10 @@ export interface FileSignature {
 }
 
 interface Entry extends FileSignature {
-  /** The checked config as JSON text: each load parses its own copy, which callers may change. */
-  json: string;
   driver: string;
 }
 
-interface CacheFile {
+interface CacheIndex {
   format: number;
   schema: string;
   entries: Record<string, Entry>;
@@ -37,55 +38,69 @@ interface CacheFile {
 
 export class ConfigCache {
   private entries: Map<string, Entry>;
+  /** The second line, not parsed until a config is asked for. */
+  private configsText: string;
+  private configs: Map<string, HostConfig> | undefined;
+  /**
+   * Configs already handed out: a caller may change its copy, so a second get makes a new one.
+   * (Store.loadThroughCache flushes before its callers see any config.)
+   */
+  private handedOut = new Set<string>();
   private changed = false;
 
   private constructor(
     private readonly path: string,
     entries: Record<string, Entry>,
+    configsText: string,
   ) {
     this.entries = new Map(Object.entries(entries));
+    this.configsText = configsText;
   }
 
   static open(path: string): ConfigCache {
     try {
-      const data = JSON.parse(fs.readFileSync(path, 'utf8')) as CacheFile;
-      if (data.format === FORMAT && data.schema === schemaFingerprint && data.entries) {
-        return new ConfigCache(path, data.entries);
+      const text = readFileSync(path, 'utf8');
+      const nl = text.indexOf('\n');
+      const index = JSON.parse(nl < 0 ? text : text.slice(0, nl)) as CacheIndex;
+      if (index.format === FORMAT && index.schema === schemaFingerprint && index.entries && nl >= 0) {
+        return new ConfigCache(path, index.entries, text.slice(nl + 1));
       }
     } catch {}
-    const c = new ConfigCache(path, {});
-    c.changed = fs.existsSync(path);
+    const c = new ConfigCache(path, {}, '{}');
+    c.changed = existsSync(path);
     return c;
+  }
+
+  private unchanged(name: string, st: FileSignature): Entry | undefined {
+    const e = this.entries.get(name);
+    return e && e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs ? e : undefined;
   }
 
   /** The DriverName of an unchanged cached config (one that loads without error). */
   driverOf(name: string, st: FileSignature): string | undefined {
-    const e = this.entries.get(name);
-    return e && e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs ? e.driver : undefined;
+    return this.unchanged(name, st)?.driver;
   }
 
   /** The cached config when the file is unchanged. */
   get(name: string, st: FileSignature): HostConfig | undefined {
-    const e = this.entries.get(name);
-    if (!e) return undefined;
-    if (e.ino === st.ino && e.size === st.size && e.mtimeMs === st.mtimeMs) {
-      return JSON.parse(e.json) as HostConfig;
+    const configs = this.parsedConfigs();
+    const config = this.unchanged(name, st) && configs.get(name);
+    if (!config) {
+      if (this.entries.delete(name)) this.changed = true;
+      configs.delete(name);
+      return undefined;
     }
-    this.entries.delete(name);
-    this.changed = true;
-    return undefined;
+    if (this.handedOut.has(name)) return JSON.parse(JSON.stringify(config)) as HostConfig;
+    this.handedOut.add(name);
+    return config;
   }
 
   /** Remember `config` as read from a file with signature `st`, if that file has settled. */
   put(name: string, st: FileSignature, config: HostConfig): void {
     if (Date.now() - st.mtimeMs < SETTLE_MS) return;
-    this.entries.set(name, {
-      ino: st.ino,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      json: JSON.stringify(config),
-      driver: config.DriverName,
-    });
+    this.entries.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, driver: config.DriverName });
+    // A copy: the caller gets `config` itself and may change it.
+    this.parsedConfigs().set(name, JSON.parse(JSON.stringify(config)) as HostConfig);
     this.changed = true;
   }
 
@@ -95,6 +110,7 @@ export class ConfigCache {
     for (const n of this.entries.keys()) {
       if (!keep.has(n)) {
         this.entries.delete(n);
+        this.configs?.delete(n);
         this.changed = true;
       }
     }
@@ -103,15 +119,36 @@ export class ConfigCache {
   /** Write the cache if it changed. A store we cannot write to simply goes without. */
   async flush(): Promise<void> {
     if (!this.changed) return;
-    const data: CacheFile = {
-      format: FORMAT,
-      schema: schemaFingerprint,
-      entries: Object.fromEntries(this.entries),
-    };
+    const configs = this.parsedConfigs();
+    const entries: Record<string, Entry> = {};
+    const kept: Record<string, HostConfig> = {};
+    for (const [name, e] of this.entries) {
+      const config = configs.get(name);
+      if (!config) continue;
+      entries[name] = e;
+      kept[name] = config;
+    }
+    const index: CacheIndex = { format: FORMAT, schema: schemaFingerprint, entries };
     try {
-      await fs.promises.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(this.path, JSON.stringify(data), 0o600);
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      // JSON.stringify leaves no newline outside strings: the first one ends the index.
+      await writeFileAtomic(this.path, `${JSON.stringify(index)}\n${JSON.stringify(kept)}\n`, 0o600);
       this.changed = false;
     } catch {}
+  }
+
+  private parsedConfigs(): Map<string, HostConfig> {
+    if (!this.configs) {
+      let parsed: Record<string, HostConfig> = {};
+      try {
+        parsed = JSON.parse(this.configsText) as Record<string, HostConfig>;
+      } catch {
+        // The index without its configs vouches for nothing.
+        this.entries.clear();
+        this.changed = true;
+      }
+      this.configs = new Map(Object.entries(parsed ?? {}));
+    }
+    return this.configs;
   }
 }

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { MachineError } from '../errors.js';
 
@@ -12,12 +12,12 @@ export async function withFileLock<T>(
   fn: () => Promise<T>,
   timeoutMs = 60_000,
 ): Promise<T> {
-  await fs.promises.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
     try {
-      const fh = await fs.promises.open(path, 'wx', 0o600);
+      const fh = await fsp.open(path, 'wx', 0o600);
       await fh.writeFile(`${process.pid}\n${process.argv.slice(2).join(' ')}\n`);
       await fh.close();
       break;
@@ -27,7 +27,7 @@ export async function withFileLock<T>(
     const holder = await lockHolder(path);
     if (holder !== undefined && !alive(holder)) {
       // The holder died; remove its lock unless another waiter already did.
-      await fs.promises.unlink(path).catch(() => {});
+      await fsp.unlink(path).catch(() => {});
       continue;
     }
     if (Date.now() >= deadline) {
@@ -41,13 +41,13 @@ export async function withFileLock<T>(
   try {
     return await fn();
   } finally {
-    await fs.promises.unlink(path).catch(() => {});
+    await fsp.unlink(path).catch(() => {});
   }
 }
 
 async function lockHolder(path: string): Promise<number | undefined> {
   try {
-    const pid = Number.parseInt((await fs.promises.readFile(path, 'utf8')).split('\n')[0], 10);
+    const pid = Number.parseInt((await fsp.readFile(path, 'utf8')).split('\n')[0], 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,6 @@
-import * as fs from 'node:fs';
-import { join } from 'node:path';
+// fs.promises, not node:fs/promises: the promise API loads on first use, which light commands never make.
+import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
@@ -10,6 +11,7 @@ import { migrateToV3 } from './migrate.js';
 import { checkHostV3, SchemaError } from './schema.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
+const ASCII_RE = /^[\x00-\x7f]*$/;
 
 export class NotExistError extends MachineError {
   constructor(name: string) {
@@ -49,22 +51,22 @@ export class Store {
 
   async exists(name: string): Promise<boolean> {
     if (!NAME_RE.test(name) || name.includes('..')) return false;
-    return fs.statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
   }
 
   /** Machine folders, sorted by name bytes as Go's ReadDir sorts them; hidden entries are not machines. */
   async listNames(): Promise<string[]> {
-    let entries: fs.Dirent[];
+    let entries: Dirent[];
     try {
-      entries = fs.readdirSync(this.machinesDir, { withFileTypes: true });
+      entries = readdirSync(this.machinesDir, { withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return entries
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-      .map((e) => e.name)
-      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    // For ASCII names (all valid ones) UTF-16 order is byte order, and sorting needs no Buffers.
+    if (names.every((n) => ASCII_RE.test(n))) return names.sort();
+    return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
   async load(name: string): Promise<HostConfig> {
@@ -74,7 +76,7 @@ export class Store {
     try {
       // Synchronous on purpose: config.json is small, and `ls` reads a hundred of them; the
       // promise API's file handles cost more than the reads (measured in bench/startup.ts).
-      raw = fs.readFileSync(path, 'utf8');
+      raw = readFileSync(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new MachineError(`open ${path}: no such file or directory`);
@@ -133,14 +135,15 @@ export class Store {
 
   private async loadThroughCache<T>(
     names: string[],
-    hit: (cache: ConfigCache, name: string, st: fs.Stats) => T | undefined,
+    hit: (cache: ConfigCache, name: string, st: Stats) => T | undefined,
   ): Promise<(T | HostConfig | Error)[]> {
     const cache = ConfigCache.open(join(this.cacheDir, 'configs.json'));
     const out: (T | HostConfig | Error)[] = [];
     for (const name of names) {
-      const path = join(this.machineDir(name), 'config.json');
+      // Concatenated, not joined: path.join's normalising was a tenth of `ls -q` over 100 machines.
+      const path = `${this.machinesDir}${sep}${name}${sep}config.json`;
       // The signature is taken before the read: a write after it changes the mtime it recorded.
-      const st = fs.statSync(path, { throwIfNoEntry: false });
+      const st = statSync(path, { throwIfNoEntry: false });
       const h = st && hit(cache, name, st);
       if (h) {
         out.push(h);
@@ -162,16 +165,16 @@ export class Store {
   async save(host: HostConfig): Promise<void> {
     validateMachineName(host.Name);
     const dir = this.machineDir(host.Name);
-    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(join(dir, 'config.json'), goMarshalIndent(host));
   }
 
   /** Create the machine's folder; of two creates racing for one name, exactly one succeeds. */
   async claim(name: string): Promise<void> {
     validateMachineName(name);
-    await fs.promises.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
     try {
-      await fs.promises.mkdir(this.machineDir(name), { mode: 0o700 });
+      await fsp.mkdir(this.machineDir(name), { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new MachineError(`Docker machine "${name}" already exists`);
@@ -182,7 +185,7 @@ export class Store {
 
   async remove(name: string): Promise<void> {
     validateMachineName(name);
-    await fs.promises.rm(this.machineDir(name), { recursive: true, force: true });
+    await fsp.rm(this.machineDir(name), { recursive: true, force: true });
   }
 
   /** Serialise the commands that change one machine. */

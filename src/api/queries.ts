@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasDriver } from '../drivers/registry.js';
+import type { Store } from '../store/store.js';
+import { checkConnection } from './connection.js';
+import type { ApiContext } from './context.js';
+import { engineVersion } from './engine.js';
+import { findActive, type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
+import { parseFilters } from './list-filter.js';
+import { loadMachine, type Machine } from './machine.js';
+
+/** The files ensureClientCertCopies puts in the machine folder. */
+const CERT_COPIES = ['ca.pem', 'cert.pem', 'key.pem'];
+
+/**
+ * The operations that read the store and ask engines, without changing a machine: what the light
+ * commands (ls, active, env, config, url, ip, inspect) use. Kept apart from MachineAPI, which
+ * adds the rest, so that the light bundle holds none of create's, provisioning's or SSH's code.
+ */
+export class MachineQueries {
+  readonly ctx: ApiContext;
+
+  constructor(ctx: ApiContext) {
+    this.ctx = ctx;
+  }
+
+  get store(): Store {
+    return this.ctx.store;
+  }
+
+  /** Names of the machines in the store, sorted. */
+  names(): Promise<string[]> {
+    return this.ctx.store.listNames();
+  }
+
+  load(name: string): Promise<Machine> {
+    return loadMachine(this.ctx.store, name);
+  }
+
+  /** Names of the machines whose configs load (broken ones left out, as `ls -q` does). */
+  async loadableNames(): Promise<string[]> {
+    const names = await this.ctx.store.listNames();
+    const drivers = await this.ctx.store.driverNames(names);
+    return names.filter((_, i) => {
+      const d = drivers[i];
+      return typeof d === 'string' && hasDriver(d);
+    });
+  }
+
+  /** Loadable machines and the ones whose config is broken. */
+  loadAll(): ReturnType<typeof loadAll> {
+    return loadAll(this.ctx);
+  }
+
+  /** The rows of `ls`. */
+  list(opts: Partial<ListOptions> & { filter?: string[] } = {}): Promise<HostListItem[]> {
+    return listMachines(this.ctx, {
+      filters: opts.filters ?? parseFilters(opts.filter ?? []),
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      dockerHost: opts.dockerHost ?? this.ctx.env.DOCKER_HOST ?? '',
+      queryEngine: opts.queryEngine,
+    });
+  }
+
+  /** The first machine by name that `dockerHost` points at, and whether any machine timed out. */
+  active(opts: { dockerHost: string; timeoutMs: number }): ReturnType<typeof findActive> {
+    return findActive(this.ctx, { filters: parseFilters([]), ...opts });
+  }
+
+  /**
+   * The machine `env --swarm` points docker at: a Swarm-mode manager itself, a worker's running
+   * manager; any other machine itself (the connection check then says whether it is a master).
+   */
+  async swarmManager(m: Machine): Promise<Machine> {
+    if (!m.config.HostOptions.SwarmOptions.Role) return m;
+    const { swarmManagerFor } = await import('./swarm.js');
+    return swarmManagerFor(this.ctx, m);
+  }
+
+  /** TLS handshake with the machine's engine; returns the URL to point docker at. */
+  checkConnection(m: Machine, opts: { swarm?: boolean } = {}): Promise<string> {
+    return checkConnection(m, !!opts.swarm, this.ctx.store.cacheDir);
+  }
+
+  /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
+  async ensureClientCerts(m: Machine): Promise<void> {
+    // Nearly always all three are there: seeing that needs neither the copying code nor the
+    // promise API of node:fs (a millisecond and a half to load).
+    const dir = m.config.HostOptions.AuthOptions.StorePath;
+    if (CERT_COPIES.every((f) => existsSync(join(dir, f)))) return;
+    const { ensureClientCertCopies } = await import('./client-certs.js');
+    return ensureClientCertCopies(m.config);
+  }
+
+  engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
+    return engineVersion(m, signal);
+  }
+}
