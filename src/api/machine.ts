@@ -64,5 +64,6 @@ export function driverContext(
         signal,
         progress: (message) => listener({ kind: 'info', machine: m.name, message }),
       }),
+    seedEngine: (req) => import('./seed-engine.js').then((s) => s.seedEngine(m, req)),
   };
 }

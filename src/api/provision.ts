@@ -12,6 +12,7 @@ import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
 import { machineTLS } from './engine.js';
 import type { Machine } from './machine.js';
+import { takeSeededEngine } from './seed-engine.js';
 import { waitFor } from './wait.js';
 
 export interface ProvisionOptions {
@@ -143,6 +144,7 @@ function provisionContext(
     enginePort: endpoint?.port ?? (Number(u.port) || 2376),
     certSANs: endpoint?.certSANs ?? [],
     ssh,
+    seededEngine: takeSeededEngine(m),
     info: (message) => ctx.events({ kind: 'info', message }),
     debug: (message) => ctx.events({ kind: 'debug', message }),
     async waitForEngine() {

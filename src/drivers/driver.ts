@@ -1,4 +1,5 @@
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
+import type { EngineSeedRequest, SeededEngine } from '../provision/seeded-engine.js';
 import type { SSHClient } from '../ssh/client.js';
 import type { BaseDriverFields, DriverJSON } from '../store/host.js';
 
@@ -37,6 +38,13 @@ export interface DriverContext {
    * names `what` and the last failure seen. Errors for which `fatal` is true end the wait at once.
    */
   waitFor<T>(what: string, probe: () => Promise<T>, fatal?: (err: unknown) => boolean): Promise<T>;
+  /**
+   * For drivers that can put files on the machine before its first boot: the engine's
+   * certificates and daemon options as provisioning would install them, so that the engine
+   * starts at boot and provisioning only checks them. Undefined when provisioning must handle the
+   * engine itself (a pinned --engine-version).
+   */
+  seedEngine?(req: EngineSeedRequest): Promise<SeededEngine | undefined>;
 }
 
 export interface Driver {

@@ -1,5 +1,6 @@
 import type { SSHClient } from '../ssh/client.js';
 import type { HostConfig } from '../store/host.js';
+import type { SeededEngine } from './seeded-engine.js';
 
 /** What a provisioner works with: the machine, one SSH connection, and a progress sink. */
 export interface ProvisionContext {
@@ -13,6 +14,8 @@ export interface ProvisionContext {
   /** Names the server certificate carries besides ip (a container's address on its network). */
   certSANs: string[];
   ssh: SSHClient;
+  /** The engine files the machine was seeded with before its first boot (create only). */
+  seededEngine?: SeededEngine;
   info(line: string): void;
   debug(line: string): void;
   /** Wait until the engine answers over TLS; throws with what it saw last. */

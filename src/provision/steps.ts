@@ -3,6 +3,7 @@ import { ensureClientCertCopies } from '../api/client-certs.js';
 import { certOrganization } from '../cert/bootstrap.js';
 import { generateServerCert } from '../cert/server.js';
 import { goQuote } from '../errors.js';
+import type { HostConfig } from '../store/host.js';
 import { mustRun, type ProvisionContext } from './context.js';
 import { REMOTE_CERT_DIR } from './daemon-options.js';
 
@@ -21,6 +22,27 @@ export async function configureHostname(ctx: ProvisionContext, sudo: string): Pr
 }
 
 /**
+ * A new server certificate in the machine's folder, for the names it is reached by: the --tls-san
+ * entries, its IP, the driver's extra names, localhost (the original's order).
+ */
+export async function makeServerCert(
+  config: HostConfig,
+  name: string,
+  ip: string,
+  certSANs: string[],
+): Promise<void> {
+  const auth = config.HostOptions.AuthOptions;
+  await generateServerCert({
+    caCertPath: auth.CaCertPath,
+    caKeyPath: auth.CaPrivateKeyPath,
+    certPath: auth.ServerCertPath,
+    keyPath: auth.ServerKeyPath,
+    org: `${certOrganization()}.${name}`,
+    hosts: [...auth.ServerCertSANs, ip, ...certSANs, 'localhost'],
+  });
+}
+
+/**
  * A new server certificate for the machine's names, and the CA and server files on the machine.
  * The PEMs travel on stdin, never on a command line where `ps` would show the private key.
  */
@@ -32,14 +54,7 @@ export async function installCertificates(
   const auth = ctx.config.HostOptions.AuthOptions;
   ctx.info('Copying certs to the local machine directory...');
   await ensureClientCertCopies(ctx.config, { overwrite: true });
-  await generateServerCert({
-    caCertPath: auth.CaCertPath,
-    caKeyPath: auth.CaPrivateKeyPath,
-    certPath: auth.ServerCertPath,
-    keyPath: auth.ServerKeyPath,
-    org: `${certOrganization()}.${ctx.name}`,
-    hosts: [...auth.ServerCertSANs, ctx.ip, ...ctx.certSANs, 'localhost'],
-  });
+  await makeServerCert(ctx.config, ctx.name, ctx.ip, ctx.certSANs);
   ctx.info('Copying certs to the remote machine...');
   const { readFile } = await import('node:fs/promises');
   await mustRun(ctx, `${sudo}mkdir -p ${dir}`);

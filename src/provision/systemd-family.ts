@@ -3,10 +3,11 @@ import { mustRun, type ProvisionContext, sudoPrefix } from './context.js';
 import { type DaemonSetup, systemdDropIn } from './daemon-options.js';
 import { type EngineSource, ensureEngine, upgradeEngine } from './engine-install.js';
 import type { Provisioner } from './provisioner.js';
+import { seededEngineHolds } from './seeded-engine.js';
 import { configureHostname, installCertificates } from './steps.js';
 
 const DROP_IN_DIR = '/etc/systemd/system/docker.service.d';
-const DROP_IN = `${DROP_IN_DIR}/10-machine.conf`;
+export const DROP_IN = `${DROP_IN_DIR}/10-machine.conf`;
 
 /** A distribution whose engine runs as systemd's docker.service. */
 export interface SystemdFamily extends EngineSource {
@@ -26,6 +27,11 @@ export function systemdProvisioner(f: SystemdFamily): Provisioner {
     name: f.name,
     async provision(ctx) {
       const sudo = sudoPrefix(ctx);
+      if (ctx.seededEngine && (await seededEngineHolds(ctx, ctx.seededEngine, sudo))) {
+        ctx.info('Docker started at boot with the certificates and options the machine was seeded with');
+        await ctx.waitForEngine();
+        return;
+      }
       await configureHostname(ctx, sudo);
       await ensureEngine(ctx, sudo, f);
       await installCertificates(ctx, sudo);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -137,10 +137,25 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
       '(q1) Finding the machine image...',
       '(q1) Waiting for the VM to boot (SSH)...',
       'Provisioning with debian...',
+      // The initrd put the seeded engine files in place: the engine started at boot.
+      'Docker started at boot with the certificates and options the machine was seeded with',
       'Docker is up and running!',
     ]) {
       assert.ok(r.stdout.split('\n').includes(line), `missing "${line}" in:\n${r.stdout}`);
     }
+    assert.equal((statSync(join(machineDir('q1'), 'seed.iso')).mode & 0o777).toString(8), '600');
+    // The engine's files on the machine: the machine folder's, the key readable by root alone.
+    const files = await s.run([
+      'ssh',
+      'q1',
+      'sudo stat -c "%a %U %n" /etc/docker/server-key.pem /etc/docker/server.pem && sudo cat /etc/docker/server.pem',
+    ]);
+    assert.equal(files.code, 0, files.stderr);
+    assert.ok(
+      files.stdout.startsWith('600 root /etc/docker/server-key.pem\n644 root /etc/docker/server.pem\n'),
+      files.stdout,
+    );
+    assert.ok(files.stdout.endsWith(readFileSync(join(machineDir('q1'), 'server.pem'), 'utf8')));
     const d = await driverOf('q1');
     assert.equal(d.AccelUsed, 'tcg', 'KVM does not run guests here: the probe must have chosen TCG');
     assert.equal((await s.run(['url', 'q1'])).stdout, `tcp://127.0.0.1:${d.EnginePort}\n`);
@@ -176,6 +191,10 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
       "docker run --name keeper -v keep:/d busybox sh -c 'echo kept > /d/f' && docker ps -aq --filter name=keeper",
     );
     assert.equal(made.code, 0, made.stderr);
+    // The seeded files go in at the first boot only: what the machine has since stays.
+    const dropIn = '/etc/systemd/system/docker.service.d/10-machine.conf';
+    const mark = await s.run(['ssh', 'q1', `echo '# kept' | sudo tee -a ${dropIn} >/dev/null`]);
+    assert.equal(mark.code, 0, mark.stderr);
     const pid = await pidOf('q1');
     const stop = await s.run(['stop', 'q1'], { timeoutMs: 300_000 });
     assert.equal(stop.code, 0, stop.stderr);
@@ -191,6 +210,8 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
     );
     assert.equal(kept.code, 0, kept.stderr);
     assert.equal(kept.stdout, `${made.stdout.trim().split('\n').pop()}\nkept\n`);
+    const tailOf = await s.run(['ssh', 'q1', `tail -n 1 ${dropIn}`]);
+    assert.equal(tailOf.stdout, '# kept\n', 'the second boot left the drop-in as it was');
 
     const kill = await s.run(['kill', 'q1'], { timeoutMs: 120_000 });
     assert.equal(kill.code, 0, kill.stderr);

@@ -19,7 +19,7 @@ import { withFileLock } from '../../store/lock.js';
 import { DISABLE, ENABLE, FILES, MASK, MASK_GENERATORS, USER } from './guest-files.js';
 import { requireTool, runTool, ToolFailedError } from './host-tool.js';
 import type { BootImage } from './image.js';
-import { INIT_SCRIPT, makeInitrd, ROOT_DISK_MODULES } from './initrd.js';
+import { INIT_SCRIPT, makeInitrd, ROOT_DISK_MODULES, SEED_MODULES } from './initrd.js';
 
 /**
  * The project's own machine image, built from a Debian mirror: debootstrap a root file system
@@ -67,7 +67,10 @@ export function cmdline(arch: string): string {
 const ROOTFS_MODULES = ['virtio_net', 'isofs'];
 
 /** Part of the recipe's hash with the files and packages: raise it when a build step changes. */
-const RECIPE_VERSION = 2;
+const RECIPE_VERSION = 3;
+
+/** Debian's docker.io: dockerd in /usr/sbin, with a docker.socket (the build checks both). */
+const BUILT_ENGINE = { dockerd: '/usr/sbin/dockerd', socketActivated: true };
 
 export function recipeHash(arch: string): string {
   const recipe = {
@@ -83,6 +86,8 @@ export function recipeHash(arch: string): string {
     USER,
     INIT_SCRIPT,
     ROOT_DISK_MODULES,
+    SEED_MODULES,
+    BUILT_ENGINE,
   };
   return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 12);
 }
@@ -103,6 +108,7 @@ export function builtImage(dir: string, o: { mirror: string; arch: string }): Bo
     kernel: join(dir, 'vmlinuz'),
     initrd: join(dir, 'initrd.img'),
     cmdline: cmdline(o.arch),
+    engine: BUILT_ENGINE,
     source: `built from ${o.mirror} (${SUITE})`,
   };
 }
@@ -202,6 +208,7 @@ export async function makeImage(
   o.log('Configuring the machine image...');
   await configure(rootfs, o.signal);
   const boot = await bootFiles(rootfs);
+  await checkEngine(rootfs);
   await copyFile(boot.kernel, join(tmp, 'vmlinuz'));
   await writeFile(join(tmp, 'initrd.img'), await makeInitrd(boot.modules, join(rootfs, 'bin/busybox')));
   await clean(rootfs);
@@ -319,6 +326,14 @@ async function bootFiles(rootfs: string): Promise<{ kernel: string; modules: str
     );
   }
   return { kernel: join(boot, basename(`vmlinuz-${version}`)), modules };
+}
+
+/** The engine is where BUILT_ENGINE says: the seeded drop-in names that dockerd and its socket. */
+async function checkEngine(rootfs: string): Promise<void> {
+  for (const p of [BUILT_ENGINE.dockerd, '/lib/systemd/system/docker.socket']) {
+    if (!existsSync(join(rootfs, p)))
+      throw new MachineError(`the machine image has no ${p}: the docker.io package changed its layout`);
+  }
 }
 
 /** The downloaded packages are installed already: leave them out of the image. */

@@ -21,6 +21,11 @@ export interface BootImage {
   initrd?: string;
   /** Kernel command line for a direct boot, e.g. 'console=ttyS0 root=/dev/vda rw quiet'. */
   cmdline?: string;
+  /**
+   * Images built by the project carry Debian's engine where this says: the driver can then seed
+   * its files so that it starts at the first boot (see seeded-engine.ts).
+   */
+  engine?: { dockerd: string; socketActivated: boolean };
   /** What it is, for messages: 'built from http://deb.debian.org/debian (bookworm)', a path or URL. */
   source: string;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagString } from '../../flags/def.js';
+import type { SeededEngine } from '../../provision/seeded-engine.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
@@ -230,7 +231,9 @@ class QemuDriver implements Driver {
 
     if (str(this.json, 'Network') === 'shared') await this.joinSegment();
     const { writeSeed } = await import('./seed.js');
+    const engine = await this.seededEngine(ctx, boot);
     await writeSeed(f.dir, {
+      engine,
       hostname: this.name,
       user: this.getSSHUsername(),
       publicKey: publicLine.trim(),
@@ -241,6 +244,18 @@ class QemuDriver implements Driver {
     });
     await ctx.save();
     await this.boot_(ctx, true);
+  }
+
+  /**
+   * The engine files for the seed, where the image is the project's own (its initrd puts them in
+   * place): the engine then starts while the machine boots, not after provisioning.
+   */
+  private async seededEngine(ctx: DriverContext, boot: BootImage): Promise<SeededEngine | undefined> {
+    if (!boot.engine || !ctx.seedEngine) return undefined;
+    const { port, certSANs } = await this.engineEndpoint();
+    const engine = await ctx.seedEngine({ ip: await this.getIP(), certSANs, port, ...boot.engine });
+    if (engine) ctx.debug('the engine files go on the seed: the engine starts at the first boot');
+    return engine;
   }
 
   private async joinSegment(): Promise<void> {

@@ -4,13 +4,16 @@ import { MachineError } from '../../errors.js';
 
 /**
  * The built image's initrd: a static busybox, the few virtio modules that mounting /dev/vda
- * takes, and an /init that loads them, mounts the root file system and hands over to systemd.
+ * takes, and an /init that loads them, mounts the root file system, puts in the engine files a
+ * first boot's seed carries, and hands over to systemd.
  * Debian's own initrd runs udev and a tree of scripts first, which costs about six seconds of
  * every boot under software emulation; this one needs a fraction of a second.
  */
 
 /** What the disk needs, by module name; their dependencies come from modules.dep. */
 export const ROOT_DISK_MODULES = ['virtio_pci', 'virtio_blk'];
+/** What reading the seed volume takes (for the engine files a first boot puts in place). */
+export const SEED_MODULES = ['isofs'];
 
 /** Runs as PID 1 from the initrd. busybox is called by path: the initrd has no applet links. */
 export const INIT_SCRIPT = `#!/bin/busybox sh
@@ -34,6 +37,25 @@ if ! $b mount -t "$fstype" -o "$mode" "$root" /root; then
   $b echo "initrd: cannot mount the root file system $root ($fstype): the disk is not a machine image"
   $b sleep 1
   exit 1
+fi
+# A first boot with engine files on the seed volume (seed.ts): they go in before systemd reads
+# its units, so that the engine starts at boot with them. A file already there stays: after the
+# first boot the machine's own files (provisioned, regenerated) are the ones that count.
+seed=$($b findfs LABEL=cidata 2>/dev/null)
+if [ -n "$seed" ] && $b mkdir -p /seed && $b mount -t iso9660 -o ro "$seed" /seed 2>/dev/null; then
+  if [ -f /seed/engine-files ]; then
+    while read -r name mode target; do
+      case "$target" in /etc/*) ;; *) continue ;; esac
+      [ -e "/root$target" ] && continue
+      umask 022
+      $b mkdir -p "/root\${target%/*}"
+      umask 077
+      $b cp "/seed/$name" "/root$target.seed" && $b chmod "$mode" "/root$target.seed" &&
+        $b mv "/root$target.seed" "/root$target" || $b echo "initrd: cannot put the seeded $target in place"
+    done </seed/engine-files
+    umask 022
+  fi
+  $b umount /seed
 fi
 $b mount --move /dev /root/dev
 $b umount /proc
@@ -119,8 +141,11 @@ export function cpioNewc(entries: Entry[]): Buffer {
 
 /** The initrd for the kernel whose modules are in `modulesDir`, with `busybox` (a static binary). */
 export async function makeInitrd(modulesDir: string, busybox: string): Promise<Buffer> {
-  const order = loadOrder(await readFile(join(modulesDir, 'modules.dep'), 'utf8'), ROOT_DISK_MODULES);
-  const dirs = ['bin', 'dev', 'proc', 'root', 'modules'];
+  const order = loadOrder(await readFile(join(modulesDir, 'modules.dep'), 'utf8'), [
+    ...ROOT_DISK_MODULES,
+    ...SEED_MODULES,
+  ]);
+  const dirs = ['bin', 'dev', 'proc', 'root', 'seed', 'modules'];
   const entries: Entry[] = [
     ...dirs.map((name) => ({ name, mode: S_IFDIR | 0o755 })),
     // The kernel opens the console before /init runs, before devtmpfs is mounted.

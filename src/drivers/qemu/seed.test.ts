@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -124,6 +124,44 @@ describe('the seed ISO', { skip: isoTools ? false : 'needs genisoimage (with iso
         '/user-data',
       ]);
       assert.deepEqual(await readdir(dir), ['seed.iso']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('engine files travel as engine-N with an engine-files list for the initrd; the ISO is private', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dm-seed-'));
+    try {
+      const engine = {
+        files: [
+          { path: '/etc/docker/server-key.pem', mode: '600', content: 'KEY\n' },
+          {
+            path: '/etc/systemd/system/docker.service.d/10-machine.conf',
+            mode: '644',
+            content: '[Service]\n',
+          },
+        ],
+      };
+      const iso = await writeSeed(dir, { ...base, engine });
+      assert.equal((await stat(iso)).mode & 0o777, 0o600, 'it holds the engine key');
+      assert.equal(
+        isoinfo('-R', '-x', '/engine-files', '-i', iso),
+        'engine-1 600 /etc/docker/server-key.pem\nengine-2 644 /etc/systemd/system/docker.service.d/10-machine.conf\n',
+      );
+      assert.equal(isoinfo('-R', '-x', '/engine-1', '-i', iso), 'KEY\n');
+      assert.equal(isoinfo('-R', '-x', '/engine-2', '-i', iso), '[Service]\n');
+      for (const bad of [
+        { path: 'etc/relative', mode: '644', content: '' },
+        { path: '/usr/bin/dockerd', mode: '755', content: '' },
+        { path: '/etc/a b', mode: '644', content: '' },
+        { path: '/etc/../usr/bin/dockerd', mode: '755', content: '' },
+        { path: '/etc/docker/x', mode: 'rw', content: '' },
+      ]) {
+        await assert.rejects(
+          writeSeed(dir, { ...base, engine: { files: [bad] } }),
+          /cannot seed the engine file/,
+        );
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

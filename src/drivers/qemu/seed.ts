@@ -1,6 +1,7 @@
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MachineError } from '../../errors.js';
+import type { SeededEngine } from '../../provision/seeded-engine.js';
 import { findTool, runTool } from './host-tool.js';
 
 /**
@@ -24,6 +25,11 @@ export interface SeedOptions {
   segment?: { address: string; mac: string };
   /** NIC 1's MAC, when the VM gives it one. */
   primaryMac?: string;
+  /**
+   * Engine files for the built image's initrd to put in place at the first boot: engine-N on
+   * the volume, and engine-files listing `engine-N MODE PATH` for each.
+   */
+  engine?: SeededEngine;
 }
 
 export interface SeedFiles {
@@ -103,7 +109,17 @@ export function seedFiles(o: SeedOptions): SeedFiles {
 
 /** Writes DIR/seed.iso (replacing an earlier one whole) and returns its path. */
 export async function writeSeed(dir: string, o: SeedOptions): Promise<string> {
-  const files = seedFiles(o);
+  const files: Record<string, string> = { ...seedFiles(o) };
+  if (o.engine) {
+    const list = o.engine.files.map((f, i) => {
+      const inEtc = /^\/etc\/[A-Za-z0-9._/-]+$/.test(f.path) && !f.path.split('/').includes('..');
+      if (!inEtc || !/^[0-7]{3,4}$/.test(f.mode))
+        throw new MachineError(`cannot seed the engine file ${JSON.stringify(f.path)} (mode ${f.mode})`);
+      files[`engine-${i + 1}`] = f.content;
+      return `engine-${i + 1} ${f.mode} ${f.path}\n`;
+    });
+    files['engine-files'] = list.join('');
+  }
   const tool = isoTool();
   const iso = join(dir, 'seed.iso');
   const work = await mkdtemp(join(dir, 'seed-'));
@@ -125,6 +141,8 @@ export async function writeSeed(dir: string, o: SeedOptions): Promise<string> {
       ],
       { what: 'making the seed ISO' },
     );
+    // It may carry the engine's private key.
+    await chmod(join(work, 'seed.iso'), 0o600);
     await rename(join(work, 'seed.iso'), iso);
   } finally {
     await rm(work, { recursive: true, force: true });
