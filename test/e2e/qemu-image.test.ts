@@ -414,6 +414,7 @@ describe('qemu base images: built from the Debian mirror, and booted', {
       kernel: join(dir, 'vmlinuz'),
       initrd: join(dir, 'initrd.img'),
       cmdline: built.cmdline,
+      engine: { dockerd: '/usr/sbin/dockerd', socketActivated: true },
       source: `built from ${DEFAULT_MIRROR} (bookworm)`,
     });
     assert.match(built.cmdline ?? '', /^console=ttyS0 root=\/dev\/vda .*\brw\b/);

@@ -8,7 +8,7 @@
 
 /** Reads the seed volume (labelled cidata) that seed.ts writes; runs at every boot, idempotent. */
 export const SEED_SCRIPT = `#!/bin/sh
-# Applies the machine's NoCloud seed: hostname, user with sudo and SSH keys, segment address.
+# Applies the machine's NoCloud seed: hostname, user with sudo and SSH keys.
 # Few processes: under software emulation each one costs.
 set -u
 log() { echo "machine-seed: $*"; }
@@ -62,7 +62,7 @@ parsed=$(awk '
   }' "$@")
 umount "$mnt"
 
-host= name= shell= sudo= addr= mac= keys=
+host= name= shell= sudo= keys=
 nl='
 '
 while IFS= read -r line; do
@@ -74,8 +74,6 @@ while IFS= read -r line; do
       case "$rest" in *" "*) v=\${rest#* } ;; *) v= ;; esac
       case "$k" in
         local-hostname) host=$v ;;
-        docker-machine-segment-address) addr=$v ;;
-        docker-machine-segment-mac) mac=$v ;;
       esac
       ;;
     name) [ -n "$name" ] || name=$rest ;;
@@ -123,39 +121,15 @@ ssh="$home/.ssh"
 printf '%s' "$keys" | while IFS= read -r key; do
   grep -qxF -- "$key" "$ssh/authorized_keys" || printf '%s\\n' "$key" >>"$ssh/authorized_keys"
 done
-
-if [ -n "$addr" ]; then
-  if [ -z "$mac" ]; then
-    log "the seed gives a segment address but no docker-machine-segment-mac: not applied"
-  else
-    # Before the DHCP file (90-) in name order: networkd gives the segment NIC this one.
-    mkdir -p /run/systemd/network
-    cat >/run/systemd/network/10-machine-segment.network <<NETWORK
-[Match]
-MACAddress=$mac
-
-[Link]
-RequiredForOnline=no
-
-[Network]
-Address=$addr
-LinkLocalAddressing=no
-IPv6AcceptRA=no
-NETWORK
-    # At boot this runs before networkd, which reads the file when it starts; networkd writes its
-    # state file once it runs, and then has to be told.
-    if [ -e /run/systemd/netif/state ]; then networkctl reload; fi
-    log "segment NIC $mac: $addr"
-  fi
-fi
+# The segment NIC's address is the initrd's to write (initrd.ts APPLY_SEED): networkd reads it
+# when it starts, which need not wait for this then.
 `;
 
 export const SEED_UNIT = `[Unit]
-Description=Machine settings from the seed volume (hostname, user, SSH key, segment address)
+Description=Machine settings from the seed volume (hostname, user, SSH key)
 DefaultDependencies=no
 After=local-fs.target
-Before=network-pre.target systemd-networkd.service ssh.service shutdown.target
-Wants=network-pre.target
+Before=ssh.service shutdown.target
 Conflicts=shutdown.target
 
 [Service]
@@ -210,15 +184,6 @@ LinkLocalAddressing=no
 IPv6AcceptRA=no
 `;
 
-/**
- * docker.service waits for network-online.target: one configured link is enough. Without --any,
- * a segment NIC left without an address would hold the engine back for two minutes.
- */
-export const WAIT_ONLINE_CONF = `[Service]
-ExecStart=
-ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30
-`;
-
 /** QEMU's user networking answers DNS at 10.0.2.3 (no resolver daemon in the image). */
 export const RESOLV_CONF = 'nameserver 10.0.2.3\n';
 
@@ -256,6 +221,10 @@ export const MASK = [
   'systemd-repart.service',
   'systemd-pstore.service',
   'modprobe@drm.service',
+  // docker.service waits for network-online.target, which this holds back until DHCP answered:
+  // seconds of the engine's start at boot, for an address the engine does not need to start.
+  // Without it the target is reached with network.target.
+  'systemd-networkd-wait-online.service',
   'sys-fs-fuse-connections.mount',
   'sys-kernel-config.mount',
 ];
@@ -304,7 +273,6 @@ export const FILES: Record<string, string> = {
   'etc/systemd/system/machine-growfs.service': GROWFS_UNIT,
   'etc/systemd/system/ssh-hostkeys.service': HOSTKEYS_UNIT,
   'etc/systemd/network/90-machine-dhcp.network': DHCP_NETWORK,
-  'etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf': WAIT_ONLINE_CONF,
   'etc/systemd/system.conf.d/10-machine.conf': SYSTEM_CONF,
   'etc/systemd/system/docker.service.d/10-after-provisioning.conf': DOCKER_AFTER_PROVISIONING,
   'etc/ssh/sshd_config.d/10-machine.conf': SSHD_CONF,

@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cpioNewc, loadOrder, makeInitrd } from './initrd.js';
+import { APPLY_SEED, cpioNewc, loadOrder, makeInitrd } from './initrd.js';
+import { seedFiles } from './seed.js';
 
 const DEP = [
   'kernel/drivers/virtio/virtio.ko:',
@@ -108,4 +109,66 @@ test('the initrd made from a modules folder carries busybox, /init and the modul
     assert.equal(await readFile(join(out, 'bin/busybox'), 'utf8'), 'not really busybox');
     assert.equal((await stat(join(out, 'init'))).mode & 0o777, 0o755);
   }
+});
+
+const hostBusybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+
+test('the initrd applies the seed: hostname, segment address, first-boot engine files', {
+  skip: hostBusybox ? false : 'needs busybox',
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'initrd-seed-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const seed = join(dir, 'seed');
+  const root = join(dir, 'root');
+  await mkdir(seed);
+  await mkdir(join(root, 'etc/systemd/network'), { recursive: true });
+  await writeFile(join(root, 'etc/hostname'), 'debian\n');
+  const files = seedFiles({
+    hostname: 'm-1.example',
+    user: 'docker',
+    publicKey: 'ssh-ed25519 AAAA test',
+    instanceId: 'i-1',
+    segment: { address: '10.251.0.7/24', mac: '52:54:00:FB:00:07' },
+  });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(seed, name), text);
+  await writeFile(join(seed, 'engine-1'), 'KEY\n');
+  await writeFile(join(seed, 'engine-2'), '[Service]\n');
+  await writeFile(
+    join(seed, 'engine-files'),
+    'engine-1 600 /etc/docker/server-key.pem\nengine-2 644 /etc/systemd/system/docker.service.d/10-machine.conf\nengine-1 644 /usr/bin/elsewhere\n',
+  );
+  const apply = () =>
+    execFileSync(
+      hostBusybox as string,
+      ['sh', '-c', `b=${hostBusybox}; s=$1 r=$2\n${APPLY_SEED}`, 'sh', seed, root],
+      {
+        stdio: 'pipe',
+      },
+    );
+  apply();
+  assert.equal(await readFile(join(root, 'etc/hostname'), 'utf8'), 'm-1.example\n');
+  assert.equal(
+    await readFile(join(root, 'etc/systemd/network/10-machine-segment.network'), 'utf8'),
+    '[Match]\nMACAddress=52:54:00:fb:00:07\n\n[Link]\nRequiredForOnline=no\n\n[Network]\nAddress=10.251.0.7/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n',
+  );
+  const key = join(root, 'etc/docker/server-key.pem');
+  assert.equal(await readFile(key, 'utf8'), 'KEY\n');
+  assert.equal((await stat(key)).mode & 0o777, 0o600);
+  assert.equal((await stat(join(root, 'etc/docker'))).mode & 0o777, 0o755, 'folders as usual');
+  const dropIn = join(root, 'etc/systemd/system/docker.service.d/10-machine.conf');
+  assert.equal((await stat(dropIn)).mode & 0o777, 0o644);
+  assert.ok(!existsSync(join(root, 'usr/bin/elsewhere')), 'only paths in /etc');
+
+  // A later boot keeps what the machine has since, and a seed without a segment drops its file.
+  await writeFile(dropIn, '[Service]\n# changed\n');
+  await writeFile(
+    join(seed, 'meta-data'),
+    seedFiles({
+      ...{ hostname: 'm-1', user: 'docker', publicKey: 'ssh-ed25519 AAAA test', instanceId: 'i-1' },
+    })['meta-data'],
+  );
+  apply();
+  assert.equal(await readFile(dropIn, 'utf8'), '[Service]\n# changed\n');
+  assert.equal(await readFile(join(root, 'etc/hostname'), 'utf8'), 'm-1\n');
+  assert.ok(!existsSync(join(root, 'etc/systemd/network/10-machine-segment.network')));
 });

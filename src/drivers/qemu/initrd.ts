@@ -4,8 +4,9 @@ import { MachineError } from '../../errors.js';
 
 /**
  * The built image's initrd: a static busybox, the few virtio modules that mounting /dev/vda
- * takes, and an /init that loads them, mounts the root file system, puts in the engine files a
- * first boot's seed carries, and hands over to systemd.
+ * takes, and an /init that loads them, mounts the root file system, applies what of the seed
+ * systemd reads at its start (hostname, segment address, a first boot's engine files), and hands
+ * over to systemd.
  * Debian's own initrd runs udev and a tree of scripts first, which costs about six seconds of
  * every boot under software emulation; this one needs a fraction of a second.
  */
@@ -14,6 +15,45 @@ import { MachineError } from '../../errors.js';
 export const ROOT_DISK_MODULES = ['virtio_pci', 'virtio_blk'];
 /** What reading the seed volume takes (for the engine files a first boot puts in place). */
 export const SEED_MODULES = ['isofs'];
+
+/**
+ * What of the seed systemd reads when it starts, applied from the mounted seed in $s to the root
+ * file system in $r: the hostname and the segment NIC's address (every boot), and the engine
+ * files of a first boot. Part of INIT_SCRIPT; kept apart so that a test runs it with busybox.
+ */
+export const APPLY_SEED = `# The hostname, which systemd sets when it starts, and the segment NIC's address, which
+# networkd reads when it starts: neither waits for the machine-seed unit then.
+host=$($b sed -n 's/^local-hostname: "\\(.*\\)"$/\\1/p' "$s/meta-data" 2>/dev/null)
+case "$host" in
+  "" | *[!A-Za-z0-9.-]*) ;;
+  *) $b echo "$host" >"$r/etc/hostname" ;;
+esac
+addr=$($b sed -n 's/^docker-machine-segment-address: "\\([0-9./]*\\)"$/\\1/p' "$s/meta-data" 2>/dev/null)
+mac=$($b sed -n 's/^docker-machine-segment-mac: "\\([0-9a-f:]*\\)"$/\\1/p' "$s/meta-data" 2>/dev/null)
+net="$r/etc/systemd/network/10-machine-segment.network"
+if [ -n "$addr" ] && [ -n "$mac" ]; then
+  # Before the DHCP file (90-) in name order: networkd gives the segment NIC this one.
+  $b printf '[Match]\\nMACAddress=%s\\n\\n[Link]\\nRequiredForOnline=no\\n\\n[Network]\\nAddress=%s\\nLinkLocalAddressing=no\\nIPv6AcceptRA=no\\n' \\
+    "$mac" "$addr" >"$net"
+else
+  $b rm -f "$net"
+fi
+# The engine files (seed.ts), so that the engine starts at boot with them. A file already there
+# stays: after the first boot the machine's own files (provisioned, regenerated) are the ones
+# that count.
+if [ -f "$s/engine-files" ]; then
+  while read -r name mode target; do
+    case "$target" in /etc/*) ;; *) continue ;; esac
+    [ -e "$r$target" ] && continue
+    umask 022
+    $b mkdir -p "$r\${target%/*}"
+    umask 077
+    $b cp "$s/$name" "$r$target.seed" && $b chmod "$mode" "$r$target.seed" &&
+      $b mv "$r$target.seed" "$r$target" || $b echo "initrd: cannot put the seeded $target in place"
+  done <"$s/engine-files"
+  umask 022
+fi
+`;
 
 /** Runs as PID 1 from the initrd. busybox is called by path: the initrd has no applet links. */
 export const INIT_SCRIPT = `#!/bin/busybox sh
@@ -38,24 +78,10 @@ if ! $b mount -t "$fstype" -o "$mode" "$root" /root; then
   $b sleep 1
   exit 1
 fi
-# A first boot with engine files on the seed volume (seed.ts): they go in before systemd reads
-# its units, so that the engine starts at boot with them. A file already there stays: after the
-# first boot the machine's own files (provisioned, regenerated) are the ones that count.
 seed=$($b findfs LABEL=cidata 2>/dev/null)
-if [ -n "$seed" ] && $b mkdir -p /seed && $b mount -t iso9660 -o ro "$seed" /seed 2>/dev/null; then
-  if [ -f /seed/engine-files ]; then
-    while read -r name mode target; do
-      case "$target" in /etc/*) ;; *) continue ;; esac
-      [ -e "/root$target" ] && continue
-      umask 022
-      $b mkdir -p "/root\${target%/*}"
-      umask 077
-      $b cp "/seed/$name" "/root$target.seed" && $b chmod "$mode" "/root$target.seed" &&
-        $b mv "/root$target.seed" "/root$target" || $b echo "initrd: cannot put the seeded $target in place"
-    done </seed/engine-files
-    umask 022
-  fi
-  $b umount /seed
+if [ -n "$seed" ] && $b mount -t iso9660 -o ro "$seed" /seed 2>/dev/null; then
+  s=/seed r=/root
+${APPLY_SEED}  $b umount /seed
 fi
 $b mount --move /dev /root/dev
 $b umount /proc
