@@ -1,7 +1,10 @@
 import { setMaxListeners } from 'node:events';
+import { statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { errorMessage } from '../errors.js';
-import { naturalSort } from '../format/natsort.js';
-import type { EngineOptions, SwarmOptions } from '../store/host.js';
+import { naturalCompare, naturalSort } from '../format/natsort.js';
+import { ConfigCache, type FixedURLs } from '../store/config-cache.js';
+import type { EngineOptions, HostConfig, SwarmOptions } from '../store/host.js';
 import { matchesSwarmFilter, memberOf, members, swarmColumn } from '../swarm/cluster.js';
 import type { ApiContext } from './context.js';
 import { engineClient } from './engine.js';
@@ -110,25 +113,89 @@ export async function listMachines(ctx: ApiContext, opts: ListOptions): Promise<
 
 /**
  * What `active` prints: the first machine by name that $DOCKER_HOST points at, and whether any
- * row timed out. Only the matching rows are sorted (sorting all of a hundred cost more than
- * finding them); the sort is stable, so the first match is the one the sorted list shows first.
+ * row timed out. That is what the original's sorted list of every row gives, without making every
+ * row: a `none` machine's URL is in the config cache's index (see FixedURLs), so those rows are
+ * decided without parsing their configs, and once one of them matches, only the machines that
+ * sort before it are asked. Whether a row timed out matters only when no row matches.
  */
 export async function findActive(
   ctx: ApiContext,
-  opts: Omit<ListOptions, 'queryEngine'>,
+  opts: Pick<ListOptions, 'dockerHost' | 'timeoutMs'>,
 ): Promise<{ name: string | undefined; timedOut: boolean }> {
-  const rows = await listRows(ctx, { ...opts, queryEngine: false });
-  const active = naturalSort(
-    rows.filter((r) => r.ActiveHost || r.ActiveSwarm),
-    (r) => r.Name,
+  const store = ctx.store;
+  const names = await store.listNames();
+  const cache = ConfigCache.open(join(store.cacheDir, 'configs.json'));
+  // The original's sort is stable: of names that compare equal, the one listed first comes first.
+  const before = (i: number, j: number) => (naturalCompare(names[i], names[j]) || i - j) < 0;
+  const signatures = names.map((n) =>
+    // Concatenated, as the store does: path.join's normalising costs a hundred times over.
+    statSync(`${store.machinesDir}${sep}${n}${sep}config.json`, { throwIfNoEntry: false }),
   );
-  return { name: active[0]?.Name, timedOut: rows.some((r) => r.State === 'Timeout') };
+  let best = -1;
+  const unknown: number[] = [];
+  names.forEach((name, i) => {
+    const st = signatures[i];
+    const fixed = st && cache.fixedURLs(name, st);
+    if (!fixed) unknown.push(i);
+    else if (fixedActive(fixed, opts.dockerHost) && (best < 0 || before(i, best))) best = i;
+  });
+  const ask = best < 0 ? unknown : unknown.filter((i) => before(i, best));
+
+  const machines: { machine: Machine; index: number }[] = [];
+  for (const i of ask) {
+    const st = signatures[i];
+    let config: HostConfig | undefined = st && cache.get(names[i], st);
+    try {
+      if (!config) {
+        config = await store.load(names[i]);
+        if (st) cache.put(names[i], st, config);
+      }
+      machines.push({ machine: await machineFromConfig(config), index: i });
+    } catch {
+      // A machine whose config does not load is a row with an error: never the active one.
+    }
+  }
+  cache.keepOnly(names);
+  await cache.flush();
+  if (machines.length === 0) return { name: best < 0 ? undefined : names[best], timedOut: false };
+
+  const rows = await queryRows(
+    machines.map((m) => m.machine),
+    // The Swarm column, which the masters are for, is not part of the answer.
+    new Map(),
+    { ...opts, filters: NO_FILTERS, queryEngine: false },
+  );
+  rows.forEach((r, k) => {
+    const i = machines[k].index;
+    if ((r.ActiveHost || r.ActiveSwarm) && (best < 0 || before(i, best))) best = i;
+  });
+  return {
+    name: best < 0 ? undefined : names[best],
+    timedOut: best < 0 && rows.some((r) => r.State === 'Timeout'),
+  };
+}
+
+const NO_FILTERS: ListFilters = { driver: [], name: [], label: [], swarm: [], state: [] };
+
+/** hostItem's ActiveHost or ActiveSwarm for a machine that is always Running at a fixed URL. */
+function fixedActive(f: FixedURLs, dockerHost: string): boolean {
+  if (f.url === '') return false;
+  return f.url === dockerHost || (f.swarmHost !== undefined && swarmURL(f.url, f.swarmHost) === dockerHost);
 }
 
 async function listRows(ctx: ApiContext, opts: ListOptions): Promise<HostListItem[]> {
   const { machines, broken } = await loadAll(ctx);
   const shown = await filterMachines(machines, opts.filters);
-  const masters = swarmMasters(machines);
+  const rows = await queryRows(shown, swarmMasters(machines), opts);
+  for (const b of broken) rows.push(errorItem(b.name, b.error));
+  return rows;
+}
+
+async function queryRows(
+  shown: Machine[],
+  masters: Map<string, string>,
+  opts: ListOptions,
+): Promise<HostListItem[]> {
   // One deadline and one abort for the whole list: every query starts at once, so a timer per
   // machine would say the same thing a hundred times (and cost as much as the local rows).
   const ac = new AbortController();
@@ -156,7 +223,6 @@ async function listRows(ctx: ApiContext, opts: ListOptions): Promise<HostListIte
   } finally {
     clearTimeout(timer);
   }
-  for (const b of broken) rows.push(errorItem(b.name, b.error));
   return rows;
 }
 

@@ -62,9 +62,12 @@ export class MachineQueries {
     });
   }
 
-  /** The first machine by name that `dockerHost` points at, and whether any machine timed out. */
+  /**
+   * The first machine by name that `dockerHost` points at; when there is none, whether any machine
+   * timed out (with a match, the machines after it are not asked).
+   */
   active(opts: { dockerHost: string; timeoutMs: number }): ReturnType<typeof findActive> {
-    return findActive(this.ctx, { filters: parseFilters([]), ...opts });
+    return findActive(this.ctx, opts);
   }
 
   /**

@@ -12,11 +12,12 @@ import { schemaFingerprint } from './schema.js';
  * clock tick as an earlier read cannot hide behind an unchanged mtime (git's "racily clean"
  * rule). config.json stays the only truth: the cache can be deleted at any time.
  *
- * The file is two lines of JSON: first the index (signatures and driver names), then the configs
- * by name. `ls -q` needs only the index, so the configs are parsed on the first get().
+ * The file is two lines of JSON: first the index (signatures, driver names and the URLs of
+ * `none` machines), then the configs by name. `ls -q` and, in a store of `none` machines,
+ * `active` need only the index, so the configs are parsed on the first get().
  */
 
-const FORMAT = 3;
+const FORMAT = 4;
 /** Files changed more recently than this are not cached yet (timestamp granularity). */
 const SETTLE_MS = 2000;
 
@@ -28,6 +29,30 @@ export interface FileSignature {
 
 interface Entry extends FileSignature {
   driver: string;
+  /** Of a `none` machine: see fixedURLs. */
+  url?: string;
+  swarmHost?: string;
+}
+
+/**
+ * The URLs a machine answers at, when its config alone says them: a `none` machine's URL is the
+ * one in its config (its driver's getURL reads nothing else) and its state is always Running.
+ * `swarmHost` is there only for a standalone-Swarm master, the one case where `ls` marks a swarm
+ * URL active.
+ */
+export interface FixedURLs {
+  url: string;
+  swarmHost?: string;
+}
+
+function fixedURLsOf(config: HostConfig): FixedURLs | undefined {
+  if (config.DriverName !== 'none') return undefined;
+  const url = config.Driver.URL;
+  const s = config.HostOptions.SwarmOptions;
+  return {
+    url: typeof url === 'string' ? url : '',
+    ...(s.Master && !s.Role ? { swarmHost: s.Host } : {}),
+  };
 }
 
 interface CacheIndex {
@@ -81,6 +106,13 @@ export class ConfigCache {
     return this.unchanged(name, st)?.driver;
   }
 
+  /** The fixed URLs (see FixedURLs) of an unchanged cached config that has them. */
+  fixedURLs(name: string, st: FileSignature): FixedURLs | undefined {
+    const e = this.unchanged(name, st);
+    if (e?.url === undefined) return undefined;
+    return e.swarmHost === undefined ? { url: e.url } : { url: e.url, swarmHost: e.swarmHost };
+  }
+
   /** The cached config when the file is unchanged. */
   get(name: string, st: FileSignature): HostConfig | undefined {
     const configs = this.parsedConfigs();
@@ -98,7 +130,13 @@ export class ConfigCache {
   /** Remember `config` as read from a file with signature `st`, if that file has settled. */
   put(name: string, st: FileSignature, config: HostConfig): void {
     if (Date.now() - st.mtimeMs < SETTLE_MS) return;
-    this.entries.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, driver: config.DriverName });
+    this.entries.set(name, {
+      ino: st.ino,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      driver: config.DriverName,
+      ...fixedURLsOf(config),
+    });
     // A copy: the caller gets `config` itself and may change it.
     this.parsedConfigs().set(name, JSON.parse(JSON.stringify(config)) as HostConfig);
     this.changed = true;
