@@ -1,10 +1,46 @@
 import { createConnection, createServer } from 'node:net';
 import { errorMessage, MachineError } from '../errors.js';
+import type { DriverJSON } from '../store/host.js';
+import { num, str } from './base.js';
+import type { Driver } from './driver.js';
 
 /**
  * What drivers whose machines are reached through ports on 127.0.0.1 (containers, VMs behind
- * user networking) need: free ports, taken ports, and whether sshd behind a port has answered.
+ * user networking) need: free ports, taken ports, whether sshd behind a port has answered, and
+ * the SSH accessors that follow from the address.
  */
+
+/**
+ * The driver JSON and SSH accessors of such a driver. This host reaches the machine only through
+ * a forward (a published port, QEMU's hostfwd), so IP and SSH host are 127.0.0.1 and the port is
+ * the forward saved as SSHPort. The login user stays with each driver: its default is the image's.
+ */
+export abstract class LoopbackDriver
+  implements Pick<Driver, 'toJSON' | 'getIP' | 'getSSHHostname' | 'getSSHPort' | 'getSSHKeyPath'>
+{
+  protected json: DriverJSON;
+
+  constructor(json: DriverJSON) {
+    this.json = json;
+  }
+
+  toJSON(): DriverJSON {
+    return this.json;
+  }
+
+  async getIP(): Promise<string> {
+    return '127.0.0.1';
+  }
+  async getSSHHostname(): Promise<string> {
+    return '127.0.0.1';
+  }
+  async getSSHPort(): Promise<number> {
+    return num(this.json, 'SSHPort');
+  }
+  getSSHKeyPath(): string {
+    return str(this.json, 'SSHKeyPath');
+  }
+}
 
 /** A port free on 127.0.0.1 now: bind to 0, read it, close. */
 export async function freePort(): Promise<number> {

@@ -21,21 +21,8 @@ import {
 } from '../../src/drivers/qemu/segment.js';
 import { pingHub } from '../../src/drivers/qemu/segment-control.js';
 import { paths, segmentDir } from '../../src/drivers/qemu/segment-members.js';
-import { parseMac } from '../../src/drivers/qemu/segment-switch.js';
 import { onProcessEnd } from '../helpers/cleanup.js';
-
-const BROADCAST = 'ff:ff:ff:ff:ff:ff';
-
-/** An Ethernet frame with a local experimental EtherType and a text payload naming it. */
-function frame(dst: string, src: string, tag: string): Buffer {
-  const b = Buffer.alloc(14 + Buffer.byteLength(tag));
-  b.writeUIntBE(parseMac(dst)!, 0, 6);
-  b.writeUIntBE(parseMac(src)!, 6, 6);
-  b.writeUInt16BE(0x88b5, 12);
-  b.write(tag, 14);
-  return b;
-}
-const tagOf = (b: Buffer) => b.subarray(14).toString();
+import { BROADCAST, frame, tagOf } from '../helpers/ethernet-frames.js';
 
 const scratch: string[] = [];
 const children: ChildProcess[] = [];

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
+import { HOSTKEYS_UNIT } from '../guest-units.js';
 import { type DockerAPI, EngineAPIError, query, streamError } from './engine-api.js';
 
 /**
@@ -32,24 +33,6 @@ export const PACKAGES = [
   'curl',
   'docker.io',
 ];
-
-/**
- * Each machine makes its own host key when it first boots: one ed25519 key. (`ssh-keygen -A`
- * also made RSA 3072 and ECDSA keys: about a second of CPU per machine, ten machines booting
- * at once waited for it.)
- */
-export const HOSTKEYS_UNIT = `[Unit]
-Description=SSH host keys of this machine
-Before=ssh.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
-
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
-
-[Install]
-WantedBy=multi-user.target
-`;
 
 /** sshd offers only the key it has (without this it logs each missing default key). */
 export const SSHD_CONF = `HostKey /etc/ssh/ssh_host_ed25519_key

@@ -7,7 +7,7 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
-import { awaitSSHBanner, freePort, portTaken } from '../loopback.js';
+import { awaitSSHBanner, freePort, LoopbackDriver, portTaken } from '../loopback.js';
 import { chooseAddress, isAddressConflict, isFixedAddressRefused } from './address.js';
 import {
   checkImage,
@@ -105,18 +105,9 @@ const PORT_ATTEMPTS = 3;
 /** Addresses tried that another program's container took between our choice and the start. */
 const ADDRESS_ATTEMPTS = 5;
 
-class DockerDriver implements Driver {
+class DockerDriver extends LoopbackDriver implements Driver {
   readonly driverName = 'docker';
-  private json: DriverJSON;
   private apiClient: DockerAPI | undefined;
-
-  constructor(json: DriverJSON) {
-    this.json = json;
-  }
-
-  toJSON(): DriverJSON {
-    return this.json;
-  }
 
   private set(fields: DriverJSON): void {
     this.json = { ...this.json, ...fields };
@@ -411,20 +402,8 @@ class DockerDriver implements Driver {
     return ip;
   }
 
-  async getIP(): Promise<string> {
-    return '127.0.0.1';
-  }
-  async getSSHHostname(): Promise<string> {
-    return '127.0.0.1';
-  }
-  async getSSHPort(): Promise<number> {
-    return num(this.json, 'SSHPort');
-  }
   getSSHUsername(): string {
     return str(this.json, 'SSHUser') || 'root';
-  }
-  getSSHKeyPath(): string {
-    return str(this.json, 'SSHKeyPath');
   }
 }
 

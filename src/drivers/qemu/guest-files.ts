@@ -1,3 +1,5 @@
+import { HOSTKEYS_UNIT } from '../guest-units.js';
+
 /**
  * The files the project's own machine image carries besides its packages: what a cloud image
  * gets from cloud-init (hostname, user, SSH key, network), done by one small oneshot unit that
@@ -152,23 +154,6 @@ After=local-fs.target
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/sbin/resize2fs /dev/vda
-
-[Install]
-WantedBy=multi-user.target
-`;
-
-/**
- * Each machine makes its own host key when it first boots: ed25519 only, since an RSA key takes
- * a minute and more under software emulation.
- */
-export const HOSTKEYS_UNIT = `[Unit]
-Description=SSH host keys of this machine
-Before=ssh.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
-
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
 
 [Install]
 WantedBy=multi-user.target

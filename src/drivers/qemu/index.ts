@@ -9,7 +9,7 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
-import { sshBanner } from '../loopback.js';
+import { LoopbackDriver, sshBanner } from '../loopback.js';
 import { ACCELS, defaultBinary } from './accel.js';
 import type { BootImage } from './image.js';
 import { qmp, qmpQuit } from './qmp.js';
@@ -126,17 +126,8 @@ const PORT_ATTEMPTS = 3;
 /** ACPI power-down before the VM is made to quit. */
 const STOP_GRACE_MS = 60_000;
 
-class QemuDriver implements Driver {
+class QemuDriver extends LoopbackDriver implements Driver {
   readonly driverName = 'qemu';
-  private json: DriverJSON;
-
-  constructor(json: DriverJSON) {
-    this.json = json;
-  }
-
-  toJSON(): DriverJSON {
-    return this.json;
-  }
 
   private set(fields: DriverJSON): void {
     this.json = { ...this.json, ...fields };
@@ -438,20 +429,8 @@ class QemuDriver implements Driver {
     return seg;
   }
 
-  async getIP(): Promise<string> {
-    return '127.0.0.1';
-  }
-  async getSSHHostname(): Promise<string> {
-    return '127.0.0.1';
-  }
-  async getSSHPort(): Promise<number> {
-    return num(this.json, 'SSHPort');
-  }
   getSSHUsername(): string {
     return str(this.json, 'SSHUser') || 'docker';
-  }
-  getSSHKeyPath(): string {
-    return str(this.json, 'SSHKeyPath');
   }
 }
 

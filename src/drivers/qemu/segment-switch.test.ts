@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { BROADCAST, frame } from '../../../test/helpers/ethernet-frames.js';
 import { LearningSwitch, parseMac } from './segment-switch.js';
-
-const BROADCAST = 'ff:ff:ff:ff:ff:ff';
-
-/** An Ethernet frame with a local experimental EtherType and a text payload. */
-function frame(dst: string, src: string, tag: string): Buffer {
-  const b = Buffer.alloc(14 + Buffer.byteLength(tag));
-  b.writeUIntBE(parseMac(dst)!, 0, 6);
-  b.writeUIntBE(parseMac(src)!, 6, 6);
-  b.writeUInt16BE(0x88b5, 12);
-  b.write(tag, 14);
-  return b;
-}
 
 describe('LearningSwitch', () => {
   const a = { address: '127.0.0.1', port: 1001 };
