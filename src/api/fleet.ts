@@ -79,10 +79,23 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
   }
   const prepared = checked.map((c) => (c as PromiseFulfilledResult<PreparedCreate>).value);
 
+  // Machines waiting for the cluster that the first one makes stop waiting once its create fails.
+  const firstFailed = new AbortController();
+  const waiters = prepared.filter((p, i) => i > 0 && p.swarm?.awaitCluster);
+  for (const p of waiters) if (p.swarm) p.swarm.abandoned = firstFailed.signal;
   const made = await eachLimited(
     requests,
     parallel,
-    (r, i) => runCreate(machineContext(ctx, r.name), r, prepared[i]),
+    async (r, i) => {
+      try {
+        return await runCreate(machineContext(ctx, r.name), r, prepared[i]);
+      } catch (err) {
+        if (i === 0 && waiters.length > 0) {
+          firstFailed.abort(new Error(`its first manager ${r.name} was not created (${errorMessage(err)})`));
+        }
+        throw err;
+      }
+    },
     () => !req.signal?.aborted,
   );
   const result: FleetResult = { created: [], failed: [] };

@@ -26,6 +26,8 @@ export interface SwarmPlan {
   key: string;
   /** Another create of this command makes the cluster: wait for it rather than fail or init. */
   awaitCluster: boolean;
+  /** Aborted, with the reason, when that create failed: the cluster will not come then. */
+  abandoned?: AbortSignal;
   init: ReturnType<typeof initOptions>;
   join: ReturnType<typeof joinOptions>;
   /** --swarm-addr. */
@@ -247,8 +249,14 @@ export async function configureSwarm(
       signal: opts.signal,
       intervalMs: 500,
       progress: info,
-      // A failed manager create never records a cluster: only the bound ends this wait.
+      // A failed manager create never records a cluster: its fleet says so (abandoned), or,
+      // for a create of another command, only the bound ends this wait.
+      fatal: (err) => err instanceof ClusterAbandoned,
       probe: async () => {
+        if (plan.abandoned?.aborted) {
+          const why = errorMessage(plan.abandoned.reason).split('\n')[0];
+          throw new ClusterAbandoned(`Swarm cluster "${key}" will not be initialised: ${why}`);
+        }
         const c = resolveCluster(await loadConfigs(ctx, m.name), key, true);
         if (c.kind === 'none') throw new Error(`no machine of "${key}" has recorded its membership yet`);
         return c;
@@ -262,6 +270,8 @@ export async function configureSwarm(
   }
   await joinCluster(ctx, m, self, plan, choice, advertise, opts);
 }
+
+class ClusterAbandoned extends MachineError {}
 
 async function initCluster(
   ctx: ApiContext,

@@ -343,6 +343,35 @@ describe('Swarm mode from the create flags', { skip, timeout: 30 * 60_000 }, () 
     assert.deepEqual(await names(), ['m1', 'm2', 'm3', 'solo']);
   });
 
+  test('a fleet whose first manager fails: the others stop waiting for its cluster at once', async () => {
+    // The engine refuses a certificate expiry under an hour, so f1's swarm init fails.
+    const r = await rig.create(
+      ['f1', 'f2'],
+      [
+        '--swarm-master',
+        '--swarm-cluster',
+        'failing',
+        '--swarm-opt',
+        'cert-expiry=1m',
+        '--wait-timeout',
+        '600',
+      ],
+      { timeoutMs: 300_000 },
+    );
+    assert.notEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const out = `${r.stdout}\n${r.stderr}`;
+    assert.match(out, /swarm init on f1 failed: .*expiry/i);
+    assert.match(
+      out,
+      /Swarm cluster "failing" will not be initialised: its first manager f1 was not created/,
+      'f2 ends with the reason, not after --wait-timeout',
+    );
+    assert.doesNotMatch(out, /Waited \d+ s for Swarm cluster/);
+    const rm = await rig.store.run(['rm', '-y', 'f1', 'f2'], { timeoutMs: 180_000 });
+    ok(rm, 'rm f1 f2');
+    assert.deepEqual(await names(), ['m1', 'm2', 'm3', 'solo']);
+  });
+
   test('a node started again after other machines left keeps the address it advertises', async (t) => {
     // m3 was made after machines that are gone now: a dynamic address would be the lowest free
     // one; the pinned one is what it advertises, so no warning.
