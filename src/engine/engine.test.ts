@@ -88,6 +88,20 @@ describe('bounded waits against servers that misbehave', () => {
     assert.ok(Date.now() - t0 < 5000);
   });
 
+  test('a port that answers in plain HTTP, not TLS: the Go message, on one line', async () => {
+    const plain = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const at = (plain.address() as { port: number }).port;
+    try {
+      await assert.rejects(validateCertificate(`127.0.0.1:${at}`, tls, 5000), (e: Error) => {
+        assert.equal(e.message, 'tls: first record does not look like a TLS handshake');
+        return true;
+      });
+    } finally {
+      plain.close();
+    }
+  });
+
   test('an engine request that never answers ends at its timeout, or when aborted', async () => {
     const c = new EngineClient(`tcp://127.0.0.1:${port}`, null, { timeoutMs: 300 });
     await assert.rejects(c.version(), /did not answer within 0\.3 s/);

@@ -32,7 +32,12 @@ export function dialErrorText(hostPort: string, err: unknown): string {
     case 'CERT_HAS_EXPIRED':
     case 'CERT_NOT_YET_VALID':
       return 'x509: certificate has expired or is not yet valid';
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      // The port answers, but not with TLS (a plain-HTTP engine, another service).
+      return 'tls: first record does not look like a TLS handshake';
     default:
+      // OpenSSL's own text names its source file and ends in a newline: its reason reads better.
+      if (code.startsWith('ERR_SSL_') && e.reason) return `remote error: tls: ${e.reason}`;
       if (/alert|handshake|certificate/i.test(e?.message ?? '')) return `remote error: tls: ${e.message}`;
       return e?.message ? `${e.message}` : String(err);
   }
