@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { makeTestCA } from '../../test/helpers/test-ca.js';
 import { bootstrapCertificates } from '../cert/bootstrap.js';
 import { generateServerCert } from '../cert/server.js';
 import { connectionCheckMessage, validateCertificate } from './check.js';
@@ -133,17 +134,7 @@ describe('the connection check against a real TLS server', () => {
   const servers: HttpsServer[] = [];
   let client: { ca: Buffer; cert: Buffer; key: Buffer };
   const p = (f: string) => join(dir, f);
-  const makeCA = (name: string) =>
-    bootstrapCertificates(
-      {
-        CertDir: p(name),
-        CaCertPath: p(`${name}/ca.pem`),
-        CaPrivateKeyPath: p(`${name}/ca-key.pem`),
-        ClientCertPath: p(`${name}/cert.pem`),
-        ClientKeyPath: p(`${name}/key.pem`),
-      },
-      () => {},
-    );
+  const makeCA = (name: string) => makeTestCA(dir, name);
   /** An engine-like server with a certificate from `caName` for `hosts`; resolves its port. */
   const serve = async (caName: string, hosts: string[]): Promise<number> => {
     const tag = `${caName}-${servers.length}`;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
-import { bootstrapCertificates } from '../cert/bootstrap.js';
+import { makeTestCA } from '../../test/helpers/test-ca.js';
 import { generateServerCert } from '../cert/server.js';
 import { validateCertificate } from './check.js';
 import { sessionFile } from './session-file.js';
@@ -19,17 +19,7 @@ describe('TLS sessions of the connection check', () => {
   const servers: Server[] = [];
   let client: { ca: Buffer; cert: Buffer; key: Buffer };
   const p = (f: string) => join(dir, f);
-  const makeCA = (name: string) =>
-    bootstrapCertificates(
-      {
-        CertDir: p(name),
-        CaCertPath: p(`${name}/ca.pem`),
-        CaPrivateKeyPath: p(`${name}/ca-key.pem`),
-        ClientCertPath: p(`${name}/cert.pem`),
-        ClientKeyPath: p(`${name}/key.pem`),
-      },
-      () => {},
-    );
+  const makeCA = (name: string) => makeTestCA(dir, name);
   /** An engine-like TLS server of `caName`'s certificate; `reused` records each handshake. */
   const serve = async (caName: string, port = 0) => {
     const tag = `${caName}-${servers.length}`;
