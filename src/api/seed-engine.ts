@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REMOTE_CERT_DIR, systemdDropIn } from '../provision/daemon-options.js';
+import { REMOTE_CERT_DIR } from '../provision/daemon-options.js';
 import type { EngineSeedRequest, SeededEngine } from '../provision/seeded-engine.js';
-import { makeServerCert } from '../provision/steps.js';
-import { DROP_IN } from '../provision/systemd-family.js';
+import { machineCertFiles, makeServerCert } from '../provision/steps.js';
+import { DROP_IN, machineDropIn } from '../provision/systemd-family.js';
 import type { Machine } from './machine.js';
 
 // What each machine of this process was seeded with, for the provisioning that follows its create.
@@ -16,29 +16,22 @@ const seeded = new WeakMap<Machine, SeededEngine>();
  * install another engine first, and the seeded one would start for nothing.
  */
 export async function seedEngine(m: Machine, req: EngineSeedRequest): Promise<SeededEngine | undefined> {
-  const o = m.config.HostOptions;
-  if (o.EngineOptions.EngineVersion) return undefined;
+  if (m.config.HostOptions.EngineOptions.EngineVersion) return undefined;
   await makeServerCert(m.config, m.name, req.ip, req.certSANs);
-  const auth = o.AuthOptions;
-  const [ca, cert, key] = await Promise.all(
-    [auth.CaCertPath, auth.ServerCertPath, auth.ServerKeyPath].map((p) => readFile(p, 'utf8')),
+  const certs = await Promise.all(
+    machineCertFiles(m.config).map(async (f) => ({
+      path: join(REMOTE_CERT_DIR, f.name),
+      // The mode a file gets under the umask installCertificates writes it with.
+      mode: (0o666 & ~Number.parseInt(f.umask, 8)).toString(8),
+      content: await readFile(f.local, 'utf8'),
+    })),
   );
-  const dropIn = systemdDropIn({
+  const dropIn = machineDropIn(m.config, {
     dockerd: req.dockerd,
     port: req.port,
     socketActivated: req.socketActivated,
-    driverName: m.config.DriverName,
-    engine: o.EngineOptions,
-    swarm: o.SwarmOptions.IsSwarm,
   });
-  const s: SeededEngine = {
-    files: [
-      { path: join(REMOTE_CERT_DIR, 'ca.pem'), mode: '644', content: ca },
-      { path: join(REMOTE_CERT_DIR, 'server.pem'), mode: '644', content: cert },
-      { path: join(REMOTE_CERT_DIR, 'server-key.pem'), mode: '600', content: key },
-      { path: DROP_IN, mode: '644', content: dropIn },
-    ],
-  };
+  const s: SeededEngine = { files: [...certs, { path: DROP_IN, mode: '644', content: dropIn }] };
   seeded.set(m, s);
   return s;
 }

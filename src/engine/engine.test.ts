@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeTestCA } from '../../test/helpers/test-ca.js';
+import { makeTestCA, testClientTLS } from '../../test/helpers/test-ca.js';
 import { bootstrapCertificates } from '../cert/bootstrap.js';
 import { generateServerCert } from '../cert/server.js';
 import { connectionCheckMessage, validateCertificate } from './check.js';
@@ -164,11 +164,7 @@ describe('the connection check against a real TLS server', () => {
     dir = await mkdtemp(join(tmpdir(), 'dm-check-'));
     await makeCA('ours');
     await makeCA('other');
-    client = {
-      ca: await readFile(p('ours/ca.pem')),
-      cert: await readFile(p('ours/cert.pem')),
-      key: await readFile(p('ours/key.pem')),
-    };
+    client = await testClientTLS(dir, 'ours');
   });
   after(async () => {
     for (const s of servers) s.close();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
-import { makeTestCA } from '../../test/helpers/test-ca.js';
+import { makeTestCA, testClientTLS } from '../../test/helpers/test-ca.js';
 import { generateServerCert } from '../cert/server.js';
 import { validateCertificate } from './check.js';
 import { sessionFile } from './session-file.js';
@@ -78,11 +78,7 @@ describe('TLS sessions of the connection check', () => {
     cache = p('store-cache');
     await makeCA('ours');
     await makeCA('other');
-    client = {
-      ca: await readFile(p('ours/ca.pem')),
-      cert: await readFile(p('ours/cert.pem')),
-      key: await readFile(p('ours/key.pem')),
-    };
+    client = await testClientTLS(dir, 'ours');
   });
   after(async () => {
     for (const s of servers) s.close();

@@ -42,6 +42,16 @@ export async function makeServerCert(
   });
 }
 
+/** The TLS files the engine gets, by their names in its certificate folder; the key private. */
+export function machineCertFiles(config: HostConfig): { local: string; name: string; umask: string }[] {
+  const auth = config.HostOptions.AuthOptions;
+  return [
+    { local: auth.CaCertPath, name: 'ca.pem', umask: '022' },
+    { local: auth.ServerCertPath, name: 'server.pem', umask: '022' },
+    { local: auth.ServerKeyPath, name: 'server-key.pem', umask: '077' },
+  ];
+}
+
 /**
  * A new server certificate for the machine's names, and the CA and server files on the machine.
  * The PEMs travel on stdin, never on a command line where `ps` would show the private key.
@@ -51,20 +61,14 @@ export async function installCertificates(
   sudo: string,
   dir = REMOTE_CERT_DIR,
 ): Promise<void> {
-  const auth = ctx.config.HostOptions.AuthOptions;
   ctx.info('Copying certs to the local machine directory...');
   await ensureClientCertCopies(ctx.config, { overwrite: true });
   await makeServerCert(ctx.config, ctx.name, ctx.ip, ctx.certSANs);
   ctx.info('Copying certs to the remote machine...');
   const { readFile } = await import('node:fs/promises');
   await mustRun(ctx, `${sudo}mkdir -p ${dir}`);
-  const files: [string, string, string][] = [
-    [auth.CaCertPath, 'ca.pem', '022'],
-    [auth.ServerCertPath, 'server.pem', '022'],
-    [auth.ServerKeyPath, 'server-key.pem', '077'],
-  ];
-  for (const [local, remote, umask] of files) {
-    const pem = await readFile(local, 'utf8');
-    await mustRun(ctx, `${sudo}sh -c 'umask ${umask} && cat > ${join(dir, remote)}'`, pem);
+  for (const f of machineCertFiles(ctx.config)) {
+    const pem = await readFile(f.local, 'utf8');
+    await mustRun(ctx, `${sudo}sh -c 'umask ${f.umask} && cat > ${join(dir, f.name)}'`, pem);
   }
 }

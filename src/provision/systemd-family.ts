@@ -1,4 +1,5 @@
 import { MachineError } from '../errors.js';
+import type { HostConfig } from '../store/host.js';
 import { mustRun, type ProvisionContext, sudoPrefix } from './context.js';
 import { type DaemonSetup, systemdDropIn } from './daemon-options.js';
 import { type EngineSource, ensureEngine, upgradeEngine } from './engine-install.js';
@@ -68,24 +69,29 @@ export async function configureSystemdDaemon(ctx: ProvisionContext, sudo: string
   ).trim();
   if (!dockerd) throw new MachineError('dockerd not found on the machine after installing Docker');
   const socket = await ctx.ssh.run('systemctl cat docker.socket >/dev/null 2>&1');
-  const setup: DaemonSetup = {
-    dockerd,
-    port: ctx.enginePort,
-    socketActivated: socket.code === 0,
-    driverName: ctx.driverName,
-    engine: ctx.config.HostOptions.EngineOptions,
-    swarm: ctx.config.HostOptions.SwarmOptions.IsSwarm,
-  };
   await mustRun(
     ctx,
     `${sudo}mkdir -p ${DROP_IN_DIR} && ${sudo}tee ${DROP_IN} >/dev/null`,
-    systemdDropIn(setup),
+    machineDropIn(ctx.config, { dockerd, port: ctx.enginePort, socketActivated: socket.code === 0 }),
   );
   // `systemctl enable` takes seconds (a SysV sync and a reload of every unit): skip it when done.
   await mustRun(
     ctx,
     `systemctl is-enabled -q docker 2>/dev/null || ${sudo}systemctl enable docker >/dev/null 2>&1 || true`,
   );
+}
+
+/** The drop-in for the machine's engine options, given its dockerd, port and docker.socket. */
+export function machineDropIn(
+  config: HostConfig,
+  engine: Pick<DaemonSetup, 'dockerd' | 'port' | 'socketActivated'>,
+): string {
+  return systemdDropIn({
+    ...engine,
+    driverName: config.DriverName,
+    engine: config.HostOptions.EngineOptions,
+    swarm: config.HostOptions.SwarmOptions.IsSwarm,
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootstrapCertificates } from '../../src/cert/bootstrap.js';
 
@@ -14,4 +15,15 @@ export function makeTestCA(dir: string, name: string): Promise<void> {
     },
     () => {},
   );
+}
+
+/** The TLS material a client of DIR/NAME's CA presents: that CA, and its client certificate and key. */
+export async function testClientTLS(
+  dir: string,
+  name: string,
+): Promise<{ ca: Buffer; cert: Buffer; key: Buffer }> {
+  const [ca, cert, key] = await Promise.all(
+    ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(dir, name, f))),
+  );
+  return { ca, cert, key };
 }
