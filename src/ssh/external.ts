@@ -41,7 +41,10 @@ export function externalClient(target: SSHTarget, opts: { connectTimeoutMs?: num
       // Open the master connection first: a refused key or a changed host key then fails with
       // our one-line error instead of ssh's banner on the user's terminal, and the session
       // itself reuses the connection.
-      await runSSH(target, [...base, '--', 'true'], { timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+      // ConnectTimeout bounds the TCP connect and the banner; authentication and the first
+      // command on a loaded host (a VM under software emulation) take longer, so the whole
+      // opening gets a wider bound.
+      await runSSH(target, [...base, '--', 'true'], { timeoutMs: 3 * (opts.connectTimeoutMs ?? 10_000) });
       const args = [...(tty ? ['-t'] : []), ...base, ...(command === null ? [] : ['--', command])];
       return new Promise<number>((resolve, reject) => {
         const child = spawn('ssh', args, { stdio: 'inherit' });
