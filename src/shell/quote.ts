@@ -39,8 +39,8 @@ function posix(v: string): string {
 
 /**
  * fish: double quotes expand $VAR and $(cmd) (fish 3.4+); single quotes only know \' and \\.
- * A newline is written as fish's \n escape between quoted pieces, so the output keeps one line
- * per variable (`eval (docker-machine env)` reads it line by line).
+ * A control character (a newline) is written as fish's \xHH escape between quoted pieces, so
+ * the output keeps one line per variable (`eval (docker-machine env)` reads it line by line).
  */
 function fish(v: string): string {
   if (!/[$\\"]/.test(v) && !CONTROL.test(v)) return `"${v}"`;
@@ -107,7 +107,7 @@ function emacs(v: string): string {
 }
 
 /**
- * cmd: the bare value, as the original printed it; setLine adds the quoted `SET "NAME=value"`
+ * cmd: the bare value, as the original printed it; env.ts writes the quoted `SET "NAME=value"`
  * form, which keeps & | < > ^ ( ) literal, when the value holds one of them. cmd has no way to
  * write ", % or ! literally on a command line, nor a newline in a value: such a value is refused
  * rather than run.
