@@ -17,7 +17,8 @@ mode=all
 # genisoimage makes the qemu driver's NoCloud seed ISO (its isoinfo reads one back in tests).
 # xfsprogs and btrfs-progs make the loop-mounted file systems of the --docker-disk-size test.
 # qemu-system-x86 and qemu-utils run the qemu driver's VMs (TCG); e2fsprogs makes its ext4 base disk.
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs)
+# zsh, fish and tcsh evaluate env's output in the shell-quoting tests (bash and dash are always there).
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs zsh fish tcsh)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do

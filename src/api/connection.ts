@@ -1,4 +1,5 @@
 import { connectionCheckMessage, validateCertificate } from '../engine/check.js';
+import type { TLSMaterial } from '../engine/tls.js';
 import { errorMessage, MachineError } from '../errors.js';
 import { machineTLS } from './engine.js';
 import type { Machine } from './machine.js';
@@ -33,7 +34,23 @@ export async function checkConnection(m: Machine, swarm: boolean, cacheDir?: str
   try {
     await validateCertificate(hostPort, tls, undefined, cacheDir);
   } catch (err) {
+    // Nothing on the swarm port says nothing about the certificates: when the engine itself
+    // passes, regenerating them (and restarting the engine) would not help.
+    if (dockerHost !== url && (await engineAccepts(url, tls, cacheDir)))
+      throw new MachineError(SWARM_NOT_STARTED, { cause: err });
     throw new MachineError(connectionCheckMessage(hostPort, errorMessage(err), m.name), { cause: err });
   }
   return dockerHost;
+}
+
+const SWARM_NOT_STARTED =
+  'Connection to Swarm cannot be checked but the certs are valid. Maybe swarm is not started';
+
+async function engineAccepts(url: string, tls: TLSMaterial, cacheDir: string | undefined): Promise<boolean> {
+  try {
+    await validateCertificate(new URL(url).host, tls, undefined, cacheDir);
+    return true;
+  } catch {
+    return false;
+  }
 }

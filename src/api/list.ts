@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { EngineUnreachableError } from '../engine/client.js';
 import { errorMessage } from '../errors.js';
 import { naturalCompare, naturalSort } from '../format/natsort.js';
 import { ConfigCache, type FixedURLs } from '../store/config-cache.js';
@@ -278,7 +279,8 @@ async function hostItem(
         const client = await engineClient(m, url);
         dockerVersion = `v${(await client.version(signal)).Version}`;
       } catch (err) {
-        error = `Unable to query docker version: ${errorMessage(err)}`;
+        const why = err instanceof EngineUnreachableError ? err.shortMessage : errorMessage(err);
+        error = `Unable to query docker version: ${why}`;
       }
     }
   } else {

@@ -81,6 +81,24 @@ async function agentFor(tls: TLSMaterial | null): Promise<Agent | undefined> {
 }
 
 /**
+ * The original's "Cannot connect to the docker engine endpoint", followed by the URL and why (it
+ * said neither). `ls`, whose URL column already names the endpoint, prints `shortMessage`.
+ */
+export class EngineUnreachableError extends MachineError {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`Cannot connect to the docker engine endpoint ${url}: ${reason}`);
+  }
+
+  /** Without the URL, and without the address Go's dial text repeats: `...endpoint: connect: connection refused`. */
+  get shortMessage(): string {
+    return `Cannot connect to the docker engine endpoint: ${this.reason.replace(/^(dial|read|write) tcp( \S+)?: /, '')}`;
+  }
+}
+
+/**
  * A Docker Engine API client over TLS with node:https and nothing else. Errors are MachineErrors
  * in the original's words (`Cannot connect to the docker engine endpoint`), plus what was seen.
  */
@@ -121,8 +139,7 @@ export class EngineClient {
         req.destroy();
         reject(err);
       };
-      const onAbort = () =>
-        fail(new MachineError(`Cannot connect to the docker engine endpoint ${this.url}: request aborted`));
+      const onAbort = () => fail(new EngineUnreachableError(this.url, 'request aborted'));
       const timer = setTimeout(
         () =>
           fail(
@@ -167,13 +184,7 @@ export class EngineClient {
           });
         },
       );
-      req.on('error', (err) =>
-        fail(
-          new MachineError(
-            `Cannot connect to the docker engine endpoint ${this.url}: ${dialErrorText(hostPort, err)}`,
-          ),
-        ),
-      );
+      req.on('error', (err) => fail(new EngineUnreachableError(this.url, dialErrorText(hostPort, err))));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);

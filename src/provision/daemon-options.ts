@@ -1,4 +1,6 @@
+import { quoteFor } from '../shell/quote.js';
 import type { EngineOptions } from '../store/host.js';
+import { environmentWord, execStartWord } from './systemd-quote.js';
 
 /** Where the engine's TLS files live on the machine (the original's DockerOptionsDir). */
 export const REMOTE_CERT_DIR = '/etc/docker';
@@ -65,12 +67,9 @@ function optionFlags(s: DaemonSetup): string[][] {
 
 /** A systemd drop-in replacing the unit's ExecStart, with --engine-env as Environment. */
 export function systemdDropIn(s: DaemonSetup): string {
-  const quote = (a: string) =>
-    /^[A-Za-z0-9_./:=,@%+-]+$/.test(a) ? a : `"${a.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
   let out = '[Service]\nExecStart=\n';
-  out += `ExecStart=${[s.dockerd, ...dockerdArgs(s)].map(quote).join(' ')}\n`;
-  if (s.engine.Env.length > 0)
-    out += `Environment=${s.engine.Env.map((e) => `"${e.replaceAll('"', '\\"')}"`).join(' ')}\n`;
+  out += `ExecStart=${[s.dockerd, ...dockerdArgs(s)].map(execStartWord).join(' ')}\n`;
+  if (s.engine.Env.length > 0) out += `Environment=${s.engine.Env.map(environmentWord).join(' ')}\n`;
   return out;
 }
 
@@ -80,7 +79,10 @@ export function systemdDropIn(s: DaemonSetup): string {
  */
 export function boot2dockerProfile(s: DaemonSetup): string {
   const dir = s.certDir ?? REMOTE_CERT_DIR;
-  const extra = [...liveRestore(s), ...optionFlags(s).map((f) => f.join(' '))];
+  // Inside the profile's single quotes only a ' needs care.
+  const extra = [...liveRestore(s), ...optionFlags(s).map((f) => f.join(' '))].map((a) =>
+    a.replaceAll("'", "'\\''"),
+  );
   let out = `\nEXTRA_ARGS='\n${extra.join('\n')}\n\n'\n`;
   out += `CACERT=${dir}/ca.pem\n`;
   out += `DOCKER_HOST='-H tcp://0.0.0.0:${s.port}'\n`;
@@ -88,6 +90,7 @@ export function boot2dockerProfile(s: DaemonSetup): string {
   out += 'DOCKER_TLS=auto\n';
   out += `SERVERKEY=${dir}/server-key.pem\n`;
   out += `SERVERCERT=${dir}/server.pem\n\n`;
-  for (const e of s.engine.Env) out += `export "${e.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"\n`;
+  // The init script sources the profile: a value is quoted so that it runs nothing.
+  for (const e of s.engine.Env) out += `export ${quoteFor('sh', 'Env', e)}\n`;
   return `${out}\n`;
 }

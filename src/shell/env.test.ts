@@ -81,3 +81,55 @@ test('shell detection and the hint command line', () => {
     '"C:\\Program Files\\docker-machine.exe" env default',
   );
 });
+
+test('a value with spaces keeps the original double quotes; a special character switches to safe quoting', () => {
+  const one = (shell: string, value: string) =>
+    renderEnv({ shell, unset: false, vars: [{ name: 'V', value }], commandLine: 'x' }).split('\n')[0];
+  const spaced = '/Users/John Smith/.docker/machine/machines/foo';
+  assert.equal(one('bash', spaced), `export V="${spaced}"`);
+  assert.equal(one('fish', spaced), `set -gx V "${spaced}";`);
+  assert.equal(one('tcsh', spaced), `setenv V "${spaced}";`);
+  assert.equal(one('powershell', spaced), `$Env:V = "${spaced}"`);
+  assert.equal(one('emacs', spaced), `(setenv "V" "${spaced}")`);
+  assert.equal(one('cmd', 'C:\\Users\\John Smith\\m'), 'SET V=C:\\Users\\John Smith\\m');
+  // cmd: & | < > ^ ( ) are kept literal by quoting the whole assignment.
+  assert.equal(one('cmd', 'C:\\Program Files (x86)\\a&b'), 'SET "V=C:\\Program Files (x86)\\a&b"');
+  assert.equal(one('bash', 'a$(b)'), "export V='a$(b)'");
+  assert.equal(one('bash', "it's $x"), "export V='it'\\''s $x'");
+  assert.equal(one('tcsh', 'a!b'), "setenv V 'a'\\!'b';");
+  // PowerShell runs each line on its own, and Emacs reads forms: neither gets a raw newline.
+  assert.equal(one('powershell', 'a$(b)`"c"\nd'), '$Env:V = "a`$(b)```"c`"`nd"');
+  assert.equal(one('emacs', 'a"b\\c\nd'), '(setenv "V" "a\\"b\\\\c\\nd")');
+  assert.equal(one('fish', "a'b\\c$d\ne"), "set -gx V 'a\\'b\\\\c$d'\\x0a'e';");
+});
+
+test('cmd refuses a value it cannot set literally, naming the variable', () => {
+  for (const value of ['50%PATH%', 'a"b', 'a!b', 'a\nb']) {
+    assert.throws(
+      () =>
+        renderEnv({
+          shell: 'cmd',
+          unset: false,
+          vars: [{ name: 'DOCKER_CERT_PATH', value }],
+          commandLine: 'x',
+        }),
+      (e: Error) =>
+        e.message.startsWith('Error: cmd cannot set DOCKER_CERT_PATH to ') &&
+        e.message.endsWith('use --shell powershell'),
+    );
+  }
+});
+
+test('the hint command line leaves out secret flags and their values', () => {
+  for (const argv of [
+    ['docker-machine', '--github-api-token', 'ghp_SECRET', 'env', 'm1'],
+    ['docker-machine', '--github-api-token=ghp_SECRET', 'env', 'm1'],
+    ['docker-machine', '-github-api-token', 'ghp_SECRET', 'env', 'm1'],
+    ['docker-machine', '-github-api-token=ghp_SECRET', '--bugsnag-api-token', 'bs_SECRET', 'env', 'm1'],
+  ])
+    assert.equal(hintCommandLine(argv), 'docker-machine env m1', argv.join(' '));
+  assert.equal(
+    hintCommandLine(['docker-machine', '-D', '-s', '/st', 'env', '--shell', 'fish', 'm1']),
+    'docker-machine -D -s /st env --shell fish m1',
+  );
+});

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { cmdNeedsQuotes, quoteFor } from './quote.js';
 
 /** What `env` prints for each shell (spec §2.4): set and unset syntax and the usage hint. */
 export interface EnvVars {
@@ -12,14 +13,15 @@ interface Syntax {
   suffix: string;
 }
 
-const SET: Record<string, Syntax> = {
-  fish: { prefix: 'set -gx ', delimiter: ' "', suffix: '";\n' },
-  powershell: { prefix: '$Env:', delimiter: ' = "', suffix: '"\n' },
-  cmd: { prefix: 'SET ', delimiter: '=', suffix: '\n' },
-  tcsh: { prefix: 'setenv ', delimiter: ' "', suffix: '";\n' },
-  emacs: { prefix: '(setenv "', delimiter: '" "', suffix: '")\n' },
+/** How each shell assigns NAME; the value comes already quoted for that shell (quote.ts). */
+const SET: Record<string, (name: string, quoted: string) => string> = {
+  fish: (n, q) => `set -gx ${n} ${q};\n`,
+  powershell: (n, q) => `$Env:${n} = ${q}\n`,
+  cmd: (n, q) => (cmdNeedsQuotes(q) ? `SET "${n}=${q}"\n` : `SET ${n}=${q}\n`),
+  tcsh: (n, q) => `setenv ${n} ${q};\n`,
+  emacs: (n, q) => `(setenv "${n}" ${q})\n`,
 };
-const SET_POSIX: Syntax = { prefix: 'export ', delimiter: '="', suffix: '"\n' };
+const SET_POSIX = (n: string, q: string) => `export ${n}=${q}\n`;
 
 const UNSET: Record<string, Syntax> = {
   fish: { prefix: 'set -e ', delimiter: '', suffix: ';\n' },
@@ -32,7 +34,8 @@ const UNSET_POSIX: Syntax = { prefix: 'unset ', delimiter: '', suffix: '\n' };
 
 /**
  * Variables in the shell's syntax, then the usage hint. In unset mode the values are not printed:
- * the original glued NO_PROXY's current value to its name there (`unset NO_PROXYa,b`).
+ * the original glued NO_PROXY's current value to its name there (`unset NO_PROXYa,b`). Values
+ * are quoted for the shell (the original pasted them in raw, so a path holding $(…) ran).
  */
 export function renderEnv(opts: {
   shell: string;
@@ -40,10 +43,14 @@ export function renderEnv(opts: {
   vars: EnvVars[];
   commandLine: string;
 }): string {
-  const syn = opts.unset ? (UNSET[opts.shell] ?? UNSET_POSIX) : (SET[opts.shell] ?? SET_POSIX);
   let out = '';
-  for (const v of opts.vars)
-    out += syn.prefix + v.name + syn.delimiter + (opts.unset ? '' : v.value) + syn.suffix;
+  if (opts.unset) {
+    const syn = UNSET[opts.shell] ?? UNSET_POSIX;
+    for (const v of opts.vars) out += syn.prefix + v.name + syn.delimiter + syn.suffix;
+  } else {
+    const set = SET[opts.shell] ?? SET_POSIX;
+    for (const v of opts.vars) out += set(v.name, quoteFor(opts.shell, v.name, v.value));
+  }
   return out + usageHint(opts.shell, opts.commandLine);
 }
 
@@ -86,9 +93,29 @@ export function detectShell(
   return sh ? basename(sh) : undefined;
 }
 
-/** The command line for the hint: argv joined by spaces, argv[0] quoted if it has a space or backslash. */
+/** Global flags whose value is a secret: the hint line leaves them out (env does not use them). */
+const SECRET_FLAGS = ['github-api-token', 'bugsnag-api-token'];
+
+/**
+ * The command line for the hint: argv joined by spaces, argv[0] quoted if it has a space or
+ * backslash, without any secret flag and its value (`--github-api-token T`, `-github-api-token=T`).
+ */
 export function hintCommandLine(argv: string[]): string {
   const [first = '', ...rest] = argv;
   const head = /[ \\]/.test(first) ? `"${first}"` : first;
-  return [head, ...rest].join(' ');
+  const kept: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? '';
+    if (arg === '--') {
+      kept.push(...rest.slice(i));
+      break;
+    }
+    const m = /^--?([^=]+)(=.*)?$/s.exec(arg);
+    if (m && SECRET_FLAGS.includes(m[1] ?? '')) {
+      if (m[2] === undefined) i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  return [head, ...kept].join(' ');
 }

@@ -127,7 +127,15 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
   };
 
   test('create boots a VM from the built image and provisions its engine; env and ssh work', async () => {
-    const r = await create('q1');
+    // Engine options reach dockerd through the seeded drop-in (its environment is root's to read).
+    const r = await create('q1', [
+      '--engine-env',
+      'FOO=bar',
+      '--engine-env',
+      'SP=a b',
+      '--engine-opt',
+      'log-level=warn',
+    ]);
     await track('q1');
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     for (const line of [
@@ -160,6 +168,13 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
     assert.equal(d.AccelUsed, 'tcg', 'KVM does not run guests here: the probe must have chosen TCG');
     assert.equal((await s.run(['url', 'q1'])).stdout, `tcp://127.0.0.1:${d.EnginePort}\n`);
     assert.equal((await s.run(['status', 'q1'])).stdout, 'Running\n');
+
+    const environ = await s.run(['ssh', 'q1', 'sudo cat /proc/$(pidof dockerd)/environ | base64 -w0']);
+    assert.equal(environ.code, 0, environ.stderr);
+    const vars = Buffer.from(environ.stdout, 'base64').toString().split('\0');
+    assert.ok(vars.includes('FOO=bar') && vars.includes('SP=a b'), vars.join('\n'));
+    const cmdline = await s.run(['ssh', 'q1', 'sudo cat /proc/$(pidof dockerd)/cmdline | base64 -w0']);
+    assert.ok(Buffer.from(cmdline.stdout, 'base64').toString().split('\0').includes('--log-level=warn'));
 
     const uname = await s.run(['ssh', 'q1', '--', 'uname', '-r']);
     assert.equal(uname.code, 0, uname.stderr);
