@@ -410,3 +410,96 @@ describe('the store from any directory, names from older versions, readers that 
     }
   });
 });
+
+describe('a create killed at any step leaves nothing rm -y cannot remove (none, generic)', () => {
+  let base: string;
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'dm-killed-'));
+  });
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  /** create, killed (SIGKILL) the moment `line` starts on its stdout; its whole stdout. */
+  function createKilledAt(args: string[], env: NodeJS.ProcessEnv, line: string): Promise<string> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [binPath, ...args], {
+        env: cleanEnv(env),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes(line)) child.kill('SIGKILL');
+      });
+      const bound = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', () => {
+        clearTimeout(bound);
+        resolve(out);
+      });
+    });
+  }
+
+  // Each driver's progress lines, in order; the generic machine's SSH port is closed, so its
+  // create would wait there (and fail after --wait-timeout): every step before is one to kill at.
+  const drivers: { driver: string; flags: (dir: string) => string[]; lines: string[] }[] = [
+    {
+      driver: 'none',
+      flags: () => ['--url', URL_A],
+      lines: [
+        'Creating CA: ',
+        'Creating client certificate: ',
+        'Running pre-create checks...',
+        'Creating machine...',
+        'Warning: the engine',
+      ],
+    },
+    {
+      driver: 'generic',
+      flags: (dir) => [
+        '--generic-ip-address',
+        '127.0.0.1',
+        '--generic-ssh-port',
+        '1',
+        '--generic-ssh-key',
+        join(dir, 'id'),
+        '--wait-timeout',
+        '5',
+      ],
+      lines: [
+        'Creating CA: ',
+        'Creating client certificate: ',
+        'Running pre-create checks...',
+        'Creating machine...',
+        '(k) Importing SSH key...',
+        'Waiting for machine to be running',
+      ],
+    },
+  ];
+
+  for (const d of drivers) {
+    test(`${d.driver}: killed at each progress line, then rm -y`, async () => {
+      for (const line of d.lines) {
+        const dir = await mkdtemp(join(base, `${d.driver}-`));
+        await writeFile(
+          join(dir, 'id'),
+          '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n',
+          {
+            mode: 0o600,
+          },
+        );
+        const env = { MACHINE_STORAGE_PATH: dir, XDG_CACHE_HOME: join(base, 'xdg') };
+        const out = await createKilledAt(['create', '-d', d.driver, ...d.flags(dir), 'k'], env, line);
+        assert.ok(out.includes(line), `the create reached "${line}": ${out}`);
+        const claimed = (await readdir(join(dir, 'machines')).catch((): string[] => [])).includes('k');
+        const r = await runIn(dir, ['rm', '-y', 'k'], env, '', false);
+        if (claimed) assert.deepEqual([r.code, r.stderr], [0, ''], `killed at "${line}"`);
+        else assert.match(r.stderr, /Docker machine "k" does not exist/, `killed at "${line}"`);
+        const left = (await readdir(join(dir, 'machines')).catch((): string[] => [])).filter(
+          (n) => !n.startsWith('.'),
+        );
+        assert.deepEqual(left, [], `killed at "${line}": nothing is left`);
+      }
+    });
+  }
+});
