@@ -94,8 +94,9 @@ export class Store {
     try {
       return statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
     } catch (err) {
-      // A name the file system cannot hold names no folder.
-      if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return false;
+      // A name the file system cannot hold, or a symlink loop in the folder's place, is no machine.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENAMETOOLONG' || code === 'ELOOP') return false;
       throw err;
     }
   }

@@ -203,6 +203,17 @@ const cases: BadInput[] = [
     }),
   ),
   {
+    name: 'status of a machine folder that is a symlink loop: no such machine',
+    setup: async (s) => {
+      await m1(s);
+      await symlink('spin', join(s.dir, 'machines', 'spin'));
+    },
+    args: ['status', 'spin'],
+    code: 1,
+    error:
+      'Docker machine "spin" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.',
+  },
+  {
     name: 'rm -y of a machine whose config.json is a symlink loop: kept without -f, as a broken config',
     setup: withLoop,
     args: ['rm', '-y', 'loop'],
