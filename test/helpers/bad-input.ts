@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ export interface BadInput {
   stdin?: string | { kind: 'closed' | 'write-only' | 'directory' };
   /** Run as the `nobody` user (the store is given to it): for permission cases, which root ignores. */
   asNobody?: boolean;
+  /** Why the case cannot run here, if it cannot. */
+  skip?: string;
   code: number;
   /** The one line on stderr (without its newline), or a pattern for it; '' for none. */
   error: string | RegExp;
@@ -41,10 +43,31 @@ export interface StoreUnderTest {
 
 const NOBODY = 65534;
 
+/**
+ * Why the `nobody` user cannot run the CLI here (a checkout in a folder only root may enter), or
+ * undefined when it can.
+ */
+export function nobodyCannotRun(): string | undefined {
+  const r = spawnSync(
+    'setpriv',
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      'require("fs").readFileSync(process.argv[1])',
+      binPath,
+    ],
+    { stdio: 'ignore' },
+  );
+  return r.status === 0 ? undefined : `the nobody user cannot run ${binPath} here`;
+}
+
 /** One test per case. */
 export function badInputTests(cases: BadInput[]): void {
   for (const c of cases) {
-    test(c.name, async () => {
+    test(c.name, { skip: c.skip ?? false }, async () => {
       const base = await mkdtemp(join(tmpdir(), 'dm-bad-'));
       const dir = join(base, 'store');
       // The V8 code cache goes outside the store: it is the tool's, not the store's.
