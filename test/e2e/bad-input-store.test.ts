@@ -46,7 +46,7 @@ after(async () => {
   if (template) await rm(await template, { recursive: true, force: true });
 });
 
-/** machines/NAME of m1's config, with the store's path and the name put in. */
+/** Copy machine `fromName` of store `from` to `name` in `store`, its paths and name rewritten. */
 async function copyMachine(store: string, from: string, name: string, fromName: string): Promise<void> {
   const config = (await readFile(join(from, 'machines', fromName, 'config.json'), 'utf8'))
     .replaceAll(from, store)
@@ -312,7 +312,7 @@ describe('the store from any directory, names from older versions, readers that 
     await rm(base, { recursive: true, force: true });
   });
 
-  test('a relative -s or MACHINE_STORAGE_PATH is made absolute: env works from any directory', async () => {
+  test('a relative -s or MACHINE_STORAGE_PATH is made absolute: env finds every file from any directory', async () => {
     const work = join(base, 'work');
     const elsewhere = join(base, 'elsewhere');
     await mkdir(work);
