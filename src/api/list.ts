@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { EngineUnreachableError } from '../engine/client.js';
 import { errorMessage } from '../errors.js';
 import { naturalCompare, naturalSort } from '../format/natsort.js';
 import { ConfigCache, type FixedURLs } from '../store/config-cache.js';
 import type { EngineOptions, HostConfig, SwarmOptions } from '../store/host.js';
+import { statSignature, wasMigrated } from '../store/store.js';
 import { matchesSwarmFilter, memberOf, members, swarmColumn } from '../swarm/cluster.js';
 import type { ApiContext } from './context.js';
 import { engineClient } from './engine.js';
@@ -130,7 +130,7 @@ export async function findActive(
   const before = (i: number, j: number) => (naturalCompare(names[i], names[j]) || i - j) < 0;
   const signatures = names.map((n) =>
     // Concatenated, as the store does: path.join's normalising costs a hundred times over.
-    statSync(`${store.machinesDir}${sep}${n}${sep}config.json`, { throwIfNoEntry: false }),
+    statSignature(`${store.machinesDir}${sep}${n}${sep}config.json`),
   );
   let best = -1;
   const unknown: number[] = [];
@@ -149,7 +149,7 @@ export async function findActive(
     try {
       if (!config) {
         config = await store.load(names[i]);
-        if (st) cache.put(names[i], st, config);
+        if (st && !wasMigrated(config)) cache.put(names[i], st, config);
       }
       machines.push({ machine: await machineFromConfig(config), index: i });
     } catch {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
@@ -20,7 +20,10 @@ export async function removeMachine(ctx: ApiContext, name: string, force: boolea
   return ctx.store.withLock(name, async () => {
     // A folder without config.json is a create interrupted before its first save, and create
     // saves before the driver makes anything: there is nothing but the folder to remove.
-    if ((await ctx.store.exists(name)) && !existsSync(join(ctx.store.machineDir(name), 'config.json'))) {
+    // (lstat: a config.json that is there but unreadable, even a symlink loop, is a broken
+    // config, which only -f removes.)
+    const config = join(ctx.store.machineDir(name), 'config.json');
+    if ((await ctx.store.exists(name)) && !lstatSync(config, { throwIfNoEntry: false })) {
       await ctx.store.remove(name);
       return { removed: true };
     }

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { MachineError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
 
@@ -76,7 +77,7 @@ export interface GlobalOptions {
 export function globalOptions(p: ParsedFlags, debug: boolean): GlobalOptions {
   return {
     debug,
-    storagePath: flagString(p, 'storage-path'),
+    storagePath: storagePath(flagString(p, 'storage-path')),
     tlsCaCert: flagString(p, 'tls-ca-cert'),
     tlsCaKey: flagString(p, 'tls-ca-key'),
     tlsClientCert: flagString(p, 'tls-client-cert'),
@@ -84,4 +85,18 @@ export function globalOptions(p: ParsedFlags, debug: boolean): GlobalOptions {
     githubApiToken: flagString(p, 'github-api-token'),
     nativeSSH: flagBool(p, 'native-ssh'),
   };
+}
+
+/**
+ * The store's folder, absolute: the store keeps its paths in each machine's config.json, and a
+ * relative one would point elsewhere from any other working directory. An empty one would be the
+ * working directory itself.
+ */
+function storagePath(value: string): string {
+  if (value.trim() === '') {
+    throw new MachineError(
+      "Error: --storage-path (-s) is empty: name the store's folder, or leave the flag out for the default (~/.docker/machine)",
+    );
+  }
+  return resolve(value);
 }

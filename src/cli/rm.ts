@@ -30,8 +30,17 @@ export async function run(ctx: CommandContext): Promise<void> {
   ctx.out.info('WARNING: This action will delete both local reference and remote instance.');
   if (!force && !flagBool(ctx.flags, 'y')) {
     ctx.out.write('Are you sure? (y/n): ');
-    // No answer (stdin closed) or anything but yes: nothing is removed, as in the original.
-    if (!isYes(await readAnswer(ctx.stdin))) return;
+    const answer = await readAnswer(ctx.stdin);
+    if (answer === null) {
+      // The original took no answer for a no and exited 0 silently: a script without -y then
+      // believed the machine gone.
+      ctx.out.write('\n');
+      throw new MachineError(
+        'Error: rm needs a confirmation and stdin gave no answer: answer y at the prompt, or use -y to remove without one',
+      );
+    }
+    // Anything but yes: nothing is removed, as in the original.
+    if (!isYes(answer)) return;
   }
 
   const api = apiFor(ctx);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hostFor } from '../../test/helpers/hosts.js';
-import { NotExistError, Store, validateMachineName } from './store.js';
+import { lockFileName, NotExistError, Store, validateMachineName } from './store.js';
 
 const worker = join(import.meta.dirname, '..', '..', 'test', 'helpers', 'store-worker.ts');
 
@@ -130,11 +131,20 @@ describe('Store', () => {
       assert.equal(h.HostOptions.AuthOptions.CaPrivateKeyPath, join(root, 'certs', 'ca-key.pem'), `v${v}`);
       assert.equal(h.HostOptions.AuthOptions.CertDir, join(root, 'certs'), `v${v}`);
       assert.equal(h.HostOptions.EngineOptions.TlsVerify, true);
+      // Loading writes nothing: read-only commands never change a machine's files.
+      assert.equal(await readFile(join(dir, 'config.json'), 'utf8'), raw);
+      assert.ok(!existsSync(join(dir, 'config.json.bak')), `v${v}: no .bak from a load`);
+      // The first save, by a command that changes the machine, keeps the original bytes.
+      await store.save(h);
       assert.equal(await readFile(join(dir, 'config.json.bak'), 'utf8'), raw);
       const saved = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
       assert.equal(saved.ConfigVersion, 3);
-      // Loading again needs no migration and gives the same host.
-      assert.deepEqual(await store.load(name), h);
+      // Loading again needs no migration and gives the same host; saving it keeps that .bak.
+      const again = await store.load(name);
+      assert.deepEqual(again, h);
+      await writeFile(join(dir, 'config.json.bak'), 'kept');
+      await store.save(again);
+      assert.equal(await readFile(join(dir, 'config.json.bak'), 'utf8'), 'kept');
     }
   });
 
@@ -171,6 +181,33 @@ describe('Store', () => {
     for (const bad of ['-', '.', '..', 'bad_name', 'a/b', '../x', 'a..b', '∞', '']) {
       assert.throws(() => validateMachineName(bad), /Invalid hostname specified/, bad);
     }
+  });
+
+  test('names: at most 63 characters between dots and 250 in all (the lock file NAME.lock fits 255)', () => {
+    const label = 'x'.repeat(63);
+    const longest = [label, label, label, 'y'.repeat(58)].join('.');
+    assert.equal(longest.length, 250);
+    assert.doesNotThrow(() => validateMachineName(longest));
+    assert.throws(() => validateMachineName(`${longest}z`), /the name has 251 characters; use at most 250/);
+    assert.throws(
+      () => validateMachineName(`a.${label}z`),
+      /"x{63}z" has 64 characters; a hostname has at most 63/,
+    );
+  });
+
+  test('a machine with a name too long for its lock file (an older version made it) is locked and removed', async () => {
+    for (const name of ['n'.repeat(251), 'n'.repeat(255), `${'n'.repeat(254)}m`]) {
+      await store.save(hostFor(root, name));
+      assert.ok(await store.exists(name));
+      assert.equal(await store.withLock(name, async () => 'locked'), 'locked');
+      await store.remove(name);
+      assert.ok(!(await store.exists(name)));
+    }
+    assert.notEqual(lockFileName('n'.repeat(255)), lockFileName(`${'n'.repeat(254)}m`));
+    assert.ok(lockFileName('n'.repeat(255)).length <= 255);
+    assert.equal(lockFileName('n'.repeat(250)), `${'n'.repeat(250)}.lock`);
+    // A name no file system holds names no machine.
+    assert.equal(await store.exists('n'.repeat(300)), false);
   });
 
   test('claim: of two claims of one name, one wins', async () => {

@@ -1,6 +1,6 @@
 // fs.promises, not node:fs/promises: the promise API loads on first use, which light commands never make.
 import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
@@ -21,11 +21,49 @@ export class NotExistError extends MachineError {
   }
 }
 
-/** The original's machine-name rule; it also keeps names from escaping the store ('..', '/'). */
+/**
+ * The longest name the store holds: its lock file, machines/.locks/NAME.lock, must fit a file
+ * system's 255-byte limit on a file name (valid names are ASCII: a character is a byte).
+ */
+export const MAX_NAME_LENGTH = 250;
+/** A DNS label's limit (RFC 1035): the name is the machine's hostname on most drivers. */
+export const MAX_LABEL_LENGTH = 63;
+
+/**
+ * The rule for a new machine's name: the original's characters, which also keep names from
+ * escaping the store ('..', '/'), and lengths the store and DNS can hold.
+ */
 export function validateMachineName(name: string): void {
+  checkStoredName(name);
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new MachineError(
+      `Invalid hostname specified: the name has ${name.length} characters; use at most ${MAX_NAME_LENGTH} (and at most ${MAX_LABEL_LENGTH} between dots)`,
+    );
+  }
+  const long = name.split('.').find((l) => l.length > MAX_LABEL_LENGTH);
+  if (long !== undefined) {
+    throw new MachineError(
+      `Invalid hostname specified: "${long}" has ${long.length} characters; a hostname has at most ${MAX_LABEL_LENGTH} between dots`,
+    );
+  }
+}
+
+/**
+ * The rule for a machine already in the store: the original's characters, any length, so that a
+ * machine an older version made (with a name too long for today's rule) can still be used and removed.
+ */
+function checkStoredName(name: string): void {
   if (!NAME_RE.test(name) || name.includes('..')) {
     throw new MachineError('Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -');
   }
+}
+
+/** Configs that load() migrated from an older version, with the bytes they were read from. */
+const migratedFrom = new WeakMap<HostConfig, string>();
+
+/** Whether the host was migrated in memory from an older config.json that save() has not replaced. */
+export function wasMigrated(host: HostConfig): boolean {
+  return migratedFrom.has(host);
 }
 
 /**
@@ -39,10 +77,12 @@ export class Store {
   readonly cacheDir: string;
 
   constructor(root: string) {
-    this.root = root;
-    this.certsDir = join(root, 'certs');
-    this.machinesDir = join(root, 'machines');
-    this.cacheDir = join(root, 'cache');
+    if (root === '') throw new MachineError("Error: the store path is empty: name the store's folder");
+    // Absolute once: config.json keeps paths in the store, which must hold from any directory.
+    this.root = resolve(root);
+    this.certsDir = join(this.root, 'certs');
+    this.machinesDir = join(this.root, 'machines');
+    this.cacheDir = join(this.root, 'cache');
   }
 
   machineDir(name: string): string {
@@ -51,7 +91,14 @@ export class Store {
 
   async exists(name: string): Promise<boolean> {
     if (!NAME_RE.test(name) || name.includes('..')) return false;
-    return statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    try {
+      return statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    } catch (err) {
+      // A name the file system cannot hold, or a symlink loop in the folder's place, is no machine.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENAMETOOLONG' || code === 'ELOOP') return false;
+      throw err;
+    }
   }
 
   /** Machine folders, sorted by name bytes as Go's ReadDir sorts them; hidden entries are not machines. */
@@ -80,7 +127,7 @@ export class Store {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new MachineError(`open ${path}: no such file or directory`);
-      throw new MachineError(`open ${path}: ${errorMessage(err)}`);
+      throw new MachineError(`open ${path}: ${errnoText(err)}`);
     }
     let data: unknown;
     try {
@@ -109,10 +156,9 @@ export class Store {
       throw err;
     }
     host.Name = name;
-    if (version < CONFIG_VERSION) {
-      await writeFileAtomic(`${path}.bak`, raw);
-      await this.save(host);
-    }
+    // Migrated in memory only: a read-only command never writes a machine's files. The first
+    // save (by a command that changes the machine) keeps the original bytes in config.json.bak.
+    if (version < CONFIG_VERSION) migratedFrom.set(host, raw);
     return host;
   }
 
@@ -143,7 +189,8 @@ export class Store {
       // Concatenated, not joined: path.join's normalising was a tenth of `ls -q` over 100 machines.
       const path = `${this.machinesDir}${sep}${name}${sep}config.json`;
       // The signature is taken before the read: a write after it changes the mtime it recorded.
-      const st = statSync(path, { throwIfNoEntry: false });
+      // A file that cannot even be stat'ed (a symlink loop) is that machine's error, found by load.
+      const st = statSignature(path);
       const h = st && hit(cache, name, st);
       if (h) {
         out.push(h);
@@ -151,7 +198,8 @@ export class Store {
       }
       try {
         const host = await this.load(name);
-        if (st) cache.put(name, st, host);
+        // A migrated config is not what the file holds: the cache keeps only what it does.
+        if (st && !wasMigrated(host)) cache.put(name, st, host);
         out.push(host);
       } catch (err) {
         out.push(err instanceof Error ? err : new Error(String(err)));
@@ -163,10 +211,13 @@ export class Store {
   }
 
   async save(host: HostConfig): Promise<void> {
-    validateMachineName(host.Name);
+    checkStoredName(host.Name);
     const dir = this.machineDir(host.Name);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const original = migratedFrom.get(host);
+    if (original !== undefined) await writeFileAtomic(join(dir, 'config.json.bak'), original);
     await writeFileAtomic(join(dir, 'config.json'), goMarshalIndent(host));
+    migratedFrom.delete(host);
   }
 
   /** Create the machine's folder; of two creates racing for one name, exactly one succeeds. */
@@ -184,20 +235,49 @@ export class Store {
   }
 
   async remove(name: string): Promise<void> {
-    validateMachineName(name);
+    checkStoredName(name);
     await fsp.rm(this.machineDir(name), { recursive: true, force: true });
   }
 
   /** Serialise the commands that change one machine. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    validateMachineName(name);
-    return withFileLock(join(this.machinesDir, '.locks', `${name}.lock`), `Machine "${name}"`, fn);
+    checkStoredName(name);
+    return withFileLock(join(this.machinesDir, '.locks', lockFileName(name)), `Machine "${name}"`, fn);
   }
 
   /** A store-wide lock for shared files (the CA and client certificates). */
   withStoreLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withFileLock(join(this.machinesDir, '.locks', `.${what}.lock`), `The store's ${what}`, fn);
   }
+}
+
+/**
+ * NAME.lock, or for a name too long for that (made by an older version, which had no length
+ * rule) its first 200 characters and a hash of the whole, so that such a machine can be removed.
+ */
+export function lockFileName(name: string): string {
+  if (name.length <= MAX_NAME_LENGTH) return `${name}.lock`;
+  // FNV-1a, 32 bits: node:crypto would cost every command's start. Two long names sharing the
+  // prefix and the hash would only share a lock, never a machine.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return `${name.slice(0, 200)}~${h.toString(16).padStart(8, '0')}.lock`;
+}
+
+/** statSync's signature of a file, or undefined when it cannot be stat'ed for any reason. */
+export function statSignature(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Node's text for a failed system call without its code and path ("too many symbolic links encountered"). */
+function errnoText(err: unknown): string {
+  const msg = errorMessage(err);
+  const m = /^[A-Z0-9]+: (.*?), \w+ '.*'$/s.exec(msg);
+  return m ? m[1] : msg;
 }
 
 /** JSON.parse's message, with the line and column of the position it names. */

@@ -366,12 +366,14 @@ describe('CLI without an engine', () => {
 
   test('rm: prompt, -y, -f, errors', async () => {
     assert.equal((await s.run(['create', '-d', 'none', '--url', URL_A, 'r1'])).code, 0);
+    // No answer at all (stdin at its end) is not a no: rm says it needs one (the original exited 0).
     const noAnswer = await s.run(['rm', 'r1']);
-    assert.equal(noAnswer.code, 0);
+    assert.equal(noAnswer.code, 1);
     assert.equal(
       noAnswer.stdout,
-      'About to remove r1\nWARNING: This action will delete both local reference and remote instance.\nAre you sure? (y/n): ',
+      'About to remove r1\nWARNING: This action will delete both local reference and remote instance.\nAre you sure? (y/n): \n',
     );
+    assert.match(noAnswer.stderr, /^Error: rm needs a confirmation .* use -y .*\n$/);
     const no = await s.run(['rm', 'r1'], { input: 'n\n' });
     assert.equal(no.code, 0);
     assert.ok((await readdir(join(s.dir, 'machines'))).includes('r1'));
