@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,10 @@ import { freePort } from './ports.js';
 /**
  * A real dockerd (Debian's docker.io) for tests: its own data, exec root and socket in a temp
  * folder, TLS on a loopback port. Only the pid it started is ever signalled.
+ *
+ * Before it stops, its containers and networks are removed: a stopped engine leaves the Linux
+ * bridge of each network it made on the host, with a route that covers the network's subnet,
+ * and enough of those use up every engine's default address pools on this machine.
  */
 export interface Dockerd {
   url: string;
@@ -78,7 +83,10 @@ export async function startDockerd(opts: {
   const { openSync } = await import('node:fs');
   const fd = openSync(log, 'a');
   const child = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: false });
-  const forget = onProcessEnd(() => child.kill('SIGKILL'));
+  const forget = onProcessEnd(() => {
+    removeLeftovers(socket);
+    child.kill('SIGKILL');
+  });
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -87,6 +95,7 @@ export async function startDockerd(opts: {
 
   const stop = async () => {
     if (!exited && child.pid) {
+      removeLeftovers(socket);
       child.kill('SIGTERM');
       const deadline = Date.now() + 15_000;
       while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -109,6 +118,50 @@ export async function startDockerd(opts: {
   const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
   await stop();
   throw new Error(`dockerd did not answer on ${socket} within 30 s; its last log lines:\n${tail}`);
+}
+
+/**
+ * Remove the engine's containers (their shims outlive the engine) and the networks it made,
+ * then any of those networks' bridges still on the host, by the exact names the engine gave
+ * them. Synchronous, so that it also runs in a process's last moments; every call is bounded.
+ */
+function removeLeftovers(socket: string): void {
+  const docker = (args: string[]) =>
+    execFileSync('docker', ['-H', `unix://${socket}`, ...args], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    })
+      .toString()
+      .split('\n')
+      .filter(Boolean);
+  try {
+    const ids = docker(['ps', '-aq']);
+    if (ids.length) docker(['rm', '-f', '-v', ...ids]);
+  } catch {}
+  let bridges: string[] = [];
+  try {
+    const nets = docker(['network', 'ls', '-q', '--filter', 'type=custom', '--filter', 'driver=bridge']);
+    if (nets.length) {
+      bridges = docker([
+        'network',
+        'inspect',
+        '-f',
+        '{{with index .Options "com.docker.network.bridge.name"}}{{.}}{{else}}br-{{printf "%.12s" .Id}}{{end}}',
+        ...nets,
+      ]);
+    }
+    for (const n of docker(['network', 'ls', '-q', '--filter', 'type=custom'])) {
+      try {
+        docker(['network', 'rm', n]);
+      } catch {}
+    }
+  } catch {}
+  for (const b of bridges) {
+    if (!/^[\w.-]{1,15}$/.test(b) || !existsSync(`/sys/class/net/${b}`)) continue;
+    try {
+      execFileSync('ip', ['link', 'del', b], { stdio: 'ignore', timeout: 10_000 });
+    } catch {}
+  }
 }
 
 function ping(socket: string): Promise<boolean> {
