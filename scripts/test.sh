@@ -70,5 +70,5 @@ node --import tsx --test --test-concurrency=2 \
 pass=$(grep -E '^# pass ' "$tap" | tail -1 | awk '{print $3}')
 fail=$(grep -E '^# fail ' "$tap" | tail -1 | awk '{print $3}')
 skip=$(grep -E '^# skipped ' "$tap" | tail -1 | awk '{print $3}')
-echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 exit "$status"
