@@ -122,7 +122,7 @@ export async function startDockerd(opts: {
   for (;;) {
     if (exited) break;
     if (await ping(socket)) {
-      const unwatch = recordBridges(socket, join(dir, 'bridges'));
+      const unwatch = await recordBridges(socket, join(dir, 'bridges'));
       const stopWatching = async () => {
         unwatch();
         await stop();
@@ -187,10 +187,16 @@ const ENGINE_DIR_PREFIX = 'dm-dockerd-';
  * Append the bridge of every network the engine makes to `file`, as the engine reports it
  * (its events), so that a later run can remove them when this process never got to.
  */
-function recordBridges(socket: string, file: string): () => void {
+async function recordBridges(socket: string, file: string): Promise<() => void> {
   const filters = encodeURIComponent(JSON.stringify({ type: ['network'], event: ['create'] }));
   let buffered = '';
+  let subscribed: () => void = () => {};
+  const answered = new Promise<void>((r) => {
+    subscribed = r;
+  });
   const req = request({ socketPath: socket, path: `/events?filters=${filters}` }, (res) => {
+    // The engine answers once it listens: no network made after this goes unrecorded.
+    subscribed();
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       buffered += chunk;
@@ -209,10 +215,11 @@ function recordBridges(socket: string, file: string): () => void {
     });
     res.on('error', () => {});
   });
-  req.on('error', () => {});
+  req.on('error', () => subscribed());
   // The watch alone never keeps a test process alive.
   req.on('socket', (sock) => sock.unref());
   req.end();
+  await Promise.race([answered, new Promise((r) => setTimeout(r, 5000).unref())]);
   return () => req.destroy();
 }
 
