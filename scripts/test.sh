@@ -51,7 +51,17 @@ fi
 
 echo "== tests"
 tap=$(mktemp)
-trap 'rm -f "$tap"' EXIT
+cleanup=(rm -f "$tap")
+# CI proves what a new machine meets: the tests start from empty caches (the images and root
+# file systems the tests build, the mirrors they download, the CLI's code cache), removed after.
+if [ "${CI:-}" = true ] && [ -z "${DM_TEST_CACHE:-}" ]; then
+  DM_TEST_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/dm-ci-cache.XXXXXX")
+  export DM_TEST_CACHE
+  export XDG_CACHE_HOME="$DM_TEST_CACHE/xdg"
+  cleanup=(rm -rf "$tap" "$DM_TEST_CACHE")
+  echo "test caches start empty in $DM_TEST_CACHE"
+fi
+trap '"${cleanup[@]}"' EXIT
 status=0
 # shellcheck disable=SC2086
 node --import tsx --test --test-concurrency=2 \
@@ -61,5 +71,5 @@ node --import tsx --test --test-concurrency=2 \
 pass=$(grep -E '^# pass ' "$tap" | tail -1 | awk '{print $3}')
 fail=$(grep -E '^# fail ' "$tap" | tail -1 | awk '{print $3}')
 skip=$(grep -E '^# skipped ' "$tap" | tail -1 | awk '{print $3}')
-echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 exit "$status"

@@ -88,20 +88,7 @@ describe('--docker-disk-size where the storage driver can bound a container', {
     });
     engines.push(engine);
     const dockerHost = `unix://${engine.dockerd.socket}`;
-    // Containers outlive a killed engine, and a user-defined network leaves its bridge behind.
-    onProcessEnd(() => {
-      const list = (args: string[]) =>
-        execFileSync('docker', ['-H', dockerHost, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
-          .toString()
-          .split('\n')
-          .filter(Boolean);
-      const ids = list(['ps', '-aq']);
-      if (ids.length)
-        execFileSync('docker', ['-H', dockerHost, 'rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-      const nets = list(['network', 'ls', '-q', '--filter', 'type=custom']);
-      if (nets.length)
-        execFileSync('docker', ['-H', dockerHost, 'network', 'rm', ...nets], { stdio: 'ignore' });
-    });
+    // The engine removes its containers and networks before it stops (helpers/dockerd.ts).
     return { engine, dockerHost };
   };
 
@@ -123,15 +110,7 @@ describe('--docker-disk-size where the storage driver can bound a container', {
   });
 
   after(async () => {
-    for (const e of engines) {
-      const ids = (await e.docker(['ps', '-aq']).catch(() => '')).split('\n').filter(Boolean);
-      if (ids.length) await e.docker(['rm', '-f', '-v', ...ids]).catch(() => '');
-      const nets = (await e.docker(['network', 'ls', '-q', '--filter', 'type=custom']).catch(() => ''))
-        .split('\n')
-        .filter(Boolean);
-      if (nets.length) await e.docker(['network', 'rm', ...nets]).catch(() => '');
-      await e.stop();
-    }
+    for (const e of engines) await e.stop();
     for (const m of mounts) m.remove();
     await s?.cleanup();
     await rm(dir, { recursive: true, force: true });

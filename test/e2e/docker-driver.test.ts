@@ -27,22 +27,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     const pool = `172.29.${Math.floor(Math.random() * 256)}.0/24`;
     engine = await startHostEngine({ dockerdArgs: ['--default-address-pool', `base=${pool},size=26`] });
     dockerHost = `unix://${engine.dockerd.socket}`;
-    // Containers outlive a killed engine (their shims keep running): remove the engine's own.
-    // A user-defined network leaves its Linux bridge behind when the engine stops: remove them too.
-    onProcessEnd(() => {
-      const list = (args: string[]) =>
-        // After a normal end the engine is gone already: nothing to list, nothing to say.
-        execFileSync('docker', ['-H', dockerHost, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
-          .toString()
-          .split('\n')
-          .filter(Boolean);
-      const ids = list(['ps', '-aq']);
-      if (ids.length)
-        execFileSync('docker', ['-H', dockerHost, 'rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-      const nets = list(['network', 'ls', '-q', '--filter', 'type=custom']);
-      if (nets.length)
-        execFileSync('docker', ['-H', dockerHost, 'network', 'rm', ...nets], { stdio: 'ignore' });
-    });
+    // The engine removes its containers and networks before it stops (helpers/dockerd.ts).
     s = await tempStore();
     // The driver's image cache (a debootstrap root file system) outlives this store.
     const shared = join(cacheDir(), 'docker-driver');
@@ -52,12 +37,6 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
   });
 
   after(async () => {
-    const ids = (await engine?.docker(['ps', '-aq']).catch(() => ''))?.split('\n').filter(Boolean) ?? [];
-    if (ids.length) await engine.docker(['rm', '-f', '-v', ...ids]).catch(() => '');
-    const nets = (await engine?.docker(['network', 'ls', '-q', '--filter', 'type=custom']).catch(() => ''))
-      ?.split('\n')
-      .filter(Boolean);
-    if (nets?.length) await engine.docker(['network', 'rm', ...nets]).catch(() => '');
     await engine?.stop();
     await s?.cleanup();
   });

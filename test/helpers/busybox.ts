@@ -19,8 +19,9 @@ export function busyboxTarball(): string {
     for (const applet of ['sh', 'echo', 'sleep', 'cat', 'ls', 'hostname']) {
       execFileSync('ln', ['-s', 'busybox', join(root, 'bin', applet)]);
     }
-    execFileSync('tar', ['-C', root, '-cf', `${out}.tmp`, '.']);
-    execFileSync('mv', [`${out}.tmp`, out]);
+    // Beside its final name, under this process's own: another test process may build it too.
+    execFileSync('tar', ['-C', root, '-cf', `${out}.${process.pid}.tmp`, '.']);
+    execFileSync('mv', [`${out}.${process.pid}.tmp`, out]);
     return out;
   } finally {
     rmSync(root, { recursive: true, force: true });

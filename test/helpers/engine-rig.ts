@@ -29,9 +29,7 @@ export interface EngineRig {
   stop(): Promise<void>;
 }
 
-export interface EngineRigOptions {
-  /** First two octets of the engine's address pool, one per suite so suites never overlap: '172.27'. */
-  poolPrefix: string;
+export type EngineRigOptions = EngineRigPool & {
   /**
    * Make the machines' network (the driver's default, docker-machine) before any create, on a
    * bridge of a name we choose, and let machines on it reach each other: where Docker ran
@@ -39,27 +37,19 @@ export interface EngineRigOptions {
    * removed at the end; egress stays as it was.
    */
   interconnect?: boolean;
-}
+};
+
+type EngineRigPool =
+  /** First two octets of the engine's address pool, one per suite so suites never overlap: '172.27'. */
+  | { poolPrefix: string; addressPool?: never }
+  /** The engine's whole --default-address-pool (base=CIDR,size=N), for a test of the pool itself. */
+  | { addressPool: string; poolPrefix?: never };
 
 export async function startEngineRig(opts: EngineRigOptions): Promise<EngineRig> {
-  const pool = `${opts.poolPrefix}.${Math.floor(Math.random() * 256)}.0/24`;
-  const engine = await startHostEngine({ dockerdArgs: ['--default-address-pool', `base=${pool},size=26`] });
+  const pool = opts.addressPool ?? `base=${opts.poolPrefix}.${Math.floor(Math.random() * 256)}.0/24,size=26`;
+  // The engine removes its containers and networks before it stops (helpers/dockerd.ts).
+  const engine = await startHostEngine({ dockerdArgs: ['--default-address-pool', pool] });
   const dockerHost = `unix://${engine.dockerd.socket}`;
-  // Containers outlive a killed engine (their shims keep running), and a user-defined network
-  // leaves its Linux bridge behind when the engine stops: remove the engine's own of both.
-  const forgetEngineLeftovers = onProcessEnd(() => {
-    const list = (args: string[]) =>
-      // After a normal end the engine is gone already: nothing to list, nothing to say.
-      execFileSync('docker', ['-H', dockerHost, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
-        .toString()
-        .split('\n')
-        .filter(Boolean);
-    const ids = list(['ps', '-aq']);
-    if (ids.length) execFileSync('docker', ['-H', dockerHost, 'rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-    const nets = list(['network', 'ls', '-q', '--filter', 'type=custom']);
-    if (nets.length)
-      execFileSync('docker', ['-H', dockerHost, 'network', 'rm', ...nets], { stdio: 'ignore' });
-  });
   const store = await tempStore();
   const shared = join(cacheDir(), 'docker-driver');
   await mkdir(shared, { recursive: true });
@@ -118,15 +108,8 @@ export async function startEngineRig(opts: EngineRigOptions): Promise<EngineRig>
         },
       ),
     async stop() {
-      const ids = (await engine.docker(['ps', '-aq']).catch(() => '')).split('\n').filter(Boolean);
-      if (ids.length) await engine.docker(['rm', '-f', '-v', ...ids]).catch(() => '');
-      const nets = (await engine.docker(['network', 'ls', '-q', '--filter', 'type=custom']).catch(() => ''))
-        .split('\n')
-        .filter(Boolean);
-      if (nets.length) await engine.docker(['network', 'rm', ...nets]).catch(() => '');
       dropRule?.();
       await engine.stop();
-      forgetEngineLeftovers();
       await store.cleanup();
     },
   };

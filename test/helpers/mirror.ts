@@ -13,6 +13,7 @@ import {
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildOnce } from './build-once.js';
 import { cacheDir } from './testhost.js';
 
 const run = promisify(execFile);
@@ -29,6 +30,14 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
     .slice(0, 12);
   const dir = join(cacheDir(), `mirror-${hash}`);
   if (existsSync(join(dir, 'Packages'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  await buildOnce(join(dir, 'Packages'), () => download(dir, packages, log), {
+    what: `the test mirror of ${packages.join(' ')}`,
+  });
+  return dir;
+}
+
+async function download(dir: string, packages: string[], log: (s: string) => void): Promise<void> {
   const debs = join(dir, 'debs');
   mkdirSync(join(debs, 'partial'), { recursive: true });
   // An empty dpkg status makes apt fetch the whole dependency closure, not only what this
@@ -55,7 +64,6 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
   );
   writeFileSync(`${join(dir, 'Packages')}.tmp`, packagesIndex(debs));
   renameSync(`${join(dir, 'Packages')}.tmp`, join(dir, 'Packages'));
-  return dir;
 }
 
 /** The Packages index apt reads (what dpkg-scanpackages writes), from each .deb's control data. */

@@ -3,8 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildOnce } from './build-once.js';
 import { onProcessEnd } from './cleanup.js';
 import { type Dockerd, startDockerd } from './dockerd.js';
 import { freePort } from './ports.js';
@@ -65,8 +66,19 @@ export async function hostRootfs(
   mkdirSync(dir, { recursive: true });
   const tarball = join(dir, `debian-${SUITE}-${hash}.tar`);
   if (existsSync(tarball)) return tarball;
+  await buildOnce(tarball, () => buildRootfs(tarball, hash, packages, log), {
+    what: `test host root file system ${hash}`,
+  });
+  return tarball;
+}
 
-  const root = await mkdtemp(join(dir, `build-${hash}-`));
+async function buildRootfs(
+  tarball: string,
+  hash: string,
+  packages: string[],
+  log: (s: string) => void,
+): Promise<void> {
+  const root = await mkdtemp(join(dirname(tarball), `build-${hash}-`));
   try {
     log(`building test host root file system ${hash} with debootstrap (${packages.length} packages)...`);
     await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, SUITE, root, MIRROR], {
@@ -80,9 +92,10 @@ export async function hostRootfs(
     mkdirSync(join(root, 'etc/docker'), { recursive: true });
     await writeFile(join(root, 'etc/docker/daemon.json'), DAEMON_JSON);
     mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
-    await run('tar', ['-C', root, '-cf', `${tarball}.tmp`, '.'], { maxBuffer: 16 * 1024 * 1024 });
-    renameSync(`${tarball}.tmp`, tarball);
-    return tarball;
+    await run('tar', ['-C', root, '-cf', `${tarball}.${process.pid}.tmp`, '.'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    renameSync(`${tarball}.${process.pid}.tmp`, tarball);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

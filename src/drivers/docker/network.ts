@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { endianness, networkInterfaces } from 'node:os';
 import { errorMessage, MachineError } from '../../errors.js';
-import { type DockerAPI, EngineAPIError } from './engine-api.js';
-import { formatCIDR, parseCIDR, parseIPv4, type Subnet, upperHalf } from './ipv4.js';
+import { type DockerAPI, EngineAPIError, parseDockerHost } from './engine-api.js';
+import { contains, formatCIDR, parseCIDR, parseIPv4, type Subnet, upperHalf } from './ipv4.js';
 
 /**
  * The user-defined network the machines share, so that they reach each other by address and by
@@ -12,6 +14,11 @@ import { formatCIDR, parseCIDR, parseIPv4, type Subnet, upperHalf } from './ipv4
  * addresses across a stop and start). So the driver makes the network with the subnet the engine
  * itself would choose (free of the host's routes and other networks): made once without one,
  * read, removed, and made again with that subnet written in.
+ *
+ * An engine whose address pools are used up (many networks, or routes of its host covering
+ * them) refuses a network without a subnet. Then the driver picks a free private /24 itself:
+ * one that no network of the engine uses and, when the engine runs on this computer, no route
+ * or interface of this computer covers (the engine checks only its own networks).
  */
 export const DEFAULT_NETWORK = 'docker-machine';
 export const LABEL_NETWORK = 'io.docker-machine.network';
@@ -73,7 +80,22 @@ export async function ensureNetwork(
     if (!found) {
       log(`Creating network ${name}...`);
       // Labelled "choosing": a create killed before the remake leaves a network the next one finishes.
-      if (!(await createNetwork(api, name, { [LABEL_ADDRESSING]: 'choosing' }))) continue;
+      const outcome = await createNetwork(api, name, { [LABEL_ADDRESSING]: 'choosing' });
+      if (outcome === 'taken') continue;
+      if (outcome === 'no-pool') {
+        const subnet = await subnetOfOurOwn(api, name, log);
+        const range = upperHalf(subnet);
+        const made = await createNetwork(
+          api,
+          name,
+          { [LABEL_ADDRESSING]: 'fixed' },
+          { Subnet: formatCIDR(subnet), ...(range ? { IPRange: formatCIDR(range) } : {}) },
+        );
+        if (made !== 'made') continue;
+        found = await inspectNetwork(api, name);
+        if (found) return describe(api, found);
+        continue;
+      }
       found = await inspectNetwork(api, name);
       if (!found) continue;
     }
@@ -99,7 +121,7 @@ export async function ensureNetwork(
         ...(range ? { IPRange: formatCIDR(range) } : {}),
       },
     );
-    if (!made) continue;
+    if (made !== 'made') continue;
     found = await inspectNetwork(api, name);
     if (found) return describe(api, found);
   }
@@ -145,13 +167,16 @@ function describe(api: DockerAPI, n: NetworkInfo): MachineNetwork {
   };
 }
 
-/** False when a network of that name appeared meanwhile, or its subnet was taken meanwhile. */
+/**
+ * taken: a network of that name appeared meanwhile, or its subnet was taken meanwhile.
+ * no-pool: the engine has no free subnet left in its address pools (asked without a subnet).
+ */
 async function createNetwork(
   api: DockerAPI,
   name: string,
   labels: Record<string, string>,
   ipam?: IPAMConfig,
-): Promise<boolean> {
+): Promise<'made' | 'taken' | 'no-pool'> {
   try {
     await api.json('POST', '/networks/create', {
       Name: name,
@@ -160,12 +185,135 @@ async function createNetwork(
       Labels: { [LABEL_NETWORK]: 'true', ...labels },
       ...(ipam ? { IPAM: { Driver: 'default', Config: [ipam] } } : {}),
     });
-    return true;
+    return 'made';
   } catch (err) {
-    if (err instanceof EngineAPIError && err.status === 409) return false;
-    if (ipam && /overlaps/i.test(errorMessage(err))) return false;
+    if (err instanceof EngineAPIError && err.status === 409) return 'taken';
+    if (ipam && /overlaps/i.test(errorMessage(err))) return 'taken';
+    if (!ipam && isPoolExhausted(err)) return 'no-pool';
     throw networkError(api, name, err);
   }
+}
+
+/**
+ * The engine's refusal when its pools are used up: 20.10 says "could not find an available,
+ * non-overlapping IPv4 address pool among the defaults to assign to the network" (with status
+ * 404), later versions "all predefined address pools have been fully subnetted".
+ */
+export function isPoolExhausted(err: unknown): boolean {
+  return /non-overlapping IPv4 address pool|address pools have been fully subnetted/i.test(errorMessage(err));
+}
+
+/** Where the driver looks for a subnet of its own, in this order, in /24 steps. */
+const PRIVATE_RANGES = ['172.16.0.0/12', '192.168.0.0/16', '10.0.0.0/8'].map((c) => parseCIDR(c) as Subnet);
+const OWN_PREFIX = 24;
+
+function overlaps(a: Subnet, b: Subnet): boolean {
+  return contains(a, b.base) || contains(b, a.base);
+}
+
+/**
+ * The first private /24 that overlaps none of `taken`. 172.16.0.0/16 comes first: it lies
+ * outside the engine's default pools (172.17-31, 192.168), so the engine never hands it out later.
+ */
+export function chooseFreeSubnet(taken: readonly Subnet[]): Subnet | undefined {
+  const step = 2 ** (32 - OWN_PREFIX);
+  for (const range of PRIVATE_RANGES) {
+    const end = range.base + 2 ** (32 - range.prefix);
+    for (let base = range.base; base < end; base += step) {
+      const candidate = { base, prefix: OWN_PREFIX };
+      const clash = taken.find((t) => overlaps(t, candidate));
+      // Skip past the whole clashing subnet at once when it is larger than a step.
+      if (clash) {
+        if (clash.prefix < OWN_PREFIX) base = Math.max(base, clash.base + 2 ** (32 - clash.prefix) - step);
+        continue;
+      }
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The IPv4 routes of /proc/net/route (Linux), the default route left out: its destination and
+ * mask are printed as hexadecimal numbers in the host's byte order.
+ */
+export function parseRouteTable(text: string, littleEndian = endianness() === 'LE'): Subnet[] {
+  const out: Subnet[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || !/^[0-9A-Fa-f]{8}$/.test(f[1]) || !/^[0-9A-Fa-f]{8}$/.test(f[7])) continue;
+    const toAddr = (hex: string) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(Number.parseInt(hex, 16));
+      return littleEndian ? b.readUInt32LE(0) : b.readUInt32BE(0);
+    };
+    const mask = toAddr(f[7]);
+    if (mask === 0) continue;
+    const prefix = 32 - Math.log2(2 ** 32 - mask);
+    if (!Number.isInteger(prefix)) continue;
+    out.push({ base: (toAddr(f[1]) & mask) >>> 0, prefix });
+  }
+  return out;
+}
+
+/** The subnets this computer uses: its routes and its interfaces' own subnets. */
+function localSubnets(): Subnet[] {
+  const out: Subnet[] = [];
+  try {
+    out.push(...parseRouteTable(readFileSync('/proc/net/route', 'utf8')));
+  } catch {}
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      const s = a.family === 'IPv4' && a.cidr ? parseCIDR(a.cidr) : undefined;
+      if (s && s.prefix > 0) out.push(s);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the engine runs on this computer: a unix socket, or tcp to a loopback address or to
+ * an address of one of this computer's interfaces.
+ */
+export function engineIsLocal(host: string, ownAddresses: readonly string[] = interfaceAddresses()): boolean {
+  let target: { socketPath?: string; host?: string };
+  try {
+    target = parseDockerHost(host);
+  } catch {
+    return false;
+  }
+  if (target.socketPath) return true;
+  const h = target.host ?? '';
+  return h === 'localhost' || h === '::1' || /^127\./.test(h) || ownAddresses.includes(h);
+}
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((as) => (as ?? []).map((a) => a.address));
+}
+
+/** A /24 for `name` that collides with nothing the driver can see, or a one-line error. */
+async function subnetOfOurOwn(api: DockerAPI, name: string, log: (l: string) => void): Promise<Subnet> {
+  const networks = (await api.json<NetworkInfo[]>('GET', '/networks')) ?? [];
+  const taken = networks.flatMap((n) =>
+    (n.IPAM?.Config ?? []).map((c) => (c.Subnet ? parseCIDR(c.Subnet) : undefined)).filter((s) => !!s),
+  );
+  const local = engineIsLocal(api.endpoint.host);
+  if (local) taken.push(...localSubnets());
+  else {
+    // A bridge over the address the engine is reached at would cut it off from us.
+    const at = parseIPv4(parseDockerHost(api.endpoint.host).host ?? '');
+    if (at !== undefined) taken.push({ base: at, prefix: 32 });
+  }
+  const subnet = chooseFreeSubnet(taken);
+  if (!subnet) {
+    throw new MachineError(
+      `${api.where} has no free address pool for network "${name}" and every private /24 is in use; give --docker-network an existing network, or remove unused networks (docker network prune)`,
+    );
+  }
+  log(
+    `The engine's address pools are used up: making network ${name} on ${formatCIDR(subnet)}, which no network of the engine${local ? ' and no route of this computer' : ''} uses`,
+  );
+  return subnet;
 }
 
 function networkError(api: DockerAPI, name: string, err: unknown): MachineError {
