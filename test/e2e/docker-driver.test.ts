@@ -154,7 +154,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
   test('docker run through env; ls shows Running with the engine version', async () => {
     const r = await withEnv(
       'm1',
-      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --rm busybox echo hello`,
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never --rm busybox echo hello`,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello\n');
@@ -229,11 +229,11 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     for (const n of names) {
       const r = await withEnv(
         n,
-        `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --rm busybox echo hello from ${n}`,
+        `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never --rm busybox echo hello from ${n}`,
       );
       assert.deepEqual([r.code, r.stdout], [0, `hello from ${n}\n`], r.stderr);
     }
-    const started = await withEnv('p1', 'docker run -d --name only-on-p1 busybox sleep 100000');
+    const started = await withEnv('p1', 'docker run --pull=never -d --name only-on-p1 busybox sleep 100000');
     assert.equal(started.code, 0, started.stderr);
     for (const n of names) {
       const r = await withEnv(n, "docker ps -a --filter name=only-on-p1 --format '{{.Names}}'");
@@ -554,7 +554,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
       "docker ps -a --format '{{.Names}}' && docker images --format '{{.Repository}}'",
     );
     assert.equal(after.stdout, 'only-on-p1\nbusybox\n', after.stderr);
-    const r = await withEnv('p2', 'docker run --rm busybox echo back');
+    const r = await withEnv('p2', 'docker run --pull=never --rm busybox echo back');
     assert.deepEqual([r.code, r.stdout], [0, 'back\n'], r.stderr);
   });
 

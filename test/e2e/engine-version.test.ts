@@ -149,7 +149,7 @@ describe('--engine-version and upgrade on Debian hosts, from a package mirror', 
     assert.equal(c.code, 0, `${c.stdout}\n${c.stderr}`);
     const started = await withEnv(
       'up1',
-      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run -d --name keep busybox sleep 100000 >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep`,
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never -d --name keep busybox sleep 100000 >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep`,
     );
     assert.equal(started.code, 0, started.stderr);
     const r = await s.run(['upgrade', 'up1'], { timeoutMs: 300_000 });

@@ -136,7 +136,7 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
 
   test('docker run --rm busybox echo hello through TLS (image imported from Debian busybox-static)', async () => {
     const imp = await withEnv(
-      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --rm busybox echo hello`,
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never --rm busybox echo hello`,
     );
     assert.equal(imp.code, 0, imp.stderr);
     assert.equal(imp.stdout, 'hello\n');
@@ -144,7 +144,7 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
 
   test('regenerate-certs serves a new certificate and containers keep running', async () => {
     const started = await withEnv(
-      "docker run -d --name keep busybox sleep 100000 >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep",
+      "docker run --pull=never -d --name keep busybox sleep 100000 >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep",
     );
     assert.equal(started.code, 0, started.stderr);
     const before = await servedSerial();

@@ -120,7 +120,7 @@ describe('lifecycle of generic machines on real hosts', { skip, timeout: 20 * 60
     // As PID 1 a bare `sleep` ignores SIGTERM, and the host's shutdown would wait 90 s for it.
     const started = await withEnv(
       'gen1',
-      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run -d --restart=always --name keep busybox sh -c 'trap "exit 0" TERM; sleep 100000 & wait' >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep`,
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never -d --restart=always --name keep busybox sh -c 'trap "exit 0" TERM; sleep 100000 & wait' >/dev/null && docker inspect -f '{{.State.StartedAt}}' keep`,
     );
     assert.equal(started.code, 0, started.stderr);
     await mark(host1);

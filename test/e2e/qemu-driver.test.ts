@@ -184,7 +184,7 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
 
     const hello = await withEnv(
       'q1',
-      `docker import ${busyboxTarball()} busybox >/dev/null && docker run --rm busybox echo hello`,
+      `docker import ${busyboxTarball()} busybox >/dev/null && docker run --pull=never --rm busybox echo hello`,
     );
     assert.equal(hello.code, 0, hello.stderr);
     assert.equal(hello.stdout, 'hello\n');
@@ -203,7 +203,7 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
   test('stop then start keeps a container and its data; kill then start works', async () => {
     const made = await withEnv(
       'q1',
-      "docker run --name keeper -v keep:/d busybox sh -c 'echo kept > /d/f' && docker ps -aq --filter name=keeper",
+      "docker run --pull=never --name keeper -v keep:/d busybox sh -c 'echo kept > /d/f' && docker ps -aq --filter name=keeper",
     );
     assert.equal(made.code, 0, made.stderr);
     // The seeded files go in at the first boot only: what the machine has since stays.
@@ -221,7 +221,7 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
     await track('q1');
     const kept = await withEnv(
       'q1',
-      'docker ps -aq --filter name=keeper && docker run --rm -v keep:/d busybox cat /d/f',
+      'docker ps -aq --filter name=keeper && docker run --pull=never --rm -v keep:/d busybox cat /d/f',
     );
     assert.equal(kept.code, 0, kept.stderr);
     assert.equal(kept.stdout, `${made.stdout.trim().split('\n').pop()}\nkept\n`);
@@ -234,7 +234,7 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
     const again = await s.run(['start', 'q1'], { timeoutMs: 600_000 });
     assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
     await track('q1');
-    const after = await withEnv('q1', 'docker run --rm -v keep:/d busybox cat /d/f');
+    const after = await withEnv('q1', 'docker run --pull=never --rm -v keep:/d busybox cat /d/f');
     assert.equal(after.stdout, 'kept\n');
   });
 
