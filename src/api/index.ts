@@ -23,8 +23,8 @@ import type { MountRequest } from './mount.js';
 import { MachineQueries } from './queries.js';
 import { type RemoveResult, removeMachine } from './remove.js';
 
-export { MachineError } from '../errors.js';
 export type { HostConfig } from '../store/host.js';
+export { MachineError, NotExistError, PreCreateError, ToolExitError, UsageError } from './errors.js';
 export type { ProgressEvent } from './events.js';
 export type {
   CopyRequest,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EngineSeedRequest, SeededEngine } from '../drivers/engine-seed.js';
 import { REMOTE_CERT_DIR } from '../provision/daemon-options.js';
-import type { EngineSeedRequest, SeededEngine } from '../provision/seeded-engine.js';
 import { machineCertFiles, makeServerCert } from '../provision/steps.js';
 import { DROP_IN, machineDropIn } from '../provision/systemd-family.js';
 import type { Machine } from './machine.js';

@@ -1,7 +1,7 @@
+import { ToolExitError } from '../api/errors.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
-import { ToolExitError } from '../ssh/tool.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 

@@ -1,7 +1,7 @@
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
-import type { EngineSeedRequest, SeededEngine } from '../provision/seeded-engine.js';
 import type { SSHClient } from '../ssh/client.js';
 import type { BaseDriverFields, DriverJSON } from '../store/host.js';
+import type { EngineSeedRequest, SeededEngine } from './engine-seed.js';
 
 /**
  * The contract every driver keeps (DESIGN.md §3). A driver knows its infrastructure and nothing

@@ -1,6 +1,6 @@
+import type { SeededEngine } from '../drivers/engine-seed.js';
 import type { SSHClient } from '../ssh/client.js';
 import type { HostConfig } from '../store/host.js';
-import type { SeededEngine } from './seeded-engine.js';
 
 /** What a provisioner works with: the machine, one SSH connection, and a progress sink. */
 export interface ProvisionContext {

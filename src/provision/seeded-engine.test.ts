@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { SeededEngine } from '../drivers/engine-seed.js';
 import type { SSHClient } from '../ssh/client.js';
 import type { HostConfig } from '../store/host.js';
 import type { ProvisionContext } from './context.js';
-import { type SeededEngine, seededEngineHolds } from './seeded-engine.js';
+import { seededEngineHolds } from './seeded-engine.js';
 
 /** The check's command runs in this computer's own shell, as it would in the machine's. */
 function localContext(name: string, debug: string[]): ProvisionContext {

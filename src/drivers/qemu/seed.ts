@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MachineError } from '../../errors.js';
-import type { SeededEngine } from '../../provision/seeded-engine.js';
+import type { SeededEngine } from '../engine-seed.js';
 import { findTool, runTool } from './host-tool.js';
 
 /**
