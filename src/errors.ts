@@ -53,3 +53,28 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A file system failure as one line naming what was being done and to which file, as Go prints
+ * them ("open PATH: permission denied"): `fsError('writing', path, err)` gives
+ * "writing PATH: permission denied". Node's own text ("EACCES: permission denied, open 'PATH'")
+ * names neither the action nor, for a rename or a copy, the file the user knows.
+ */
+export function fsError(action: string, path: string, err: unknown): MachineError {
+  if (err instanceof MachineError) return err;
+  return new MachineError(`${action} ${path}: ${errnoText(err)}`, { cause: err });
+}
+
+/** The system's words for an errno error, without Node's code prefix and syscall suffix. */
+export function errnoText(err: unknown): string {
+  const msg = errorMessage(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const m = /^[A-Z][A-Z0-9_]*: ([^,]*)/.exec(msg);
+  if (m && code && msg.startsWith(`${code}:`)) return m[1];
+  return msg;
+}
+
+/** Whether an error is a Node system error (it carries an errno code such as EACCES). */
+export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err;
+}
