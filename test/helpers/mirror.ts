@@ -13,6 +13,7 @@ import {
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { partialFile, removeLeftoversOfSync } from '../../src/cache/partial.js';
 import { cacheDir } from './testhost.js';
 
 const run = promisify(execFile);
@@ -28,6 +29,7 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
     .digest('hex')
     .slice(0, 12);
   const dir = join(cacheDir(), `mirror-${hash}`);
+  removeLeftoversOfSync(join(dir, 'Packages'));
   if (existsSync(join(dir, 'Packages'))) return dir;
   const debs = join(dir, 'debs');
   mkdirSync(join(debs, 'partial'), { recursive: true });
@@ -53,8 +55,10 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
     ],
     { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
   );
-  writeFileSync(`${join(dir, 'Packages')}.tmp`, packagesIndex(debs));
-  renameSync(`${join(dir, 'Packages')}.tmp`, join(dir, 'Packages'));
+  // The index is the mark of a complete mirror: it takes its name last, whole.
+  const tmp = partialFile(join(dir, 'Packages'));
+  writeFileSync(tmp, packagesIndex(debs));
+  renameSync(tmp, join(dir, 'Packages'));
   return dir;
 }
 

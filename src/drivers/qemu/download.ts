@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
+import { pauseAt } from '../../test-pause.js';
 
 /**
  * Downloads a machine image once into the cache: progress every 10 %, a resumed transfer where
@@ -217,6 +218,7 @@ async function fetchTo(url: URL, file: string, o: DownloadOptions): Promise<void
 
   let received = offset;
   let shown = total ? Math.floor((offset / total) * 10) : 0;
+  let halfway = false;
   const progress = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
@@ -229,7 +231,11 @@ async function fetchTo(url: URL, file: string, o: DownloadOptions): Promise<void
             : `Downloading: ${Math.round(received / 1e6)} MB`,
         );
       }
-      done(null, chunk);
+      if (total && !halfway && received >= total / 2) {
+        halfway = true;
+        // Tests kill a download here: what is written so far stays FILE.part, for a resume.
+        pauseAt('download-half').then(() => done(null, chunk), done);
+      } else done(null, chunk);
     },
   });
   try {
