@@ -27,7 +27,7 @@ export async function ensureClientCertCopies(
     if (!opts.overwrite && (await exists(to))) continue;
     try {
       const data = await readFile(from).catch((err) => Promise.reject(fsError('reading', from, err)));
-      await writeFileAtomic(to, data, mode).catch((err) => Promise.reject(fsError('writing', to, err)));
+      await writeFileAtomic(to, data, mode);
     } catch (err) {
       throw new MachineError(`Copying ${label} to machine dir failed: ${errorMessage(err)}`, { cause: err });
     }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { addSecret, debug as debugLine, isSecretFlag, setDebugSink } from '../debug.js';
-import { errorMessage, MachineError, UsageError } from '../errors.js';
+import { errorMessage, MachineError, systemErrorLine, UsageError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { parseFlags, parseGoBool } from '../flags/parse.js';
@@ -141,6 +141,13 @@ function reportError(err: unknown, out: ReturnType<typeof createOutput>, appName
     // An empty message carries only an exit code (ssh passes the remote command's through).
     if (err.message !== '') out.error(err.message);
     return err.exitCode;
+  }
+  // A file system error that no caller put in words: what was done to which file, as Go says it.
+  const system = systemErrorLine(err);
+  if (system) {
+    out.error(system);
+    if (err instanceof Error && err.stack) out.debug(err.stack);
+    return 1;
   }
   // Anything else is our bug: say so in one line, with the details behind --debug.
   out.error(`Error: unexpected internal error: ${errorMessage(err)} (run with --debug for details)`);

@@ -1,7 +1,7 @@
 // fs.promises, not node:fs/promises: the promise API loads on first use, which light commands never make.
 import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { errorMessage, MachineError } from '../errors.js';
+import { errnoText, errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
 import { ConfigCache } from './config-cache.js';
@@ -80,7 +80,7 @@ export class Store {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new MachineError(`open ${path}: no such file or directory`);
-      throw new MachineError(`open ${path}: ${errorMessage(err)}`);
+      throw new MachineError(`open ${path}: ${errnoText(err)}`);
     }
     let data: unknown;
     try {
