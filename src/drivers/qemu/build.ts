@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  readdir,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { makePartialDir, partialOwner, removeLeftoversOf, removePartial } from '../../cache/partial.js';
 import { MachineError } from '../../errors.js';
@@ -144,7 +134,10 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
         await (o.steps ?? build)(tmp, o);
         await pauseAt('qemu-image-built');
         // The folder appears complete or not at all: a later create never takes half an image.
-        await rename(tmp, dir);
+        // Another build may have put its own there first; either is whole.
+        await rename(tmp, dir).catch((err) => {
+          if (!ready()) throw err;
+        });
       } finally {
         await removePartial(tmp);
       }
