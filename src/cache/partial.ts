@@ -7,7 +7,8 @@ import { basename, dirname, join } from 'node:path';
  * under a partial name beside their final name, FINAL.TAG-PID-XXXXXX, and renamed to FINAL when
  * complete: a final name always holds a complete thing. The pid in the name says who makes it,
  * so that the next run removes what a killed run left (its maker is gone) and never touches what
- * a running one is making, whatever locks there are.
+ * a running one is making, whatever locks there are. (A pid taken again by another process only
+ * delays the removal until that one ends.)
  */
 
 const PARTIAL = /\.(?:build|tmp)-(\d+)-[^/]*$/;

@@ -80,9 +80,8 @@ function ownFiles(paths: CertPaths, certPath: string, certName: string, keyPath:
  * key): nobody can have used such a pair, so it is made again. (A replacement cut short leaves an
  * expired certificate or one of a replaced CA, which are made again anyway; a certificate with
  * another key is no kill's doing and is left for the user.) A certificate counts only if it has
- * the shape this tool
- * gives it (a self-signed CA; a client certificate of organization "USER.<bootstrap>"), so that a
- * certificate a user put in the store is never replaced.
+ * the shape this tool gives it (a self-signed CA; a client certificate of organization
+ * "USER.<bootstrap>"), so that a certificate a user put in the store is never replaced.
  */
 function halfPairLeftByKill(pair: Pair, kind: 'ca' | 'client'): boolean {
   if (!pair.cert) return !!pair.key || !!pair.badKey;
