@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,35 @@ test('writing over a folder names the file written, not its temporary name', asy
   );
   assert.equal(errorMessage(err), `writing ${target}: illegal operation on a directory`);
   assert.deepEqual(await readdir(dir).then((l) => l.filter((f) => f.startsWith('is-a-dir.'))), []);
+});
+
+test('a full disk and a read-only file system: the file written is named, no temporary file stays', async (t) => {
+  const mnt = join(dir, 'small');
+  await mkdir(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    t.skip('cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)');
+    return;
+  }
+  try {
+    const store = join(mnt, 'store');
+    assert.equal((await run(store, 'create', '-d', 'none', ...URL, 'm1')).code, 0);
+    const target = join(mnt, 'big');
+    const full = await writeFileAtomic(target, Buffer.alloc(256 << 10)).catch((e: unknown) => e);
+    assert.equal(errorMessage(full), `writing ${target}: no space left on device`);
+    assert.deepEqual(await readdir(mnt), ['store']);
+    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    const ro = await writeFileAtomic(target, 'x').catch((e: unknown) => e);
+    assert.equal(errorMessage(ro), `writing ${target}: read-only file system`);
+    // Through the CLI: rm of a machine in a store on a read-only file system.
+    assertOneLine(
+      await run(store, 'rm', '-y', 'm1'),
+      new RegExp(`^opening ${store}/machines/\\.locks/m1\\.lock: read-only file system$`),
+    );
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
 });
 
 test('system errors in words: the action, the path (and where to), the system text', async () => {
