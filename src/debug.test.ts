@@ -13,6 +13,8 @@ test('redact: private keys, auth headers and registered secrets never pass', () 
   assert.equal(redact(`x ${pkcs1.slice(0, 200)}`), 'x <REDACTED>');
   assert.equal(redact('Authorization: Bearer abc.def'), 'Authorization: <REDACTED>');
   assert.equal(redact('{"X-Registry-Auth":"eyJ1c2VyIjoi"}'), '{"X-Registry-Auth":"<REDACTED>"}');
+  assert.equal(redact('GET https://me:pa55@mirror.example/x'), 'GET https://<REDACTED>@mirror.example/x');
+  assert.equal(redact('ssh://docker@127.0.0.1:22'), 'ssh://docker@127.0.0.1:22');
   addSecret('tok-3141592653');
   addSecret('ab'); // too short to be told from ordinary text
   assert.equal(redact('curl -H tok-3141592653 ab'), 'curl -H <REDACTED> ab');

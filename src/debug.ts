@@ -5,7 +5,7 @@
  * commands pay nothing for it.
  *
  * Secrets never reach the log: private keys (PEM blocks), Authorization and auth-token headers,
- * and every value registered with addSecret (the token flags) are replaced by <REDACTED> in
+ * passwords in URLs, and every value registered with addSecret (the token flags) are replaced by <REDACTED> in
  * every line, as the original redacted its log history.
  */
 
@@ -36,8 +36,14 @@ const PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END 
 const AUTH_HEADER =
   /\b(authorization|proxy-authorization|x-registry-auth|x-auth-token|private-token)(["']?\s*[:=]\s*["']?)[^\r\n"']*/gi;
 
+/** user:password@ in a URL. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi;
+
 export function redact(text: string): string {
-  let out = text.replace(PRIVATE_KEY, '<REDACTED>').replace(AUTH_HEADER, '$1$2<REDACTED>');
+  let out = text
+    .replace(PRIVATE_KEY, '<REDACTED>')
+    .replace(AUTH_HEADER, '$1$2<REDACTED>')
+    .replace(URL_PASSWORD, '$1<REDACTED>@');
   for (const s of secrets) out = out.split(s).join('<REDACTED>');
   return out;
 }

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { debug } from '../../debug.js';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
 import { pauseAt } from '../../test-pause.js';
@@ -280,6 +281,7 @@ async function get(
       else reject(new MachineError(`downloading ${url.href} failed: ${errorMessage(err)}`));
     });
   });
+  debug(() => `download: GET ${url.href}${headers.range ? ` (${headers.range})` : ''} -> ${res.statusCode}`);
   const location = res.headers.location;
   if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
     res.resume();
