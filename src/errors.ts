@@ -49,7 +49,80 @@ export function goQuote(s: string): string {
   return `${out}"`;
 }
 
+/**
+ * An error's text for a user. A Node file system error is said as what was done to which file
+ * ("reading PATH: not a directory"), not as Node's "ENOTDIR: not a directory, stat 'PATH'".
+ */
 export function errorMessage(err: unknown): string {
+  if (err instanceof MachineError) return err.message;
+  const system = systemErrorLine(err);
+  if (system) return system;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * A file system failure as one line naming what was being done and to which file, as Go prints
+ * them ("open PATH: permission denied"): `fsError('writing', path, err)` gives
+ * "writing PATH: permission denied". Node's own text ("EACCES: permission denied, open 'PATH'")
+ * names neither the action nor, for a rename or a copy, the file the user knows.
+ */
+export function fsError(action: string, path: string, err: unknown): MachineError {
+  if (err instanceof MachineError) return err;
+  return new MachineError(`${action} ${path}: ${errnoText(err)}`, { cause: err });
+}
+
+/** The system's words for an errno error, without Node's code prefix and syscall suffix. */
+export function errnoText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const m = /^[A-Z][A-Z0-9_]*: ([^,]*)/.exec(msg);
+  if (m && code && msg.startsWith(`${code}:`)) return m[1];
+  return msg;
+}
+
+/** Whether an error is a Node system error (it carries an errno code such as EACCES). */
+export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && 'syscall' in err;
+}
+
+/** What a system call was doing, in the words of an error line. */
+const ACTIONS: Record<string, string> = {
+  open: 'opening',
+  read: 'reading',
+  write: 'writing',
+  close: 'writing',
+  fsync: 'writing',
+  scandir: 'listing',
+  opendir: 'listing',
+  stat: 'reading',
+  lstat: 'reading',
+  fstat: 'reading',
+  access: 'checking',
+  mkdir: 'creating the folder',
+  mkdtemp: 'creating a folder at',
+  rmdir: 'removing the folder',
+  rm: 'removing',
+  unlink: 'removing',
+  rename: 'renaming',
+  copyfile: 'copying',
+  cp: 'copying',
+  symlink: 'linking',
+  link: 'linking',
+  readlink: 'reading the link',
+  realpath: 'resolving',
+  chmod: 'changing the mode of',
+  chown: 'changing the owner of',
+  utime: 'setting the time of',
+};
+
+/**
+ * A Node system error that reached the top without a word of what was being done, as one line:
+ * "listing /store/machines: not a directory". Undefined for any other error.
+ */
+export function systemErrorLine(err: unknown): string | undefined {
+  if (!isErrnoError(err) || !err.path) return undefined;
+  const action = ACTIONS[err.syscall ?? ''] ?? err.syscall ?? 'using';
+  const dest = (err as NodeJS.ErrnoException & { dest?: string }).dest;
+  return `${action} ${err.path}${dest ? ` to ${dest}` : ''}: ${errnoText(err)}`;
 }

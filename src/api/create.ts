@@ -1,3 +1,4 @@
+import { traceCalls } from '../debug.js';
 import { baseDriverFields } from '../drivers/base.js';
 import type { DriverContext } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
@@ -66,7 +67,7 @@ export async function prepareCreate(
   const mod = await loadDriver(req.driver);
   let driver: Machine['driver'];
   try {
-    driver = mod.fromFlags(baseDriverFields(name, ctx.store.root), req.driverFlags);
+    driver = traceCalls(mod.fromFlags(baseDriverFields(name, ctx.store.root), req.driverFlags), `(${name}) `);
   } catch (err) {
     throw new MachineError(`Error setting machine configuration from flags provided: ${errorMessage(err)}`);
   }

@@ -1,3 +1,4 @@
+import { traceCalls } from '../debug.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { HostConfig } from '../store/host.js';
@@ -18,7 +19,7 @@ export async function loadMachine(store: Store, name: string): Promise<Machine> 
 
 export async function machineFromConfig(config: HostConfig): Promise<Machine> {
   const mod = await loadDriver(config.DriverName);
-  const driver = mod.fromJSON(config.Driver);
+  const driver = traceCalls(mod.fromJSON(config.Driver), `(${config.Name}) `);
   return { name: config.Name, config, driver };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -175,7 +176,7 @@ describe('certificates', () => {
     }
   });
 
-  test('bootstrap is idempotent, and errors on a CA key without its certificate', async () => {
+  test('bootstrap is idempotent, and never replaces a CA key a user named without its certificate', async () => {
     const before = await readFile(paths.CaCertPath);
     const again: string[] = [];
     await bootstrapCertificates(paths, (l) => again.push(l), { env: {} });
@@ -184,20 +185,179 @@ describe('certificates', () => {
 
     const d2 = await mkdtemp(join(tmpdir(), 'dm-cert2-'));
     try {
+      // --tls-ca-key and --tls-ca-cert naming files outside the store's certs folder.
       const p2 = {
         ...paths,
-        CertDir: d2,
-        CaCertPath: join(d2, 'ca.pem'),
-        CaPrivateKeyPath: join(d2, 'ca-key.pem'),
+        CertDir: join(d2, 'certs'),
+        CaCertPath: join(d2, 'my-ca.pem'),
+        CaPrivateKeyPath: join(d2, 'my-ca-key.pem'),
       };
       await writeFile(p2.CaPrivateKeyPath, 'x');
       await assert.rejects(
         bootstrapCertificates(p2, () => {}),
         /certificate authority key already exists/,
       );
+      assert.equal(await readFile(p2.CaPrivateKeyPath, 'utf8'), 'x');
+      // A user's CA certificate without its key: said, and left as it is.
+      await rm(p2.CaPrivateKeyPath);
+      await writeFile(p2.CaCertPath, before);
+      await assert.rejects(
+        bootstrapCertificates(p2, () => {}),
+        /^MachineError: the CA certificate .*my-ca\.pem has no private key at .*my-ca-key\.pem: /,
+      );
+      assert.deepEqual(await readFile(p2.CaCertPath), before);
     } finally {
       await rm(d2, { recursive: true, force: true });
     }
+  });
+
+  describe('a half pair that a kill left in the store is made whole again', () => {
+    const own = (d: string): CertPaths => ({
+      CertDir: d,
+      CaCertPath: join(d, 'ca.pem'),
+      CaPrivateKeyPath: join(d, 'ca-key.pem'),
+      ClientCertPath: join(d, 'cert.pem'),
+      ClientKeyPath: join(d, 'key.pem'),
+    });
+    const pairMatches = async (certPath: string, keyPath: string) =>
+      new X509Certificate(await readFile(certPath)).checkPrivateKey(
+        createPrivateKey(await readFile(keyPath)),
+      );
+    const verifyClient = (p: CertPaths) => openssl('verify', '-CAfile', p.CaCertPath, p.ClientCertPath);
+
+    for (const [what, breakIt] of [
+      [
+        'a CA key without its certificate (this release, killed between key and cert)',
+        (p: CertPaths) => rm(p.CaCertPath),
+      ],
+      [
+        'a CA certificate without its key (earlier releases, killed between cert and key)',
+        (p: CertPaths) => rm(p.CaPrivateKeyPath),
+      ],
+      ['a client key without its certificate', (p: CertPaths) => rm(p.ClientCertPath)],
+      ['a client certificate without its key', (p: CertPaths) => rm(p.ClientKeyPath)],
+      [
+        'a client key cut short (unparsable) without its certificate',
+        async (p: CertPaths) => {
+          await rm(p.ClientCertPath);
+          await writeFile(p.ClientKeyPath, '-----BEGIN RSA PRIVATE KEY-----\nMIIE');
+        },
+      ],
+    ] as const) {
+      test(what, async () => {
+        const d = await mkdtemp(join(tmpdir(), 'dm-cert-half-'));
+        try {
+          const p = own(d);
+          await bootstrapCertificates(p, () => {}, { env: {} });
+          const caBefore = await readFile(p.CaCertPath, 'utf8');
+          await breakIt(p);
+          const lines: string[] = [];
+          await bootstrapCertificates(p, (l) => lines.push(l), { env: {} });
+          assert.ok(await pairMatches(p.CaCertPath, p.CaPrivateKeyPath));
+          assert.ok(await pairMatches(p.ClientCertPath, p.ClientKeyPath));
+          verifyClient(p);
+          if (what.includes('CA')) {
+            assert.notEqual(await readFile(p.CaCertPath, 'utf8'), caBefore);
+            assert.equal(lines[0], `Creating CA: ${p.CaCertPath}`);
+          } else {
+            assert.equal(await readFile(p.CaCertPath, 'utf8'), caBefore, 'a whole CA is kept');
+            assert.deepEqual(lines, [`Creating client certificate: ${p.ClientCertPath}`]);
+          }
+          assert.equal((await stat(p.CaPrivateKeyPath)).mode & 0o777, 0o600);
+          assert.equal((await stat(p.ClientKeyPath)).mode & 0o777, 0o600);
+        } finally {
+          await rm(d, { recursive: true, force: true });
+        }
+      });
+    }
+
+    test('a client certificate of an earlier CA (killed after a new CA, before its client) is made again', async () => {
+      const d = await mkdtemp(join(tmpdir(), 'dm-cert-half-'));
+      const other = own(await mkdtemp(join(tmpdir(), 'dm-cert-other-')));
+      try {
+        const p = own(d);
+        await bootstrapCertificates(p, () => {}, { env: {} });
+        await bootstrapCertificates(other, () => {}, { env: {} });
+        await writeFile(p.CaCertPath, await readFile(other.CaCertPath));
+        await writeFile(p.CaPrivateKeyPath, await readFile(other.CaPrivateKeyPath));
+        const lines: string[] = [];
+        await bootstrapCertificates(p, (l) => lines.push(l), { env: {} });
+        assert.deepEqual(lines, ['Client certificate is outdated and needs to be regenerated']);
+        verifyClient(p);
+        assert.ok(await pairMatches(p.ClientCertPath, p.ClientKeyPath));
+      } finally {
+        await rm(d, { recursive: true, force: true });
+        await rm(other.CertDir, { recursive: true, force: true });
+      }
+    });
+
+    test("a CA key that is not the certificate's is said, and nothing is replaced", async () => {
+      const d = await mkdtemp(join(tmpdir(), 'dm-cert-half-'));
+      const other = own(await mkdtemp(join(tmpdir(), 'dm-cert-other-')));
+      try {
+        const p = own(d);
+        await bootstrapCertificates(p, () => {}, { env: {} });
+        await bootstrapCertificates(other, () => {}, { env: {} });
+        await writeFile(p.CaPrivateKeyPath, await readFile(other.CaPrivateKeyPath));
+        const ca = await readFile(p.CaCertPath);
+        await assert.rejects(
+          bootstrapCertificates(p, () => {}, { env: {} }),
+          /^MachineError: the CA certificate .* does not match its key /,
+        );
+        assert.deepEqual(await readFile(p.CaCertPath), ca);
+        assert.deepEqual(await readFile(p.CaPrivateKeyPath), await readFile(other.CaPrivateKeyPath));
+      } finally {
+        await rm(d, { recursive: true, force: true });
+        await rm(other.CertDir, { recursive: true, force: true });
+      }
+    });
+
+    test('a certificate the user put in the store without its key is not replaced', async () => {
+      const d = await mkdtemp(join(tmpdir(), 'dm-cert-half-'));
+      try {
+        const p = own(d);
+        // A CA that is not self-signed: an intermediate of the user's own, not one this tool makes.
+        await bootstrapCertificates(p, () => {}, { env: {} });
+        const inter = join(d, 'inter.pem');
+        openssl(
+          'req',
+          '-new',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(d, 'inter-key.pem'),
+          '-subj',
+          '/O=corp',
+          '-out',
+          join(d, 'inter.csr'),
+        );
+        openssl(
+          'x509',
+          '-req',
+          '-in',
+          join(d, 'inter.csr'),
+          '-CA',
+          p.CaCertPath,
+          '-CAkey',
+          p.CaPrivateKeyPath,
+          '-CAcreateserial',
+          '-days',
+          '30',
+          '-out',
+          inter,
+        );
+        await writeFile(p.CaCertPath, await readFile(inter));
+        await rm(p.CaPrivateKeyPath);
+        await assert.rejects(
+          bootstrapCertificates(p, () => {}, { env: {} }),
+          /has no private key at/,
+        );
+        assert.deepEqual(await readFile(p.CaCertPath), await readFile(inter));
+      } finally {
+        await rm(d, { recursive: true, force: true });
+      }
+    });
   });
 
   test('an expired CA is made again, and the client certificate with it', async () => {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
-import { errorMessage, MachineError, UsageError } from '../errors.js';
-import type { FlagDef } from '../flags/def.js';
+import { addSecret, debug as debugLine, isSecretFlag, setDebugSink } from '../debug.js';
+import { errorMessage, MachineError, systemErrorLine, UsageError } from '../errors.js';
+import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { parseFlags, parseGoBool } from '../flags/parse.js';
 import { VERSION_STRING } from '../version.js';
@@ -49,10 +50,20 @@ export async function runCLI(argv: string[], io: RunIO, commands: CommandInfo[])
     debug = b;
   }
   const out = createOutput(io, debug);
+  // Tokens are secrets from the start, whether debug is on now or turned on by an embedder later.
+  for (const v of ['MACHINE_GITHUB_API_TOKEN', 'MACHINE_BUGSNAG_API_TOKEN']) addSecret(io.env[v]);
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--?([^=]+)(?:=(.*))?$/.exec(args[i]);
+    if (flag && isSecretFlag(flag[1])) addSecret(flag[2] ?? args[i + 1]);
+  }
+  setDebugSink(debug ? (line) => void io.stderr.write(`${line}\n`) : undefined);
+  const started = Date.now();
+  debugLine(`Docker Machine Version: ${VERSION_STRING}`);
 
   try {
     const gdefs = globalFlagDefs(io.env);
     const g = parseFlags(args, gdefs, { stopAtFirstArg: true, env: io.env });
+    registerSecrets(g.flags);
     if (flagBool(g.flags, 'version')) {
       out.write(`${appName} version ${VERSION_STRING}\n`);
       return 0;
@@ -82,6 +93,7 @@ export async function runCLI(argv: string[], io: RunIO, commands: CommandInfo[])
       parsed = { flags: { values: new Map(), explicit: new Set() }, args: cmdArgs, rest: [] };
     } else {
       parsed = parseFlags(cmdArgs, [...defs, HELP_FLAG], { command: info.name, env: io.env });
+      registerSecrets(parsed.flags);
       if (flagBool(parsed.flags, 'help')) {
         showHelp();
         return 0;
@@ -104,11 +116,19 @@ export async function runCLI(argv: string[], io: RunIO, commands: CommandInfo[])
       flagDefs: defs,
       showHelp,
     };
+    debugLine(() => `Running command ${info.name}`);
     await mod.run(ctx);
+    debugLine(() => `Command ${info.name} finished in ${Date.now() - started} ms`);
     return 0;
   } catch (err) {
+    debugLine(() => `Command failed after ${Date.now() - started} ms: ${errorMessage(err)}`);
     return reportError(err, out, appName);
   }
+}
+
+/** Values of token and password flags (also from their environment variables) are never printed. */
+function registerSecrets(p: ParsedFlags): void {
+  for (const [name, v] of p.values) if (isSecretFlag(name) && typeof v === 'string') addSecret(v);
 }
 
 function reportError(err: unknown, out: ReturnType<typeof createOutput>, appName: string): number {
@@ -121,6 +141,13 @@ function reportError(err: unknown, out: ReturnType<typeof createOutput>, appName
     // An empty message carries only an exit code (ssh passes the remote command's through).
     if (err.message !== '') out.error(err.message);
     return err.exitCode;
+  }
+  // A file system error that no caller put in words: what was done to which file, as Go says it.
+  const system = systemErrorLine(err);
+  if (system) {
+    out.error(system);
+    if (err instanceof Error && err.stack) out.debug(err.stack);
+    return 1;
   }
   // Anything else is our bug: say so in one line, with the details behind --debug.
   out.error(`Error: unexpected internal error: ${errorMessage(err)} (run with --debug for details)`);

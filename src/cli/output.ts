@@ -1,3 +1,5 @@
+import { redact } from '../debug.js';
+
 /**
  * Two channels, as in the original: results and progress (Info) on stdout, errors on stderr.
  * `env` and `config` move progress to stderr so that stdout holds only what a shell evaluates.
@@ -30,7 +32,7 @@ export function createOutput(streams: Streams, debugEnabled: boolean): Output {
     warn: (line) => void infoStream.write(`${line}\n`),
     error: (line) => void streams.stderr.write(`${line}\n`),
     debug: (line) => {
-      if (debugEnabled) streams.stderr.write(`${line}\n`);
+      if (debugEnabled) streams.stderr.write(`${redact(line)}\n`);
     },
     infoToStderr: () => {
       infoStream = streams.stderr;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent } from 'node:https';
 import type { Socket } from 'node:net';
+import { traceRequest } from '../debug.js';
 import { MachineError } from '../errors.js';
 import { ipVersion } from '../ip.js';
 import { dialErrorText } from './errors.js';
@@ -123,7 +124,22 @@ export class EngineClient {
     return r.json() as Record<string, unknown>;
   }
 
-  async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+  request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<EngineResponse> {
+    return traceRequest(
+      `engine ${this.url}`,
+      method,
+      path,
+      this.send(method, path, body, signal),
+      (r) => r.status,
+    );
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<EngineResponse> {
     const u = new URL(this.url.replace(/^tcp:/, this.tls ? 'https:' : 'http:'));
     const hostPort = u.host;
     const mod = this.tls ? await import('node:https') : await import('node:http');

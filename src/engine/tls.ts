@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { errorMessage, MachineError } from '../errors.js';
+import { debug } from '../debug.js';
+import { errorMessage, fsError, MachineError } from '../errors.js';
 
 export interface TLSFiles {
   caCertPath: string;
@@ -14,12 +15,20 @@ export interface TLSMaterial {
 }
 
 export async function readTLSConfig(files: TLSFiles): Promise<TLSMaterial> {
+  // Three small files, read at once: cheaper than the promise API's file handles.
+  const read = (what: string, path: string) => {
+    debug(`Reading ${what} from ${path}`);
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw fsError('reading', path, err);
+    }
+  };
   try {
-    // Three small files, read at once: cheaper than the promise API's file handles.
     return {
-      ca: readFileSync(files.caCertPath),
-      cert: readFileSync(files.clientCertPath),
-      key: readFileSync(files.clientKeyPath),
+      ca: read('CA certificate', files.caCertPath),
+      cert: read('client certificate', files.clientCertPath),
+      key: read('client key', files.clientKeyPath),
     };
   } catch (err) {
     throw new MachineError(`Unable to read TLS config: ${errorMessage(err)}`, { cause: err });

@@ -24,7 +24,6 @@ export interface ProvisionContext {
 
 /** A remote command that must succeed; its failure names the command and its output. */
 export async function mustRun(ctx: ProvisionContext, cmd: string, input?: string): Promise<string> {
-  ctx.debug(`ssh: ${cmd}`);
   const r = await ctx.ssh.run(cmd, { input });
   if (r.code !== 0) {
     const { MachineError } = await import('../errors.js');

@@ -102,7 +102,6 @@ export function machineDropIn(
  */
 export async function restartSystemdEngine(ctx: ProvisionContext, sudo: string): Promise<void> {
   const cmd = `${sudo}systemctl daemon-reload && ${sudo}systemctl stop docker && ${sudo}systemctl start docker`;
-  ctx.debug(`ssh: ${cmd}`);
   const r = await ctx.ssh.run(cmd);
   if (r.code !== 0) {
     const journal = await ctx.ssh.run(`${sudo}journalctl -u docker --no-pager -n 15 2>&1`);

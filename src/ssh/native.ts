@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { errorMessage, MachineError } from '../errors.js';
+import { errnoText, MachineError } from '../errors.js';
 import {
   describeTarget,
   type ExecResult,
@@ -142,7 +142,7 @@ function credentials(t: SSHTarget): Partial<ConnectConfig> {
     try {
       return { privateKey: readFileSync(t.keyPath) };
     } catch (err) {
-      throw new MachineError(`cannot read SSH key ${t.keyPath}: ${errorMessage(err)}`);
+      throw new MachineError(`cannot read SSH key ${t.keyPath}: ${errnoText(err)}`);
     }
   }
   // No key given: the user's agent, else the usual default keys, as ssh would try them.

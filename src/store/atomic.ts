@@ -1,5 +1,6 @@
 import { close, fsync, open, rename, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
+import { fsError } from '../errors.js';
 
 const openP = promisify(open);
 const writeP = promisify(write);
@@ -15,6 +16,15 @@ let counter = 0;
  * file before the rename: a crash between the two lost the machine.)
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  try {
+    await writeThroughTemp(path, data, mode);
+  } catch (err) {
+    // Named by the file the caller writes, not by the temporary name Node's error carries.
+    throw fsError('writing', path, err);
+  }
+}
+
+async function writeThroughTemp(path: string, data: string | Buffer, mode: number): Promise<void> {
   // Unique per process and call; no crypto needed (and node:crypto would slow every command's start).
   const tmp = `${path}.tmp${process.pid}-${++counter}-${Date.now().toString(36)}`;
   const fd = await openP(tmp, 'wx', mode);

@@ -1,7 +1,7 @@
 // fs.promises, not node:fs/promises: the promise API loads on first use, which light commands never make.
 import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { errorMessage, MachineError } from '../errors.js';
+import { errnoText, errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
 import { writeFileAtomic } from './atomic.js';
 import { ConfigCache } from './config-cache.js';
@@ -271,13 +271,6 @@ export function statSignature(path: string): Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Node's text for a failed system call without its code and path ("too many symbolic links encountered"). */
-function errnoText(err: unknown): string {
-  const msg = errorMessage(err);
-  const m = /^[A-Z0-9]+: (.*?), \w+ '.*'$/s.exec(msg);
-  return m ? m[1] : msg;
 }
 
 /** JSON.parse's message, with the line and column of the position it names. */

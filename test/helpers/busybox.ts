@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { partialFile, removeLeftoversOfSync } from '../../src/cache/partial.js';
 import { cacheDir } from './testhost.js';
 
 /**
@@ -10,6 +11,7 @@ import { cacheDir } from './testhost.js';
  */
 export function busyboxTarball(): string {
   const out = join(cacheDir(), 'busybox-rootfs.tar');
+  removeLeftoversOfSync(out);
   if (existsSync(out)) return out;
   mkdirSync(cacheDir(), { recursive: true });
   const root = mkdtempSync(join(tmpdir(), 'dm-busybox-'));
@@ -19,9 +21,14 @@ export function busyboxTarball(): string {
     for (const applet of ['sh', 'echo', 'sleep', 'cat', 'ls', 'hostname']) {
       execFileSync('ln', ['-s', 'busybox', join(root, 'bin', applet)]);
     }
-    // Beside its final name, under this process's own: another test process may build it too.
-    execFileSync('tar', ['-C', root, '-cf', `${out}.${process.pid}.tmp`, '.']);
-    execFileSync('mv', [`${out}.${process.pid}.tmp`, out]);
+    // Under a partial name of this process: parallel test files make it at the same time.
+    const tmp = partialFile(out);
+    try {
+      execFileSync('tar', ['-C', root, '-cf', tmp, '.']);
+      renameSync(tmp, out);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
     return out;
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import {
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { partialFile, removeLeftoversOfSync } from '../../src/cache/partial.js';
 import { buildOnce } from './build-once.js';
 import { cacheDir } from './testhost.js';
 
@@ -29,6 +30,7 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
     .digest('hex')
     .slice(0, 12);
   const dir = join(cacheDir(), `mirror-${hash}`);
+  removeLeftoversOfSync(join(dir, 'Packages'));
   if (existsSync(join(dir, 'Packages'))) return dir;
   mkdirSync(dir, { recursive: true });
   await buildOnce(join(dir, 'Packages'), () => download(dir, packages, log), {
@@ -62,8 +64,10 @@ async function download(dir: string, packages: string[], log: (s: string) => voi
     ],
     { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
   );
-  writeFileSync(`${join(dir, 'Packages')}.tmp`, packagesIndex(debs));
-  renameSync(`${join(dir, 'Packages')}.tmp`, join(dir, 'Packages'));
+  // The index is the mark of a complete mirror: it takes its name last, whole.
+  const tmp = partialFile(join(dir, 'Packages'));
+  writeFileSync(tmp, packagesIndex(debs));
+  renameSync(tmp, join(dir, 'Packages'));
 }
 
 /** The Packages index apt reads (what dpkg-scanpackages writes), from each .deb's control data. */

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { makePartialDir, partialFile, removeLeftoversOf, removePartial } from '../../src/cache/partial.js';
 import { buildOnce } from './build-once.js';
 import { onProcessEnd } from './cleanup.js';
 import { type Dockerd, startDockerd } from './dockerd.js';
@@ -65,6 +66,8 @@ export async function hostRootfs(
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   const tarball = join(dir, `debian-${SUITE}-${hash}.tar`);
+  // Builds of killed test runs: removed once their process is gone (cache/partial.ts).
+  await removeLeftoversOf(tarball);
   if (existsSync(tarball)) return tarball;
   await buildOnce(tarball, () => buildRootfs(tarball, hash, packages, log), {
     what: `test host root file system ${hash}`,
@@ -78,7 +81,8 @@ async function buildRootfs(
   packages: string[],
   log: (s: string) => void,
 ): Promise<void> {
-  const root = await mkdtemp(join(dirname(tarball), `build-${hash}-`));
+  const root = await makePartialDir(tarball);
+  const tmp = partialFile(tarball);
   try {
     log(`building test host root file system ${hash} with debootstrap (${packages.length} packages)...`);
     await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, SUITE, root, MIRROR], {
@@ -92,12 +96,11 @@ async function buildRootfs(
     mkdirSync(join(root, 'etc/docker'), { recursive: true });
     await writeFile(join(root, 'etc/docker/daemon.json'), DAEMON_JSON);
     mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
-    await run('tar', ['-C', root, '-cf', `${tarball}.${process.pid}.tmp`, '.'], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    renameSync(`${tarball}.${process.pid}.tmp`, tarball);
+    await run('tar', ['-C', root, '-cf', tmp, '.'], { maxBuffer: 16 * 1024 * 1024 });
+    renameSync(tmp, tarball);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await removePartial(root);
+    await rm(tmp, { force: true });
   }
 }
 

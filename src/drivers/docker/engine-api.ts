@@ -1,5 +1,6 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
+import { traceRequest } from '../../debug.js';
 import { dialErrorText } from '../../engine/errors.js';
 import { readTLSConfig, type TLSMaterial } from '../../engine/tls.js';
 import { errorMessage, MachineError } from '../../errors.js';
@@ -18,6 +19,14 @@ export interface DockerEndpoint {
   host: string;
   /** Folder with ca.pem, cert.pem and key.pem for a tcp:// host ('' for no TLS). */
   certPath: string;
+}
+
+interface RawOptions {
+  body?: unknown;
+  stream?: Readable;
+  contentType?: string;
+  timeoutMs?: number;
+  onData?: (chunk: Buffer) => void;
 }
 
 export class EngineAPIError extends MachineError {
@@ -131,17 +140,12 @@ export class DockerAPI {
     return this.tls;
   }
 
-  private async raw(
-    method: string,
-    path: string,
-    opts: {
-      body?: unknown;
-      stream?: Readable;
-      contentType?: string;
-      timeoutMs?: number;
-      onData?: (chunk: Buffer) => void;
-    },
-  ): Promise<Buffer> {
+  private raw(method: string, path: string, opts: RawOptions): Promise<Buffer> {
+    // The status of a success is not kept; a failure's is (EngineAPIError).
+    return traceRequest(this.where, method, path, this.send(method, path, opts), () => undefined);
+  }
+
+  private async send(method: string, path: string, opts: RawOptions): Promise<Buffer> {
     const tls = await this.tlsMaterial();
     const mod = tls ? await import('node:https') : await import('node:http');
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));

@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  makePartialDir,
+  partialFile,
+  partialOwner,
+  removeLeftoversOf,
+  removePartial,
+} from '../../cache/partial.js';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
+import { pauseAt } from '../../test-pause.js';
 import { HOSTKEYS_UNIT } from '../guest-units.js';
 import { type DockerAPI, EngineAPIError, query, streamError } from './engine-api.js';
 
@@ -107,8 +115,11 @@ export async function ensureImage(o: ImageOptions): Promise<string> {
     return o.image;
   }
   const image = defaultImage();
-  if (await imageExists(o.api, image)) return image;
   const dir = join(o.cacheDir, 'docker-driver');
+  const tarball = join(dir, `debian-${SUITE}-${rootfsHash()}.tar`);
+  // What builds killed before they finished left: removed by whichever run comes next.
+  await removeLeftoversOf(tarball);
+  if (await imageExists(o.api, image)) return image;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Parallel creates wait for one build instead of running debootstrap each.
   return withFileLock(
@@ -116,7 +127,14 @@ export async function ensureImage(o: ImageOptions): Promise<string> {
     'Building the machine image',
     async () => {
       if (await imageExists(o.api, image)) return image;
-      const tarball = join(dir, `debian-${SUITE}-${rootfsHash()}.tar`);
+      // Earlier releases named these without their maker's pid; none runs now (we hold the lock).
+      for (const f of await readdir(dir)) {
+        if (
+          f === `${basename(tarball)}.tmp` ||
+          (f.startsWith(`${basename(tarball)}.build-`) && partialOwner(f) === undefined)
+        )
+          await removePartial(join(dir, f));
+      }
       if (!existsSync(tarball)) await buildRootfs(tarball, o.mirror, o.log);
       await importImage(o.api, tarball, image, o.log);
       return image;
@@ -136,41 +154,61 @@ async function buildRootfs(tarball: string, mirror: string, log: (l: string) => 
       `the machine image ${defaultImage()} is not on the engine, and building it needs root (debootstrap); run this create once as root, or give --docker-image an image with systemd and sshd`,
     );
   }
-  const { execFile, spawn } = await import('node:child_process');
+  const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
-  const run = promisify(execFile);
   try {
-    await run('sh', ['-c', 'command -v debootstrap']);
+    await promisify(execFile)('sh', ['-c', 'command -v debootstrap']);
   } catch {
     throw new MachineError(
       `the machine image ${defaultImage()} is not on the engine and debootstrap, which builds it, is not installed: install it (apt-get install debootstrap), or give --docker-image an image with systemd and sshd`,
     );
   }
-  const root = await mkdtemp(`${tarball}.build-`);
+  await packRootfs(tarball, (root) => fillRootfs(root, mirror, log));
+}
+
+/**
+ * Fill a root folder and pack it as TARBALL: the folder and the tar being written carry partial
+ * names with this process's pid (cache/partial.ts), and the tarball takes its name when complete.
+ */
+export async function packRootfs(tarball: string, fill: (root: string) => Promise<void>): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await removeLeftoversOf(tarball);
+  const root = await makePartialDir(tarball);
+  const tmp = partialFile(tarball);
   try {
-    log(
-      `Building the machine image from ${mirror} with debootstrap (${SUITE}, ${PACKAGES.length} packages); this takes a minute or two...`,
-    );
-    await debootstrap(spawn, root, mirror, log);
-    log('Configuring the machine image...');
-    // No host key in the image: every machine makes its own at first boot.
-    await run('sh', ['-c', `rm -f ${root}/etc/ssh/ssh_host_*`]);
-    for (const [path, content] of IMAGE_FILES) {
-      await mkdir(join(root, dirname(path)), { recursive: true });
-      await writeFile(join(root, path), content);
-    }
-    await run('chroot', [root, 'systemctl', 'enable', 'ssh', 'ssh-hostkeys', 'docker']);
-    // systemd makes a machine id at boot when the file is empty.
-    await writeFile(join(root, 'etc/machine-id'), '');
-    await mkdir(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
-    // The downloaded packages are installed already: leave them out of the image.
-    await run('sh', ['-c', `rm -rf ${root}/var/cache/apt/archives/*.deb ${root}/var/lib/apt/lists/*`]);
-    await run('tar', ['--numeric-owner', '-C', root, '-cf', `${tarball}.tmp`, '.']);
-    await rename(`${tarball}.tmp`, tarball);
+    await fill(root);
+    await pauseAt('rootfs-filled');
+    await promisify(execFile)('tar', ['--numeric-owner', '-C', root, '-cf', tmp, '.']);
+    await pauseAt('rootfs-packed');
+    await rename(tmp, tarball);
   } finally {
-    await rm(root, { recursive: true, force: true });
-    await rm(`${tarball}.tmp`, { force: true });
+    await removePartial(root);
+    await rm(tmp, { force: true });
   }
+}
+
+async function fillRootfs(root: string, mirror: string, log: (l: string) => void): Promise<void> {
+  const { execFile, spawn } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  log(
+    `Building the machine image from ${mirror} with debootstrap (${SUITE}, ${PACKAGES.length} packages); this takes a minute or two...`,
+  );
+  await debootstrap(spawn, root, mirror, log);
+  log('Configuring the machine image...');
+  // No host key in the image: every machine makes its own at first boot.
+  await run('sh', ['-c', `rm -f ${root}/etc/ssh/ssh_host_*`]);
+  for (const [path, content] of IMAGE_FILES) {
+    await mkdir(join(root, dirname(path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  await run('chroot', [root, 'systemctl', 'enable', 'ssh', 'ssh-hostkeys', 'docker']);
+  // systemd makes a machine id at boot when the file is empty.
+  await writeFile(join(root, 'etc/machine-id'), '');
+  await mkdir(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 });
+  // The downloaded packages are installed already: leave them out of the image.
+  await run('sh', ['-c', `rm -rf ${root}/var/cache/apt/archives/*.deb ${root}/var/lib/apt/lists/*`]);
 }
 
 /** Runs debootstrap, showing each of its phases once. */

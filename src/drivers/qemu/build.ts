@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makePartialDir, partialOwner, removeLeftoversOf, removePartial } from '../../cache/partial.js';
 import { MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
+import { pauseAt } from '../../test-pause.js';
 import { DISABLE, ENABLE, FILES, MASK, MASK_GENERATORS, USER } from './guest-files.js';
 import { requireTool, runTool, ToolFailedError } from './host-tool.js';
 import type { BootImage } from './image.js';
@@ -98,6 +88,8 @@ export interface BuildOptions {
   arch: string;
   log(line: string): void;
   signal?: AbortSignal;
+  /** What fills the build folder with the image's files (tests replace the minutes of debootstrap). */
+  steps?: (tmp: string, o: BuildOptions) => Promise<void>;
 }
 
 /** The built image's files in its cache folder (which exists only once the build is complete). */
@@ -118,6 +110,9 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
   const name = `debian-${SUITE}-${o.arch}-${recipeHash(o.arch)}`;
   const dir = join(root, name);
   const ready = () => complete(builtImage(dir, o));
+  // What builds killed before they finished left (half an image is hundreds of MB): removed by
+  // whichever run comes next, even one that finds the image built.
+  await removeLeftoversOf(dir);
   if (ready()) return builtImage(dir, o);
   checkBuildHost(o.arch);
   await mkdir(root, { recursive: true, mode: 0o700 });
@@ -129,17 +124,22 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
       if (ready()) return builtImage(dir, o);
       // A folder with a file removed by hand is built again.
       await rm(dir, { recursive: true, force: true });
-      // Builds that were killed leave their folders behind; none runs now (we hold the lock).
+      // Earlier releases named build folders without their maker's pid; none runs now (we hold the lock).
       for (const f of await readdir(root)) {
-        if (f.startsWith(`${name}.build-`)) await removeBuildDir(join(root, f));
+        if (f.startsWith(`${name}.build-`) && partialOwner(f) === undefined)
+          await removePartial(join(root, f));
       }
-      const tmp = await mkdtemp(join(root, `${name}.build-`));
+      const tmp = await makePartialDir(dir);
       try {
-        await build(tmp, o);
+        await (o.steps ?? build)(tmp, o);
+        await pauseAt('qemu-image-built');
         // The folder appears complete or not at all: a later create never takes half an image.
-        await rename(tmp, dir);
+        // Another build may have put its own there first; either is whole.
+        await rename(tmp, dir).catch((err) => {
+          if (!ready()) throw err;
+        });
       } finally {
-        await removeBuildDir(tmp);
+        await removePartial(tmp);
       }
       return builtImage(dir, o);
     },
@@ -149,20 +149,6 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
 
 function complete(b: BootImage): boolean {
   return [b.disk, b.kernel, b.initrd].every((f) => f && existsSync(f));
-}
-
-/**
- * debootstrap mounts /proc and /sys inside the root file system while it installs; a build
- * killed then leaves them mounted, and removing the folder must not reach into them.
- */
-async function removeBuildDir(dir: string): Promise<void> {
-  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
-    .split('\n')
-    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
-    .filter((m): m is string => !!m && m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) await runTool('umount', ['-l', m], { what: `unmounting ${m}` }).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
 }
 
 function checkBuildHost(arch: string): void {
@@ -195,6 +181,7 @@ async function build(tmp: string, o: BuildOptions): Promise<void> {
     `Building the machine image from ${o.mirror} with debootstrap (${SUITE}, ${pkgs.length} packages); this takes a few minutes...`,
   );
   await debootstrap(rootfs, pkgs, o);
+  await pauseAt('qemu-image-debootstrapped');
   await makeImage(rootfs, tmp, o);
   o.log(`Machine image built in ${Math.round((Date.now() - started) / 1000)} s`);
 }

@@ -5,8 +5,10 @@ import type { IncomingMessage } from 'node:http';
 import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { debug } from '../../debug.js';
 import { errorMessage, MachineError } from '../../errors.js';
 import { withFileLock } from '../../store/lock.js';
+import { pauseAt } from '../../test-pause.js';
 
 /**
  * Downloads a machine image once into the cache: progress every 10 %, a resumed transfer where
@@ -217,6 +219,7 @@ async function fetchTo(url: URL, file: string, o: DownloadOptions): Promise<void
 
   let received = offset;
   let shown = total ? Math.floor((offset / total) * 10) : 0;
+  let halfway = false;
   const progress = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
@@ -229,7 +232,11 @@ async function fetchTo(url: URL, file: string, o: DownloadOptions): Promise<void
             : `Downloading: ${Math.round(received / 1e6)} MB`,
         );
       }
-      done(null, chunk);
+      if (total && !halfway && received >= total / 2) {
+        halfway = true;
+        // Tests kill a download here: what is written so far stays FILE.part, for a resume.
+        pauseAt('download-half').then(() => done(null, chunk), done);
+      } else done(null, chunk);
     },
   });
   try {
@@ -274,6 +281,7 @@ async function get(
       else reject(new MachineError(`downloading ${url.href} failed: ${errorMessage(err)}`));
     });
   });
+  debug(() => `download: GET ${url.href}${headers.range ? ` (${headers.range})` : ''} -> ${res.statusCode}`);
   const location = res.headers.location;
   if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
     res.resume();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { debug, debugEnabled, since } from '../../debug.js';
 import { errorMessage, MachineError } from '../../errors.js';
 import { findBinary } from '../../ssh/tool.js';
 
@@ -51,6 +52,23 @@ export function runTool(
   o: { what: string; onLine?: (line: string) => void; signal?: AbortSignal; keepLines?: number },
 ): Promise<ToolOutput> {
   const keep = o.keepLines ?? 10;
+  debug(() => `Running ${program} ${args.join(' ')} (${o.what})`);
+  const started = Date.now();
+  const run = runToolNow(program, args, o, keep);
+  if (debugEnabled())
+    run.then(
+      () => debug(`${program} exit 0 in ${since(started)}`),
+      (err: unknown) => debug(`${program} failed in ${since(started)}: ${errorMessage(err)}`),
+    );
+  return run;
+}
+
+function runToolNow(
+  program: string,
+  args: string[],
+  o: { what: string; onLine?: (line: string) => void; signal?: AbortSignal },
+  keep: number,
+): Promise<ToolOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal });
     let stdout = '';
