@@ -38,7 +38,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 2_000;
 /** A live holder silent this long is stopped (SIGSTOP) or hung. */
 const STALE_MS = 30_000;
-/** An ownerless (empty, unreadable) lock or a dead process's stray file is removed after this. */
+/** An ownerless (empty, unreadable) lock is taken over at this age. */
 const ORPHAN_MS = 2_000;
 /** Holders from versions before the refresh are waited on no longer than before. */
 const LEGACY_BOUND_MS = 60_000;
@@ -200,7 +200,10 @@ async function takeTurn(path: string, tmp: string, fh: FileHandle, opts: LockOpt
     }
     if (opts.log && now - said >= SAY_EVERY_MS && waited >= SAY_FIRST_MS) {
       said = now;
-      const on = v.kind === 'alive' ? describe(v.owner) : `an unknown process (${path} names no owner yet)`;
+      const on =
+        v.kind === 'alive'
+          ? describe(v.owner)
+          : `${path}, which names no owner (taken over once it is ${secs(ORPHAN_MS)} old)`;
       opts.log(`Waiting for ${on}, ${secs(waited)} so far...`);
     }
     await sleep(delay);
@@ -286,8 +289,6 @@ async function sweepStrays(path: string): Promise<void> {
     if (!name.startsWith(prefix) || !m) continue;
     const file = join(dir, name);
     try {
-      const st = await fsp.stat(file);
-      if (Date.now() - st.mtimeMs < ORPHAN_MS) continue;
       // A .tmp holds its maker's record (with its start time); a .stale holds the dead owner's.
       const rec = m[2] === 'tmp' ? parseOwner(await fsp.readFile(file, 'utf8')) : undefined;
       const pid = Number(m[1]);
