@@ -147,7 +147,7 @@ describe('file locks', () => {
           assert.match(
             err.message,
             new RegExp(
-              `^Network docker-machine is locked by process ${w.child.pid} \\(docker-machine .*hold 60000 building the machine image\\), which is building the machine image \\(${lock}\\); wait for it to finish`,
+              `^Network docker-machine is locked by process ${w.child.pid} \\(lock-worker\\.ts .*hold 60000 building the machine image\\), which is building the machine image \\(${lock}\\); wait for it to finish`,
             ),
           );
           return true;
@@ -158,7 +158,7 @@ describe('file locks', () => {
       assert.match(
         lines[0],
         new RegExp(
-          `^Waiting for process ${w.child.pid} \\(docker-machine .*\\), which is building the machine image, 1 s so far\\.\\.\\.$`,
+          `^Waiting for process ${w.child.pid} \\(lock-worker\\.ts .*\\), which is building the machine image, 1 s so far\\.\\.\\.$`,
         ),
       );
     } finally {

@@ -302,7 +302,9 @@ async function sweepStrays(path: string): Promise<void> {
  * The pid on the first line (what older versions wrote, and read), then the record as JSON.
  */
 function ownerRecord(doing: string): string {
-  const cmd = `docker-machine ${process.argv.slice(2).join(' ')}`.trim().slice(0, 200);
+  // The program as started (docker-machine, the qemu segment hub, a program using the library).
+  const prog = basename(process.argv[1] ?? '') || 'node';
+  const cmd = [prog, ...process.argv.slice(2)].join(' ').slice(0, 200);
   const rec = { start: startTime(process.pid), host: hostname(), cmd, doing, heartbeat: true };
   return `${process.pid}\n${JSON.stringify(rec)}\n`;
 }
