@@ -229,6 +229,19 @@ describe('file locks', () => {
     assert.equal(existsSync(lock), false);
   });
 
+  test('a lock name near the file-name limit (a long machine name) still works, its files named by hash', async () => {
+    const d = join(dir, 'long-name');
+    await mkdir(d);
+    const lock = join(d, `${'n'.repeat(245)}.lock`);
+    await writeFile(lock, deadRecord());
+    let seen: string[] = [];
+    await withFileLock(lock, { what: 'A long machine', doing: 'testing' }, async () => {
+      seen = await readdir(d);
+    });
+    assert.deepEqual(seen, [`${'n'.repeat(245)}.lock`]);
+    assert.deepEqual(await readdir(d), []);
+  });
+
   test('the qemu segment lock: a process killed -9 while holding it blocks the next allocation under 2 s', async () => {
     const cache = join(dir, 'segment-cache');
     const marker = join(dir, 'segment-marker');

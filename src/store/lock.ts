@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { MachineError } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 
 /**
  * File locks that no killed process can leave blocking.
@@ -69,7 +69,12 @@ export async function withFileLock<T>(path: string, opts: LockOptions, fn: () =>
   queues.set(path, tail);
   try {
     if (prev) await waitInProcess(prev, path, opts);
-    const lock = await acquire(path, opts);
+    const lock = await acquire(path, opts).catch((err: unknown) => {
+      if (err instanceof MachineError) throw err;
+      throw new MachineError(`Cannot take the lock of ${opts.what} (${path}): ${errorMessage(err)}`, {
+        cause: err,
+      });
+    });
     heldHere.set(path, { doing: opts.doing, since: Date.now() });
     try {
       await pauseAt('held', path);
@@ -113,7 +118,7 @@ interface Held {
 
 async function acquire(path: string, opts: LockOptions): Promise<Held> {
   await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = besideLock(path, 'tmp');
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let linked = false;
   try {
@@ -260,7 +265,7 @@ async function takeOver(path: string, deadIno: number): Promise<void> {
   } catch {
     return;
   }
-  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  const aside = besideLock(path, 'stale');
   try {
     await fsp.rename(path, aside);
   } catch (err) {
@@ -274,10 +279,24 @@ async function takeOver(path: string, deadIno: number): Promise<void> {
   }
 }
 
+/**
+ * The name of a file beside the lock: the lock's name, our pid, a random part. A lock name near
+ * the file-name limit (a long machine name) is replaced by its hash, so the lock stays usable.
+ */
+function besideLock(path: string, kind: 'tmp' | 'stale'): string {
+  return join(dirname(path), `${strayPrefix(path)}${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+function strayPrefix(path: string): string {
+  const base = basename(path);
+  if (base.length <= 200) return `${base}.`;
+  return `.lock-${createHash('sha256').update(base).digest('hex').slice(0, 24)}.`;
+}
+
 /** Owner files (.tmp) and moved-aside locks (.stale) left by processes killed while locking. */
 async function sweepStrays(path: string): Promise<void> {
   const dir = dirname(path);
-  const prefix = `${basename(path)}.`;
+  const prefix = strayPrefix(path);
   let names: string[];
   try {
     names = await fsp.readdir(dir);
