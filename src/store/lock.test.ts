@@ -90,6 +90,27 @@ describe('file locks', () => {
     });
   }
 
+  test('a waiter killed -9 while taking over a dead lock (holding the takeover lock) blocks no one', async () => {
+    const d = join(dir, 'kill-takeover');
+    await mkdir(d);
+    const lock = join(d, 'x.lock');
+    await writeFile(lock, deadRecord());
+    const marker = join(dir, 'marker-takeover');
+    const w = startWorker([lock, 'hold', '60000'], {
+      DM_TEST_PAUSE_AT: 'takeover@x.lock',
+      DM_TEST_PAUSE_MARKER: marker,
+    });
+    try {
+      await until('the worker to stop inside the takeover', () => existsSync(marker));
+      assert.ok((await readdir(d)).includes('x.lock.takeover'));
+    } finally {
+      await killed(w);
+    }
+    const took = await timeToTake(lock);
+    assert.ok(took < 2000, `took ${took} ms`);
+    assert.deepEqual(await readdir(d), []);
+  });
+
   test('an empty lock file (an older version killed before writing its pid) is taken over once 2 s old', async () => {
     const lock = join(dir, 'empty.lock');
     await writeFile(lock, '');
@@ -203,6 +224,21 @@ describe('file locks', () => {
     const codes = await Promise.all(workers.map((w) => w.exited));
     for (const [i, code] of codes.entries()) assert.equal(code, 0, workers[i].stderr());
     assert.equal(await readFile(counter, 'utf8'), '100');
+    assert.deepEqual(await readdir(d), []);
+  });
+
+  test('5 processes, each leaving the lock to a dead owner after every turn: the takeover races keep one holder at a time', async () => {
+    const d = join(dir, 'abandon');
+    await mkdir(d);
+    const lock = join(d, 'counter.lock');
+    const counter = join(dir, 'abandon-counter');
+    const workers = Array.from({ length: 5 }, () => startWorker([lock, 'count', counter, '20', 'abandon']));
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    for (const [i, code] of codes.entries()) assert.equal(code, 0, workers[i].stderr());
+    assert.equal(await readFile(counter, 'utf8'), '100');
+    // The last turn's dead lock stays until someone wants it; nothing else is left.
+    assert.deepEqual(await readdir(d), ['counter.lock']);
+    assert.ok((await timeToTake(lock)) < 500);
     assert.deepEqual(await readdir(d), []);
   });
 

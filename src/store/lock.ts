@@ -167,6 +167,7 @@ async function takeTurn(path: string, tmp: string, fh: FileHandle, opts: LockOpt
   let said = started - SAY_EVERY_MS + SAY_FIRST_MS;
   let swept = false;
   let delay = 5;
+  const ownIno = (await fh.stat()).ino;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
       // The lock's mtime is its heartbeat: it must be fresh the moment the link appears.
@@ -182,7 +183,7 @@ async function takeTurn(path: string, tmp: string, fh: FileHandle, opts: LockOpt
     const v = await judge(path, staleMs);
     if (v.kind === 'gone') continue;
     if (v.kind === 'dead') {
-      await takeOver(path, v.ino);
+      await takeOver(path, tmp, ownIno, staleMs);
       continue;
     }
     if (!swept) {
@@ -218,12 +219,12 @@ async function takeTurn(path: string, tmp: string, fh: FileHandle, opts: LockOpt
 
 type Verdict =
   | { kind: 'gone' }
-  | { kind: 'dead'; ino: number }
+  | { kind: 'dead' }
   | { kind: 'unknown' }
   | { kind: 'alive'; owner: Owner }
   | { kind: 'stopped'; owner: Owner; silentMs: number };
 
-/** Who holds the lock, read from one open file so that the record and the inode match. */
+/** Who holds the lock, its record and its age read from one open file. */
 async function judge(path: string, staleMs: number): Promise<Verdict> {
   let fh: FileHandle;
   try {
@@ -233,50 +234,66 @@ async function judge(path: string, staleMs: number): Promise<Verdict> {
     throw err;
   }
   let text: string;
-  let ino: number;
   let age: number;
   try {
-    const st = await fh.stat();
-    ino = st.ino;
-    age = Date.now() - st.mtimeMs;
+    age = Date.now() - (await fh.stat()).mtimeMs;
     text = await fh.readFile('utf8');
   } finally {
     await fh.close();
   }
   const owner = parseOwner(text);
-  if (!owner) return age >= ORPHAN_MS ? { kind: 'dead', ino } : { kind: 'unknown' };
+  if (!owner) return age >= ORPHAN_MS ? { kind: 'dead' } : { kind: 'unknown' };
   if (owner.host !== '' && owner.host !== hostname()) {
     // Another computer's process (a shared store): only its refreshes tell whether it lives.
-    return owner.heartbeat && age >= staleMs ? { kind: 'dead', ino } : { kind: 'alive', owner };
+    return owner.heartbeat && age >= staleMs ? { kind: 'dead' } : { kind: 'alive', owner };
   }
-  if (!processAlive(owner.pid, owner.start)) return { kind: 'dead', ino };
+  if (!processAlive(owner.pid, owner.start)) return { kind: 'dead' };
   if (owner.heartbeat && age >= staleMs) return { kind: 'stopped', owner, silentMs: age };
   return { kind: 'alive', owner };
 }
 
 /**
- * Remove a dead owner's lock. Several waiters may judge it dead at once: each moves the lock
- * aside and deletes it only if the moved file is the one judged dead; a lock made meanwhile by
- * a waiter that was faster is put back.
+ * Remove a dead owner's lock. Several waiters may judge it dead at once, and a lock taken
+ * meanwhile must never be removed: removals are serialised by a takeover lock (our owner file
+ * linked beside the lock), under which the lock is judged again before it goes. Only
+ * takeovers remove another's lock, so what is judged dead there stays the same file until
+ * unlinked. The takeover lock is held for a few system calls; one left by a killed process is
+ * removed the same careful way.
  */
-async function takeOver(path: string, deadIno: number): Promise<void> {
+async function takeOver(path: string, tmp: string, ownIno: number, staleMs: number): Promise<void> {
+  const mutex = takeoverPath(path);
   try {
-    if ((await fsp.stat(path)).ino !== deadIno) return;
+    await fsp.link(tmp, mutex);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await clearDeadMutex(path, staleMs);
+    return;
+  }
+  try {
+    await pauseAt('takeover', path);
+    const v = await judge(path, staleMs);
+    if (v.kind === 'dead') await fsp.unlink(path).catch(() => {});
+  } finally {
+    await unlinkIfOurs(mutex, ownIno);
+  }
+}
+
+/** A takeover lock whose owner died: moved aside, and put back if what moved is alive after all. */
+async function clearDeadMutex(path: string, staleMs: number): Promise<void> {
+  const mutex = takeoverPath(path);
+  if ((await judge(mutex, staleMs)).kind !== 'dead') return;
+  const aside = besideLock(path, 'stale');
+  try {
+    await fsp.rename(mutex, aside);
   } catch {
     return;
   }
-  const aside = besideLock(path, 'stale');
-  try {
-    await fsp.rename(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  try {
-    if ((await fsp.stat(aside)).ino !== deadIno) await fsp.link(aside, path).catch(() => {});
-  } finally {
-    await fsp.unlink(aside).catch(() => {});
-  }
+  if ((await judge(aside, staleMs)).kind !== 'dead') await fsp.link(aside, mutex).catch(() => {});
+  await fsp.unlink(aside).catch(() => {});
+}
+
+function takeoverPath(path: string): string {
+  return join(dirname(path), `${strayPrefix(path)}takeover`);
 }
 
 /**
@@ -293,7 +310,7 @@ function strayPrefix(path: string): string {
   return `.lock-${createHash('sha256').update(base).digest('hex').slice(0, 24)}.`;
 }
 
-/** Owner files (.tmp) and moved-aside locks (.stale) left by processes killed while locking. */
+/** Owner files (.tmp), moved-aside locks (.stale) and takeover locks left by processes killed while locking. */
 async function sweepStrays(path: string): Promise<void> {
   const dir = dirname(path);
   const prefix = strayPrefix(path);
@@ -304,6 +321,7 @@ async function sweepStrays(path: string): Promise<void> {
     return;
   }
   for (const name of names) {
+    if (name === `${prefix}takeover`) await clearDeadMutex(path, STALE_MS).catch(() => {});
     const m = /^(\d+)\.[0-9a-f]{8}\.(tmp|stale)$/.exec(name.slice(prefix.length));
     if (!name.startsWith(prefix) || !m) continue;
     const file = join(dir, name);
@@ -393,8 +411,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Test hook: DM_TEST_PAUSE_AT=POINT[@PART] stops this process at POINT (temp-written, linked,
- * held, releasing) of the first lock whose file name contains PART, after writing
+ * Test hook: DM_TEST_PAUSE_AT=POINT[@PART] stops this process at POINT (temp-written, takeover,
+ * linked, held, releasing) of the first lock whose file name contains PART, after writing
  * "PID POINT PATH" to DM_TEST_PAUSE_MARKER, so that a test can kill it exactly there.
  */
 async function pauseAt(point: string, path: string): Promise<void> {

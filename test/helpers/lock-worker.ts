@@ -1,13 +1,16 @@
 /**
  * A child process for the lock tests. Usage:
  *   lock-worker.ts LOCK hold MS DOING       take LOCK, print "held", keep it MS ms
- *   lock-worker.ts LOCK count COUNTER N     N times under LOCK: mark COUNTER.inside (O_EXCL, so an
- *                                           overlap fails), increment COUNTER, unmark
+ *   lock-worker.ts LOCK count COUNTER N [abandon]
+ *                                           N times under LOCK: mark COUNTER.inside (O_EXCL, so an
+ *                                           overlap fails), increment COUNTER, unmark; with abandon,
+ *                                           then replace the lock by a dead process's and leave it
  *   lock-worker.ts LOCK take TIMEOUT_MS     take LOCK with that bound, print the ms it took
  *   lock-worker.ts CACHE segment NAME       allocate NAME an address on the qemu segment of CACHE
  * DM_TEST_PAUSE_AT / DM_TEST_PAUSE_MARKER stop it at a point of the lock's life (see lock.ts).
  */
 import { promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 import { withFileLock } from '../../src/store/lock.js';
 
 const [path, op, a, b] = process.argv.slice(2);
@@ -34,6 +37,16 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 2));
           await fsp.writeFile(a, String(n + 1));
           await fsp.unlink(`${a}.inside`);
+          if (process.argv[6] === 'abandon') {
+            // As if this holder died here: the lock now names a process that cannot exist, and
+            // (being another file) it is not ours to release. The waiters race to take it over.
+            const dead = `${path}.abandon-${process.pid}`;
+            await fsp.writeFile(
+              dead,
+              `99999999\n${JSON.stringify({ start: '1', host: hostname(), heartbeat: true })}\n`,
+            );
+            await fsp.rename(dead, path);
+          }
         });
       }
       return;
