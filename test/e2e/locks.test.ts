@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { binPath, type CliStore, cleanEnv, type RunResult, tempStore } from '../helpers/cli.js';
 
@@ -32,6 +32,12 @@ async function pausedThenKilled(s: CliStore, args: string[], pause: string): Pro
     await closed;
     await rm(marker, { force: true });
   }
+}
+
+/** The lock a process killed long ago left: its pid cannot exist (above any pid_max). */
+async function plantDeadLock(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '99999999\ncreate old\n');
 }
 
 /** No lock wait reached 1 s: waiters say so from the first second on. */
@@ -79,9 +85,10 @@ describe('locks left by killed commands', () => {
     assertNoWait(again);
   });
 
-  for (const point of ['temp-written', 'linked', 'held', 'releasing']) {
+  for (const point of ['temp-written', 'takeover', 'linked', 'held', 'releasing']) {
     test(`create killed -9 at "${point}" of the machine's lock: the next create of that name does not wait`, async () => {
       const name = `m-${point}`;
+      if (point === 'takeover') await plantDeadLock(join(s.dir, 'machines', '.locks', `${name}.lock`));
       await pausedThenKilled(s, ['create', ...URL_FLAGS, name], `${point}@${name}.lock`);
       // Killed at "releasing" the machine was made; before, its folder did not exist yet.
       if (point === 'releasing') {
@@ -105,6 +112,7 @@ describe('locks left by killed commands', () => {
     test(`create killed -9 at "${point}" of the store's certificates lock: the next create does not wait`, async () => {
       const fresh = await tempStore();
       try {
+        if (point === 'takeover') await plantDeadLock(join(fresh.dir, 'machines', '.locks', '.certs.lock'));
         await pausedThenKilled(fresh, ['create', ...URL_FLAGS, 'c1'], `${point}@.certs.lock`);
         const r = await fresh.run(['create', ...URL_FLAGS, 'c2']);
         assert.equal(r.code, 0, r.stderr);
