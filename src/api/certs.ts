@@ -10,17 +10,23 @@ import type { ApiContext } from './context.js';
  */
 export async function ensureCertificates(ctx: ApiContext, auth: AuthOptions): Promise<void> {
   try {
-    await ctx.store.withStoreLock('certs', () =>
-      bootstrapCertificates(
-        {
-          CertDir: auth.CertDir || join(ctx.store.root, 'certs'),
-          CaCertPath: auth.CaCertPath,
-          CaPrivateKeyPath: auth.CaPrivateKeyPath,
-          ClientCertPath: auth.ClientCertPath,
-          ClientKeyPath: auth.ClientKeyPath,
-        },
-        (message) => ctx.events({ kind: 'info', message }),
-      ),
+    await ctx.store.withStoreLock(
+      'certs',
+      () =>
+        bootstrapCertificates(
+          {
+            CertDir: auth.CertDir || join(ctx.store.root, 'certs'),
+            CaCertPath: auth.CaCertPath,
+            CaPrivateKeyPath: auth.CaPrivateKeyPath,
+            ClientCertPath: auth.ClientCertPath,
+            ClientKeyPath: auth.ClientKeyPath,
+          },
+          (message) => ctx.events({ kind: 'info', message }),
+        ),
+      {
+        doing: "checking or making the store's CA and client certificates",
+        log: (message) => ctx.events({ kind: 'info', message }),
+      },
     );
   } catch (err) {
     throw new MachineError(`Error generating certificates: ${errorMessage(err)}`, { cause: err });

@@ -102,6 +102,15 @@ export async function prepareCreate(
 
 /** The steps that make the machine, from claiming its name to a provisioned engine. */
 export async function runCreate(ctx: ApiContext, req: CreateRequest, p: PreparedCreate): Promise<Machine> {
+  // The machine's lock is held from the moment its folder exists to its last save: an rm of the
+  // same name waits for the create (or takes over from a killed one) and never removes half of it.
+  return ctx.store.withLock(req.name, () => createSteps(ctx, req, p), {
+    doing: `creating machine ${req.name}`,
+    log: (message) => ctx.events({ kind: 'info', message }),
+  });
+}
+
+async function createSteps(ctx: ApiContext, req: CreateRequest, p: PreparedCreate): Promise<Machine> {
   const { name } = req;
   const { machine, dctx } = p;
   const { driver } = machine;

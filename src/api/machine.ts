@@ -23,10 +23,10 @@ export async function machineFromConfig(config: HostConfig): Promise<Machine> {
   return { name: config.Name, config, driver };
 }
 
-/** Save the machine with its driver's current JSON. */
+/** Save the machine with its driver's current JSON; a machine removed meanwhile is not brought back. */
 export async function saveMachine(store: Store, m: Machine): Promise<void> {
   m.config = { ...m.config, Driver: m.driver.toJSON() };
-  await store.save(m.config);
+  await store.save(m.config, { existing: true });
 }
 
 /** How lifecycle operations let a driver reach and wait for its machine. */

@@ -135,18 +135,22 @@ async function drained(manager: SwarmEngine, nodeId: string): Promise<void> {
 
 /** A worker of a cluster that ended: its engine leaves, and its record says it is in none. */
 async function dissolveMember(ctx: ApiContext, w: Member, warn: (m: string) => void): Promise<void> {
-  await ctx.store.withLock(w.name, async () => {
-    const machine = await loadMachine(ctx.store, w.name);
-    await bestEffort(warn, `${w.name} leaving the cluster`, async () =>
-      (await swarmEngineOf(machine)).leave(true),
-    );
-    const s = machine.config.HostOptions.SwarmOptions;
-    machine.config = {
-      ...machine.config,
-      HostOptions: { ...machine.config.HostOptions, SwarmOptions: withMembership(s, null) },
-    };
-    await saveMachine(ctx.store, machine);
-  });
+  await ctx.store.withLock(
+    w.name,
+    async () => {
+      const machine = await loadMachine(ctx.store, w.name);
+      await bestEffort(warn, `${w.name} leaving the cluster`, async () =>
+        (await swarmEngineOf(machine)).leave(true),
+      );
+      const s = machine.config.HostOptions.SwarmOptions;
+      machine.config = {
+        ...machine.config,
+        HostOptions: { ...machine.config.HostOptions, SwarmOptions: withMembership(s, null) },
+      };
+      await saveMachine(ctx.store, machine);
+    },
+    { doing: `taking machine ${w.name} out of its ended cluster` },
+  );
 }
 
 /** What rm cannot do on a machine that does not answer (stopped, gone) is said, not fatal. */

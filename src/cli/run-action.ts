@@ -21,7 +21,12 @@ export async function runAction(
   if (loadErrors.length > 0) throw new MachineError(loadErrors.join('\n'));
   const machines = loaded.map((r) => (r as PromiseFulfilledResult<Machine>).value);
   const results = await Promise.allSettled(
-    machines.map((m) => api.store.withLock(m.name, () => action(api, m))),
+    machines.map((m) =>
+      api.store.withLock(m.name, () => action(api, m), {
+        doing: `running ${ctx.name} on machine ${m.name}`,
+        log: (line) => ctx.out.info(line),
+      }),
+    ),
   );
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
   if (errors.length > 0) throw new MachineError(errors.join('\n'));

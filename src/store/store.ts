@@ -210,10 +210,22 @@ export class Store {
     return out;
   }
 
-  async save(host: HostConfig): Promise<void> {
+  /**
+   * Write the machine's config. With existing, the machine's folder must be there: a command
+   * whose machine was removed meanwhile stops instead of bringing back a config without its machine.
+   */
+  async save(host: HostConfig, o: { existing?: boolean } = {}): Promise<void> {
     checkStoredName(host.Name);
     const dir = this.machineDir(host.Name);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (o.existing) {
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new MachineError(
+          `Docker machine "${host.Name}" was removed while this command ran; nothing more was saved`,
+        );
+      }
+    } else {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    }
     const original = migratedFrom.get(host);
     if (original !== undefined) await writeFileAtomic(join(dir, 'config.json.bak'), original);
     await writeFileAtomic(join(dir, 'config.json'), goMarshalIndent(host));
@@ -234,20 +246,90 @@ export class Store {
     }
   }
 
+  /**
+   * Remove the machine's folder: first renamed aside (one atomic step, after which the machine
+   * is gone for every command), then deleted. Folders left aside by a killed rm go too.
+   */
   async remove(name: string): Promise<void> {
     checkStoredName(name);
-    await fsp.rm(this.machineDir(name), { recursive: true, force: true });
+    const aside = join(this.machinesDir, `${REMOVING}${process.pid}.${name}`);
+    let target = aside;
+    try {
+      await fsp.rename(this.machineDir(name), aside);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // A name near the file-name limit has no room for the prefix: delete it in place.
+      if (code !== 'ENAMETOOLONG') throw err;
+      target = this.machineDir(name);
+    }
+    await fsp.rm(target, { recursive: true, force: true, maxRetries: 3 });
+    await this.sweepRemovals();
   }
 
-  /** Serialise the commands that change one machine. */
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  private async sweepRemovals(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.machinesDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = REMOVING_RE.exec(n);
+      if (!m || processRuns(Number(m[1]))) continue;
+      await fsp
+        .rm(join(this.machinesDir, n), { recursive: true, force: true, maxRetries: 3 })
+        .catch(() => {});
+    }
+  }
+
+  /**
+   * Serialise the commands that change one machine. The holder may run for minutes (a create,
+   * a restart waiting for SSH): a waiter waits as long as it lives and refreshes its lock.
+   */
+  withLock<T>(
+    name: string,
+    fn: () => Promise<T>,
+    o: { doing?: string; log?: (line: string) => void } = {},
+  ): Promise<T> {
     checkStoredName(name);
-    return withFileLock(join(this.machinesDir, '.locks', lockFileName(name)), `Machine "${name}"`, fn);
+    return withFileLock(
+      join(this.machinesDir, '.locks', lockFileName(name)),
+      {
+        what: `Machine "${name}"`,
+        doing: o.doing ?? `changing machine ${name}`,
+        log: o.log,
+        timeoutMs: Number.POSITIVE_INFINITY,
+      },
+      fn,
+    );
   }
 
-  /** A store-wide lock for shared files (the CA and client certificates). */
-  withStoreLock<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(join(this.machinesDir, '.locks', `.${what}.lock`), `The store's ${what}`, fn);
+  /** A store-wide lock for shared files (the CA and client certificates); held for seconds. */
+  withStoreLock<T>(
+    what: string,
+    fn: () => Promise<T>,
+    o: { doing?: string; log?: (line: string) => void } = {},
+  ): Promise<T> {
+    return withFileLock(
+      join(this.machinesDir, '.locks', `.${what}.lock`),
+      { what: `The store's ${what}`, doing: o.doing ?? `changing the store's ${what}`, log: o.log },
+      fn,
+    );
+  }
+}
+
+/** Prefix of a machine folder being removed; hidden, so never listed as a machine. */
+const REMOVING = '.removing-';
+const REMOVING_RE = /^\.removing-(\d+)\./;
+
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

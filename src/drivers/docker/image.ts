@@ -121,26 +121,52 @@ export async function ensureImage(o: ImageOptions): Promise<string> {
   await removeLeftoversOf(tarball);
   if (await imageExists(o.api, image)) return image;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Parallel creates wait for one build instead of running debootstrap each.
+  // Parallel creates on one engine wait for one import; on other engines they import at the same
+  // time. Both locks are held across long steps, so their waiters wait on the holder's refreshes.
+  const engine = await engineKey(o.api);
   return withFileLock(
-    join(dir, `${rootfsHash()}.lock`),
-    'Building the machine image',
+    join(dir, `import-${engine}.lock`),
+    {
+      what: `The machine image on ${o.api.where}`,
+      doing: `importing the machine image into ${o.api.where}`,
+      log: o.log,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    },
     async () => {
       if (await imageExists(o.api, image)) return image;
-      // Earlier releases named these without their maker's pid; none runs now (we hold the lock).
-      for (const f of await readdir(dir)) {
-        if (
-          f === `${basename(tarball)}.tmp` ||
-          (f.startsWith(`${basename(tarball)}.build-`) && partialOwner(f) === undefined)
-        )
-          await removePartial(join(dir, f));
+      if (!existsSync(tarball)) {
+        await withFileLock(
+          join(dir, `${rootfsHash()}.lock`),
+          {
+            what: 'The machine image build',
+            doing: 'building the machine image with debootstrap',
+            log: o.log,
+            timeoutMs: Number.POSITIVE_INFINITY,
+          },
+          async () => {
+            // Earlier releases named these without their maker's pid; none runs now (we hold the lock).
+            for (const f of await readdir(dir)) {
+              if (
+                f === `${basename(tarball)}.tmp` ||
+                (f.startsWith(`${basename(tarball)}.build-`) && partialOwner(f) === undefined)
+              )
+                await removePartial(join(dir, f));
+            }
+            if (!existsSync(tarball)) await buildRootfs(tarball, o.mirror, o.log);
+          },
+        );
       }
-      if (!existsSync(tarball)) await buildRootfs(tarball, o.mirror, o.log);
       await importImage(o.api, tarball, image, o.log);
       return image;
     },
-    20 * 60_000,
   );
+}
+
+/** The engine's ID (one engine may be reached at several addresses), else its address. */
+async function engineKey(api: DockerAPI): Promise<string> {
+  const info = await api.json<{ ID?: string }>('GET', '/info').catch(() => undefined);
+  const id = typeof info?.ID === 'string' && info.ID !== '' ? info.ID : api.where;
+  return createHash('sha256').update(id).digest('hex').slice(0, 16);
 }
 
 async function imageExists(api: DockerAPI, image: string): Promise<boolean> {

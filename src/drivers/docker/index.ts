@@ -186,8 +186,17 @@ class DockerDriver extends LoopbackDriver implements Driver {
     const storePath = str(this.json, 'StorePath');
     const { withFileLock } = await import('../../store/lock.js');
     // One lock for the store's creates: who makes the network, and who takes which address on it.
+    // Held only for engine calls that answer in seconds, never across an image build or import.
     const underNetworkLock = <T>(fn: () => Promise<T>) =>
-      withFileLock(join(storePath, 'cache', 'docker-driver', 'network.lock'), `Network ${network}`, fn);
+      withFileLock(
+        join(storePath, 'cache', 'docker-driver', 'network.lock'),
+        {
+          what: `Network ${network}`,
+          doing: `choosing the network and the address of machine ${this.name}`,
+          log: ctx.log,
+        },
+        fn,
+      );
     const net = await underNetworkLock(() => ensureNetwork(api, network, ctx.log));
     let fixed = net.addressing !== 'dynamic';
     if (!fixed) ctx.log(dynamicAddressNote(network));

@@ -119,7 +119,12 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
   // Parallel creates wait for one build instead of running debootstrap each.
   return withFileLock(
     join(root, `${name}.lock`),
-    'Building the machine image',
+    {
+      what: 'The qemu machine image',
+      doing: `building the qemu machine image ${name}`,
+      log: o.log,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    },
     async () => {
       if (ready()) return builtImage(dir, o);
       // A folder with a file removed by hand is built again.
@@ -143,7 +148,6 @@ export async function buildImage(o: BuildOptions): Promise<BootImage> {
       }
       return builtImage(dir, o);
     },
-    30 * 60_000,
   );
 }
 

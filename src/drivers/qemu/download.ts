@@ -77,9 +77,15 @@ export async function download(o: DownloadOptions): Promise<string> {
   );
   const given = o.checksum ? parseChecksum(o.checksum) : undefined;
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
+  // A download may take long: waiters wait as long as the downloading process lives and refreshes the lock.
   return withFileLock(
     `${file}.lock`,
-    `Downloading ${o.url}`,
+    {
+      what: `The download of ${o.url}`,
+      doing: `downloading ${o.url}`,
+      log: o.log,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    },
     async () => {
       if (existsSync(file)) {
         // A cached file was verified when it came; a checksum given now is checked again.
@@ -103,7 +109,6 @@ export async function download(o: DownloadOptions): Promise<string> {
       await rm(`${file}.part.json`, { force: true });
       return file;
     },
-    2 * 60 * 60_000,
   );
 }
 

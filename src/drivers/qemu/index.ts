@@ -278,7 +278,7 @@ class QemuDriver extends LoopbackDriver implements Driver {
         const a = await seg.allocateSegmentAddress(this.cacheDir, this.name);
         this.set({ SegmentAddress: a.address, SegmentMAC: a.mac, SegmentPort: a.localPort });
         await ctx.save();
-        const { hubPort } = await seg.ensureSegment(this.cacheDir);
+        const { hubPort } = await seg.ensureSegment(this.cacheDir, { log: ctx.log });
         segment = { hubPort, localPort: num(this.json, 'SegmentPort'), mac: str(this.json, 'SegmentMAC') };
       }
       ctx.log(

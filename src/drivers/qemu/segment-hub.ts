@@ -3,7 +3,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from '../../store/atomic.js';
 import { withFileLock } from '../../store/lock.js';
 import { CONTROL_LENGTH, decodeRequest, encodeAnswer, type HubStatus, PING } from './segment-control.js';
-import { holdsHub, paths, qemuAlive, readMembers } from './segment-members.js';
+import { holdsHub, paths, qemuAlive, readMembers, segmentLock } from './segment-members.js';
 import { type Endpoint, ETHERNET_HEADER, LearningSwitch, parseMac } from './segment-switch.js';
 
 /**
@@ -125,13 +125,12 @@ export async function runSegmentHub(opts: HubOptions): Promise<string> {
       try {
         await withFileLock(
           paths.lock(dir),
-          'The qemu network segment',
+          { ...segmentLock('deciding whether its hub ends'), timeoutMs: lockTimeoutMs },
           async () => {
             reason = await decide();
             if (reason !== undefined && (await pidFileNamesMe(dir)))
               await unlink(paths.pid(dir)).catch(() => {});
           },
-          lockTimeoutMs,
         );
       } catch (err) {
         log(`could not take the segment lock: ${String(err)}`);

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LockOptions } from '../../store/lock.js';
 
 /**
  * The segment's state on disk, shared by the hub process and the commands that manage it:
@@ -140,4 +141,9 @@ export function holdsHub(m: MemberRecord, now: number): boolean {
     now - m.ownerSince < OWNER_HOLD_MS &&
     pidAlive(m.ownerPid)
   );
+}
+
+/** The segment's lock guards a few file writes and at most a hub start: its bound stays short. */
+export function segmentLock(doing: string, log?: (line: string) => void): LockOptions {
+  return { what: 'The qemu network segment', doing, log, timeoutMs: 30_000 };
 }

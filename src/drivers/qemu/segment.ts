@@ -29,6 +29,7 @@ import {
   readMembers,
   SEGMENT_SUBNET,
   segmentDir,
+  segmentLock,
   validMemberName,
 } from './segment-members.js';
 
@@ -51,9 +52,10 @@ export interface EnsureOptions {
   idleMs?: number;
   /** node arguments that run the hub entry, and the folder to run them in (default: defaultHubCommand()). */
   hubCommand?: { args: string[]; cwd?: string };
+  /** Where waiting for the segment's lock is reported. */
+  log?: (line: string) => void;
 }
 
-const WHAT = 'The qemu network segment';
 const START_TIMEOUT_MS = 15_000;
 const LOG_LIMIT = 1024 * 1024;
 
@@ -80,7 +82,7 @@ export async function ensureSegment(
 ): Promise<{ hubPort: number; dir: string }> {
   const dir = segmentDir(storeCacheDir);
   await mkdir(paths.members(dir), { recursive: true, mode: 0o700 });
-  return withFileLock(paths.lock(dir), WHAT, async () => {
+  return withFileLock(paths.lock(dir), segmentLock('starting its hub', opts.log), async () => {
     const running = await runningHub(dir);
     if (running !== undefined) return { hubPort: running, dir };
     return { hubPort: await startHub(dir, opts), dir };
@@ -168,41 +170,45 @@ export async function allocateSegmentAddress(
   checkName(machineName);
   const dir = segmentDir(storeCacheDir);
   await mkdir(paths.members(dir), { recursive: true, mode: 0o700 });
-  return withFileLock(paths.lock(dir), WHAT, async () => {
-    const members = await readMembers(dir);
-    const others = members.filter((m) => m.name !== machineName);
-    const otherPorts = new Set(others.map((m) => m.vmPort));
-    const own = members.find((m) => m.name === machineName);
-    let rec: MemberRecord;
-    if (own) {
-      rec = { ...own };
-      // Keep the port unless it was taken meanwhile (by anything but this machine's own qemu).
-      if (otherPorts.has(rec.vmPort) || (!qemuAlive(rec) && !(await udpPortFree(rec.vmPort)))) {
-        rec.vmPort = await freeUdpPort(otherPorts);
+  return withFileLock(
+    paths.lock(dir),
+    segmentLock(`choosing the address of machine ${machineName}`),
+    async () => {
+      const members = await readMembers(dir);
+      const others = members.filter((m) => m.name !== machineName);
+      const otherPorts = new Set(others.map((m) => m.vmPort));
+      const own = members.find((m) => m.name === machineName);
+      let rec: MemberRecord;
+      if (own) {
+        rec = { ...own };
+        // Keep the port unless it was taken meanwhile (by anything but this machine's own qemu).
+        if (otherPorts.has(rec.vmPort) || (!qemuAlive(rec) && !(await udpPortFree(rec.vmPort)))) {
+          rec.vmPort = await freeUdpPort(otherPorts);
+        }
+      } else {
+        const used = new Set(others.map((m) => hostOf(m.ip)));
+        let host: number = SEGMENT_SUBNET.firstHost;
+        while (host <= SEGMENT_SUBNET.lastHost && used.has(host)) host++;
+        if (host > SEGMENT_SUBNET.lastHost) {
+          throw new MachineError(
+            `The qemu network segment of this store has no free address (${used.size} machines hold one); remove machines you no longer need`,
+          );
+        }
+        rec = {
+          name: machineName,
+          ip: `${SEGMENT_SUBNET.prefix}.${host}`,
+          mac: macForHost(host),
+          vmPort: await freeUdpPort(otherPorts),
+        };
       }
-    } else {
-      const used = new Set(others.map((m) => hostOf(m.ip)));
-      let host: number = SEGMENT_SUBNET.firstHost;
-      while (host <= SEGMENT_SUBNET.lastHost && used.has(host)) host++;
-      if (host > SEGMENT_SUBNET.lastHost) {
-        throw new MachineError(
-          `The qemu network segment of this store has no free address (${used.size} machines hold one); remove machines you no longer need`,
-        );
+      if (!qemuAlive(rec)) {
+        rec.ownerPid = process.pid;
+        rec.ownerSince = Date.now();
       }
-      rec = {
-        name: machineName,
-        ip: `${SEGMENT_SUBNET.prefix}.${host}`,
-        mac: macForHost(host),
-        vmPort: await freeUdpPort(otherPorts),
-      };
-    }
-    if (!qemuAlive(rec)) {
-      rec.ownerPid = process.pid;
-      rec.ownerSince = Date.now();
-    }
-    await writeFileAtomic(paths.member(dir, machineName), `${JSON.stringify(rec)}\n`, 0o600);
-    return toAddress(rec);
-  });
+      await writeFileAtomic(paths.member(dir, machineName), `${JSON.stringify(rec)}\n`, 0o600);
+      return toAddress(rec);
+    },
+  );
 }
 
 /** Record that the machine's qemu (pid) now sends from vmPort; the hub floods to it from now on. */
@@ -213,7 +219,7 @@ export async function joinSegment(
 ): Promise<void> {
   checkName(machineName);
   const dir = segmentDir(storeCacheDir);
-  await withFileLock(paths.lock(dir), WHAT, async () => {
+  await withFileLock(paths.lock(dir), segmentLock(`recording machine ${machineName} on it`), async () => {
     const own = (await readMembers(dir)).find((m) => m.name === machineName);
     if (!own) {
       throw new MachineError(
@@ -236,7 +242,9 @@ export async function joinSegment(
 export async function leaveSegment(storeCacheDir: string, machineName: string): Promise<void> {
   checkName(machineName);
   const dir = segmentDir(storeCacheDir);
-  await withFileLock(paths.lock(dir), WHAT, () => rm(paths.member(dir, machineName), { force: true }));
+  await withFileLock(paths.lock(dir), segmentLock(`releasing the address of machine ${machineName}`), () =>
+    rm(paths.member(dir, machineName), { force: true }),
+  );
   await pokeHub(dir);
 }
 
