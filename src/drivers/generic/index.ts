@@ -137,12 +137,12 @@ class GenericDriver implements Driver {
   }
 
   async getState(signal?: AbortSignal): Promise<MachineState> {
-    const ok = await dial(
-      str(this.json, 'IPAddress'),
-      num(this.json, 'SSHPort') || 22,
-      STATE_DIAL_MS,
-      signal,
-    );
+    const port = num(this.json, 'SSHPort') || 22;
+    // Earlier versions saved any --generic-ssh-port; Node's socket would throw a RangeError.
+    if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      throw new MachineError(`SSHPort ${port} in config.json is not a TCP port (1-65535)`);
+    }
+    const ok = await dial(str(this.json, 'IPAddress'), port, STATE_DIAL_MS, signal);
     return ok ? 'Running' : 'Stopped';
   }
 
