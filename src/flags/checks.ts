@@ -68,7 +68,8 @@ export const engineURL: FlagCheck = (v) => {
     : `${problem}; expected tcp://HOST:PORT, e.g. tcp://192.0.2.10:2376 or, for IPv6, tcp://[::1]:2376`;
 };
 
-function engineURLProblem(v: string): string | undefined {
+/** What is wrong with a tcp:// URL, or undefined. */
+export function engineURLProblem(v: string): string | undefined {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(v);
   if (/[\s\x00-\x1f\x7f]/.test(v)) return 'a space or a control character in the URL';
   if (!m) return 'not a URL';
@@ -83,10 +84,10 @@ function engineURLProblem(v: string): string | undefined {
     const end = rest.indexOf(']');
     if (end < 0) return 'an unclosed [';
     host = rest.slice(1, end);
-    if (ipVersion(host) !== 6) return `[${host}] is not an IPv6 address`;
+    if (ipVersion(host) !== 6) return `[${host.slice(0, 60)}] is not an IPv6 address`;
     const after = rest.slice(end + 1);
     if (after !== '') {
-      if (!after.startsWith(':')) return `unexpected ${goQuote(after)} after the address`;
+      if (!after.startsWith(':')) return `unexpected ${showValue(after)} after the address`;
       port = after.slice(1);
     }
   } else {
@@ -101,11 +102,11 @@ function engineURLProblem(v: string): string | undefined {
     port = c < 0 ? undefined : rest.slice(c + 1);
     if (host === '') return 'no host';
     if (ipVersion(host) === 0 && !isHostname(host)) {
-      return `${goQuote(host)} is not a host name or an IP address`;
+      return `${showValue(host)} is not a host name or an IP address`;
     }
   }
   if (port !== undefined && !(/^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
-    return `the port ${goQuote(port)} is not 1-65535`;
+    return `the port ${showValue(port)} is not 1-65535`;
   }
   return undefined;
 }
@@ -190,3 +191,27 @@ export const installURL: FlagCheck = all(oneLine, (v) =>
     ? undefined
     : 'expected a URL, e.g. https://get.docker.com',
 );
+
+/** The engine a docker-driver machine runs on: unix:///PATH or tcp://HOST[:PORT]. */
+export const dockerHost: FlagCheck = (v) => {
+  if (typeof v !== 'string' || v === '') return undefined;
+  const form = 'expected unix:///PATH or tcp://HOST:PORT (an IPv6 address in brackets)';
+  if (v.startsWith('unix://')) {
+    return /^unix:\/\/\/[^\x00-\x1f\x7f]*$/.test(v)
+      ? undefined
+      : `a unix socket needs an absolute path; ${form}`;
+  }
+  const problem = engineURLProblem(v);
+  return problem === undefined ? undefined : `${problem}; ${form}`;
+};
+
+/** Values this long are cut in messages: the message must stay one readable line. */
+const SHOWN = 120;
+
+/** A value as an error message shows it: Go-quoted, cut after SHOWN characters. */
+export function showValue(v: string): string {
+  const chars = [...v];
+  return chars.length <= SHOWN
+    ? goQuote(v)
+    : `${goQuote(chars.slice(0, SHOWN).join(''))}... (${chars.length} characters)`;
+}

@@ -1,4 +1,5 @@
 import { goQuote, UsageError } from '../errors.js';
+import { showValue } from './checks.js';
 import type { FlagDef, FlagValue, ParsedFlags } from './def.js';
 
 /**
@@ -91,7 +92,7 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: ParseOptions =
       if (n === undefined) {
         // A check knows what a good value looks like; Go's "parse error" does not.
         const expected = def.check?.(Number.NaN) ?? 'parse error';
-        throw new UsageError(`invalid value ${goQuote(raw)} for flag -${body}: ${expected}`, cmd);
+        throw new UsageError(`invalid value ${showValue(raw)} for flag -${body}: ${expected}`, cmd);
       }
       values.set(def.name, n);
     } else if (def.kind === 'stringSlice') {
@@ -131,7 +132,7 @@ export function flagValueProblem(
     for (const one of Array.isArray(v) ? v : [v]) {
       const problem = d.check(one);
       if (problem !== undefined) {
-        return `invalid value ${goQuote(String(one))} for flag -${d.name}${fromEnv}: ${problem}`;
+        return `invalid value ${showValue(String(one))} for flag -${d.name}${fromEnv}: ${problem}`;
       }
     }
   }

@@ -135,6 +135,7 @@ describe('bad input to create and to the SSH commands: one line, an exit code, t
     { what: 'url unicode host', args: none('--url', 'tcp://héllo:2376', 'm'), code: 1, stderr: badURL('"tcp://héllo:2376"', '"héllo" is not a host name or an IP address') },
     { what: 'url bad IPv4', args: none('--url', 'tcp://1.2.3.999:2376', 'm'), code: 1, stderr: badURL('"tcp://1.2.3.999:2376"', '"1.2.3.999" is not a host name or an IP address') },
     { what: 'url host like a flag', args: none('--url', 'tcp://-h:2376', 'm'), code: 1, stderr: badURL('"tcp://-h:2376"', '"-h" is not a host name or an IP address') },
+    { what: 'url of 5000 characters (cut in the message)', args: none('--url', `tcp://${'a'.repeat(5000)}`, 'm'), code: 1, stderr: badURL(`"tcp://${'a'.repeat(114)}"... (5006 characters)`, `"${'a'.repeat(120)}"... (5000 characters) is not a host name or an IP address`) },
     { what: 'url empty', args: none('--url', '', 'm'), code: 1, stderr: 'Error setting machine configuration from flags provided: --url option is required when no driver is selected' },
     { what: 'url given without a value', args: none('m', '--url'), code: 1, stderr: usage('flag needs an argument: -url') },
     { what: 'url twice, the last bad', args: none('--url', okURL, '--url=tcp://h:0', 'm'), code: 1, stderr: badURL('"tcp://h:0"', 'the port "0" is not 1-65535') },
@@ -210,6 +211,9 @@ describe('bad input to create and to the SSH commands: one line, an exit code, t
     { what: 'qemu ssh port 70000', args: ['create', '-d', 'qemu', '--qemu-ssh-port', '70000', 'm'], code: 1, stderr: usage('invalid value "70000" for flag -qemu-ssh-port: expected a TCP port, 1-65535 (0: a free one)') },
     { what: 'qemu accel unknown', args: ['create', '-d', 'qemu', '--qemu-accel', 'foo', 'm'], code: 1, stderr: usage('invalid value "foo" for flag -qemu-accel: expected one of auto, kvm, hvf, tcg') },
     { what: 'docker memory 10', args: ['create', '-d', 'docker', '--docker-memory', '10', 'm'], code: 1, stderr: usage('invalid value "10" for flag -docker-memory: expected MB of memory, 64-67108864 (0: no limit)') },
+    { what: 'docker host unbracketed IPv6', args: ['create', '-d', 'docker', '--docker-host', 'tcp://::1:2375', 'm'], code: 1, stderr: usage('invalid value "tcp://::1:2375" for flag -docker-host: an IPv6 address must be in brackets; expected unix:///PATH or tcp://HOST:PORT (an IPv6 address in brackets)') },
+    { what: 'docker host from DOCKER_HOST over ssh', args: ['create', '-d', 'docker', 'm'], env: { DOCKER_HOST: 'ssh://me@h' }, code: 1, stderr: usage('invalid value "ssh://me@h" for flag -docker-host ($DOCKER_HOST): the scheme is ssh, not tcp; expected unix:///PATH or tcp://HOST:PORT (an IPv6 address in brackets)') },
+    { what: 'docker disk size past 64 TB', args: ['create', '-d', 'docker', '--docker-disk-size', '99999999T', 'm'], code: 1, stderr: 'Error setting machine configuration from flags provided: --docker-disk-size 99999999T: expected a size such as 20G or 512M, or a whole number of MB (0 for no limit)' },
     { what: 'docker cpus 1e400', args: ['create', '-d', 'docker', '--docker-cpus', '1e400', 'm'], code: 1, stderr: usage('invalid value "1e400" for flag -docker-cpus: expected a number of CPUs, e.g. 2 or 1.5') },
 
     // The SSH commands of a machine that has no SSH (none driver): at once, one line.

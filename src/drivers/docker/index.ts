@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
-import { intRange, matching } from '../../flags/checks.js';
+import { dockerHost, intRange, matching } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
@@ -40,6 +40,7 @@ const flags: FlagDef[] = [
     default: 'unix:///var/run/docker.sock',
     envVar: 'DOCKER_HOST',
     usage: 'The local Docker engine that runs the machine (unix:///PATH or tcp://HOST:PORT)',
+    check: dockerHost,
   },
   {
     name: 'docker-cert-path',
