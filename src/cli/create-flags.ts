@@ -140,7 +140,9 @@ export function lookupDriverName(rawArgs: string[], env: NodeJS.ProcessEnv): str
   for (let i = 0; i < rawArgs.length; i++) {
     const a = rawArgs[i];
     if (a === '--') break;
-    if (a === '-d' || a === '--driver' || a === '-driver') named.push(rawArgs[++i] ?? '');
+    // Without a value the parser says "flag needs an argument".
+    if ((a === '-d' || a === '--driver' || a === '-driver') && i + 1 < rawArgs.length)
+      named.push(rawArgs[++i]);
     const m = /^--?(?:d|driver)=(.*)$/s.exec(a);
     if (m) named.push(m[1]);
   }
