@@ -17,7 +17,11 @@ export async function privateKeyProblem(path: string): Promise<string | undefine
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // The original's words for a missing key.
-    if (code === 'ENOENT' || code === 'ENOTDIR') return `SSH key does not exist: ${q}`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      // `--generic-ssh-key=~/...` reaches us with its tilde: the shell expands it only after a space.
+      const tilde = path.startsWith('~') ? ' (a ~ is not expanded after "=": write $HOME instead)' : '';
+      return `SSH key does not exist: ${q}${tilde}`;
+    }
     if (code === 'ELOOP') return `SSH key ${q} is a loop of symbolic links`;
     if (code === 'EACCES') return `SSH key ${q} cannot be reached: permission denied on a folder of its path`;
     return `SSH key ${q} cannot be read: ${errorMessage(err)}`;

@@ -199,6 +199,7 @@ describe('bad input to create and to the SSH commands: one line, an exit code, t
 
     // generic: the SSH key, checked before anything is made (exit 3, the original's code).
     { what: 'ssh key missing', args: generic('--generic-ssh-key', '/nonexistent/id_rsa', 'm'), code: 3, stdout: PRECHECK, stderr: preCheck('SSH key does not exist: \\"/nonexistent/id_rsa\\"') },
+    { what: 'ssh key with an unexpanded ~', args: generic('--generic-ssh-key=~/nonexistent/id_rsa', 'm'), code: 3, stdout: PRECHECK, stderr: preCheck('SSH key does not exist: \\"~/nonexistent/id_rsa\\" (a ~ is not expanded after \\"=\\": write $HOME instead)') },
     { what: 'ssh key a directory', args: generic('--generic-ssh-key', join(keys, 'dir'), 'm'), code: 3, stdout: PRECHECK, stderr: preCheck(`SSH key \\"${join(keys, 'dir')}\\" is a directory: give the private key file (e.g. ${join(keys, 'dir')}/id_rsa)`) },
     { what: 'ssh key the public half', args: generic('--generic-ssh-key', join(keys, 'id.pub'), 'm'), code: 3, stdout: PRECHECK, stderr: preCheck(`SSH key \\"${join(keys, 'id.pub')}\\" is a public key: give the private key (the file without .pub)`) },
     { what: 'ssh key a text file', args: generic('--generic-ssh-key', join(keys, 'text'), 'm'), code: 3, stdout: PRECHECK, stderr: preCheck(`SSH key \\"${join(keys, 'text')}\\" is not a private key (no \\"-----BEGIN ... PRIVATE KEY-----\\" line)`) },
