@@ -327,4 +327,31 @@ describe('bad input to create and to the SSH commands: one line, an exit code, t
       await old.cleanup();
     }
   });
+
+  test('a machine whose driver is not built in: every SSH command answers at once, in one line', async () => {
+    const other = await tempStore();
+    try {
+      assert.equal((await other.run(none('--url', okURL, 'bg'))).code, 0);
+      const file = join(other.dir, 'machines', 'bg', 'config.json');
+      const cfg = JSON.parse(readFileSync(file, 'utf8'));
+      cfg.DriverName = 'bogus';
+      await writeFile(file, JSON.stringify(cfg, null, 4));
+      const line = `Driver "bogus" not found. ${DRIVERS}\n`;
+      for (const args of [
+        ['ssh', 'bg'],
+        ['--native-ssh', 'ssh', 'bg', 'uname'],
+        ['scp', '/etc/hostname', 'bg:/tmp/x'],
+        ['provision', 'bg'],
+        ['upgrade', 'bg'],
+      ]) {
+        const r = await other.run(args, {
+          timeoutMs: 10_000,
+          env: { PATH: `${fakeBin}:${process.env.PATH}` },
+        });
+        assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', line], args.join(' '));
+      }
+    } finally {
+      await other.cleanup();
+    }
+  });
 });
