@@ -14,7 +14,7 @@ import {
 import { findBinary, runTool } from '../ssh/tool.js';
 import type { ApiContext } from './context.js';
 import { loadMachine } from './machine.js';
-import { sshTarget } from './provision.js';
+import { sshAccess } from './provision.js';
 
 export interface CopyRequest {
   /** A local path, `localhost:path`, `machine:path` or `user@machine:path`. */
@@ -92,11 +92,5 @@ export async function runningTarget(ctx: ApiContext, name: string, verb: string)
       `Error: Cannot ${verb}: Host "${name}" is not running (state ${state || 'unknown'}); start it, then retry`,
     );
   }
-  const target = await sshTarget(m);
-  if (target.host === '' || target.port === 0) {
-    throw new MachineError(
-      `Error: Cannot ${verb}: machine "${name}" (driver ${m.config.DriverName}) has no SSH access`,
-    );
-  }
-  return target;
+  return sshAccess(m, verb);
 }

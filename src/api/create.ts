@@ -4,6 +4,7 @@ import type { DriverContext } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
+import { flagValueProblem } from '../flags/parse.js';
 import { checkEngineVersion } from '../provision/versions.js';
 import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
@@ -67,6 +68,9 @@ export async function prepareCreate(
   const mod = await loadDriver(req.driver);
   let driver: Machine['driver'];
   try {
+    // The command line checked these already; a program calling the API may not have.
+    const bad = flagValueProblem(mod.flags, req.driverFlags, ctx.env);
+    if (bad) throw new MachineError(bad);
     driver = traceCalls(mod.fromFlags(baseDriverFields(name, ctx.store.root), req.driverFlags), `(${name}) `);
   } catch (err) {
     throw new MachineError(`Error setting machine configuration from flags provided: ${errorMessage(err)}`);

@@ -1,4 +1,4 @@
-import { errorMessage, MachineError, PreCreateError } from '../errors.js';
+import { errorMessage, goQuote, MachineError, PreCreateError } from '../errors.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
@@ -123,15 +123,17 @@ async function checkNames(ctx: ApiContext, names: string[]): Promise<void> {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const name of names) {
+    // An empty name, or one with spaces or a newline, is quoted: visible, and on its own line.
+    const shown = name === '' || /[\s\x00-\x1f\x7f]/.test(name) ? goQuote(name) : name;
     if (seen.has(name)) {
-      problems.push(`${name}: the name is given more than once`);
+      problems.push(`${shown}: the name is given more than once`);
       continue;
     }
     seen.add(name);
     try {
       validateMachineName(name);
     } catch (err) {
-      problems.push(`${name === '' ? '""' : name}: ${errorMessage(err)}`);
+      problems.push(`${shown}: ${errorMessage(err)}`);
       continue;
     }
     if (await ctx.store.exists(name)) problems.push(`${name}: Docker machine "${name}" already exists`);

@@ -33,6 +33,26 @@ export async function sshTarget(m: Machine): Promise<SSHTarget> {
   };
 }
 
+/**
+ * The machine's SSH endpoint, or at once one line saying why there is none (a `none` machine has
+ * only an engine URL; a config.json may hold a port no connection can use), instead of a wait for
+ * SSH that cannot succeed or the ssh client's own complaint.
+ */
+export async function sshAccess(m: Machine, verb: string): Promise<SSHTarget> {
+  const target = await sshTarget(m);
+  if (target.host === '' || target.port === 0) {
+    throw new MachineError(
+      `Error: Cannot ${verb}: machine "${m.name}" (driver ${m.config.DriverName}) has no SSH access`,
+    );
+  }
+  if (!(Number.isInteger(target.port) && target.port >= 1 && target.port <= 65535)) {
+    throw new MachineError(
+      `Error: Cannot ${verb}: machine "${m.name}" has SSH port ${target.port} in its config.json, which is not 1-65535`,
+    );
+  }
+  return target;
+}
+
 /** After the driver made the machine: wait for it, detect its OS, provision, check the engine. */
 export async function provisionAfterCreate(
   ctx: ApiContext,
@@ -66,8 +86,13 @@ export async function provisionAfterCreate(
 }
 
 /** Provision (create and `provision`): SSH, OS detection, the distribution's steps. */
-export async function provisionMachine(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
-  await withProvisioner(ctx, m, opts, (p, pctx) => {
+export async function provisionMachine(
+  ctx: ApiContext,
+  m: Machine,
+  opts: ProvisionOptions,
+  verb = 'provision',
+): Promise<void> {
+  await withProvisioner(ctx, m, opts, verb, (p, pctx) => {
     ctx.events({ kind: 'info', message: `Provisioning with ${p.name}...` });
     return p.provision(pctx);
   });
@@ -79,7 +104,7 @@ export async function regenerateMachineCerts(
   m: Machine,
   opts: ProvisionOptions,
 ): Promise<void> {
-  await withProvisioner(ctx, m, opts, (p, pctx) => p.regenerateCerts(pctx));
+  await withProvisioner(ctx, m, opts, 'regenerate certificates', (p, pctx) => p.regenerateCerts(pctx));
 }
 
 /**
@@ -87,7 +112,7 @@ export async function regenerateMachineCerts(
  * and the engine answers over TLS (the original only looked for the port with netstat).
  */
 export async function waitForDocker(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
-  await withProvisioner(ctx, m, opts, (_p, pctx) => pctx.waitForEngine());
+  await withProvisioner(ctx, m, opts, 'wait for Docker', (_p, pctx) => pctx.waitForEngine());
 }
 
 /** SSH to the machine, detect its OS, and run `fn` with the provisioner for it. */
@@ -95,10 +120,11 @@ export async function withProvisioner(
   ctx: ApiContext,
   m: Machine,
   opts: ProvisionOptions,
+  verb: string,
   fn: (p: Provisioner, pctx: ProvisionContext) => Promise<void>,
 ): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
-  const target = await sshTarget(m);
+  const target = await sshAccess(m, verb);
   const ssh = await connectSSH(target, { native: opts.nativeSSH, connectTimeoutMs: 10_000 });
   try {
     info('Waiting for SSH to be available...');

@@ -2,7 +2,7 @@ import { MachineError } from '../errors.js';
 import { connectSSH } from '../ssh/connect.js';
 import type { ApiContext } from './context.js';
 import { loadMachine } from './machine.js';
-import { sshTarget } from './provision.js';
+import { sshAccess } from './provision.js';
 
 export interface SSHSessionOptions {
   /** The remote command, or null for a login shell. */
@@ -22,7 +22,7 @@ export async function sshSession(ctx: ApiContext, name: string, opts: SSHSession
   if (state !== 'Running') {
     throw new MachineError(`Error: Cannot run SSH command: Host "${name}" is not running`);
   }
-  const client = await connectSSH(await sshTarget(m), { native: opts.nativeSSH });
+  const client = await connectSSH(await sshAccess(m, 'run SSH command'), { native: opts.nativeSSH });
   try {
     return await client.attach(opts.command, opts.tty);
   } finally {

@@ -14,7 +14,7 @@ export async function upgradeMachine(ctx: ApiContext, m: Machine, opts: Provisio
     const { startMachine } = await import('./lifecycle.js');
     await startMachine(ctx, m, opts);
   }
-  await withProvisioner(ctx, m, opts, async (p, pctx) => {
+  await withProvisioner(ctx, m, opts, 'upgrade', async (p, pctx) => {
     // As the original: an engine that does not answer is reported before anything changes.
     await engineVersion(m, opts.signal);
     await p.upgrade(pctx);

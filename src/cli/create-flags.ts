@@ -1,3 +1,16 @@
+import { goQuote, UsageError } from '../errors.js';
+import {
+  certSAN,
+  engineLabel,
+  engineOpt,
+  insecureRegistry,
+  installURL,
+  intRange,
+  MAX_WAIT_SECONDS,
+  oneLine,
+  registryMirror,
+  storageDriver,
+} from '../flags/checks.js';
 import type { FlagDef } from '../flags/def.js';
 import { swarmModeFlags } from './swarm-flags.js';
 
@@ -8,6 +21,7 @@ export const waitTimeoutFlag: FlagDef = {
   default: 120,
   envVar: 'MACHINE_WAIT_TIMEOUT',
   usage: 'Seconds each wait may take (machine running, SSH, Docker engine) before it fails',
+  check: intRange(1, MAX_WAIT_SECONDS, 'seconds'),
 };
 
 /** The create flags every driver shares (spec §2.3), stored in config.json whatever the driver. */
@@ -25,25 +39,39 @@ export const sharedCreateFlags: FlagDef[] = [
     usage: 'Custom URL to use for engine installation',
     envVar: 'MACHINE_DOCKER_INSTALL_URL',
     default: 'https://get.docker.com',
+    check: installURL,
   },
   {
     name: 'engine-opt',
     kind: 'stringSlice',
     usage: 'Specify arbitrary flags to include with the created engine in the form flag=value',
+    check: engineOpt,
   },
   {
     name: 'engine-insecure-registry',
     kind: 'stringSlice',
     usage: 'Specify insecure registries to allow with the created engine',
+    check: insecureRegistry,
   },
   {
     name: 'engine-registry-mirror',
     kind: 'stringSlice',
     usage: 'Specify registry mirrors to use',
     envVar: 'ENGINE_REGISTRY_MIRROR',
+    check: registryMirror,
   },
-  { name: 'engine-label', kind: 'stringSlice', usage: 'Specify labels for the created engine' },
-  { name: 'engine-storage-driver', kind: 'string', usage: 'Specify a storage driver to use with the engine' },
+  {
+    name: 'engine-label',
+    kind: 'stringSlice',
+    usage: 'Specify labels for the created engine',
+    check: engineLabel,
+  },
+  {
+    name: 'engine-storage-driver',
+    kind: 'string',
+    usage: 'Specify a storage driver to use with the engine',
+    check: storageDriver,
+  },
   {
     // New: a pinned engine, from the distribution's packages instead of the install script.
     name: 'engine-version',
@@ -59,31 +87,45 @@ export const sharedCreateFlags: FlagDef[] = [
     usage: 'Specify Docker image to use for Swarm',
     envVar: 'MACHINE_SWARM_IMAGE',
     default: 'swarm:latest',
+    check: oneLine,
   },
   { name: 'swarm-master', kind: 'bool', usage: 'Configure Machine to be a Swarm master' },
-  { name: 'swarm-discovery', kind: 'string', usage: 'Discovery service to use with Swarm' },
+  { name: 'swarm-discovery', kind: 'string', usage: 'Discovery service to use with Swarm', check: oneLine },
   {
     name: 'swarm-strategy',
     kind: 'string',
     usage: 'Define a default scheduling strategy for Swarm',
     default: 'spread',
+    check: oneLine,
   },
-  { name: 'swarm-opt', kind: 'stringSlice', usage: 'Define arbitrary flags for Swarm master' },
-  { name: 'swarm-join-opt', kind: 'stringSlice', usage: 'Define arbitrary flags for Swarm join' },
+  {
+    name: 'swarm-opt',
+    kind: 'stringSlice',
+    usage: 'Define arbitrary flags for Swarm master',
+    check: oneLine,
+  },
+  {
+    name: 'swarm-join-opt',
+    kind: 'stringSlice',
+    usage: 'Define arbitrary flags for Swarm join',
+    check: oneLine,
+  },
   {
     name: 'swarm-host',
     kind: 'string',
     usage: 'ip/socket to listen on for Swarm master',
     default: 'tcp://0.0.0.0:3376',
+    check: oneLine,
   },
   {
     name: 'swarm-addr',
     kind: 'string',
     usage: 'addr to advertise for Swarm (default: detect and use the machine IP)',
+    check: oneLine,
   },
   { name: 'swarm-experimental', kind: 'bool', usage: 'Enable Swarm experimental features' },
   ...swarmModeFlags,
-  { name: 'tls-san', kind: 'stringSlice', usage: 'Support extra SANs for TLS certs' },
+  { name: 'tls-san', kind: 'stringSlice', usage: 'Support extra SANs for TLS certs', check: certSAN },
   waitTimeoutFlag,
 ];
 
@@ -94,12 +136,23 @@ export const sharedCreateFlags: FlagDef[] = [
  * that `create --help` never pings an engine; that driver's flags take their env vars and defaults.
  */
 export function lookupDriverName(rawArgs: string[], env: NodeJS.ProcessEnv): string {
+  const named: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const a = rawArgs[i];
     if (a === '--') break;
-    if (a === '-d' || a === '--driver' || a === '-driver') return rawArgs[i + 1] ?? '';
-    const m = /^--?(?:d|driver)=(.*)$/.exec(a);
-    if (m) return m[1];
+    // Without a value the parser says "flag needs an argument".
+    if ((a === '-d' || a === '--driver' || a === '-driver') && i + 1 < rawArgs.length)
+      named.push(rawArgs[++i]);
+    const m = /^--?(?:d|driver)=(.*)$/s.exec(a);
+    if (m) named.push(m[1]);
   }
-  return env.MACHINE_DRIVER ?? '';
+  // The flags are the first driver's while the last -d would win: refuse the mix.
+  const distinct = [...new Set(named)];
+  if (distinct.length > 1) {
+    throw new UsageError(
+      `the driver is given more than once (${distinct.map((d) => goQuote(d)).join(', ')}): give one -d`,
+      'create',
+    );
+  }
+  return named[0] ?? env.MACHINE_DRIVER ?? '';
 }

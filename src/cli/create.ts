@@ -1,7 +1,7 @@
 import type { CreateRequest } from '../api/create.js';
 import { DEFAULT_PARALLEL } from '../api/fleet.js';
 import { chooseDefaultDriver, defaultDriverHelp } from '../drivers/default-driver.js';
-import { driverDescription, driverNames, hasDriver, loadDriver } from '../drivers/registry.js';
+import { driverDescription, driverNames, loadDriver } from '../drivers/registry.js';
 import { MachineError, UsageError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../flags/def.js';
@@ -30,7 +30,8 @@ export const flags = createFlags;
 /** The shared flags plus the chosen driver's, sorted by their help line as the original does. */
 export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<FlagDef[]> {
   const name = lookupDriverName(rawArgs, env);
-  const driverFlags = hasDriver(name) ? (await loadDriver(name)).flags : [];
+  // An unknown driver first: its flags cannot be known, so any of them would be "not defined".
+  const driverFlags = name === '' ? [] : (await loadDriver(name)).flags;
   return [...createFlags, ...driverFlags].sort((a, b) => {
     const x = flagHelpLine(a);
     const y = flagHelpLine(b);

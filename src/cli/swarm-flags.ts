@@ -1,3 +1,4 @@
+import { oneLine } from '../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
 import { managerCountWarning, type SwarmRequest } from '../swarm/roles.js';
@@ -9,6 +10,7 @@ export const swarmModeFlags: FlagDef[] = [
     kind: 'string',
     usage:
       'Swarm cluster to join, or the name of the one a --swarm-master makes (default: the only one in the store)',
+    check: oneLine,
   },
   {
     name: 'swarm-managers',

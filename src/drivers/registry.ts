@@ -1,4 +1,4 @@
-import { MachineError } from '../errors.js';
+import { goQuote, MachineError } from '../errors.js';
 import type { DriverModule } from './driver.js';
 
 interface DriverEntry {
@@ -61,8 +61,10 @@ export async function loadDriver(name: string): Promise<DriverModule> {
 export class DriverNotFoundError extends MachineError {
   readonly driverName: string;
   constructor(name: string) {
+    // Names are case-sensitive, as the original's plugin names were: say so when only case differs.
+    const near = driverNames().find((n) => n === name.toLowerCase());
     super(
-      `Driver "${name}" not found. Available drivers: ${driverNames().join(', ')}. Run 'docker-machine create --help' to see them.`,
+      `Driver ${goQuote(name)} not found${near ? ` (driver names are lower case: did you mean "${near}"?)` : ''}. Available drivers: ${driverNames().join(', ')}. Run 'docker-machine create --help' to see them.`,
     );
     this.driverName = name;
   }

@@ -6,6 +6,12 @@ export type FlagKind = 'string' | 'int' | 'bool' | 'stringSlice';
 
 export type FlagValue = string | number | boolean | string[];
 
+/**
+ * What a good value looks like, or undefined when the value is good. Run on every value given on
+ * the command line or by the environment (defaults are trusted), each element of a slice alone.
+ */
+export type FlagCheck = (value: string | number) => string | undefined;
+
 export interface FlagDef {
   /** Long name without dashes, e.g. "storage-path". Go flag syntax accepts -name and --name. */
   name: string;
@@ -17,6 +23,8 @@ export interface FlagDef {
   envVar?: string;
   /** Declared default (shown in help). Bool flags always default to false. */
   default?: string | number | string[];
+  /** Refuses values that could only fail later (see ./checks.ts). */
+  check?: FlagCheck;
 }
 
 /** Values after parsing: every declared flag has a value (explicit, from env, or default). */

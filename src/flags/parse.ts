@@ -1,4 +1,5 @@
-import { UsageError } from '../errors.js';
+import { goQuote, UsageError } from '../errors.js';
+import { showValue } from './checks.js';
 import type { FlagDef, FlagValue, ParsedFlags } from './def.js';
 
 /**
@@ -77,7 +78,7 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: ParseOptions =
       else raw = inline;
       const b = parseGoBool(raw);
       if (b === undefined)
-        throw new UsageError(`invalid boolean value "${raw}" for -${body}: parse error`, cmd);
+        throw new UsageError(`invalid boolean value ${goQuote(raw)} for -${body}: parse error`, cmd);
       values.set(def.name, b);
       explicit.add(def.name);
       continue;
@@ -88,7 +89,11 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: ParseOptions =
 
     if (def.kind === 'int') {
       const n = parseGoInt(raw);
-      if (n === undefined) throw new UsageError(`invalid value "${raw}" for flag -${body}: parse error`, cmd);
+      if (n === undefined) {
+        // A check knows what a good value looks like; Go's "parse error" does not.
+        const expected = def.check?.(Number.NaN) ?? 'parse error';
+        throw new UsageError(`invalid value ${showValue(raw)} for flag -${body}: ${expected}`, cmd);
+      }
       values.set(def.name, n);
     } else if (def.kind === 'stringSlice') {
       const prev = explicit.has(def.name) ? (values.get(def.name) as string[]) : [];
@@ -104,7 +109,39 @@ export function parseFlags(argv: string[], defs: FlagDef[], opts: ParseOptions =
     if (explicit.has(d.name)) continue;
     values.set(d.name, envOrDefault(d, env));
   }
+  const bad = flagValueProblem(defs, { values, explicit }, env);
+  if (bad) throw new UsageError(bad, cmd);
   return { flags: { values, explicit }, args, rest };
+}
+
+/**
+ * The first value that its flag's check refuses, as one line naming the flag (and the
+ * environment variable it came from), or undefined. Values equal to the declared default pass.
+ */
+export function flagValueProblem(
+  defs: FlagDef[],
+  flags: ParsedFlags,
+  env: NodeJS.ProcessEnv = {},
+): string | undefined {
+  for (const d of defs) {
+    if (!d.check) continue;
+    const v = flags.values.get(d.name);
+    if (v === undefined || typeof v === 'boolean') continue;
+    const fromEnv = !flags.explicit.has(d.name) && d.envVar && env[d.envVar] ? ` ($${d.envVar})` : '';
+    if (!flags.explicit.has(d.name) && !fromEnv && sameAsDefault(d, v)) continue;
+    for (const one of Array.isArray(v) ? v : [v]) {
+      const problem = d.check(one);
+      if (problem !== undefined) {
+        return `invalid value ${showValue(String(one))} for flag -${d.name}${fromEnv}: ${problem}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function sameAsDefault(d: FlagDef, v: FlagValue): boolean {
+  if (Array.isArray(v)) return Array.isArray(d.default) && v.join('\0') === d.default.join('\0');
+  return v === (d.default ?? (d.kind === 'int' ? 0 : ''));
 }
 
 /** The value a flag has when the command line does not set it: its env var, else its default. */

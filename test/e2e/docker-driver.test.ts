@@ -707,7 +707,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
       [cpus.code, cpus.stderr],
       [
         1,
-        'Error setting machine configuration from flags provided: --docker-cpus lots: expected a number of CPUs, e.g. 2 or 1.5\n',
+        'Incorrect Usage: invalid value "lots" for flag -docker-cpus: expected a number of CPUs, e.g. 2 or 1.5. See \'docker-machine create --help\'.\n',
       ],
     );
     const publish = await create('bad', ['--docker-publish', '80:http']);

@@ -46,6 +46,22 @@ test('library API: create, list, inspect, check and remove through dist/api.cjs'
       }),
       /already exists/,
     );
+    // A program calling the API gets the command line's checks of the driver's flags.
+    await assert.rejects(
+      api.create({
+        name: 'lib2',
+        driver: 'generic',
+        driverFlags: await api.driverFlags('generic', {
+          'generic-ip-address': '127.0.0.1',
+          'generic-ssh-port': 65536,
+        }),
+      }),
+      (e: Error) =>
+        e instanceof MachineError &&
+        e.message ===
+          'Error setting machine configuration from flags provided: invalid value "65536" for flag -generic-ssh-port: expected a TCP port, 1-65535',
+    );
+    assert.deepEqual(await api.names(), ['lib1']);
     assert.deepEqual(await api.remove('lib1'), { removed: true, driverError: undefined });
     assert.deepEqual(await api.names(), []);
   } finally {

@@ -17,7 +17,8 @@ export function parseDiskSize(spec: string): number {
   if (s === '' || s === '0') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*(?:([mMgGtT])(?:i?[bB])?)?$/.exec(s);
   const mb = m ? Number(m[1]) * { '': 1, m: 1, g: 1024, t: 1024 * 1024 }[(m[2] ?? '').toLowerCase()]! : NaN;
-  if (!Number.isFinite(mb) || mb < 1 || !Number.isInteger(mb)) {
+  // 64 TB: beyond it the engine's byte count overflows, and no storage driver bounds that much.
+  if (!Number.isFinite(mb) || mb < 1 || !Number.isInteger(mb) || mb > 64 * 1024 * 1024) {
     throw new MachineError(
       `--docker-disk-size ${spec}: expected a size such as 20G or 512M, or a whole number of MB (0 for no limit)`,
     );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
+import { dockerHost, intRange, matching } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
@@ -39,6 +40,7 @@ const flags: FlagDef[] = [
     default: 'unix:///var/run/docker.sock',
     envVar: 'DOCKER_HOST',
     usage: 'The local Docker engine that runs the machine (unix:///PATH or tcp://HOST:PORT)',
+    check: dockerHost,
   },
   {
     name: 'docker-cert-path',
@@ -65,6 +67,7 @@ const flags: FlagDef[] = [
     kind: 'string',
     envVar: 'MACHINE_DOCKER_CPUS',
     usage: 'Number of CPUs the machine may use, e.g. 2 or 1.5 (default: no limit)',
+    check: matching(/^(0|[1-9][0-9]{0,3})(\.[0-9]{1,2})?$/, 'a number of CPUs, e.g. 2 or 1.5'),
   },
   {
     name: 'docker-memory',
@@ -72,6 +75,7 @@ const flags: FlagDef[] = [
     default: 0,
     envVar: 'MACHINE_DOCKER_MEMORY',
     usage: 'Memory limit of the machine in MB (0: no limit)',
+    check: intRange(64, 64 * 1024 * 1024, 'MB of memory', 'no limit'),
   },
   {
     name: 'docker-disk-size',
@@ -420,13 +424,7 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
   const host = flagString(parsed, 'docker-host') || 'unix:///var/run/docker.sock';
   const target = parseDockerHost(host);
   const cpus = flagString(parsed, 'docker-cpus');
-  if (cpus !== '' && !(Number(cpus) >= 0)) {
-    throw new MachineError(`--docker-cpus ${cpus}: expected a number of CPUs, e.g. 2 or 1.5`);
-  }
   const memory = flagInt(parsed, 'docker-memory');
-  if (memory < 0 || (memory > 0 && memory < 64)) {
-    throw new MachineError(`--docker-memory ${memory}: expected MB of memory, at least 64 (0 for no limit)`);
-  }
   const publish = flagSlice(parsed, 'docker-publish');
   publish.forEach(parsePublish);
   const diskSize = parseDiskSize(flagString(parsed, 'docker-disk-size'));

@@ -1,6 +1,7 @@
-import { chmod, copyFile, stat } from 'node:fs/promises';
+import { chmod, copyFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
+import { hostOrIP, sshUser, tcpPort } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagString } from '../../flags/def.js';
 import { ipVersion } from '../../ip.js';
@@ -20,12 +21,14 @@ const flags: FlagDef[] = [
     default: 2376,
     envVar: 'GENERIC_ENGINE_PORT',
     usage: 'Docker engine port',
+    check: tcpPort,
   },
   {
     name: 'generic-ip-address',
     kind: 'string',
     envVar: 'GENERIC_IP_ADDRESS',
     usage: 'IP Address of machine',
+    check: hostOrIP,
   },
   {
     name: 'generic-ssh-user',
@@ -33,6 +36,7 @@ const flags: FlagDef[] = [
     default: 'root',
     envVar: 'GENERIC_SSH_USER',
     usage: 'SSH user',
+    check: sshUser,
   },
   {
     name: 'generic-ssh-key',
@@ -40,7 +44,14 @@ const flags: FlagDef[] = [
     envVar: 'GENERIC_SSH_KEY',
     usage: 'SSH private key path (if not provided, default SSH key will be used)',
   },
-  { name: 'generic-ssh-port', kind: 'int', default: 22, envVar: 'GENERIC_SSH_PORT', usage: 'SSH port' },
+  {
+    name: 'generic-ssh-port',
+    kind: 'int',
+    default: 22,
+    envVar: 'GENERIC_SSH_PORT',
+    usage: 'SSH port',
+    check: tcpPort,
+  },
 ];
 
 /** How long a state query waits for the SSH port (the original's 15 s). */
@@ -64,7 +75,10 @@ class GenericDriver implements Driver {
 
   async preCreateCheck(): Promise<void> {
     const key = str(this.json, 'SSHKey');
-    if (key && !(await exists(key))) throw new MachineError(`SSH key does not exist: "${key}"`);
+    if (!key) return;
+    const { privateKeyProblem } = await import('../../ssh/key-file.js');
+    const problem = await privateKeyProblem(key);
+    if (problem) throw new MachineError(problem);
   }
 
   async create(ctx: DriverContext): Promise<void> {
@@ -74,7 +88,7 @@ class GenericDriver implements Driver {
       return;
     }
     ctx.log('Importing SSH key...');
-    const dest = join(this.machineDir, basename(key));
+    const dest = join(this.machineDir, keyFileName(key));
     try {
       await copyFile(key, dest);
       await chmod(dest, 0o600);
@@ -123,12 +137,12 @@ class GenericDriver implements Driver {
   }
 
   async getState(signal?: AbortSignal): Promise<MachineState> {
-    const ok = await dial(
-      str(this.json, 'IPAddress'),
-      num(this.json, 'SSHPort') || 22,
-      STATE_DIAL_MS,
-      signal,
-    );
+    const port = num(this.json, 'SSHPort') || 22;
+    // Earlier versions saved any --generic-ssh-port; Node's socket would throw a RangeError.
+    if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      throw new MachineError(`SSHPort ${port} in config.json is not a TCP port (1-65535)`);
+    }
+    const ok = await dial(str(this.json, 'IPAddress'), port, STATE_DIAL_MS, signal);
     return ok ? 'Running' : 'Stopped';
   }
 
@@ -211,13 +225,16 @@ async function bootMark(ctx: DriverContext): Promise<{ bootId: string; marker: b
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
+/** Files of a machine's folder that a copied key must not replace. */
+const MACHINE_FILES = /^(config\.json.*|(ca|cert|key|server|server-key)\.pem|known_hosts.*)$/;
+
+/**
+ * The key's name in the machine's folder: its own, as the original kept it, unless that is the
+ * name of one of the machine's files (a key called key.pem would be overwritten by the client key).
+ */
+export function keyFileName(key: string): string {
+  const name = basename(key);
+  return MACHINE_FILES.test(name) ? `ssh-${name}` : name;
 }
 
 /** Whether a TCP connection to host:port opens within the time. */

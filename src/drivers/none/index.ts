@@ -1,4 +1,5 @@
 import { MachineError } from '../../errors.js';
+import { engineURL } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
@@ -9,7 +10,9 @@ import type { Driver, DriverModule, MachineState } from '../driver.js';
  * The `none` driver: a machine that is only an engine URL. Nothing is created or removed, the
  * state is always Running, and the lifecycle commands explain that they cannot act.
  */
-const flags: FlagDef[] = [{ name: 'url', kind: 'string', usage: 'URL of host when no driver is selected' }];
+const flags: FlagDef[] = [
+  { name: 'url', kind: 'string', usage: 'URL of host when no driver is selected', check: engineURL },
+];
 
 class NoneDriver implements Driver {
   readonly driverName = 'none';
@@ -75,9 +78,6 @@ export const noneDriver: DriverModule = {
   fromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
     const url = flagString(parsed, 'url');
     if (url === '') throw new MachineError('--url option is required when no driver is selected');
-    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url)) {
-      throw new MachineError(`--url "${url}" is not a URL: expected the form tcp://HOST:PORT`);
-    }
     const json: DriverJSON = { ...base, IPAddress: urlHostPort(url), URL: url };
     return new NoneDriver(json);
   },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../../errors.js';
+import { intRange, matching, oneOf, tcpPortOrFree } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
@@ -45,6 +46,7 @@ const flags: FlagDef[] = [
     kind: 'string',
     envVar: 'MACHINE_QEMU_IMAGE_CHECKSUM',
     usage: 'Checksum of a --qemu-image URL, sha256:HEX or sha512:HEX (default: the SHA*SUMS file beside it)',
+    check: matching(/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/i, 'sha256:HEX or sha512:HEX'),
   },
   {
     name: 'qemu-debian-mirror',
@@ -61,6 +63,8 @@ const flags: FlagDef[] = [
     default: 2,
     envVar: 'MACHINE_QEMU_CPU_COUNT',
     usage: 'Number of CPUs of the VM',
+    // 255: what QEMU's default x86 machine takes.
+    check: intRange(1, 255, 'a number of CPUs'),
   },
   {
     name: 'qemu-memory',
@@ -68,6 +72,7 @@ const flags: FlagDef[] = [
     default: 1024,
     envVar: 'MACHINE_QEMU_MEMORY',
     usage: 'Memory of the VM in MB',
+    check: intRange(256, 4 * 1024 * 1024, 'MB of memory'),
   },
   {
     name: 'qemu-disk-size',
@@ -75,6 +80,7 @@ const flags: FlagDef[] = [
     default: 20000,
     envVar: 'MACHINE_QEMU_DISK_SIZE',
     usage: 'Disk size of the VM in MB (a copy-on-write disk: it takes only what is written)',
+    check: intRange(1024, 64 * 1024 * 1024, 'MB of disk'),
   },
   {
     name: 'qemu-accel',
@@ -83,6 +89,7 @@ const flags: FlagDef[] = [
     envVar: 'MACHINE_QEMU_ACCEL',
     usage:
       'Accelerator: auto (KVM on Linux, HVF on macOS when a probe VM runs under it, else tcg), kvm, hvf, tcg',
+    check: oneOf(ACCELS),
   },
   {
     name: 'qemu-binary',
@@ -98,6 +105,7 @@ const flags: FlagDef[] = [
     envVar: 'MACHINE_QEMU_NETWORK',
     usage:
       "shared: user networking plus a segment that the store's qemu machines share (they reach each other); user: user networking only",
+    check: oneOf(['shared', 'user']),
   },
   {
     name: 'qemu-ssh-port',
@@ -105,6 +113,7 @@ const flags: FlagDef[] = [
     default: 0,
     envVar: 'MACHINE_QEMU_SSH_PORT',
     usage: "Port on 127.0.0.1 forwarded to the VM's SSH (0: a free one)",
+    check: tcpPortOrFree(),
   },
   {
     name: 'qemu-engine-port',
@@ -112,6 +121,7 @@ const flags: FlagDef[] = [
     default: 0,
     envVar: 'MACHINE_QEMU_ENGINE_PORT',
     usage: "Port on 127.0.0.1 forwarded to the VM's Docker engine (0: a free one)",
+    check: tcpPortOrFree(),
   },
   {
     name: 'qemu-restrict',
@@ -465,38 +475,19 @@ export function stateOf(status: string): MachineState {
   }
 }
 
+/** Each flag's own value is checked by its definition (flags above); here what spans flags. */
 function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
-  const positive = (flag: string, min: number, what: string) => {
-    const v = flagInt(parsed, flag);
-    if (!(v >= min)) throw new MachineError(`--${flag} ${v}: expected ${what}, at least ${min}`);
-    return v;
-  };
-  const cpu = positive('qemu-cpu-count', 1, 'a number of CPUs');
-  const memory = positive('qemu-memory', 256, 'MB of memory');
-  const disk = positive('qemu-disk-size', 1024, 'MB of disk');
+  const cpu = flagInt(parsed, 'qemu-cpu-count');
+  const memory = flagInt(parsed, 'qemu-memory');
+  const disk = flagInt(parsed, 'qemu-disk-size');
   const accel = flagString(parsed, 'qemu-accel') || 'auto';
-  if (!(ACCELS as readonly string[]).includes(accel)) {
-    throw new MachineError(`--qemu-accel ${accel}: expected one of ${ACCELS.join(', ')}`);
-  }
   const network = flagString(parsed, 'qemu-network') || 'shared';
-  if (network !== 'shared' && network !== 'user') {
-    throw new MachineError(`--qemu-network ${network}: expected shared or user`);
-  }
-  const port = (flag: string) => {
-    const v = flagInt(parsed, flag);
-    if (!(Number.isInteger(v) && v >= 0 && v < 65536))
-      throw new MachineError(`--${flag} ${v}: expected a TCP port`);
-    return v;
-  };
-  const sshPort = port('qemu-ssh-port');
-  const enginePort = port('qemu-engine-port');
+  const sshPort = flagInt(parsed, 'qemu-ssh-port');
+  const enginePort = flagInt(parsed, 'qemu-engine-port');
   if (sshPort !== 0 && sshPort === enginePort) {
     throw new MachineError('--qemu-ssh-port and --qemu-engine-port must differ');
   }
   const checksum = flagString(parsed, 'qemu-image-checksum');
-  if (checksum !== '' && !/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/i.test(checksum)) {
-    throw new MachineError(`--qemu-image-checksum ${checksum}: expected sha256:HEX or sha512:HEX`);
-  }
   return new QemuDriver({
     ...base,
     IPAddress: '127.0.0.1',
