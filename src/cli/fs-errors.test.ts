@@ -115,7 +115,10 @@ test('a full disk and a read-only file system: the file written is named, no tem
     // Through the CLI: rm of a machine in a store on a read-only file system.
     assertOneLine(
       await run(store, 'rm', '-y', 'm1'),
-      new RegExp(`^opening ${store}/machines/\\.locks/m1\\.lock: read-only file system$`),
+      // The lock's owner record is written beside the lock and linked into place (store/lock.ts).
+      new RegExp(
+        `^Cannot take the lock of Machine "m1" \\(${store}/machines/\\.locks/m1\\.lock\\): opening ${store}/machines/\\.locks/m1\\.lock\\.\\d+\\.\\w+\\.tmp: read-only file system$`,
+      ),
     );
   } finally {
     execFileSync('umount', [mnt]);

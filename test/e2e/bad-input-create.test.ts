@@ -159,7 +159,7 @@ describe('bad input to create and to the SSH commands: one line, an exit code, t
     { what: '-d last, without a value', args: none('--url', okURL, 'm', '-d'), code: 1, stderr: usage('flag needs an argument: -d') },
     { what: 'swarm-cluster with a newline', args: none('--url', okURL, '--swarm', '--swarm-cluster', 'c\nd', 'm'), code: 1, stderr: usage('invalid value "c\\nd" for flag -swarm-cluster: expected one line, without newlines or control characters') },
     { what: 'unknown flag after the name', args: none('--url', okURL, 'm', '-m'), code: 1, stderr: usage('flag provided but not defined: -m') },
-    { what: 'global flag after the command', args: none('--url', okURL, '-D', 'm'), code: 1, stderr: usage('flag provided but not defined: -D') },
+    { what: 'global flag after the command', args: none('--url', okURL, '--native-ssh', 'm'), code: 1, stderr: usage('flag provided but not defined: -native-ssh') },
     { what: 'no name', args: none('--url', okURL), code: 1, stderr: 'Error: No machine name specified', stdout: /^Usage: docker-machine create \[OPTIONS\] \[arg\.\.\.\]\n/ },
 
     // Shared create flags: values that the engine, systemd or Node's timers would refuse later.
