@@ -28,6 +28,8 @@ export interface FakeOptions {
   dropletLimit?: number;
   /** Called when a power action takes effect: the test powers its host off or on. */
   onPower?(dropletId: number, on: boolean): Promise<void>;
+  /** Called as a droplet is made, with its keys' public lines: what cloud-init would install. */
+  onCreate?(dropletId: number, publicKeys: string[]): Promise<void>;
 }
 
 interface Recorded {
@@ -41,6 +43,9 @@ interface DropletState {
   droplet: Record<string, unknown> & { id: number; status: string; tags: string[] };
   polls: number;
   ip: string;
+  /** When the create was answered, and when a GET first saw it active (for the bench). */
+  answeredAt?: number;
+  activeAt?: number;
 }
 
 const REGIONS = [
@@ -75,8 +80,8 @@ const IMAGES = [
 const VPCS = [{ id: '5a4981aa-9653-4bd1-bef5-d6bff52042e4', name: 'default-nyc3', region: 'nyc3' }];
 
 export class FakeDigitalOcean extends EventEmitter {
-  readonly opts: Required<Omit<FakeOptions, 'onPower' | 'rateLimit'>> &
-    Pick<FakeOptions, 'onPower' | 'rateLimit'>;
+  readonly opts: Required<Omit<FakeOptions, 'onPower' | 'onCreate' | 'rateLimit'>> &
+    Pick<FakeOptions, 'onPower' | 'onCreate' | 'rateLimit'>;
   readonly keys = new Map<number, Record<string, unknown> & { id: number; fingerprint: string }>();
   readonly droplets = new Map<number, DropletState>();
   readonly tags = new Set<string>();
@@ -510,9 +515,17 @@ export class FakeDigitalOcean extends EventEmitter {
       },
     };
     this.droplets.set(id, d);
+    const keys = [...this.keys.values()].filter(
+      (k) => keyIds.includes(k.id) || keyIds.includes(k.fingerprint),
+    );
+    await this.opts.onCreate?.(
+      id,
+      keys.map((k) => String(k.public_key)),
+    );
     const action = this.newAction('create', id, 'completed');
     this.emit('created', { kind: 'droplet', id });
     await this.hold();
+    d.answeredAt = Date.now();
     this.send(res, op, 202, {
       droplet: d.droplet,
       links: { actions: [{ id: action.id, rel: 'create', href: `${this.url}/v2/actions/${action.id}` }] },
@@ -521,6 +534,7 @@ export class FakeDigitalOcean extends EventEmitter {
 
   private activate(d: DropletState): void {
     d.droplet.status = 'active';
+    d.activeAt = Date.now();
     const v4: Record<string, unknown>[] = [
       { ip_address: d.ip, netmask: '255.255.255.0', gateway: d.ip.replace(/\.\d+$/, '.1'), type: 'public' },
     ];
