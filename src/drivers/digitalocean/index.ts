@@ -38,6 +38,7 @@ class DigitalOceanDriver extends CloudDriver {
   protected readonly serverNoun = 'droplet';
   protected readonly pollIntervalMs = POLL_MS;
   private conn: CloudConnection | undefined;
+  private activeDroplet: api.Droplet | undefined;
 
   private api(ctx?: Pick<DriverContext, 'debug' | 'signal'>): CloudConnection {
     if (ctx) return doConnection({ endpoint: this.endpoint, token: this.token(), ctx });
@@ -248,6 +249,8 @@ class DigitalOceanDriver extends CloudDriver {
 
   protected async serverStatus(signal?: AbortSignal): Promise<ServerStatus> {
     const d = await api.getDroplet(this.api({ debug: () => {}, signal }), this.dropletId);
+    // The answer that said active carries the address: the next step reads it from there.
+    this.activeDroplet = d.status === 'active' ? d : undefined;
     return {
       state: d.status,
       running: d.status === 'active',
@@ -256,7 +259,7 @@ class DigitalOceanDriver extends CloudDriver {
   }
 
   protected async serverAddress(ctx: DriverContext): Promise<string> {
-    const d = await api.getDroplet(this.api(ctx), this.dropletId);
+    const d = this.activeDroplet ?? (await api.getDroplet(this.api(ctx), this.dropletId));
     const ip = publicIPv4(d);
     if (!ip) throw new MachineError(`${this.serverLabel()} is active but has no public IPv4 address`);
     return ip;
