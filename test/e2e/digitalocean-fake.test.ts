@@ -122,6 +122,43 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     });
   }
 
+  test('lists are read to their last page (links.pages.next)', async () => {
+    await start({ maxPerPage: 1 });
+    const r = await create('m1', ['--digitalocean-region', 'xyz9']);
+    assert.equal(r.code, 3);
+    // Three regions, one per page: all three were read.
+    assert.match(r.stderr, /region xyz9 does not exist; regions: ams3, nyc3, sfo1/);
+    assert.equal(fake.calls.filter((c) => c === 'GET /v2/regions').length, 3);
+    // And a size on the last of four pages is found.
+    const ok = await create('m2', ['--digitalocean-size', 's-2vcpu-4gb', '--digitalocean-image', 'nope']);
+    assert.match(ok.stderr, /image nope does not exist/);
+  });
+
+  test('an existing account key by fingerprint: used for the droplet, copied to the machine, never deleted', async () => {
+    await start();
+    const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
+    const keyPath = join(home, 'my_key');
+    const { publicLine } = await generateSSHKeyPair(keyPath);
+    const mine = fake.addKey('laptop', publicLine);
+    const { md5Fingerprint } = await import('../../src/drivers/digitalocean/index.js');
+    assert.equal(md5Fingerprint(publicLine), mine.fingerprint);
+    const k = await killAt(/Droplet address: /, 'm1', [
+      '--digitalocean-ssh-key-fingerprint',
+      mine.fingerprint,
+      '--digitalocean-ssh-key-path',
+      keyPath,
+    ]);
+    assert.deepEqual(
+      k.ledger.map((e) => e.kind),
+      ['tag', 'droplet'],
+    );
+    assert.deepEqual(k.created?.ssh_keys, [mine.id]);
+    assert.equal(k.driver.SSHKeyID, mine.id);
+    assert.equal(k.driver.SSHKeyPath, join(s.dir, 'machines', 'm1', 'id_rsa'));
+    assert.ok(k.keyCopied);
+    assert.deepEqual(fake.inventory().keys, [mine.id]);
+  });
+
   test('a name DigitalOcean refuses and a full quota are refused before anything is made', async () => {
     await start({ dropletLimit: 0 });
     const long = `n${'x'.repeat(70)}`;
@@ -184,7 +221,7 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
    * create until `at` happens (a line in its output, or the fake having made a kind of resource
    * while it holds the answer), kill -9, then rm -y: the fake must be left empty.
    */
-  const killAt = async (at: RegExp | string, name: string) => {
+  const killAt = async (at: RegExp | string, name: string, extra: string[] = []) => {
     const child = spawn(
       process.execPath,
       [
@@ -196,6 +233,7 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
         TOKEN,
         '--digitalocean-ssh-port',
         '1',
+        ...extra,
         name,
       ],
       { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }), stdio: ['ignore', 'pipe', 'pipe'] },
@@ -233,17 +271,27 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     // Let a held answer go: the fake made the resource even though no one hears of it.
     await new Promise((r) => setTimeout(r, 600));
     const cfg = join(s.dir, 'machines', name, 'config.json');
-    const ledger = existsSync(cfg) ? ledgerOf(JSON.parse(await readFile(cfg, 'utf8')).Driver) : [];
+    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
+    const ledger = ledgerOf(driver);
+    const keyCopied = existsSync(join(s.dir, 'machines', name, 'id_rsa'));
     const made = fake.inventory();
+    const created = fake.recorded.find(
+      (x) =>
+        x.kind === 'request' &&
+        x.op.endsWith('droplets_create.yml') &&
+        (x.body as { name?: string }).name === name,
+    )?.body as { ssh_keys?: number[] } | undefined;
+    // Keys the user added before (addKey) are the user's: rm leaves them.
+    const userKeys = [...fake.keys.values()].filter((x) => x.name === 'laptop').map((x) => x.id);
     const r = await s.run(['rm', '-y', name], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       fake.inventory(),
-      { keys: [], droplets: [], tags: [] },
+      { keys: userKeys, droplets: [], tags: [] },
       `after rm (made: ${JSON.stringify(made)})`,
     );
     assert.equal(existsSync(join(s.dir, 'machines', name)), false);
-    return { ledger, made, out: r.stdout };
+    return { ledger, made, created, driver, keyCopied, out: r.stdout };
   };
 
   test('kill -9 at each create step, then rm -y: nothing is left at the provider', async () => {

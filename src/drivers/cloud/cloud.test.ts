@@ -295,7 +295,10 @@ describe('ledger', () => {
       s.ledger,
       {
         key: {
-          lookup: async () => [],
+          lookup: async (f) => {
+            calls.push(`lookup ${f.value}`);
+            return [];
+          },
           delete: async (id) => {
             calls.push(`key ${id}`);
             throw new CloudAPIError('T', 403, 'forbidden', 'no');
@@ -303,7 +306,10 @@ describe('ledger', () => {
           byHand: (id) => `tcloud key delete ${id}`,
         },
         server: {
-          lookup: async (f) => (calls.push(`lookup ${f.value}`), ['100', '101']),
+          lookup: async (f) => {
+            calls.push(`lookup ${f.value}`);
+            return ['100', '101'];
+          },
           delete: async (id) => {
             calls.push(`server ${id}`);
             if (id === '101') throw gone;
@@ -314,7 +320,8 @@ describe('ledger', () => {
       },
       () => {},
     );
-    assert.deepEqual(calls, ['lookup dm-1', 'server 100', 'server 101', 'key 7']);
+    // Known ids are looked up too: a create the connection repeated may have made a second one.
+    assert.deepEqual(calls, ['lookup dm-1', 'server 100', 'server 101', 'lookup aa:bb', 'key 7']);
     assert.deepEqual(c.deleted, ['droplet n1 (100)']);
     assert.equal(c.failed.length, 1);
     assert.match(

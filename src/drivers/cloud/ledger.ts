@@ -110,7 +110,13 @@ export async function deleteLedger(
     }
     let ids: string[];
     try {
-      ids = entry.id ? [entry.id] : await kind.lookup(entry.find);
+      // Also by its lookup when the id is known: a create that was sent twice (a repeated
+      // request whose first answer was lost) may have made two.
+      const found = await kind.lookup(entry.find).catch((err) => {
+        if (entry.id) return [];
+        throw err;
+      });
+      ids = [...new Set([...(entry.id ? [entry.id] : []), ...found])];
     } catch (err) {
       out.failed.push(
         `${entry.label}: could not look it up by ${entry.find.by} "${entry.find.value}" (${errorMessage(err)}); find and delete it by hand`,

@@ -26,6 +26,8 @@ export interface FakeOptions {
   /** Requests allowed per window before 429s (DigitalOcean: 250 a minute). */
   rateLimit?: { limit: number; windowMs: number };
   dropletLimit?: number;
+  /** Pages smaller than asked for (DigitalOcean caps per_page at 200): makes clients follow links. */
+  maxPerPage?: number;
   /** Called when a power action takes effect: the test powers its host off or on. */
   onPower?(dropletId: number, on: boolean): Promise<void>;
   /** Called as a droplet is made, with its keys' public lines: what cloud-init would install. */
@@ -99,7 +101,7 @@ export class FakeDigitalOcean extends EventEmitter {
 
   constructor(opts: FakeOptions) {
     super();
-    this.opts = { pollsToActive: 2, holdCreateMs: 0, dropletLimit: 25, ...opts };
+    this.opts = { pollsToActive: 2, holdCreateMs: 0, dropletLimit: 25, maxPerPage: 200, ...opts };
   }
 
   async start(): Promise<void> {
@@ -126,6 +128,15 @@ export class FakeDigitalOcean extends EventEmitter {
   /** The next request matching gets this error instead of its answer. */
   failNext(method: string, path: RegExp, status: number, id: string, message: string): void {
     this.failures.push({ method, path, status, id, message });
+  }
+
+  /** A key the user added to the account before (as with the control panel): its id. */
+  addKey(name: string, publicLine: string): { id: number; fingerprint: string } {
+    const blob = Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
+    const fingerprint = (createHash('md5').update(blob).digest('hex').match(/../g) ?? []).join(':');
+    const key = { id: this.nextId++, fingerprint, public_key: publicLine.trim(), name };
+    this.keys.set(key.id, key);
+    return key;
   }
 
   /** Everything the account holds that a machine could have made. */
@@ -227,7 +238,10 @@ export class FakeDigitalOcean extends EventEmitter {
       }
     }
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
-    const perPage = Math.min(200, Math.max(1, Number(url.searchParams.get('per_page') ?? 20)));
+    const perPage = Math.min(
+      this.opts.maxPerPage,
+      Math.max(1, Number(url.searchParams.get('per_page') ?? 20)),
+    );
     const list = (op: string, key: string, items: unknown[]) => {
       const start = (page - 1) * perPage;
       const pages: Record<string, string> = {};
