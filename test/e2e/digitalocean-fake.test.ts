@@ -81,6 +81,11 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
       /image ubuntu-16-04-x64 does not exist; give a slug/,
     ],
     [
+      'an image not in the region',
+      ['--digitalocean-image', '170000099'],
+      /image 170000099 is not available in region nyc3 \(it is in ams3\)/,
+    ],
+    [
       'an unknown key fingerprint',
       ['--digitalocean-ssh-key-fingerprint', 'aa:bb'],
       /no SSH key with fingerprint aa:bb/,
@@ -157,6 +162,41 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     assert.equal(k.driver.SSHKeyPath, join(s.dir, 'machines', 'm1', 'id_rsa'));
     assert.ok(k.keyCopied);
     assert.deepEqual(fake.inventory().keys, [mine.id]);
+  });
+
+  test('every option reaches the droplet create request: user-data, VPC, backups, IPv6, monitoring, tags, an image by id', async () => {
+    await start();
+    const userData = join(home, 'user-data.yml');
+    await writeFile(userData, '#cloud-config\npackages: [htop]\n');
+    const k = await killAt(/Droplet address: /, 'm1', [
+      '--digitalocean-userdata',
+      userData,
+      '--digitalocean-vpc-uuid',
+      '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
+      '--digitalocean-backups',
+      '--digitalocean-ipv6',
+      '--digitalocean-monitoring',
+      '--digitalocean-tags',
+      'web,team:a',
+      '--digitalocean-image',
+      '170000002',
+      '--digitalocean-size',
+      's-2vcpu-4gb',
+    ]);
+    const body = k.created as Record<string, unknown>;
+    assert.equal(body.user_data, '#cloud-config\npackages: [htop]\n');
+    assert.equal(body.vpc_uuid, '5a4981aa-9653-4bd1-bef5-d6bff52042e4');
+    assert.equal(body.image, 170000002);
+    assert.equal(body.size, 's-2vcpu-4gb');
+    assert.equal(body.region, 'nyc3');
+    assert.equal(body.backups, true);
+    assert.equal(body.ipv6, true);
+    assert.equal(body.monitoring, true);
+    const tags = body.tags as string[];
+    assert.deepEqual(tags.slice(0, 2), ['web', 'team:a']);
+    assert.match(tags[2], /^docker-machine-[0-9a-f]{10}$/);
+    // rm deleted the droplet's own tag and left the user's.
+    assert.deepEqual(fake.inventory().tags.sort(), ['team:a', 'web']);
   });
 
   test('a name DigitalOcean refuses and a full quota are refused before anything is made', async () => {
@@ -283,11 +323,13 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     )?.body as { ssh_keys?: number[] } | undefined;
     // Keys the user added before (addKey) are the user's: rm leaves them.
     const userKeys = [...fake.keys.values()].filter((x) => x.name === 'laptop').map((x) => x.id);
+    // So are the tags given with --digitalocean-tags; the machine's own tag is the machine's.
+    const userTags = made.tags.filter((t) => !t.startsWith('docker-machine-'));
     const r = await s.run(['rm', '-y', name], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       fake.inventory(),
-      { keys: userKeys, droplets: [], tags: [] },
+      { keys: userKeys, droplets: [], tags: userTags },
       `after rm (made: ${JSON.stringify(made)})`,
     );
     assert.equal(existsSync(join(s.dir, 'machines', name)), false);
