@@ -14,6 +14,12 @@ interface DriverEntry {
  * (the docker, qemu and cloud drivers pull in heavy code).
  */
 const drivers: Record<string, DriverEntry> = {
+  digitalocean: {
+    description: 'a DigitalOcean droplet, reached as root over SSH at its public IPv4',
+    needs:
+      'a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init)',
+    load: async () => (await import('./digitalocean/index.js')).digitaloceanDriver,
+  },
   docker: {
     description: 'a container on a local Docker engine, running systemd, sshd and its own Docker engine',
     needs: 'a Docker engine (--docker-host, $DOCKER_HOST)',

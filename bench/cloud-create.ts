@@ -1,0 +1,86 @@
+/**
+ * `create -d digitalocean` against the fake API (test/fakes/digitalocean): the tool's own
+ * overhead per create, that is the wall time from the process start to the moment the driver's
+ * steps are done (the "Droplet address" line, where the SSH wait begins) minus the time the
+ * droplet took to become active at the fake (from its create's answer to the first poll that saw
+ * it active); and the API calls per create. Each create is killed at that line and removed with
+ * `rm -y`, so no test host is needed. The first create (which makes the store's CA) is not counted.
+ *
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeDigitalOcean } from '../test/fakes/digitalocean/fake.js';
+import { cleanEnv, runCLI } from '../test/helpers/cli.js';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'docker-machine');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const TOKEN = 'dop_v1_bench';
+
+const store = await mkdtemp(join(tmpdir(), 'dm-bench-do-'));
+const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
+await fake.start();
+const env = { MACHINE_STORAGE_PATH: store, DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: fake.url };
+
+/** One create up to its address line: wall ms and the fake's calls during it. */
+async function once(name: string): Promise<{ wallMs: number; waitMs: number; calls: string[] }> {
+  const before = fake.calls.length;
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [bin, 'create', '-d', 'digitalocean', '--digitalocean-ssh-port', '1', name],
+    {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  const wallMs = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      if (/Droplet address: /.test(out)) {
+        const ms = performance.now() - t0;
+        child.kill('SIGKILL');
+        resolve(ms);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', () => reject(new Error(`create ${name} ended before its address line:\n${out}`)));
+  });
+  const calls = fake.calls.slice(before);
+  const d = [...fake.droplets.values()].find((x) => x.droplet.name === name);
+  const waitMs = d?.activeAt && d.answeredAt ? d.activeAt - d.answeredAt : 0;
+  const r = await runCLI(['rm', '-y', name], { env });
+  if (r.code !== 0) throw new Error(`rm ${name}: ${r.stderr}`);
+  return { wallMs, waitMs, calls };
+}
+
+try {
+  await once('warmup');
+  const results = [];
+  for (let i = 0; i < RUNS; i++) results.push(await once(`b${i}`));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const overhead = results.map((r) => r.wallMs - r.waitMs);
+  console.log(
+    `cpus ${cpus().length} (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(2)}, runs ${RUNS}`,
+  );
+  for (const [i, r] of results.entries()) {
+    console.log(
+      `b${i}: wall ${r.wallMs.toFixed(0)} ms, droplet wait ${r.waitMs} ms, overhead ${(r.wallMs - r.waitMs).toFixed(0)} ms, ${r.calls.length} API calls`,
+    );
+  }
+  console.log(
+    `median overhead ${median(overhead).toFixed(0)} ms; API calls per create: ${results[0].calls.length}`,
+  );
+  const byRoute = new Map<string, number>();
+  for (const c of results[0].calls) byRoute.set(c, (byRoute.get(c) ?? 0) + 1);
+  console.log([...byRoute].map(([k, v]) => `${v}x ${k}`).join('; '));
+} finally {
+  await fake.stop();
+  await rm(store, { recursive: true, force: true });
+}

@@ -1,0 +1,235 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { errorMessage, MachineError } from '../../errors.js';
+import { CloudAPIError, CloudUnreachableError } from './errors.js';
+import {
+  backoffMs,
+  DEFAULT_RETRY,
+  isIdempotent,
+  isTransientStatus,
+  type RetryPolicy,
+  retryHintMs,
+} from './retry.js';
+
+/**
+ * One provider's API connection (Libcloud's Connection): the endpoint, the credentials as
+ * headers, JSON in and out, retries on throttling and transient errors, and the provider's error
+ * bodies made into one line. Drivers speak only in the provider's operations above it.
+ */
+export interface ConnectionOptions {
+  /** The provider's name as users know it, for error lines ("DigitalOcean"). */
+  provider: string;
+  /** Base URL; paths are appended to it. */
+  endpoint: string;
+  /** Headers that authenticate a request; their values never reach a log line. */
+  auth(): Record<string, string>;
+  /** The provider's error body as a code and a message (and a request id where it gives one). */
+  parseError(status: number, body: unknown): { code: string; message: string; requestId?: string };
+  /** Provider-specific throttling that is not HTTP 429 (EC2's RequestLimitExceeded in a 503). */
+  isThrottled?(status: number, body: unknown): boolean;
+  debug?(line: string): void;
+  retry?: Partial<RetryPolicy>;
+  /** Bound of one request, connection to last byte. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  /** For tests of the backoff: what waits between attempts. */
+  sleep?(ms: number): Promise<void>;
+}
+
+export interface APIResponse<T> {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: T;
+}
+
+/** What a connection did, for the bench and for tests: requests sent, and those that were retried. */
+export interface ConnectionStats {
+  requests: number;
+  retries: number;
+  throttled: number;
+  waitedMs: number;
+}
+
+const REDACTED = '[redacted]';
+
+export class CloudConnection {
+  readonly stats: ConnectionStats = { requests: 0, retries: 0, throttled: 0, waitedMs: 0 };
+  private readonly opts: ConnectionOptions;
+  private readonly policy: RetryPolicy;
+  private readonly base: URL;
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts;
+    this.policy = { ...DEFAULT_RETRY, ...opts.retry };
+    try {
+      this.base = new URL(opts.endpoint);
+    } catch {
+      throw new MachineError(
+        `${opts.provider} API endpoint "${opts.endpoint}" is not a URL; give it as https://HOST[:PORT][/PATH]`,
+      );
+    }
+    if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') {
+      throw new MachineError(
+        `${opts.provider} API endpoint "${opts.endpoint}" must start with https:// or http://`,
+      );
+    }
+  }
+
+  get endpoint(): string {
+    return this.base.href;
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return (await this.request<T>('GET', path)).body;
+  }
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return (await this.request<T>('POST', path, body)).body;
+  }
+  async delete(path: string): Promise<void> {
+    await this.request('DELETE', path);
+  }
+
+  /** One operation: attempts until an answer that is not throttled or transient, within the policy. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<APIResponse<T>> {
+    const url = this.urlFor(path);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt++) {
+      let res: RawResponse;
+      try {
+        res = await this.send(method, url, payload);
+      } catch (err) {
+        // A request that never got an answer may still have been acted on: only safe ones repeat.
+        if (!isIdempotent(method) || attempt >= this.policy.maxAttempts || this.opts.signal?.aborted) {
+          throw new CloudUnreachableError(
+            `${this.opts.provider} API at ${url.origin} could not be reached: ${errorMessage(err)}`,
+          );
+        }
+        await this.pause(attempt, undefined, `${method} ${url.pathname}: ${errorMessage(err)}`);
+        continue;
+      }
+      const parsed = parseJSON(res.text);
+      if (res.status >= 200 && res.status < 300)
+        return { status: res.status, headers: res.headers, body: parsed as T };
+      const throttled = res.status === 429 || !!this.opts.isThrottled?.(res.status, parsed);
+      if ((throttled || isTransientStatus(res.status, method)) && attempt < this.policy.maxAttempts) {
+        if (throttled) this.stats.throttled++;
+        await this.pause(attempt, retryHintMs(res.headers), `${method} ${url.pathname}: HTTP ${res.status}`);
+        continue;
+      }
+      const e = this.opts.parseError(res.status, parsed ?? res.text);
+      throw new CloudAPIError(this.opts.provider, res.status, e.code, e.message, e.requestId);
+    }
+  }
+
+  private urlFor(path: string): URL {
+    const base = this.base.href.endsWith('/') ? this.base.href : `${this.base.href}/`;
+    return new URL(path.replace(/^\//, ''), base);
+  }
+
+  private async pause(attempt: number, hintMs: number | undefined, why: string): Promise<void> {
+    const ms = backoffMs(this.policy, attempt, hintMs);
+    this.stats.retries++;
+    this.stats.waitedMs += ms;
+    this.opts.debug?.(`${why}; retrying in ${ms} ms (attempt ${attempt + 1} of ${this.policy.maxAttempts})`);
+    await (this.opts.sleep ?? sleep)(ms);
+    if (this.opts.signal?.aborted) throw new MachineError('interrupted before it finished');
+  }
+
+  private async send(method: string, url: URL, payload: string | undefined): Promise<RawResponse> {
+    this.stats.requests++;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'docker-machine',
+      ...this.opts.auth(),
+    };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    const started = Date.now();
+    this.opts.debug?.(`${method} ${url.href} ${redactHeaders(headers)}`);
+    const res = await transport(method, url, headers, payload, {
+      timeoutMs: this.opts.timeoutMs ?? 60_000,
+      signal: this.opts.signal,
+      env: this.opts.env ?? process.env,
+    });
+    this.opts.debug?.(`${method} ${url.pathname} -> ${res.status} in ${Date.now() - started} ms`);
+    return res;
+  }
+}
+
+/** Header list for a debug line: credentials shown as [redacted], whatever the provider calls them. */
+export function redactHeaders(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}=${/authorization|token|secret|key|signature|cookie/i.test(k) ? REDACTED : v}`)
+    .join(' ');
+}
+
+interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+async function transport(
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  payload: string | undefined,
+  o: { timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv },
+): Promise<RawResponse> {
+  const { proxyFor, ConnectProxyAgent } = await import('./proxy.js');
+  const proxy = proxyFor(url, o.env);
+  const https = url.protocol === 'https:';
+  const mod = https ? await import('node:https') : await import('node:http');
+  const reqOpts: import('node:https').RequestOptions = {
+    method,
+    headers,
+    timeout: o.timeoutMs,
+    signal: o.signal,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port || (https ? 443 : 80),
+    path: `${url.pathname}${url.search}`,
+  };
+  if (https) {
+    const { trustedCAs } = await import('./trust.js');
+    const ca = trustedCAs(o.env);
+    if (proxy) reqOpts.agent = new ConnectProxyAgent(proxy, { ca, keepAlive: false });
+    else reqOpts.ca = ca;
+  } else if (proxy) {
+    // Plain HTTP through a proxy: to the proxy, with the absolute URL on the request line.
+    reqOpts.host = proxy.hostname.replace(/^\[|\]$/g, '');
+    reqOpts.port = proxy.port || 80;
+    reqOpts.path = url.href;
+  }
+  return new Promise((resolve, reject) => {
+    const req = mod.request(reqOpts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(o.timeoutMs / 1000)} s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function parseJSON(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
