@@ -1,3 +1,4 @@
+import { ensureClientCertCopies } from '../cert/client-copies.js';
 import { traceCalls } from '../debug.js';
 import { baseDriverFields } from '../drivers/base.js';
 import type { DriverContext } from '../drivers/driver.js';
@@ -9,7 +10,6 @@ import { checkEngineVersion } from '../provision/versions.js';
 import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
-import { ensureClientCertCopies } from './client-certs.js';
 import type { ApiContext } from './context.js';
 import { probeEngine } from './engine.js';
 import { buildHostOptions, type CreateOptions } from './host-options.js';

@@ -10,13 +10,11 @@ import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
-import { defaultStorePath } from '../store/paths.js';
-import { Store } from '../store/store.js';
+import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
-import { type ProgressListener, silent } from './events.js';
+import type { ProgressListener } from './events.js';
 import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
-import type { CertOverrides } from './host-options.js';
 import type { HostListItem } from './list.js';
 import { type Machine, saveMachine } from './machine.js';
 import type { MountRequest } from './mount.js';
@@ -52,25 +50,13 @@ function lifecycleOptions(r: LifecycleRequest) {
   return { nativeSSH: !!r.nativeSSH, timeoutMs: r.timeoutMs ?? 120_000, signal: r.signal };
 }
 
-export interface MachineAPIOptions {
-  /** The store folder; default $MACHINE_STORAGE_PATH or ~/.docker/machine. */
-  storePath?: string;
-  /** Paths replacing the shared CA and client certificates (the global --tls-* flags). */
-  certs?: CertOverrides;
-  events?: ProgressListener;
-  env?: NodeJS.ProcessEnv;
-}
+/** The options of `new MachineAPI(...)` (see ApiOptions). */
+export type MachineAPIOptions = ApiOptions;
 
 /** Everything MachineQueries reads, plus the operations that make, change and remove machines. */
 export class MachineAPI extends MachineQueries {
   constructor(opts: MachineAPIOptions = {}) {
-    const env = opts.env ?? process.env;
-    super({
-      store: new Store(opts.storePath ?? defaultStorePath(env)),
-      certs: opts.certs ?? {},
-      events: opts.events ?? silent,
-      env,
-    });
+    super(openContext(opts));
   }
 
   save(m: Machine): Promise<void> {

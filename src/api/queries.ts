@@ -28,6 +28,11 @@ export class MachineQueries {
     return this.ctx.store;
   }
 
+  /** Whether the store holds a machine of this name. */
+  exists(name: string): Promise<boolean> {
+    return this.ctx.store.exists(name);
+  }
+
   /** Names of the machines in the store, sorted. */
   names(): Promise<string[]> {
     return this.ctx.store.listNames();
@@ -91,7 +96,7 @@ export class MachineQueries {
     // promise API of node:fs (a millisecond and a half to load).
     const dir = m.config.HostOptions.AuthOptions.StorePath;
     if (CERT_COPIES.every((f) => existsSync(join(dir, f)))) return;
-    const { ensureClientCertCopies } = await import('./client-certs.js');
+    const { ensureClientCertCopies } = await import('../cert/client-copies.js');
     return ensureClientCertCopies(m.config);
   }
 

@@ -1,14 +1,13 @@
-import type { ApiContext } from '../api/context.js';
+import type { ApiOptions } from '../api/context.js';
 import type { ProgressEvent } from '../api/events.js';
-import { Store } from '../store/store.js';
 import type { CommandContext } from './command.js';
 
 /**
- * The API context for this command line, printing progress events as the original's lines; with
+ * The API's options for this command line, printing progress events as the original's lines; with
  * `machineColumn` (a fleet's create), each machine's lines start with its name in a column of
  * that width, `NAME | line`.
  */
-export function apiContextFor(ctx: CommandContext, opts: { machineColumn?: number } = {}): ApiContext {
+export function apiOptionsFor(ctx: CommandContext, opts: { machineColumn?: number } = {}): ApiOptions {
   const g = ctx.globals;
   const column = opts.machineColumn;
   const line = (e: ProgressEvent) => {
@@ -21,7 +20,7 @@ export function apiContextFor(ctx: CommandContext, opts: { machineColumn?: numbe
     return `${e.machine.padEnd(column)} | ${message}`;
   };
   return {
-    store: new Store(g.storagePath),
+    storePath: g.storagePath,
     certs: { caCert: g.tlsCaCert, caKey: g.tlsCaKey, clientCert: g.tlsClientCert, clientKey: g.tlsClientKey },
     env: ctx.env,
     events: (e) => {

@@ -1,12 +1,16 @@
 import type { CreateRequest } from '../api/create.js';
+import {
+  defaultDriver,
+  defaultDriverRule,
+  driverFlagDefs,
+  listDrivers,
+  planFleetSwarm,
+} from '../api/drivers.js';
 import { DEFAULT_PARALLEL } from '../api/fleet.js';
-import { chooseDefaultDriver, defaultDriverHelp } from '../drivers/default-driver.js';
-import { driverDescription, driverNames, loadDriver } from '../drivers/registry.js';
 import { MachineError, UsageError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../flags/def.js';
 import { parseFlags } from '../flags/parse.js';
-import { fleetSwarmRequests } from '../swarm/roles.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
@@ -31,7 +35,7 @@ export const flags = createFlags;
 export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<FlagDef[]> {
   const name = lookupDriverName(rawArgs, env);
   // An unknown driver first: its flags cannot be known, so any of them would be "not defined".
-  const driverFlags = name === '' ? [] : (await loadDriver(name)).flags;
+  const driverFlags = name === '' ? [] : await driverFlagDefs(name);
   return [...createFlags, ...driverFlags].sort((a, b) => {
     const x = flagHelpLine(a);
     const y = flagHelpLine(b);
@@ -42,9 +46,9 @@ export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): P
 export async function helpFooter(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const chosen = lookupDriverName(rawArgs, env);
   let t = '\nDrivers:\n';
-  for (const n of driverNames()) t += `   ${n.padEnd(10)} ${driverDescription(n)}\n`;
+  for (const d of listDrivers()) t += `   ${d.name.padEnd(10)} ${d.description}\n`;
   if (chosen === '') t += "\nRun 'docker-machine create -d DRIVER --help' to see the flags of that driver.\n";
-  t += `\n${defaultDriverHelp()}\n`;
+  t += `\n${defaultDriverRule()}\n`;
   return t;
 }
 
@@ -62,16 +66,16 @@ export async function run(ctx: CommandContext): Promise<void> {
   let driver = flagString(ctx.flags, 'driver');
   const byDefault = driver === '';
   if (byDefault) {
-    const choice = await chooseDefaultDriver(ctx.env);
+    const choice = await defaultDriver(ctx.env);
     ctx.out.error(choice.message);
     driver = choice.name;
   }
-  const mod = await loadDriver(driver);
+  const defs = await driverFlagDefs(driver);
   // A default driver was not known when the command line was parsed, so none of its flags was
   // accepted there: they take their environment variables and defaults.
   const driverFlags = byDefault
-    ? parseFlags([], mod.flags, { command: 'create', env: ctx.env }).flags
-    : pick(ctx.flags, mod.flags);
+    ? parseFlags([], defs, { command: 'create', env: ctx.env }).flags
+    : pick(ctx.flags, defs);
   const requests = requestsFor(names, ctx, driver, driverFlags);
   for (const w of swarmWarnings(ctx.flags)) ctx.out.warn(w);
   if (requests.length === 1) {
@@ -94,7 +98,7 @@ export function requestsFor(
   driver: string,
   driverFlags: ParsedFlags,
 ): CreateRequest[] {
-  const swarm = fleetSwarmRequests(names, swarmRequest(ctx.flags), swarmManagers(ctx.flags));
+  const swarm = planFleetSwarm(names, swarmRequest(ctx.flags), swarmManagers(ctx.flags));
   return names.map((name, i) => ({
     name,
     driver,

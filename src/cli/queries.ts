@@ -1,5 +1,6 @@
+import { openContext } from '../api/context.js';
 import { MachineQueries } from '../api/queries.js';
-import { apiContextFor } from './api-context.js';
+import { apiOptionsFor } from './api-context.js';
 import type { CommandContext } from './command.js';
 
 /**
@@ -7,5 +8,5 @@ import type { CommandContext } from './command.js';
  * code of create, provisioning and SSH out of the light bundle.
  */
 export function queriesFor(ctx: CommandContext): MachineQueries {
-  return new MachineQueries(apiContextFor(ctx));
+  return new MachineQueries(openContext(apiOptionsFor(ctx)));
 }

@@ -1,7 +1,7 @@
+import { managerCountAdvice, type SwarmRequest } from '../api/drivers.js';
 import { oneLine } from '../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
-import { managerCountWarning, type SwarmRequest } from '../swarm/roles.js';
 
 /** New create flags of Swarm mode, beside the original's --swarm-* ones. */
 export const swarmModeFlags: FlagDef[] = [
@@ -33,7 +33,7 @@ export function swarmWarnings(flags: ParsedFlags): string[] {
   const lines = Object.entries(LEGACY)
     .filter(([name]) => flags.explicit.has(name))
     .map(([name, why]) => `Warning: --${name} is accepted and ignored: ${why}`);
-  const even = managerCountWarning(swarmManagers(flags));
+  const even = managerCountAdvice(swarmManagers(flags));
   return even ? [...lines, even] : lines;
 }
 

@@ -1,6 +1,6 @@
 import { MachineError } from '../errors.js';
-import { Store } from '../store/store.js';
 import type { CommandContext } from './command.js';
+import { queriesFor } from './queries.js';
 
 /**
  * The machine a command acts on when it takes one name: the first argument, else the machine
@@ -8,8 +8,7 @@ import type { CommandContext } from './command.js';
  */
 export async function targetName(ctx: CommandContext): Promise<string> {
   if (ctx.args.length > 0) return ctx.args[0];
-  const store = new Store(ctx.globals.storagePath);
-  if (await store.exists('default')) return 'default';
+  if (await queriesFor(ctx).exists('default')) return 'default';
   throw new MachineError('Error: No machine name(s) specified and no "default" machine exists');
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { ensureClientCertCopies } from '../api/client-certs.js';
 import { certOrganization } from '../cert/bootstrap.js';
+import { ensureClientCertCopies } from '../cert/client-copies.js';
 import { generateServerCert } from '../cert/server.js';
 import { goQuote } from '../errors.js';
 import type { HostConfig } from '../store/host.js';

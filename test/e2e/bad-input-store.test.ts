@@ -4,6 +4,7 @@ import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } 
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { listDrivers } from '../../src/api/drivers.js';
 import { Store } from '../../src/store/store.js';
 import {
   type BadInput,
@@ -88,7 +89,9 @@ const PROMPT =
 const NO_ANSWER =
   'Error: rm needs a confirmation and stdin gave no answer: answer y at the prompt, or use -y to remove without one';
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const NO_DRIVER = `Driver "" not found. Available drivers: docker, generic, none, qemu. Run 'docker-machine create --help' to see them.`;
+const NO_DRIVER = `Driver "" not found. Available drivers: ${listDrivers()
+  .map((d) => d.name)
+  .join(', ')}. Run 'docker-machine create --help' to see them.`;
 /** ls's row of m1, which must show whatever is wrong with the other machines. */
 const M1_ROW = /\nm1 +- +none +Running +tcp:\/\/127\.0\.0\.1:1 /;
 

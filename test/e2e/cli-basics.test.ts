@@ -79,7 +79,7 @@ describe('CLI without an engine', () => {
     );
     assert.match(
       r.stdout,
-      /Drivers:\n\s+docker\s+a container on a local Docker engine[^\n]*\n\s+generic\s+an existing Linux server[^\n]*\n\s+none\s+an existing Docker engine/,
+      /Drivers:\n(\s+\S+\s+[^\n]*\n)*\s+docker\s+a container on a local Docker engine[^\n]*\n(\s+\S+\s+[^\n]*\n)*\s+generic\s+an existing Linux server[^\n]*\n(\s+\S+\s+[^\n]*\n)*\s+none\s+an existing Docker engine/,
     );
   });
 
