@@ -85,7 +85,7 @@ describe('cloud connection', () => {
       assert.ok(slept[1] >= 500 && slept[1] <= 1000, `backoff ${slept[1]} ms`);
       // Debug lines show the request, never the token.
       assert.ok(
-        debug.some((l) => l.includes('GET http://127.0.0.1') && l.includes('authorization=[redacted]')),
+        debug.some((l) => l.includes('GET http://127.0.0.1') && l.includes('authorization=<REDACTED>')),
       );
       assert.ok(!debug.join('\n').includes('sekret-token-123'));
     } finally {

@@ -50,7 +50,8 @@ export interface ConnectionStats {
   waitedMs: number;
 }
 
-const REDACTED = '[redacted]';
+// The same mark as src/debug.ts's, so a debug line reads alike whoever redacted it.
+const REDACTED = '<REDACTED>';
 
 export class CloudConnection {
   readonly stats: ConnectionStats = { requests: 0, retries: 0, throttled: 0, waitedMs: 0 };
@@ -158,7 +159,7 @@ export class CloudConnection {
   }
 }
 
-/** Header list for a debug line: credentials shown as [redacted], whatever the provider calls them. */
+/** Header list for a debug line: credentials shown as <REDACTED>, whatever the provider calls them. */
 export function redactHeaders(headers: Record<string, string>): string {
   return Object.entries(headers)
     .map(([k, v]) => `${k}=${/authorization|token|secret|key|signature|cookie/i.test(k) ? REDACTED : v}`)
