@@ -127,6 +127,39 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     });
   }
 
+  test('the OpenAPI check is not vacuous: bodies that break the spec are reported', async () => {
+    await start();
+    const probe = new FakeDigitalOcean({ token: 'x', addresses: [] });
+    probe.recorded.push(
+      {
+        op: 'resources/droplets/droplets_get.yml',
+        status: 200,
+        body: { droplet: { id: 'abc' } },
+        kind: 'response',
+      },
+      { op: 'resources/ssh_keys/sshKeys_get.yml', status: 404, body: { message: 'gone' }, kind: 'response' },
+      {
+        op: 'resources/droplets/droplets_create.yml',
+        status: 0,
+        body: { name: 'x', size: 1 },
+        kind: 'request',
+      },
+    );
+    const problems = await probe.validate();
+    assert.ok(
+      problems.some((p) => /#0 .*droplet\/id: 'abc' is not of type 'integer'/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /#1 .*'id' is a required property/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /#2 request /.test(p)),
+      problems.join('\n'),
+    );
+  });
+
   test('lists are read to their last page (links.pages.next)', async () => {
     await start({ maxPerPage: 1 });
     const r = await create('m1', ['--digitalocean-region', 'xyz9']);
