@@ -217,6 +217,8 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
       's-2vcpu-4gb',
     ]);
     const body = k.created as Record<string, unknown>;
+    // The VPC address is kept: swarm nodes advertise it.
+    assert.match(String(k.driver.PrivateIPAddress), /^10\.116\.0\.\d+$/);
     assert.equal(body.user_data, '#cloud-config\npackages: [htop]\n');
     assert.equal(body.vpc_uuid, '5a4981aa-9653-4bd1-bef5-d6bff52042e4');
     assert.equal(body.image, 170000002);
