@@ -234,6 +234,18 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     assert.deepEqual(fake.inventory().tags.sort(), ['team:a', 'web']);
   });
 
+  test('transient errors and a 429 are retried: one droplet, one key, create goes on', async () => {
+    await start();
+    fake.failNext('GET', /^\/v2\/regions$/, 500, 'server_error', 'Server Error');
+    fake.failNext('POST', /^\/v2\/account\/keys$/, 429, 'too_many_requests', 'API Rate limit exceeded.');
+    fake.failNext('POST', /^\/v2\/droplets$/, 503, 'service_unavailable', 'Service Unavailable');
+    fake.failNext('GET', /^\/v2\/droplets\/\d+$/, 502, 'bad_gateway', 'Bad Gateway');
+    const k = await killAt(/Droplet address: /, 'm1');
+    assert.equal(k.made.droplets.length, 1);
+    assert.equal(k.made.keys.length, 1);
+    assert.equal(fake.calls.filter((c) => c === 'POST /v2/droplets').length, 2);
+  });
+
   test('a name DigitalOcean refuses and a full quota are refused before anything is made', async () => {
     await start({ dropletLimit: 0 });
     const long = `n${'x'.repeat(70)}`;

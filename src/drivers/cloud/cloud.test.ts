@@ -244,6 +244,12 @@ describe('retry hints', () => {
     assert.equal(retryHintMs({ 'ratelimit-reset': String(now / 1000 + 7) }, now), 7000);
     assert.equal(retryHintMs({ 'ratelimit-reset': '4' }, now), 4000);
     assert.equal(retryHintMs({}, now), undefined);
+    // The window's reset counts only when the window is spent, and only for throttled answers.
+    const reset = String(now / 1000 + 3000);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset, 'ratelimit-remaining': '0' }, now), 3_000_000);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset, 'ratelimit-remaining': '4000' }, now), undefined);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset }, now, false), undefined);
+    assert.equal(retryHintMs({ 'retry-after': '2' }, now, false), 2000);
   });
   it('bounds every wait, the hint included', () => {
     const p = { ...DEFAULT_RETRY, maxDelayMs: 10_000 };

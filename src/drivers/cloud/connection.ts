@@ -113,7 +113,11 @@ export class CloudConnection {
       const throttled = res.status === 429 || !!this.opts.isThrottled?.(res.status, parsed);
       if ((throttled || isTransientStatus(res.status, method)) && attempt < this.policy.maxAttempts) {
         if (throttled) this.stats.throttled++;
-        await this.pause(attempt, retryHintMs(res.headers), `${method} ${url.pathname}: HTTP ${res.status}`);
+        await this.pause(
+          attempt,
+          retryHintMs(res.headers, Date.now(), throttled),
+          `${method} ${url.pathname}: HTTP ${res.status}`,
+        );
         continue;
       }
       const e = this.opts.parseError(res.status, parsed ?? res.text);
