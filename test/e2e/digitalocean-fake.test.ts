@@ -127,6 +127,39 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     });
   }
 
+  test('the OpenAPI check is not vacuous: bodies that break the spec are reported', async () => {
+    await start();
+    const probe = new FakeDigitalOcean({ token: 'x', addresses: [] });
+    probe.recorded.push(
+      {
+        op: 'resources/droplets/droplets_get.yml',
+        status: 200,
+        body: { droplet: { id: 'abc' } },
+        kind: 'response',
+      },
+      { op: 'resources/ssh_keys/sshKeys_get.yml', status: 404, body: { message: 'gone' }, kind: 'response' },
+      {
+        op: 'resources/droplets/droplets_create.yml',
+        status: 0,
+        body: { name: 'x', size: 1 },
+        kind: 'request',
+      },
+    );
+    const problems = await probe.validate();
+    assert.ok(
+      problems.some((p) => /#0 .*droplet\/id: 'abc' is not of type 'integer'/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /#1 .*'id' is a required property/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /#2 request /.test(p)),
+      problems.join('\n'),
+    );
+  });
+
   test('lists are read to their last page (links.pages.next)', async () => {
     await start({ maxPerPage: 1 });
     const r = await create('m1', ['--digitalocean-region', 'xyz9']);
@@ -184,6 +217,8 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
       's-2vcpu-4gb',
     ]);
     const body = k.created as Record<string, unknown>;
+    // The VPC address is kept: swarm nodes advertise it.
+    assert.match(String(k.driver.PrivateIPAddress), /^10\.116\.0\.\d+$/);
     assert.equal(body.user_data, '#cloud-config\npackages: [htop]\n');
     assert.equal(body.vpc_uuid, '5a4981aa-9653-4bd1-bef5-d6bff52042e4');
     assert.equal(body.image, 170000002);
@@ -197,6 +232,18 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     assert.match(tags[2], /^docker-machine-[0-9a-f]{10}$/);
     // rm deleted the droplet's own tag and left the user's.
     assert.deepEqual(fake.inventory().tags.sort(), ['team:a', 'web']);
+  });
+
+  test('transient errors and a 429 are retried: one droplet, one key, create goes on', async () => {
+    await start();
+    fake.failNext('GET', /^\/v2\/regions$/, 500, 'server_error', 'Server Error');
+    fake.failNext('POST', /^\/v2\/account\/keys$/, 429, 'too_many_requests', 'API Rate limit exceeded.');
+    fake.failNext('POST', /^\/v2\/droplets$/, 503, 'service_unavailable', 'Service Unavailable');
+    fake.failNext('GET', /^\/v2\/droplets\/\d+$/, 502, 'bad_gateway', 'Bad Gateway');
+    const k = await killAt(/Droplet address: /, 'm1');
+    assert.equal(k.made.droplets.length, 1);
+    assert.equal(k.made.keys.length, 1);
+    assert.equal(fake.calls.filter((c) => c === 'POST /v2/droplets').length, 2);
   });
 
   test('a name DigitalOcean refuses and a full quota are refused before anything is made', async () => {

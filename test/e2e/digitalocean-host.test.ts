@@ -115,6 +115,20 @@ describe('create -d digitalocean with a real host behind the fake API', {
     assert.equal(r.stdout, 'again\n');
   });
 
+  test('restart reboots the droplet and waits for Docker; kill powers it off', async () => {
+    const restart = await run(['restart', 'do1']);
+    assert.equal(restart.code, 0, restart.stderr);
+    const r = await withEnv('docker run --rm busybox echo rebooted');
+    assert.equal(r.stdout, 'rebooted\n', r.stderr);
+    const kill = await run(['kill', 'do1']);
+    assert.equal(kill.code, 0, kill.stderr);
+    assert.equal((await run(['status', 'do1'])).stdout.trim(), 'Stopped');
+    const types = fake.recorded
+      .filter((x) => x.kind === 'request' && x.op.endsWith('dropletActions_post.yml'))
+      .map((x) => (x.body as { type: string }).type);
+    assert.deepEqual(types, ['shutdown', 'power_on', 'reboot', 'power_off']);
+  });
+
   test('rm deletes the droplet, its tag and the account key it added, and nothing of the user', async () => {
     const r = await run(['rm', '-y', 'do1']);
     assert.equal(r.code, 0, r.stderr);

@@ -162,7 +162,7 @@ describe('HTTPS through a CONNECT proxy, trusting NODE_EXTRA_CA_CERTS', () => {
       certPath: join(dir, 'server.pem'),
       keyPath: join(dir, 'server-key.pem'),
       org: 'test',
-      hosts: ['api.cloud.test'],
+      hosts: ['api.cloud.test', '127.0.0.1'],
     });
     const api = createHttpsServer(
       { cert: await readFile(join(dir, 'server.pem')), key: await readFile(join(dir, 'server-key.pem')) },
@@ -200,6 +200,14 @@ describe('HTTPS through a CONNECT proxy, trusting NODE_EXTRA_CA_CERTS', () => {
       const { c } = conn('https://api.cloud.test/v2/', { env });
       assert.deepEqual(await c.get('account'), { path: '/v2/account', auth: 'Bearer sekret-token-123' });
       assert.deepEqual(tunnels, ['api.cloud.test:443']);
+      // Straight to the API (no proxy for loopback): the extra CA is trusted, and a create's
+      // calls share one TLS connection.
+      let connections = 0;
+      api.on('secureConnection', () => connections++);
+      const { c: direct } = conn(`https://127.0.0.1:${apiPort}/v2/`, { env });
+      assert.deepEqual(await direct.get('regions'), { path: '/v2/regions', auth: 'Bearer sekret-token-123' });
+      assert.deepEqual(await direct.get('sizes'), { path: '/v2/sizes', auth: 'Bearer sekret-token-123' });
+      assert.equal(connections, 1);
       // Without the extra CA, the same certificate is refused.
       const { c: strict } = conn('https://api.cloud.test/v2/', {
         env: { HTTPS_PROXY: env.HTTPS_PROXY },
@@ -236,6 +244,12 @@ describe('retry hints', () => {
     assert.equal(retryHintMs({ 'ratelimit-reset': String(now / 1000 + 7) }, now), 7000);
     assert.equal(retryHintMs({ 'ratelimit-reset': '4' }, now), 4000);
     assert.equal(retryHintMs({}, now), undefined);
+    // The window's reset counts only when the window is spent, and only for throttled answers.
+    const reset = String(now / 1000 + 3000);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset, 'ratelimit-remaining': '0' }, now), 3_000_000);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset, 'ratelimit-remaining': '4000' }, now), undefined);
+    assert.equal(retryHintMs({ 'ratelimit-reset': reset }, now, false), undefined);
+    assert.equal(retryHintMs({ 'retry-after': '2' }, now, false), 2000);
   });
   it('bounds every wait, the hint included', () => {
     const p = { ...DEFAULT_RETRY, maxDelayMs: 10_000 };

@@ -114,7 +114,11 @@ export class CloudConnection {
       const throttled = res.status === 429 || !!this.opts.isThrottled?.(res.status, parsed);
       if ((throttled || isTransientStatus(res.status, method)) && attempt < this.policy.maxAttempts) {
         if (throttled) this.stats.throttled++;
-        await this.pause(attempt, retryHintMs(res.headers), `${method} ${url.pathname}: HTTP ${res.status}`);
+        await this.pause(
+          attempt,
+          retryHintMs(res.headers, Date.now(), throttled),
+          `${method} ${url.pathname}: HTTP ${res.status}`,
+        );
         continue;
       }
       const e = this.opts.parseError(res.status, parsed ?? res.text);
@@ -172,6 +176,8 @@ interface RawResponse {
   text: string;
 }
 
+let httpsAgent: { ca: string[]; agent: import('node:http').Agent } | undefined;
+
 async function transport(
   method: string,
   url: URL,
@@ -195,8 +201,14 @@ async function transport(
   if (https) {
     const { trustedCAs } = await import('./trust.js');
     const ca = trustedCAs(o.env);
-    if (proxy) reqOpts.agent = new ConnectProxyAgent(proxy, { ca, keepAlive: false });
-    else reqOpts.ca = ca;
+    if (proxy) {
+      reqOpts.agent = new ConnectProxyAgent(proxy, { ca, keepAlive: false });
+    } else {
+      // One agent per trust store: its TLS context is built once, and a create's calls share a
+      // connection (free sockets do not keep the process alive).
+      if (httpsAgent?.ca !== ca) httpsAgent = { ca, agent: new mod.Agent({ ca, keepAlive: true }) };
+      reqOpts.agent = httpsAgent.agent;
+    }
   } else if (proxy) {
     // Plain HTTP through a proxy: to the proxy, with the absolute URL on the request line.
     reqOpts.host = proxy.hostname.replace(/^\[|\]$/g, '');

@@ -44,12 +44,16 @@ export function backoffMs(
 }
 
 /**
- * The provider's hint from the answer's headers: Retry-After (seconds or an HTTP date), else
- * RateLimit-Reset, which providers send either as seconds to wait or as a Unix time in seconds.
+ * The provider's hint from the answer's headers: Retry-After (seconds or an HTTP date), else, for
+ * a throttled answer whose RateLimit-Remaining is 0 (or absent), RateLimit-Reset, which providers
+ * send either as seconds to wait or as a Unix time in seconds. A 429 with requests remaining in
+ * the window came from a shorter burst limit (DigitalOcean's 250 a minute under its 5000 an
+ * hour): the window's reset is not when to come back, the backoff is.
  */
 export function retryHintMs(
   headers: Record<string, string | string[] | undefined>,
   now = Date.now(),
+  throttled = true,
 ): number | undefined {
   const h = (name: string) => {
     const v = headers[name];
@@ -62,6 +66,8 @@ export function retryHintMs(
     const t = Date.parse(after);
     if (Number.isFinite(t)) return Math.max(0, t - now);
   }
+  const remaining = h('ratelimit-remaining');
+  if (!throttled || (remaining !== undefined && Number(remaining) > 0)) return undefined;
   const reset = h('ratelimit-reset');
   if (reset !== undefined && reset.trim() !== '') {
     const s = Number(reset);

@@ -262,7 +262,13 @@ class DigitalOceanDriver extends CloudDriver {
     const d = this.activeDroplet ?? (await api.getDroplet(this.api(ctx), this.dropletId));
     const ip = publicIPv4(d);
     if (!ip) throw new MachineError(`${this.serverLabel()} is active but has no public IPv4 address`);
+    this.set({ PrivateIPAddress: d.networks?.v4?.find((n) => n.type === 'private')?.ip_address ?? '' });
     return ip;
+  }
+
+  /** With private networking, the other machines of a swarm reach this one on the VPC. */
+  async clusterAddress(): Promise<string> {
+    return str(this.json, 'PrivateIPAddress') || this.getIP();
   }
 
   protected resourceKinds(ctx: DriverContext): Record<string, ResourceKind> {

@@ -168,7 +168,13 @@ export class FakeDigitalOcean extends EventEmitter {
     body?: unknown,
     extra: Record<string, string> = {},
   ): void {
-    this.recorded.push({ op, status, body: body ?? null, kind: 'response' });
+    // A copy as sent: the fake's objects change later (a droplet goes active, then off).
+    this.recorded.push({
+      op,
+      status,
+      body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
+      kind: 'response',
+    });
     const headers: Record<string, string> = { ...this.rateHeaders(), ...extra };
     if (body === undefined) {
       res.writeHead(status, headers);

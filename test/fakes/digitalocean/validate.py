@@ -13,6 +13,20 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 SPEC = pathlib.Path(sys.argv[1]).resolve()
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """OpenAPI 3.0 files are YAML 1.2, where only true/false are booleans; PyYAML reads YAML 1.1,
+    where an unquoted `off` (a droplet status in DigitalOcean's enum) would become False."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _cache = {}
 
 
@@ -20,7 +34,7 @@ def load(path):
     path = str(path)
     if path not in _cache:
         text = pathlib.Path(path).read_text()
-        _cache[path] = yaml.safe_load(text) if path.endswith((".yml", ".yaml")) else json.loads(text)
+        _cache[path] = yaml.load(text, Loader=Yaml12Loader) if path.endswith((".yml", ".yaml")) else json.loads(text)
     return _cache[path]
 
 
