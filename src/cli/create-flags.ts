@@ -78,8 +78,14 @@ export const sharedCreateFlags: FlagDef[] = [
     kind: 'string',
     envVar: 'MACHINE_ENGINE_VERSION',
     usage: "Install this Docker Engine version from the distribution's packages (e.g. 24.0.7)",
+    check: oneLine,
   },
-  { name: 'engine-env', kind: 'stringSlice', usage: 'Specify environment variables to set in the engine' },
+  {
+    name: 'engine-env',
+    kind: 'stringSlice',
+    usage: 'Specify environment variables to set in the engine',
+    check: oneLine,
+  },
   { name: 'swarm', kind: 'bool', usage: 'Configure Machine to join a Swarm cluster' },
   {
     name: 'swarm-image',
