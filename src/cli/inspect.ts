@@ -1,3 +1,4 @@
+import { withoutSecrets } from '../api/driver-secrets.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagString } from '../flags/def.js';
@@ -19,7 +20,8 @@ export async function run(ctx: CommandContext): Promise<void> {
   }
   const api = queriesFor(ctx);
   const m = await api.load(await targetName(ctx));
-  const host = { ...m.config, Driver: m.driver.toJSON() };
+  // Credentials stay in config.json, never on the screen (see docs/compatibility.md).
+  const host = { ...m.config, Driver: withoutSecrets(m.driver.toJSON() as Record<string, unknown>) };
   const format = flagString(ctx.flags, 'format');
   if (format === '') {
     ctx.out.write(`${goMarshalIndent(host)}\n`);
