@@ -125,6 +125,13 @@ export async function nativeClient(
         throw new MachineError('an interactive login needs the system ssh client (run without --native-ssh)');
       }
       const r = await client.run(command, {});
+      // A reader that went away (`ssh m cmd | head -1`) is no failure of the command: its exit
+      // status is still the remote one. Unheard, the stream's EPIPE would end the process.
+      for (const out of [process.stdout, process.stderr]) {
+        out.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') throw e;
+        });
+      }
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       return r.code;
