@@ -58,6 +58,7 @@ const q = encodeURIComponent;
 
 export const locations = (c: CloudConnection, name: string) =>
   listAll<Location>(c, `/locations?name=${q(name)}`, 'locations');
+export const allLocations = (c: CloudConnection) => listAll<Location>(c, '/locations', 'locations');
 export const serverTypes = (c: CloudConnection, name: string) =>
   listAll<ServerType>(c, `/server_types?name=${q(name)}`, 'server_types');
 export const imagesNamed = (c: CloudConnection, name: string, arch: string) =>

@@ -152,10 +152,10 @@ class HetznerDriver extends CloudDriver {
     if (locName) {
       const [loc] = await api.locations(c, locName);
       if (!loc) {
-        const all = await c.get<{ locations: { name: string }[] }>('/locations?per_page=50');
+        const all = await api.allLocations(c);
         throw new MachineError(
-          `location ${locName} does not exist; locations: ${all.locations
-            .map((l) => l.name)
+          `location ${locName} does not exist; locations: ${all
+            .map((l: api.Location) => l.name)
             .sort()
             .join(', ')}`,
         );
