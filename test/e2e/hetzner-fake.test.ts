@@ -247,6 +247,59 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
     assert.match(r.stderr, new RegExp(`SSH key ${mine.id} \\(${mine.fingerprint}\\) is not the key of`));
   });
 
+  test("an existing key by path alone: the project's key of that fingerprint is used and kept; else it is added, and rm deletes it", async () => {
+    await start();
+    const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
+    const keyPath = join(home, 'known_key');
+    const other = join(home, 'new_key');
+    await rm(keyPath, { force: true });
+    await rm(other, { force: true });
+    const { publicLine } = await generateSSHKeyPair(keyPath);
+    const { publicLine: otherLine } = await generateSSHKeyPair(other);
+    const mine = fake.addKey('laptop', publicLine);
+    const known = await killAt(/Server address: /, 'e1', ['--hetzner-existing-key-path', keyPath]);
+    assert.deepEqual(known.created?.ssh_keys, [String(mine.id)]);
+    assert.equal(known.driver.IsExistingKey, true);
+    assert.deepEqual(
+      known.ledger.map((e) => e.kind),
+      ['server'],
+    );
+    const added = await killAt(/Server address: /, 'e2', ['--hetzner-existing-key-path', other]);
+    assert.equal(added.driver.IsExistingKey, false);
+    assert.equal(added.made.keys.length, 2);
+    const upload = fake.recorded.filter((x) => x.kind === 'request' && x.op === 'POST /ssh_keys').at(-1)
+      ?.body as {
+      public_key: string;
+    };
+    assert.equal(upload.public_key, otherLine.trim());
+  });
+
+  test('the address: on the private network once Hetzner attaches it, or the ::1 of its IPv6 network with IPv4 off', async () => {
+    // Loopback addresses stand in for the private and IPv6 ones: the SSH wait that follows the
+    // address line stays on this computer.
+    await start({ privateAddress: '127.0.0.2', privatePolls: 2, ipv6Network: '::/64' });
+    const priv = await killAt(/Server address: 127\.0\.0\.2/, 'p1', [
+      '--hetzner-networks',
+      'backend',
+      '--hetzner-use-private-network',
+    ]);
+    assert.match(
+      priv.output,
+      /Waiting for server p1 \(id \d+\): running, without its private network address yet/,
+    );
+    const v6 = await killAt(/Server address: ::1\b/, 'p2', ['--hetzner-disable-public-ipv4']);
+    assert.deepEqual((v6.created as Record<string, unknown>).public_net, {
+      enable_ipv4: false,
+      enable_ipv6: true,
+    });
+    const none = await create('p3', ['--hetzner-disable-public']);
+    assert.equal(none.code, 3);
+    assert.match(
+      none.stderr,
+      /with both public addresses disabled the server can only be reached on a private network/,
+    );
+  });
+
   test('every option reaches the server create request', async () => {
     await start();
     const userData = join(home, 'user-data.yml');
@@ -387,7 +440,7 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
     const created = fake.recorded.find(
       (x) => x.kind === 'request' && x.op === 'POST /servers' && (x.body as { name?: string }).name === name,
     )?.body as { ssh_keys?: string[] } | undefined;
-    if (!remove) return { ledger, made, created, driver, out };
+    if (!remove) return { ledger, made, created, driver, out, output: out };
     const userKeys = [...fake.keys.values()].filter((x) => x.name === 'laptop').map((x) => x.id);
     const r = await s.run(['rm', '-y', name], { env: env() });
     assert.equal(r.code, 0, r.stderr);
@@ -397,7 +450,7 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
       `after rm (made: ${JSON.stringify(made)})`,
     );
     assert.equal(existsSync(join(s.dir, 'machines', name)), false);
-    return { ledger, made, created, driver, out: r.stdout };
+    return { ledger, made, created, driver, out: r.stdout, output: out };
   };
 
   test('kill -9 at each create step, then rm -y: nothing is left at the provider', async () => {

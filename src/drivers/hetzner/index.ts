@@ -405,6 +405,9 @@ class HetznerDriver extends CloudDriver {
     }
     const s = await api.getServer(c, this.serverId);
     this.lastServer = s.status === 'running' ? s : undefined;
+    // Hetzner attaches networks once the server runs: the private address comes a little later.
+    if (s.status === 'running' && bool(this.json, 'UsePrivateNetwork') && !s.private_net.some((n) => n.ip))
+      return { state: 'running, without its private network address yet', running: false };
     return { state: s.status, running: s.status === 'running' };
   }
 

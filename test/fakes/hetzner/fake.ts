@@ -20,6 +20,12 @@ export interface FakeOptions {
   token: string;
   /** Public IPv4 addresses for new servers, in order; reused round-robin. */
   addresses: string[];
+  /** The server's IPv6 /64 (Hetzner gives each server one); the driver reaches its ::1. */
+  ipv6Network?: string;
+  /** The server's address on the first network it joins. */
+  privateAddress?: string;
+  /** GETs of a running server that still show no private address. */
+  privatePolls?: number;
   /** GETs of a new server's create action that still see it running. */
   actionPolls?: number;
   /** GETs of a server, after its create action, that still see it initializing. */
@@ -51,6 +57,7 @@ interface ServerState {
   ip: string;
   polls: number;
   createAction: number;
+  networks: number[];
   answeredAt?: number;
   runningAt?: number;
 }
@@ -116,6 +123,9 @@ export class FakeHetzner extends EventEmitter {
   constructor(opts: FakeOptions) {
     super();
     this.opts = {
+      ipv6Network: '2001:db8:1::/64',
+      privateAddress: '10.0.0.2',
+      privatePolls: 0,
       actionPolls: 2,
       pollsToRunning: 1,
       holdCreateMs: 0,
@@ -422,11 +432,25 @@ export class FakeHetzner extends EventEmitter {
         return this.send(res, op, 200, { action: a.action });
       }
       const created = this.actions.get(s.createAction);
+      if (created?.action.status === 'success') s.polls++;
       if (s.server.status === 'initializing' && created?.action.status === 'success') {
-        if (++s.polls >= this.opts.pollsToRunning) {
+        if (s.polls >= this.opts.pollsToRunning) {
           s.server.status = 'running';
           s.runningAt = Date.now();
         }
+      }
+      if (
+        s.server.status === 'running' &&
+        s.networks.length &&
+        !(s.server.private_net as Obj[]).length &&
+        s.polls >= this.opts.pollsToRunning + this.opts.privatePolls
+      ) {
+        s.server.private_net = s.networks.map((n, i) => ({
+          network: n,
+          ip: i === 0 ? this.opts.privateAddress : `10.0.${i}.2`,
+          alias_ips: [],
+          mac_address: '86:00:00:2a:7d:e0',
+        }));
       }
       return this.send(res, op, 200, { server: s.server });
     }
@@ -559,16 +583,12 @@ export class FakeHetzner extends EventEmitter {
         ipv4: v4
           ? { id: this.nextId++, ip, blocked: false, dns_ptr: `static.${ip}.clients.your-server.de` }
           : null,
-        ipv6: v6 ? { id: this.nextId++, ip: '2001:db8:1::/64', blocked: false, dns_ptr: [] } : null,
+        ipv6: v6 ? { id: this.nextId++, ip: this.opts.ipv6Network, blocked: false, dns_ptr: [] } : null,
         floating_ips: [],
         firewalls: fws.map((f) => ({ id: f.firewall, status: 'applied' })),
       },
-      private_net: netIds.map((n, i) => ({
-        network: n,
-        ip: `10.0.0.${i + 2}`,
-        alias_ips: [],
-        mac_address: '86:00:00:2a:7d:e0',
-      })),
+      // Hetzner attaches the networks after the server runs: empty until then.
+      private_net: [] as Obj[],
       server_type: this.serverType(type.name),
       datacenter: this.datacenter(locName),
       location: this.location(locName),
@@ -589,7 +609,7 @@ export class FakeHetzner extends EventEmitter {
     };
     const create = this.newAction('create_server', id, 'running');
     const start = this.newAction('start_server', id, 'running');
-    const s: ServerState = { server, ip, polls: 0, createAction: create.action.id };
+    const s: ServerState = { server, ip, polls: 0, createAction: create.action.id, networks: netIds };
     this.servers.set(id, s);
     if (group) group.servers.push(id);
     await this.opts.onCreate?.(
