@@ -300,6 +300,39 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
     );
   });
 
+  test('rm names what it could not delete, with its id and the hcloud command, keeps it, and a later rm finishes; a resource already gone is no error', async () => {
+    await start();
+    const k = await killAt(/Server address: /, 'r1', [], false);
+    const serverId = k.driver.ServerID as number;
+    fake.failNext(
+      'DELETE',
+      /^\/servers\/\d+$/,
+      403,
+      'forbidden',
+      'insufficient permissions for this request',
+    );
+    const first = await s.run(['rm', '-y', 'r1'], { env: env() });
+    assert.notEqual(first.code, 0);
+    assert.match(
+      first.stderr,
+      new RegExp(
+        `could not delete 1 Hetzner Cloud resource\\(s\\) this machine made:\\n  server r1 \\(${serverId}\\): Hetzner Cloud API: forbidden: insufficient permissions for this request \\(HTTP 403\\); delete it by hand: hcloud server delete ${serverId}`,
+      ),
+    );
+    // The key went; the server stayed, and so did its entry.
+    assert.deepEqual(fake.inventory(), { keys: [], servers: [serverId], groups: [] });
+    const cfg = JSON.parse(await readFile(join(s.dir, 'machines', 'r1', 'config.json'), 'utf8'));
+    assert.deepEqual(
+      ledgerOf(cfg.Driver).map((e) => e.kind),
+      ['server'],
+    );
+    // Deleted meanwhile by hand: the next rm finds it gone and succeeds.
+    fake.servers.delete(serverId);
+    const second = await s.run(['rm', '-y', 'r1'], { env: env() });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(existsSync(join(s.dir, 'machines', 'r1')), false);
+  });
+
   test('every option reaches the server create request', async () => {
     await start();
     const userData = join(home, 'user-data.yml');
