@@ -117,6 +117,11 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
       /--hetzner-server-label team=a b: "a b" is not a label value/,
     ],
     [
+      'an additional key that is not a public key',
+      ['--hetzner-additional-key', 'my-laptop-key'],
+      /--hetzner-additional-key my-laptop-key: not a public key line/,
+    ],
+    [
       'a bad endpoint',
       ['--hetzner-api-endpoint', 'ftp://x'],
       /--hetzner-api-endpoint "ftp:\/\/x" is not an http\(s\) URL/,
@@ -337,7 +342,18 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
     await start();
     const userData = join(home, 'user-data.yml');
     await writeFile(userData, '#cloud-config\npackages: [htop]\n');
+    // Two additional keys: one the project has (kept), one it has not (added, then deleted by rm).
+    const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
+    await rm(join(home, 'extra1'), { force: true });
+    await rm(join(home, 'extra2'), { force: true });
+    const known = (await generateSSHKeyPair(join(home, 'extra1'))).publicLine.trim();
+    const fresh = (await generateSSHKeyPair(join(home, 'extra2'))).publicLine.trim();
+    const laptop = fake.addKey('laptop', known);
     const k = await killAt(/Server address: /, 'm1', [
+      '--hetzner-additional-key',
+      known,
+      '--hetzner-additional-key',
+      `${fresh} ci@example`,
       '--hetzner-user-data-file',
       userData,
       '--hetzner-server-location',
@@ -379,6 +395,20 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
       labels: Record<string, string>;
     };
     assert.deepEqual(keyReq.labels, { owner: 'ci', 'docker-machine-id': labels['docker-machine-id'] });
+    const keys = body.ssh_keys as string[];
+    assert.equal(keys.length, 3);
+    assert.equal(keys[1], String(laptop.id));
+    const added = fake.recorded.filter((x) => x.kind === 'request' && x.op === 'POST /ssh_keys').at(-1)
+      ?.body as {
+      name: string;
+      public_key: string;
+    };
+    assert.match(added.name, /^m1-additional-2-[0-9a-f]{10}$/);
+    assert.equal(added.public_key, `${fresh} ci@example`);
+    assert.match(k.out, /Deleted SSH key m1-additional-2-[0-9a-f]+ \(\d+\)/);
+    // The project's own key stayed; everything this machine made went.
+    assert.deepEqual(fake.inventory(), { keys: [laptop.id], servers: [], groups: [] });
+    fake.keys.delete(laptop.id);
     // rm deleted the auto-spread group it made once it was empty.
     assert.deepEqual(fake.inventory(), empty);
   });

@@ -93,6 +93,8 @@ export const serversLabelled = (c: CloudConnection, selector: string) =>
   listAll<Server>(c, `/servers?label_selector=${q(selector)}`, 'servers');
 export const keysLabelled = (c: CloudConnection, selector: string) =>
   listAll<SSHKey>(c, `/ssh_keys?label_selector=${q(selector)}`, 'ssh_keys');
+export const keysWithFingerprint = (c: CloudConnection, fingerprint: string) =>
+  listAll<SSHKey>(c, `/ssh_keys?fingerprint=${q(fingerprint)}`, 'ssh_keys');
 export const groupsLabelled = (c: CloudConnection, selector: string) =>
   listAll<PlacementGroup>(c, `/placement_groups?label_selector=${q(selector)}`, 'placement_groups');
 export const groupsNamed = (c: CloudConnection, name: string) =>

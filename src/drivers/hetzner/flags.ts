@@ -74,6 +74,12 @@ export const flags: FlagDef[] = [
     usage: 'Existing key ID to use for server; requires --hetzner-existing-key-path',
   },
   {
+    name: 'hetzner-additional-key',
+    kind: 'stringSlice',
+    envVar: 'HETZNER_ADDITIONAL_KEYS',
+    usage: 'Additional public keys to be attached to the server (a .pub line; repeatable)',
+  },
+  {
     name: 'hetzner-user-data',
     kind: 'string',
     envVar: 'HETZNER_USER_DATA',

@@ -283,14 +283,12 @@ class HetznerDriver extends CloudDriver {
     if (given) {
       // The user's key already in the project (by id, or found by its fingerprint): used, never deleted.
       const fp = md5Fingerprint(publicLine);
-      const found = existingId
-        ? await api.sshKey(c, existingId)
-        : (await c.get<{ ssh_keys: api.SSHKey[] }>(`/ssh_keys?fingerprint=${encodeURIComponent(fp)}`))
-            .ssh_keys[0];
+      const found = existingId ? await api.sshKey(c, existingId) : (await api.keysWithFingerprint(c, fp))[0];
       if (found) {
         this.set({ KeyID: found.id, IsExistingKey: true });
         await ctx.save();
         ctx.log(`Using SSH key ${found.name} (id ${found.id}) of the project`);
+        await this.additionalKeys(ctx, ledger);
         return;
       }
     }
@@ -309,6 +307,36 @@ class HetznerDriver extends CloudDriver {
     this.set({ KeyID: key.id, IsExistingKey: false });
     await ctx.save();
     ctx.log(`SSH key ${keyName} added to the project (id ${key.id})`);
+    await this.additionalKeys(ctx, ledger);
+  }
+
+  /**
+   * --hetzner-additional-key: public keys the server also accepts. One the project has already
+   * (by fingerprint) is used and kept; another is added as <machine>-additional-<n>-<id>, recorded by
+   * its fingerprint, and deleted by rm.
+   */
+  private async additionalKeys(ctx: DriverContext, ledger: Ledger): Promise<void> {
+    const c = this.api(ctx);
+    const ids: number[] = [];
+    for (const [i, line] of this.list('AdditionalKeys').entries()) {
+      const fp = md5Fingerprint(line);
+      const found = (await api.keysWithFingerprint(c, fp))[0];
+      if (found) {
+        ids.push(found.id);
+        continue;
+      }
+      const name = `${this.machineName}-additional-${i + 1}-${this.machineId}`;
+      const entry = await ledger.intend('ssh_key', { by: 'fingerprint', value: fp }, `SSH key ${name}`);
+      const key = await api.createKey(c, {
+        name,
+        public_key: line.trim(),
+        labels: { ...this.labels('KeyLabels'), [ID_LABEL]: this.machineId },
+      });
+      await ledger.made(entry, String(key.id));
+      ids.push(key.id);
+    }
+    this.set({ AdditionalKeyIDs: ids });
+    await ctx.save();
   }
 
   /** --hetzner-auto-spread: the plugin's shared spread group, made (and recorded) when missing. */
@@ -357,7 +385,7 @@ class HetznerDriver extends CloudDriver {
       server_type: str(this.json, 'Type'),
       image: str(this.json, 'ResolvedImage') || str(this.json, 'Image'),
       // IDs as strings: the description types the items as strings (names or IDs).
-      ssh_keys: [String(num(this.json, 'KeyID'))],
+      ssh_keys: [num(this.json, 'KeyID'), ...numList('AdditionalKeyIDs')].map(String),
       labels: { ...this.labels('ServerLabels'), [ID_LABEL]: this.machineId },
       ...(location ? { location } : {}),
       ...(userData ? { user_data: userData } : {}),
@@ -444,7 +472,12 @@ class HetznerDriver extends CloudDriver {
         byHand: (id) => `hcloud server delete ${id}`,
       },
       ssh_key: {
-        lookup: (f) => api.keysLabelled(c, f.value).then(ids),
+        // The machine's key by its label; an additional key by its fingerprint (its label is
+        // the machine's too, so a lookup by label would find the main key as well).
+        lookup: (f) =>
+          (f.by === 'fingerprint' ? api.keysWithFingerprint(c, f.value) : api.keysLabelled(c, f.value)).then(
+            ids,
+          ),
         delete: (id) => api.deleteKey(c, id),
         byHand: (id) => `hcloud ssh-key delete ${id}`,
       },
@@ -542,6 +575,17 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
   if (arch && arch !== 'x86' && arch !== 'arm')
     throw new MachineError(`--hetzner-image-arch ${arch}: expected x86 or arm`);
   const disableAll = flagBool(p, 'hetzner-disable-public');
+  const additional = flagSlice(p, 'hetzner-additional-key').map((k) => k.trim());
+  for (const k of additional) {
+    const [type, blob] = k.split(/\s+/);
+    if (
+      !/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+)$/.test(type ?? '') ||
+      !/^[A-Za-z0-9+/]+=*$/.test(blob ?? '')
+    )
+      throw new MachineError(
+        `--hetzner-additional-key ${k.slice(0, 40)}${k.length > 40 ? '...' : ''}: not a public key line (type, base64 key, optional comment, as in a .pub file)`,
+      );
+  }
   const json: DriverJSON = {
     ...base,
     SSHUser: flagString(p, 'hetzner-ssh-user') || 'root',
@@ -570,6 +614,7 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     Firewalls: flagSlice(p, 'hetzner-firewalls'),
     ServerLabels: serverLabels.labels,
     KeyLabels: keyLabels.labels,
+    AdditionalKeys: additional,
     PlacementGroup: flagString(p, 'hetzner-placement-group'),
     AutoSpread: flagBool(p, 'hetzner-auto-spread'),
     WaitOnPolling: flagInt(p, 'hetzner-wait-on-polling'),
