@@ -1,48 +1,90 @@
 /**
- * `create -d digitalocean` against the fake API (test/fakes/digitalocean): the tool's own
+ * `create -d digitalocean` or `-d hetzner` against its fake API (test/fakes/): the tool's own
  * overhead per create, that is the wall time from the process start to the moment the driver's
- * steps are done (the "Droplet address" line, where the SSH wait begins) minus the time the
- * droplet took to become active at the fake (from its create's answer to the first poll that saw
- * it active); and the API calls per create. Each create is killed at that line and removed with
- * `rm -y`, so no test host is needed. The first create (which makes the store's CA) is not counted.
+ * steps are done (the "Droplet address" / "Server address" line, where the SSH wait begins) minus
+ * the time the server took to become running at the fake (from its create's answer to the first
+ * poll that saw it running); and the API calls per create. Each create is killed at that line and
+ * removed with `rm -y`, so no test host is needed. The first create (which makes the store's CA)
+ * is not counted.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N]
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--driver hetzner] [--runs N]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeDigitalOcean } from '../test/fakes/digitalocean/fake.js';
+import { FakeHetzner } from '../test/fakes/hetzner/fake.js';
 import { cleanEnv, runCLI } from '../test/helpers/cli.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'docker-machine');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
-const TOKEN = 'dop_v1_bench';
+const driverArg = process.argv.indexOf('--driver');
+const DRIVER = driverArg > 0 ? process.argv[driverArg + 1] : 'digitalocean';
+const TOKEN = 'bench-token-0123456789';
 
-const store = await mkdtemp(join(tmpdir(), 'dm-bench-do-'));
-const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
-await fake.start();
-const env = { MACHINE_STORAGE_PATH: store, DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: fake.url };
+/** What differs per provider: the fake, the environment, the address line, the server's wait. */
+interface Provider {
+  url: string;
+  calls: string[];
+  addressLine: RegExp;
+  env: Record<string, string>;
+  /** ms from the create's answer to the poll that saw the server running. */
+  waitMs(name: string): number;
+  stop(): Promise<void>;
+}
+
+async function provider(): Promise<Provider> {
+  if (DRIVER === 'hetzner') {
+    const fake = new FakeHetzner({ token: TOKEN, addresses: ['127.0.0.1'], actionPolls: 2 });
+    await fake.start();
+    return {
+      url: fake.url,
+      calls: fake.calls,
+      addressLine: /Server address: /,
+      env: { HETZNER_API_TOKEN: TOKEN, HCLOUD_ENDPOINT: fake.url },
+      waitMs: (name) => {
+        const s = [...fake.servers.values()].find((x) => x.server.name === name);
+        return s?.runningAt && s.answeredAt ? s.runningAt - s.answeredAt : 0;
+      },
+      stop: () => fake.stop(),
+    };
+  }
+  if (DRIVER !== 'digitalocean') throw new Error(`--driver ${DRIVER}: digitalocean or hetzner`);
+  const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
+  await fake.start();
+  return {
+    url: fake.url,
+    calls: fake.calls,
+    addressLine: /Droplet address: /,
+    env: { DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: fake.url },
+    waitMs: (name) => {
+      const d = [...fake.droplets.values()].find((x) => x.droplet.name === name);
+      return d?.activeAt && d.answeredAt ? d.activeAt - d.answeredAt : 0;
+    },
+    stop: () => fake.stop(),
+  };
+}
+
+const store = await mkdtemp(join(tmpdir(), `dm-bench-${DRIVER}-`));
+const fake = await provider();
+const env = { MACHINE_STORAGE_PATH: store, ...fake.env };
 
 /** One create up to its address line: wall ms and the fake's calls during it. */
 async function once(name: string): Promise<{ wallMs: number; waitMs: number; calls: string[] }> {
   const before = fake.calls.length;
   const t0 = performance.now();
-  const child = spawn(
-    process.execPath,
-    [bin, 'create', '-d', 'digitalocean', '--digitalocean-ssh-port', '1', name],
-    {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [bin, 'create', '-d', DRIVER, `--${DRIVER}-ssh-port`, '1', name], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const wallMs = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d;
-      if (/Droplet address: /.test(out)) {
+      if (fake.addressLine.test(out)) {
         const ms = performance.now() - t0;
         child.kill('SIGKILL');
         resolve(ms);
@@ -53,8 +95,7 @@ async function once(name: string): Promise<{ wallMs: number; waitMs: number; cal
     child.on('exit', () => reject(new Error(`create ${name} ended before its address line:\n${out}`)));
   });
   const calls = fake.calls.slice(before);
-  const d = [...fake.droplets.values()].find((x) => x.droplet.name === name);
-  const waitMs = d?.activeAt && d.answeredAt ? d.activeAt - d.answeredAt : 0;
+  const waitMs = fake.waitMs(name);
   const r = await runCLI(['rm', '-y', name], { env });
   if (r.code !== 0) throw new Error(`rm ${name}: ${r.stderr}`);
   return { wallMs, waitMs, calls };
@@ -67,11 +108,11 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const overhead = results.map((r) => r.wallMs - r.waitMs);
   console.log(
-    `cpus ${cpus().length} (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(2)}, runs ${RUNS}`,
+    `${DRIVER}: cpus ${cpus().length} (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(2)}, runs ${RUNS}`,
   );
   for (const [i, r] of results.entries()) {
     console.log(
-      `b${i}: wall ${r.wallMs.toFixed(0)} ms, droplet wait ${r.waitMs} ms, overhead ${(r.wallMs - r.waitMs).toFixed(0)} ms, ${r.calls.length} API calls`,
+      `b${i}: wall ${r.wallMs.toFixed(0)} ms, server wait ${r.waitMs} ms, overhead ${(r.wallMs - r.waitMs).toFixed(0)} ms, ${r.calls.length} API calls`,
     );
   }
   console.log(

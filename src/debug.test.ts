@@ -26,6 +26,7 @@ test('secret flags by name', () => {
   for (const f of [
     'github-api-token',
     'digitalocean-access-token',
+    'hetzner-api-token',
     'amazonec2-secret-key',
     'vmwarevsphere-password',
   ])

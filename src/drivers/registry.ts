@@ -36,6 +36,12 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img)',
     load: async () => (await import('./qemu/index.js')).qemuDriver,
   },
+  hetzner: {
+    description: 'a Hetzner Cloud server, reached as root over SSH at its public IPv4',
+    needs:
+      'a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create)',
+    load: async () => (await import('./hetzner/index.js')).hetznerDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     needs: "a running engine's URL (--url)",
