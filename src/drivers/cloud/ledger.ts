@@ -78,8 +78,12 @@ function same(a: LedgerEntry, b: LedgerEntry): boolean {
 export interface ResourceKind {
   /** Ids of the resources that `find` matches (several if a retried call made two). */
   lookup(find: LedgerEntry['find']): Promise<string[]>;
-  /** Deletes it; a 404 counts as deleted. Resolves once the provider says it is gone or going. */
-  delete(id: string): Promise<void>;
+  /**
+   * Deletes it; a 404 counts as deleted. Resolves once the provider says it is gone or going, or
+   * with `kept` when it must stay (a security group that other machines now use): it is then
+   * left, said so, and no longer this machine's.
+   */
+  delete(id: string): Promise<void | { kept: string }>;
   /** How a user deletes it by hand, e.g. "doctl compute droplet delete 123". */
   byHand(id: string): string;
 }
@@ -126,7 +130,11 @@ export async function deleteLedger(
     let ok = true;
     for (const id of ids) {
       try {
-        await kind.delete(id);
+        const r = await kind.delete(id);
+        if (r && 'kept' in r) {
+          log(`Left ${entry.label} (${id}): ${r.kept}`);
+          continue;
+        }
         out.deleted.push(`${entry.label} (${id})`);
         log(`Deleted ${entry.label} (${id})`);
       } catch (err) {
