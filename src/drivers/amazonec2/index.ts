@@ -104,7 +104,17 @@ class AmazonEC2Driver extends CloudDriver {
     const c = this.ec2(ctx);
     ctx.debug(`EC2 credentials from ${this.credentials().source}`);
 
-    const regions = list((await c.call('DescribeRegions')).regionInfo).map((r) => text(obj(r).regionName));
+    // Asked of a region that surely exists, so that an unknown one gets this answer rather than
+    // a name that does not resolve (or, with an endpoint override, a signature scope refused).
+    const partition = /^(cn-|us-gov-)/.test(this.region) ? this.region : DEFAULT_REGION;
+    const home = new Ec2({
+      endpoint: str(this.json, 'Endpoint') || defaultEndpoint(partition),
+      region: partition,
+      credentials: () => this.credentials(),
+      retries: Math.max(0, num(this.json, 'RetryCount')),
+      ctx,
+    });
+    const regions = list((await home.call('DescribeRegions')).regionInfo).map((r) => text(obj(r).regionName));
     if (regions.length > 0 && !regions.includes(this.region)) {
       throw new MachineError(
         `region ${this.region} does not exist or is not enabled for this account; regions: ${regions.sort().join(', ')}`,

@@ -44,6 +44,8 @@ export class Moto {
   /** The proxy drivers talk to. */
   proxyUrl = '';
   calls: string[] = [];
+  /** Every request's form, in order. */
+  forms: URLSearchParams[] = [];
   throttled = 0;
   private child: ChildProcess | undefined;
   private forget: (() => void) | undefined;
@@ -97,8 +99,10 @@ export class Moto {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        const action = new URLSearchParams(body.toString()).get('Action') ?? '';
+        const form = new URLSearchParams(body.toString());
+        const action = form.get('Action') ?? '';
         this.calls.push(action);
+        this.forms.push(form);
         this.onAction?.(action);
         const fail = (status: number, code: string, message: string) => {
           res.writeHead(status, { 'content-type': 'text/xml' });
@@ -157,6 +161,7 @@ export class Moto {
   async reset(): Promise<void> {
     await fetch(`${this.url}/moto-api/reset`, { method: 'POST' });
     this.calls = [];
+    this.forms = [];
     this.throttled = 0;
     this.inject = [];
     this.rate = undefined;
