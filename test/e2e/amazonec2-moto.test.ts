@@ -474,7 +474,7 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       ['cfg', 'AKIDCFG'],
       ['', 'AKIDDEFAULT'],
     ]) {
-      moto.forms = [];
+      moto.signers = [];
       const r = await s.run(
         [
           '--debug',
@@ -491,7 +491,11 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       assert.match(r.stderr, /instance type t9\.huge does not exist/);
       assert.ok(!(r.stdout + r.stderr).includes(SECRET), 'no secret printed');
       assert.match(r.stderr, new RegExp(`EC2 credentials from profile ${profile || 'default'} in`));
-      assert.equal(moto.forms.length > 0, true);
+      assert.ok(moto.signers.length > 0);
+      assert.ok(
+        moto.signers.every((x) => x.keyId === akid && x.token === (profile === 'cfg')),
+        JSON.stringify(moto.signers),
+      );
     }
     await rm(join(home, '.aws'), { recursive: true, force: true });
   });

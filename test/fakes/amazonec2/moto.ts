@@ -46,6 +46,8 @@ export class Moto {
   calls: string[] = [];
   /** Every request's form, in order. */
   forms: URLSearchParams[] = [];
+  /** The access key id each request was signed with, and whether it carried a session token. */
+  signers: { keyId: string; token: boolean }[] = [];
   throttled = 0;
   private child: ChildProcess | undefined;
   private forget: (() => void) | undefined;
@@ -103,6 +105,10 @@ export class Moto {
         const action = form.get('Action') ?? '';
         this.calls.push(action);
         this.forms.push(form);
+        this.signers.push({
+          keyId: /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? '',
+          token: !!req.headers['x-amz-security-token'],
+        });
         this.onAction?.(action);
         const fail = (status: number, code: string, message: string) => {
           res.writeHead(status, { 'content-type': 'text/xml' });
@@ -162,6 +168,7 @@ export class Moto {
     await fetch(`${this.url}/moto-api/reset`, { method: 'POST' });
     this.calls = [];
     this.forms = [];
+    this.signers = [];
     this.throttled = 0;
     this.inject = [];
     this.rate = undefined;
