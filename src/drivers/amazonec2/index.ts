@@ -599,6 +599,7 @@ class AmazonEC2Driver extends CloudDriver {
           const a = await c.call('DescribeSecurityGroups', filters({ 'group-name': name, 'vpc-id': vpc }));
           return list(a.securityGroupInfo).map((g) => text(obj(g).groupId));
         },
+        keep: (id) => this.groupUsers(c, id),
         delete: (id) => this.deleteGroup(c, id),
         byHand: (id) => this.byHand(`delete-security-group --group-id ${id}`),
       },
@@ -640,24 +641,26 @@ class AmazonEC2Driver extends CloudDriver {
   }
 
   /**
-   * A group this machine made is deleted unless other instances use it now (as the original, a
-   * shared group stays). EC2 refuses while this machine's own instance is still shutting down:
-   * asked again until it has gone, within a bound.
+   * A group this machine made is deleted unless other instances use it now: then it stays, as the
+   * original leaves a shared group ('' when only this machine's instance uses it).
    */
-  private async deleteGroup(c: Ec2, id: string): Promise<void | { kept: string }> {
+  private async groupUsers(c: Ec2, id: string): Promise<string> {
     const mine = this.instanceId;
     const enis = list(
       (await c.call('DescribeNetworkInterfaces', filters({ 'group-id': id }))).networkInterfaceSet,
     ).map(obj);
-    const others = enis.map((e) => text(obj(e.attachment).instanceId)).filter((i) => i !== mine);
     if (enis.some((e) => !text(obj(e.attachment).instanceId)))
-      return { kept: 'a network interface of someone else uses it' };
-    if (others.length > 0) {
-      const users = instancesOf(await c.call('DescribeInstances', { InstanceId: others }))
-        .filter((i) => i.state !== 'terminated')
-        .map((i) => i.id);
-      if (users.length > 0) return { kept: `other instances use it (${users.join(', ')})` };
-    }
+      return 'a network interface of someone else uses it';
+    const others = enis.map((e) => text(obj(e.attachment).instanceId)).filter((i) => i !== mine);
+    if (others.length === 0) return '';
+    const users = instancesOf(await c.call('DescribeInstances', { InstanceId: others }))
+      .filter((i) => i.state !== 'terminated')
+      .map((i) => i.id);
+    return users.length > 0 ? `other instances use it (${users.join(', ')})` : '';
+  }
+
+  /** EC2 refuses while this machine's own instance is still shutting down: asked again, within a bound. */
+  private async deleteGroup(c: Ec2, id: string): Promise<void> {
     const started = Date.now();
     for (;;) {
       try {

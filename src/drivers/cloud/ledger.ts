@@ -78,12 +78,13 @@ function same(a: LedgerEntry, b: LedgerEntry): boolean {
 export interface ResourceKind {
   /** Ids of the resources that `find` matches (several if a retried call made two). */
   lookup(find: LedgerEntry['find']): Promise<string[]>;
+  /** Deletes it; a 404 counts as deleted. Resolves once the provider says it is gone or going. */
+  delete(id: string): Promise<void>;
   /**
-   * Deletes it; a 404 counts as deleted. Resolves once the provider says it is gone or going, or
-   * with `kept` when it must stay (a security group that other machines now use): it is then
-   * left, said so, and no longer this machine's.
+   * Why it must stay although this machine made it ('' when it need not): a security group that
+   * other machines now use. It is then left, said so, and no longer this machine's.
    */
-  delete(id: string): Promise<void | { kept: string }>;
+  keep?(id: string): Promise<string>;
   /** How a user deletes it by hand, e.g. "doctl compute droplet delete 123". */
   byHand(id: string): string;
 }
@@ -130,11 +131,12 @@ export async function deleteLedger(
     let ok = true;
     for (const id of ids) {
       try {
-        const r = await kind.delete(id);
-        if (r && 'kept' in r) {
-          log(`Left ${entry.label} (${id}): ${r.kept}`);
+        const why = kind.keep ? await kind.keep(id) : '';
+        if (why) {
+          log(`Left ${entry.label} (${id}): ${why}`);
           continue;
         }
+        await kind.delete(id);
         out.deleted.push(`${entry.label} (${id})`);
         log(`Deleted ${entry.label} (${id})`);
       } catch (err) {
