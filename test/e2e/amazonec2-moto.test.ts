@@ -13,7 +13,7 @@ import { filters } from '../../src/drivers/amazonec2/ec2.js';
 import { list, obj, text } from '../../src/drivers/amazonec2/xml.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
-import { Moto } from '../fakes/amazonec2/moto.js';
+import { Moto, TEST_AMIS } from '../fakes/amazonec2/moto.js';
 import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
 
 /**
@@ -318,6 +318,48 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
+  test("without --amazonec2-ami: the region's newest Ubuntu 24.04 from Canonical, arm64 for Graviton types, with the image's root device", async () => {
+    const images = new Moto('us-east-1', TEST_AMIS);
+    await images.start();
+    try {
+      const n = await images.network('127.0.6.0/24');
+      for (const [type, want] of [
+        ['t2.micro', 'ami-0noble0amd640new'],
+        ['t4g.small', 'ami-0noble0arm640new'],
+      ]) {
+        const flags = [
+          '--amazonec2-access-key',
+          'AKIDMOTO',
+          '--amazonec2-secret-key',
+          SECRET,
+          '--amazonec2-subnet-id',
+          n.subnet,
+          '--amazonec2-use-private-address',
+          '--amazonec2-ssh-port',
+          '1',
+          '--amazonec2-instance-type',
+          type,
+        ];
+        const e = env({ AWS_ENDPOINT_URL_EC2: images.proxyUrl });
+        const k = await untilAddress('d1', flags, e);
+        assert.match(
+          k.out,
+          new RegExp(`Using AMI ${want} \\(ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24\\.04-`),
+        );
+        const run = images.forms.find((f) => f.get('Action') === 'RunInstances');
+        assert.equal(run?.get('ImageId'), want);
+        assert.equal(run?.get('BlockDeviceMapping.1.DeviceName'), '/dev/xvda');
+        assert.equal(k.driver.AMI, want);
+        const rmr = await s.run(['rm', '-y', 'd1'], { env: e });
+        assert.equal(rmr.code, 0, rmr.stderr);
+        images.forms = [];
+      }
+      assert.deepEqual(await images.inventory(), EMPTY);
+    } finally {
+      await images.stop();
+    }
+  });
+
   test('every option reaches the launch: tags on instance and volume, IMDSv2, EBS type/size/encryption/KMS, spot market, IAM profile, ports', async () => {
     await instanceProfile('docker-node');
     const userData = join(home, 'user-data.sh');
@@ -554,9 +596,11 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   });
 
   /** create until its instance has an address (kill -9 there, before SSH): the machine's Driver section. */
-  const runDriverSteps = async (name: string, extra: string[] = []) => {
-    const child = spawn(process.execPath, [binPath, 'create', '-d', 'amazonec2', ...base(), ...extra, name], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
+  const runDriverSteps = async (name: string, extra: string[] = []) =>
+    (await untilAddress(name, [...base(), ...extra], env())).driver;
+  const untilAddress = async (name: string, flags: string[], e: NodeJS.ProcessEnv) => {
+    const child = spawn(process.execPath, [binPath, 'create', '-d', 'amazonec2', ...flags, name], {
+      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...e }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -583,10 +627,9 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     await new Promise((r) =>
       child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
     );
-    return JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8')).Driver as Record<
-      string,
-      unknown
-    >;
+    const driver = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'))
+      .Driver as Record<string, unknown>;
+    return { driver, out };
   };
 });
 

@@ -1,6 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Ec2, filters } from '../../../src/drivers/amazonec2/ec2.js';
 import { instancesOf } from '../../../src/drivers/amazonec2/state.js';
 import { list, obj, text } from '../../../src/drivers/amazonec2/xml.js';
@@ -39,6 +42,62 @@ interface Injected {
   message: string;
 }
 
+/**
+ * Images for a moto that must know Canonical's (MOTO_AMIS_PATH replaces its own list; moto reads
+ * the file's dates once, so its reset fails afterwards: use such a moto for one test): one plain image, and
+ * Canonical-named Ubuntu images as the default-image lookup finds them in AWS, two generations of
+ * amd64 and one arm64, with a root device other than moto's usual /dev/sda1.
+ */
+export const TEST_AMIS = [
+  {
+    ami_id: 'ami-12c6146b',
+    name: 'plain-test-image',
+    owner_id: '801119661308',
+    root_device_name: '/dev/sda1',
+  },
+  {
+    ami_id: 'ami-0noble0amd640old',
+    name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20240423',
+    owner_id: '099720109477',
+    architecture: 'x86_64',
+    creation_date: '2024-04-23T10:00:00.000Z',
+    root_device_name: '/dev/xvda',
+  },
+  {
+    ami_id: 'ami-0noble0amd640new',
+    name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20251120',
+    owner_id: '099720109477',
+    architecture: 'x86_64',
+    creation_date: '2025-11-20T10:00:00.000Z',
+    root_device_name: '/dev/xvda',
+  },
+  {
+    ami_id: 'ami-0noble0arm640new',
+    name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-20251120',
+    owner_id: '099720109477',
+    architecture: 'arm64',
+    creation_date: '2025-11-20T10:00:00.000Z',
+    root_device_name: '/dev/xvda',
+  },
+  {
+    // Same name pattern, another owner: never chosen.
+    ami_id: 'ami-0impostor0000001',
+    name: 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261201',
+    owner_id: '123456789012',
+    architecture: 'x86_64',
+    creation_date: '2026-12-01T10:00:00.000Z',
+  },
+].map((a) => ({
+  state: 'available',
+  public: true,
+  image_type: 'machine',
+  virtualization_type: 'hvm',
+  hypervisor: 'xen',
+  root_device_type: 'ebs',
+  architecture: 'x86_64',
+  ...a,
+}));
+
 export class Moto {
   url = '';
   /** The proxy drivers talk to. */
@@ -50,6 +109,7 @@ export class Moto {
   signers: { keyId: string; token: boolean }[] = [];
   throttled = 0;
   private child: ChildProcess | undefined;
+  private dir = '';
   private forget: (() => void) | undefined;
   private proxy: Server | undefined;
   private inject: Injected[] = [];
@@ -60,7 +120,10 @@ export class Moto {
   onAction: ((action: string) => void) | undefined;
   readonly ec2: () => Ec2;
 
-  constructor(private readonly region = 'us-east-1') {
+  constructor(
+    private readonly region = 'us-east-1',
+    private readonly amis?: object[],
+  ) {
     this.ec2 = () =>
       new Ec2({
         endpoint: this.url,
@@ -74,8 +137,14 @@ export class Moto {
     const found = motoCommand();
     if ('missing' in found) throw new Error(`cannot start moto_server: ${found.missing}`);
     const port = await freePort();
+    const amisEnv: NodeJS.ProcessEnv = {};
+    if (this.amis) {
+      this.dir = await mkdtemp(join(tmpdir(), 'dm-moto-'));
+      amisEnv.MOTO_AMIS_PATH = join(this.dir, 'amis.json');
+      await writeFile(amisEnv.MOTO_AMIS_PATH, JSON.stringify(this.amis));
+    }
     const child = spawn(found.cmd, [...found.args, '-H', '127.0.0.1', '-p', String(port)], {
-      env: { ...process.env, ...MOTO_ENV },
+      env: { ...process.env, ...MOTO_ENV, ...amisEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
@@ -189,6 +258,7 @@ export class Moto {
       clearTimeout(t);
     }
     this.forget?.();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 
   /** A VPC and subnet of the given CIDR, in the region's zone a. */
