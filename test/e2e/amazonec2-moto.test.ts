@@ -186,12 +186,76 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.ok(!r.stderr.includes(SECRET) && !r.stdout.includes(SECRET));
   });
 
-  test('throttling (RequestLimitExceeded) is waited out; other 5xx of a launch are not repeated blindly', async () => {
+  test('throttling (RequestLimitExceeded) is waited out; a launch is repeated after a 5xx (its client token makes that safe), an import is not', async () => {
     moto.failNext('DescribeRegions', 503, 'RequestLimitExceeded', 'Request limit exceeded.');
     moto.failNext('DescribeInstanceTypes', 503, 'RequestLimitExceeded', 'Request limit exceeded.');
+    moto.failNext('RunInstances', 500, 'InternalError', 'An internal error has occurred');
     const k = await killAt(/Instance address: /, 'm1');
-    assert.equal(moto.calls.filter((c) => c === 'DescribeRegions').length >= 2, true);
+    assert.deepEqual(
+      ['DescribeRegions', 'DescribeInstanceTypes', 'RunInstances'].map(
+        (a) => moto.calls.filter((c) => c === a).length,
+      ),
+      [2, 2, 2],
+    );
+    const tokens = moto.forms
+      .filter((f) => f.get('Action') === 'RunInstances')
+      .map((f) => f.get('ClientToken'));
+    assert.equal(tokens[0], tokens[1], 'the repeat carries the same client token');
     assert.equal(k.made.instances.length, 1);
+
+    // A 5xx of a call without a client token may have been acted on: not repeated; one line, and
+    // rm finds what the provider may have made by its name.
+    moto.failNext('ImportKeyPair', 500, 'InternalError', 'An internal error has occurred');
+    moto.calls = [];
+    const r = await create('m2');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /EC2 API: InternalError: An internal error has occurred \(HTTP 500\)/);
+    assert.equal(moto.calls.filter((c) => c === 'ImportKeyPair').length, 1);
+    const rmr = await s.run(['rm', '-y', 'm2'], { env: env() });
+    assert.equal(rmr.code, 0, rmr.stderr);
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
+  test('kill powers the instance off (a forced stop), and status says Stopped', async () => {
+    const d = await runDriverSteps('p1');
+    const r = await s.run(['kill', 'p1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    const stop = moto.forms.find((f) => f.get('Action') === 'StopInstances');
+    assert.deepEqual([stop?.get('InstanceId.1'), stop?.get('Force')], [d.InstanceId, 'true']);
+    assert.equal((await s.run(['status', 'p1'], { env: env() })).stdout.trim(), 'Stopped');
+    const rmr = await s.run(['rm', '-y', 'p1'], { env: env() });
+    assert.equal(rmr.code, 0, rmr.stderr);
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
+  test("the original's spot request: waited for until fulfilled, its instance tagged and given its metadata options; rm cancels it", async () => {
+    // Killed at the launch line, before the address: moto puts a spot request's instance in the
+    // default VPC whatever subnet is asked for, and that address must never be dialled.
+    const k = await killAt(/Instance i-\w+ launched \(spot request sir-\w+\)/, 's1', [
+      '--amazonec2-request-spot-instance',
+      '--amazonec2-spot-api',
+      'request-spot-instances',
+      '--amazonec2-http-tokens',
+      'required',
+    ]);
+    assert.deepEqual(
+      k.ledger.map((e) => [e.kind, e.find.by, e.id.replace(/-\w+$/, '-')]),
+      [
+        ['key_pair', 'name', 's1'],
+        ['security_group', 'name', 'sg-'],
+        ['spot_request', 'tag', 'sir-'],
+        ['instance', 'spot-request-tag', 'i-'],
+      ],
+    );
+    assert.match(k.driver.SpotInstanceRequestId, /^sir-/);
+    const req = moto.forms.find((f) => f.get('Action') === 'RequestSpotInstances');
+    assert.equal(req?.get('SpotPrice'), '0.50');
+    assert.equal(req?.get('LaunchSpecification.ImageId'), AMI);
+    assert.equal(req?.get('LaunchSpecification.NetworkInterface.1.SubnetId'), net.subnet);
+    assert.equal(req?.get('TagSpecification.1.ResourceType'), 'spot-instances-request');
+    const meta = moto.forms.find((f) => f.get('Action') === 'ModifyInstanceMetadataOptions');
+    assert.equal(meta?.get('HttpTokens'), 'required');
+    assert.match(k.out, /Deleted instance s1 \(i-\w+\)[\s\S]*Deleted spot request of s1 \(sir-\w+\)/);
   });
 
   /**
