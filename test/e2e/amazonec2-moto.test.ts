@@ -229,8 +229,8 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   });
 
   test("the original's spot request: waited for until fulfilled, its instance tagged and given its metadata options; rm cancels it", async () => {
-    // Killed at the launch line, before the address: moto puts a spot request's instance in the
-    // default VPC whatever subnet is asked for, and that address must never be dialled.
+    // Killed at the launch line, before the address: moto gives a spot request's instance an
+    // address outside the subnet asked for (10.30.x.y), and that address must never be dialled.
     const k = await killAt(/Instance i-\w+ launched \(spot request sir-\w+\)/, 's1', [
       '--amazonec2-request-spot-instance',
       '--amazonec2-spot-api',
