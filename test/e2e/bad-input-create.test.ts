@@ -38,7 +38,7 @@ const USER_FORM = 'expected a user name on the machine (letters, digits, . _ -),
 const PRECHECK = 'Running pre-create checks...\n';
 const preCheck = (cause: string) => `Error with pre-create check: "${cause}"`;
 const DRIVERS =
-  "Available drivers: docker, generic, none, qemu. Run 'docker-machine create --help' to see them.";
+  "Available drivers: amazonec2, digitalocean, docker, generic, none, qemu. Run 'docker-machine create --help' to see them.";
 
 const none = (...rest: string[]) => ['create', '-d', 'none', ...rest];
 const okURL = 'tcp://127.0.0.1:1';

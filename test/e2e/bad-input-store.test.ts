@@ -88,7 +88,7 @@ const PROMPT =
 const NO_ANSWER =
   'Error: rm needs a confirmation and stdin gave no answer: answer y at the prompt, or use -y to remove without one';
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const NO_DRIVER = `Driver "" not found. Available drivers: docker, generic, none, qemu. Run 'docker-machine create --help' to see them.`;
+const NO_DRIVER = `Driver "" not found. Available drivers: amazonec2, digitalocean, docker, generic, none, qemu. Run 'docker-machine create --help' to see them.`;
 /** ls's row of m1, which must show whatever is wrong with the other machines. */
 const M1_ROW = /\nm1 +- +none +Running +tcp:\/\/127\.0\.0\.1:1 /;
 
