@@ -529,6 +529,44 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
+  test('two named groups, read-only, and a private address only: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
+    const d = await runDriverSteps('r1', [
+      '--amazonec2-security-group',
+      'web',
+      '--amazonec2-security-group',
+      'ops',
+      '--amazonec2-security-group-readonly',
+      '--amazonec2-private-address-only',
+    ]);
+    assert.deepEqual((await moto.inventory()).groups, ['ops', 'web']);
+    assert.equal(moto.calls.includes('AuthorizeSecurityGroupIngress'), false);
+    const run = moto.forms.find((f) => f.get('Action') === 'RunInstances');
+    assert.deepEqual(
+      [run?.get('NetworkInterface.1.SecurityGroupId.1'), run?.get('NetworkInterface.1.SecurityGroupId.2')],
+      d.SecurityGroupIds,
+    );
+    assert.equal(run?.get('NetworkInterface.1.AssociatePublicIpAddress'), 'false');
+    const inst = obj(
+      list(
+        obj(
+          list(
+            (await moto.ec2().call('DescribeInstances', { InstanceId: [d.InstanceId as string] }))
+              .reservationSet,
+          )[0],
+        ).instancesSet,
+      )[0],
+    );
+    assert.equal(text(inst.ipAddress), '');
+    assert.equal(d.IPAddress, text(inst.privateIpAddress));
+    const r = await s.run(['rm', '-y', 'r1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Deleted security group ops \(sg-\w+\)[\s\S]*Deleted security group web \(sg-\w+\)/,
+    );
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
   test("a security group two machines use is left by the first rm and deleted by the last; a user's key pair is never deleted", async () => {
     const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
     const keyPath = join(home, 'my_key');
