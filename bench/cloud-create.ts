@@ -7,12 +7,17 @@
  * removed with `rm -y`, so no test host is needed. The first create (which makes the store's CA)
  * is not counted.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--driver hetzner] [--runs N]
+ * With `--driver amazonec2`, the same against moto_server (test/fakes/amazonec2/moto.ts), whose
+ * instances are running at the first DescribeInstances: there is no wait to subtract, and the
+ * overhead is the wall time up to the "Instance address" line.
+ *
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|amazonec2]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Moto } from '../test/fakes/amazonec2/moto.js';
 import { FakeDigitalOcean } from '../test/fakes/digitalocean/fake.js';
 import { FakeHetzner } from '../test/fakes/hetzner/fake.js';
 import { cleanEnv, runCLI } from '../test/helpers/cli.js';
@@ -24,6 +29,10 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const driverArg = process.argv.indexOf('--driver');
 const DRIVER = driverArg > 0 ? process.argv[driverArg + 1] : 'digitalocean';
 const TOKEN = 'bench-token-0123456789';
+if (DRIVER === 'amazonec2') {
+  await benchEC2();
+  process.exit(0);
+}
 
 /** What differs per provider: the fake, the environment, the address line, the server's wait. */
 interface Provider {
@@ -124,4 +133,74 @@ try {
 } finally {
   await fake.stop();
   await rm(store, { recursive: true, force: true });
+}
+
+/** The amazonec2 driver against moto_server, up to its "Instance address" line. */
+async function benchEC2(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dm-bench-ec2-'));
+  const moto = new Moto();
+  await moto.start();
+  try {
+    const net = await moto.network('127.0.7.0/24');
+    const env = {
+      MACHINE_STORAGE_PATH: dir,
+      AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_EC2: moto.proxyUrl,
+    };
+    const flags = [
+      '--amazonec2-ami',
+      'ami-12c6146b',
+      '--amazonec2-subnet-id',
+      net.subnet,
+      '--amazonec2-use-private-address',
+      '--amazonec2-ssh-port',
+      '1',
+    ];
+    const one = async (name: string) => {
+      const before = moto.calls.length;
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [bin, 'create', '-d', 'amazonec2', ...flags, name], {
+        env: cleanEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const wallMs = await new Promise<number>((resolve, reject) => {
+        const onData = (d: Buffer) => {
+          out += d;
+          if (/Instance address: /.test(out)) {
+            const ms = performance.now() - t0;
+            child.kill('SIGKILL');
+            resolve(ms);
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('exit', () => reject(new Error(`create ${name} ended before its address line:\n${out}`)));
+      });
+      const calls = moto.calls.slice(before);
+      const r = await runCLI(['rm', '-y', name], { env });
+      if (r.code !== 0) throw new Error(`rm ${name}: ${r.stderr}`);
+      return { wallMs, calls };
+    };
+    await one('warmup');
+    const results = [];
+    for (let i = 0; i < RUNS; i++) results.push(await one(`e${i}`));
+    const walls = results.map((r) => r.wallMs).sort((a, b) => a - b);
+    console.log(
+      `cpus ${cpus().length} (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0].toFixed(2)}, runs ${RUNS}`,
+    );
+    for (const [i, r] of results.entries())
+      console.log(`e${i}: overhead ${r.wallMs.toFixed(0)} ms, ${r.calls.length} API calls`);
+    console.log(
+      `median overhead ${walls[Math.floor(walls.length / 2)].toFixed(0)} ms (${walls[0].toFixed(0)}-${walls[walls.length - 1].toFixed(0)}); API calls per create: ${results[0].calls.length}`,
+    );
+    const byAction = new Map<string, number>();
+    for (const c of results[0].calls) byAction.set(c, (byAction.get(c) ?? 0) + 1);
+    console.log([...byAction].map(([k, v]) => `${v}x ${k}`).join('; '));
+  } finally {
+    await moto.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -14,6 +14,12 @@ interface DriverEntry {
  * (the docker, qemu and cloud drivers pull in heavy code).
  */
 const drivers: Record<string, DriverEntry> = {
+  amazonec2: {
+    description: 'an Amazon EC2 instance, reached as ubuntu over SSH at its public (or private) address',
+    needs:
+      'AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials)',
+    load: async () => (await import('./amazonec2/index.js')).amazonec2Driver,
+  },
   digitalocean: {
     description: 'a DigitalOcean droplet, reached as root over SSH at its public IPv4',
     needs:

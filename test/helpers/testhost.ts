@@ -169,6 +169,8 @@ export async function startTestHost(
     extraPorts?: number;
     /** For tests that reboot the host: a reboot ends the container, the engine starts it again. */
     restartAlways?: boolean;
+    /** A network of the engine's own and the address on it (a cloud fake's private address). */
+    network?: { name: string; ip: string };
   },
 ): Promise<TestHost> {
   const sshPort = await freePort();
@@ -198,6 +200,7 @@ export async function startTestHost(
       '--dns',
       '127.0.0.1',
       ...(opts.restartAlways ? ['--restart=always'] : []),
+      ...(opts.network ? ['--network', opts.network.name, '--ip', opts.network.ip] : []),
       '-v',
       `${join(keyDir, 'authorized_keys')}:/root/.ssh/authorized_keys:ro`,
       '-p',

@@ -145,6 +145,64 @@ describe('cloud connection', () => {
   });
 });
 
+describe('cloud connection for a signed query API', () => {
+  it('sends a raw form with its content type, signs every attempt with the request as sent, repeats a POST marked idempotent, and reads the provider body', async () => {
+    const seen: { auth: string; type: string; body: string }[] = [];
+    const srv = await serve((req, res, body) => {
+      seen.push({ auth: String(req.headers.authorization), type: String(req.headers['content-type']), body });
+      if (seen.length <= 2) {
+        res.writeHead(500);
+        return res.end('<Response><Errors><Error><Code>InternalError</Code></Error></Errors></Response>');
+      }
+      if (seen.length === 3) {
+        res.writeHead(400);
+        return res.end(
+          '<Response><Errors><Error><Code>InvalidThing.NotFound</Code></Error></Errors></Response>',
+        );
+      }
+      res.writeHead(200);
+      res.end('<ok/>');
+    });
+    try {
+      let signed = 0;
+      const { c, slept } = conn(srv.url, {
+        auth: (r) => ({
+          authorization: `sig-${++signed}-${r.method}-${r.url.pathname}-${r.payload}-${r.headers['content-type']}`,
+        }),
+        parseBody: (t) => ({ xml: t }),
+        parseError: (status, b) => {
+          const code = /<Code>([^<]+)</.exec((b as { xml: string }).xml)?.[1] ?? `HTTP${status}`;
+          return { code, message: 'm', gone: code.endsWith('.NotFound') };
+        },
+      });
+      const raw = { contentType: 'application/x-www-form-urlencoded', text: 'Action=Describe&X=1' };
+      // A POST is not repeated after a 500 unless the caller says it is safe.
+      await assert.rejects(c.request('POST', '/', undefined, { raw }), (err) => {
+        assert.ok(err instanceof CloudAPIError && err.code === 'InternalError');
+        return true;
+      });
+      await assert.rejects(c.request('POST', '/', undefined, { raw, idempotent: true }), (err) => {
+        assert.ok(err instanceof CloudAPIError && err.gone && err.status === 400);
+        return true;
+      });
+      const ok = await c.request('POST', '/', undefined, { raw, idempotent: true });
+      assert.deepEqual(ok.body, { xml: '<ok/>' });
+      assert.deepEqual(
+        seen.map((x) => [x.auth, x.type, x.body]),
+        [1, 2, 3, 4].map((n) => [
+          `sig-${n}-POST-/-Action=Describe&X=1-application/x-www-form-urlencoded`,
+          'application/x-www-form-urlencoded',
+          'Action=Describe&X=1',
+        ]),
+      );
+      // Only the 500 of the request marked idempotent was asked again.
+      assert.equal(slept.length, 1);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('HTTPS through a CONNECT proxy, trusting NODE_EXTRA_CA_CERTS', () => {
   let dir = '';
   before(async () => {

@@ -20,10 +20,20 @@ export interface ConnectionOptions {
   provider: string;
   /** Base URL; paths are appended to it. */
   endpoint: string;
-  /** Headers that authenticate a request; their values never reach a log line. */
-  auth(): Record<string, string>;
+  /**
+   * Headers that authenticate a request; their values never reach a log line. Called for every
+   * attempt with the request as it will be sent, so that a signature (AWS SigV4) covers it.
+   */
+  auth(req: SignableRequest): Record<string, string>;
+  /** The body of an answer as the provider writes it (default JSON; EC2 answers in XML). */
+  parseBody?(text: string): unknown;
+  /** The Accept header (default application/json). */
+  accept?: string;
   /** The provider's error body as a code and a message (and a request id where it gives one). */
-  parseError(status: number, body: unknown): { code: string; message: string; requestId?: string };
+  parseError(
+    status: number,
+    body: unknown,
+  ): { code: string; message: string; requestId?: string; gone?: boolean };
   /** Provider-specific throttling that is not HTTP 429 (EC2's RequestLimitExceeded in a 503). */
   isThrottled?(status: number, body: unknown): boolean;
   debug?(line: string): void;
@@ -34,6 +44,26 @@ export interface ConnectionOptions {
   env?: NodeJS.ProcessEnv;
   /** For tests of the backoff: what waits between attempts. */
   sleep?(ms: number): Promise<void>;
+}
+
+/** A request as it goes out: what a signing provider signs. */
+export interface SignableRequest {
+  method: string;
+  url: URL;
+  /** The headers already set (host excluded); the signature's headers are added to them. */
+  headers: Record<string, string>;
+  payload: string | undefined;
+}
+
+/** How one request differs from the JSON default. */
+export interface RequestOptions {
+  /** A body already encoded (a form, for query APIs), sent as is with its content type. */
+  raw?: { contentType: string; text: string };
+  /**
+   * The operation is safe to repeat although its method is not (a query API's Describe* sent
+   * by POST, or a create carrying the provider's idempotency token).
+   */
+  idempotent?: boolean;
 }
 
 export interface APIResponse<T> {
@@ -91,16 +121,23 @@ export class CloudConnection {
   }
 
   /** One operation: attempts until an answer that is not throttled or transient, within the policy. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<APIResponse<T>> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    ro: RequestOptions = {},
+  ): Promise<APIResponse<T>> {
     const url = this.urlFor(path);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = ro.raw ? ro.raw.text : body === undefined ? undefined : JSON.stringify(body);
+    const contentType = ro.raw ? ro.raw.contentType : 'application/json';
+    const safe = ro.idempotent || isIdempotent(method);
     for (let attempt = 1; ; attempt++) {
       let res: RawResponse;
       try {
-        res = await this.send(method, url, payload);
+        res = await this.send(method, url, payload, contentType);
       } catch (err) {
         // A request that never got an answer may still have been acted on: only safe ones repeat.
-        if (!isIdempotent(method) || attempt >= this.policy.maxAttempts || this.opts.signal?.aborted) {
+        if (!safe || attempt >= this.policy.maxAttempts || this.opts.signal?.aborted) {
           throw new CloudUnreachableError(
             `${this.opts.provider} API at ${url.origin} could not be reached: ${errorMessage(err)}`,
           );
@@ -108,11 +145,12 @@ export class CloudConnection {
         await this.pause(attempt, undefined, `${method} ${url.pathname}: ${errorMessage(err)}`);
         continue;
       }
-      const parsed = parseJSON(res.text);
+      const parsed = this.opts.parseBody ? this.opts.parseBody(res.text) : parseJSON(res.text);
       if (res.status >= 200 && res.status < 300)
         return { status: res.status, headers: res.headers, body: parsed as T };
       const throttled = res.status === 429 || !!this.opts.isThrottled?.(res.status, parsed);
-      if ((throttled || isTransientStatus(res.status, method)) && attempt < this.policy.maxAttempts) {
+      const transient = isTransientStatus(res.status, safe ? 'GET' : method);
+      if ((throttled || transient) && attempt < this.policy.maxAttempts) {
         if (throttled) this.stats.throttled++;
         await this.pause(
           attempt,
@@ -122,7 +160,7 @@ export class CloudConnection {
         continue;
       }
       const e = this.opts.parseError(res.status, parsed ?? res.text);
-      throw new CloudAPIError(this.opts.provider, res.status, e.code, e.message, e.requestId);
+      throw new CloudAPIError(this.opts.provider, res.status, e.code, e.message, e.requestId, e.gone);
     }
   }
 
@@ -140,17 +178,22 @@ export class CloudConnection {
     if (this.opts.signal?.aborted) throw new MachineError('interrupted before it finished');
   }
 
-  private async send(method: string, url: URL, payload: string | undefined): Promise<RawResponse> {
+  private async send(
+    method: string,
+    url: URL,
+    payload: string | undefined,
+    contentType: string,
+  ): Promise<RawResponse> {
     this.stats.requests++;
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      accept: this.opts.accept ?? 'application/json',
       'user-agent': 'docker-machine',
-      ...this.opts.auth(),
     };
     if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = contentType;
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
+    Object.assign(headers, this.opts.auth({ method, url, headers: { ...headers }, payload }));
     const started = Date.now();
     this.opts.debug?.(`${method} ${url.href} ${redactHeaders(headers)}`);
     const res = await transport(method, url, headers, payload, {

@@ -11,8 +11,17 @@ export class CloudAPIError extends MachineError {
   readonly code: string;
   readonly apiMessage: string;
   readonly requestId: string;
+  /** The provider says the resource does not exist, in a status other than 404 (EC2's 400 *.NotFound). */
+  readonly gone: boolean;
 
-  constructor(provider: string, status: number, code: string, apiMessage: string, requestId = '') {
+  constructor(
+    provider: string,
+    status: number,
+    code: string,
+    apiMessage: string,
+    requestId = '',
+    gone = false,
+  ) {
     const req = requestId ? ` (request ${requestId})` : '';
     super(`${provider} API: ${code}: ${apiMessage.trim()} (HTTP ${status})${req}`);
     this.provider = provider;
@@ -20,12 +29,13 @@ export class CloudAPIError extends MachineError {
     this.code = code;
     this.apiMessage = apiMessage;
     this.requestId = requestId;
+    this.gone = gone;
   }
 }
 
 /** The provider no longer has the resource: for a delete, that is what was wanted. */
 export function isGone(err: unknown): boolean {
-  return err instanceof CloudAPIError && err.status === 404;
+  return err instanceof CloudAPIError && (err.status === 404 || err.gone);
 }
 
 /**

@@ -80,6 +80,11 @@ export interface ResourceKind {
   lookup(find: LedgerEntry['find']): Promise<string[]>;
   /** Deletes it; a 404 counts as deleted. Resolves once the provider says it is gone or going. */
   delete(id: string): Promise<void>;
+  /**
+   * Why it must stay although this machine made it ('' when it need not): a security group that
+   * other machines now use. It is then left, said so, and no longer this machine's.
+   */
+  keep?(id: string): Promise<string>;
   /** How a user deletes it by hand, e.g. "doctl compute droplet delete 123". */
   byHand(id: string): string;
 }
@@ -126,6 +131,11 @@ export async function deleteLedger(
     let ok = true;
     for (const id of ids) {
       try {
+        const why = kind.keep ? await kind.keep(id) : '';
+        if (why) {
+          log(`Left ${entry.label} (${id}): ${why}`);
+          continue;
+        }
         await kind.delete(id);
         out.deleted.push(`${entry.label} (${id})`);
         log(`Deleted ${entry.label} (${id})`);

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { generateSSHKeyPair } from '../../src/ssh/keys.js';
+import { Moto } from '../fakes/amazonec2/moto.js';
+import { busyboxTarball } from '../helpers/busybox.js';
+import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import {
+  type HostEngine,
+  hostRootfs,
+  importHostImage,
+  startHostEngine,
+  startTestHost,
+  type TestHost,
+  testHostsAvailable,
+} from '../helpers/testhost.js';
+
+/**
+ * A whole machine life on the amazonec2 driver against moto_server, with a real Debian host
+ * (systemd, sshd, Docker) standing in for the instance: moto's subnet has the CIDR of a Docker
+ * network of the test's own engine, and the host runs at the private address moto gives the
+ * first instance of a fresh subnet (.4). The driver uses the private address; the public
+ * address moto also hands out is a real AWS range and is never contacted.
+ */
+const skip = testHostsAvailable()
+  ? false
+  : 'needs root, dockerd, debootstrap and ip (npm test installs them)';
+
+/** A /24 in 10.200-249.x.0 that no route of this computer covers yet. */
+function freeSubnet(): string {
+  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
+  for (let i = 0; i < 50; i++) {
+    const cidr = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
+    if (!routes.includes(`${cidr}.`)) return cidr;
+  }
+  throw new Error('no free 10.2xx.y.0/24 for the test network');
+}
+
+describe('create -d amazonec2 against moto_server with a real host at the instance address', {
+  skip,
+  timeout: 15 * 60_000,
+}, () => {
+  const moto = new Moto();
+  let engine: HostEngine;
+  let host: TestHost;
+  let s: CliStore;
+  let work: string;
+  let prefix: string;
+  let net: { vpc: string; subnet: string };
+  let watch: NodeJS.Timeout | undefined;
+
+  before(async () => {
+    await moto.start();
+    work = await mkdtemp(join(tmpdir(), 'dm-ec2host-'));
+    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
+    engine = await startHostEngine();
+    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
+    prefix = freeSubnet();
+    // Docker's own allocations stay in .128/25, away from the addresses moto hands out (.4 up).
+    await engine.docker([
+      'network',
+      'create',
+      '--subnet',
+      `${prefix}.0/24`,
+      '--gateway',
+      `${prefix}.1`,
+      '--ip-range',
+      `${prefix}.128/25`,
+      'ec2net',
+    ]);
+    // The host's own key: none of the driver's, which it authorises when the create makes it.
+    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
+    host = await startTestHost(engine, image, {
+      authorizedKey: publicLine,
+      network: { name: 'ec2net', ip: `${prefix}.4` },
+    });
+    net = await moto.network(`${prefix}.0/24`);
+    s = await tempStore();
+  });
+
+  after(async () => {
+    if (watch) clearInterval(watch);
+    await host?.stop();
+    await engine?.stop();
+    await moto.stop();
+    await s?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const env = () => ({
+    HOME: work,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ACCESS_KEY_ID: 'AKIDHOSTTEST',
+    AWS_SECRET_ACCESS_KEY: 'host-test-secret',
+    AWS_ENDPOINT_URL_EC2: moto.proxyUrl,
+    DOCKER_CONFIG: join(work, 'docker-config'),
+  });
+  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
+  const withEnv = (script: string) =>
+    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ec1)" && ${script}`], {
+      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
+      timeoutMs: 120_000,
+    });
+
+  test('create: key pair, security group, instance, its private address, then SSH and provisioning', async () => {
+    // cloud-init's part on EC2: the key pair's public key in the login user's authorized keys.
+    const pub = join(s.dir, 'machines', 'ec1', 'id_rsa.pub');
+    let given = false;
+    watch = setInterval(() => {
+      if (given || !existsSync(pub)) return;
+      given = true;
+      readFile(pub, 'utf8')
+        .then((k) => host.exec(`printf '%s\\n' '${k.trim()}' >> /root/.ssh/authorized_keys2`))
+        .catch(() => {
+          given = false;
+        });
+    }, 100);
+    const r = await run([
+      'create',
+      '-d',
+      'amazonec2',
+      '--amazonec2-ami',
+      'ami-12c6146b',
+      '--amazonec2-vpc-id',
+      net.vpc,
+      '--amazonec2-subnet-id',
+      net.subnet,
+      '--amazonec2-use-private-address',
+      '--amazonec2-ssh-user',
+      'root',
+      '--amazonec2-tags',
+      'team,a',
+      'ec1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.match(
+      out,
+      new RegExp(
+        `\\(ec1\\) Creating SSH key\\.\\.\\.[\\s\\S]*\\(ec1\\) Security group docker-machine created \\(sg-\\w+\\)[\\s\\S]*\\(ec1\\) Waiting for instance ec1 \\(i-\\w+\\) to be running\\.\\.\\.[\\s\\S]*\\(ec1\\) Instance ec1 \\(i-\\w+\\) is running \\(after \\d+ s\\)[\\s\\S]*\\(ec1\\) Instance address: ${prefix.replace(/\./g, '\\.')}\\.4[\\s\\S]*Docker is up and running!`,
+      ),
+    );
+    const inv = await moto.inventory();
+    assert.equal(inv.instances.length, 1);
+    assert.deepEqual(inv.keys, ['ec1']);
+  });
+
+  test('env, then docker run through TLS on the instance', async () => {
+    const r = await withEnv(
+      `docker import - busybox < ${busyboxTarball()} >/dev/null && docker run --pull=never --rm busybox echo hello`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello\n');
+    const ls = await run(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}']);
+    assert.equal(ls.stdout.trim(), `ec1 amazonec2 Running tcp://${prefix}.4:2376`);
+  });
+
+  test('stop stops the instance; start starts it, waits until running and for Docker', async () => {
+    const stop = await run(['stop', 'ec1']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await run(['status', 'ec1'])).stdout.trim(), 'Stopped');
+    // The host goes down with its instance and comes back with it.
+    await engine.docker(['stop', '-t', '20', host.id]);
+    await engine.docker(['start', host.id]);
+    const start = await run(['start', 'ec1']);
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal((await run(['status', 'ec1'])).stdout.trim(), 'Running');
+    const r = await withEnv('docker run --pull=never --rm busybox echo again');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'again\n');
+  });
+
+  test('rm terminates the instance, deletes the security group and key pair it made: moto is left empty', async () => {
+    const r = await run(['rm', '-y', 'ec1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Deleted instance ec1 \(i-\w+\)[\s\S]*Deleted security group docker-machine \(sg-\w+\)[\s\S]*Deleted key pair ec1 \(ec1\)[\s\S]*Successfully removed ec1/,
+    );
+    assert.deepEqual(await moto.inventory(), { instances: [], keys: [], groups: [], spot: [] });
+  });
+});
