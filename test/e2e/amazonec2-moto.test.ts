@@ -548,7 +548,7 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
-  test('two named groups, read-only, and a private address only: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
+  test('two named groups, read-only, a private address only and a device name: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
     const d = await runDriverSteps('r1', [
       '--amazonec2-security-group',
       'web',
@@ -556,6 +556,8 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       'ops',
       '--amazonec2-security-group-readonly',
       '--amazonec2-private-address-only',
+      '--amazonec2-device-name',
+      '/dev/sdf',
     ]);
     assert.deepEqual((await moto.inventory()).groups, ['ops', 'web']);
     assert.equal(moto.calls.includes('AuthorizeSecurityGroupIngress'), false);
@@ -565,6 +567,11 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       d.SecurityGroupIds,
     );
     assert.equal(run?.get('NetworkInterface.1.AssociatePublicIpAddress'), 'false');
+    assert.equal(
+      run?.get('BlockDeviceMapping.1.DeviceName'),
+      '/dev/sdf',
+      'a device name given wins over the image',
+    );
     const inst = obj(
       list(
         obj(
