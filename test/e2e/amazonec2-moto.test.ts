@@ -247,6 +247,49 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
+  test('a spot instance by market options: the spot request id AWS answers with is saved, and rm cancels it, then terminates the instance', async () => {
+    // moto leaves SpotInstanceRequestId out of RunInstances' answer (AWS sends it): a request of
+    // moto's own stands in for the one AWS would have made, its id added to the answer.
+    const c = moto.ec2();
+    const stand = obj(
+      list(
+        (
+          await c.call('RequestSpotInstances', {
+            SpotPrice: '0.5',
+            InstanceCount: 1,
+            LaunchSpecification: { ImageId: AMI, InstanceType: 't2.micro' },
+          })
+        ).spotInstanceRequestSet,
+      )[0],
+    );
+    const sir = text(stand.spotInstanceRequestId);
+    moto.rewrite.set('RunInstances', (xml) =>
+      xml.replace('</instanceId>', `</instanceId><spotInstanceRequestId>${sir}</spotInstanceRequestId>`),
+    );
+    const d = await runDriverSteps('m1', ['--amazonec2-request-spot-instance']);
+    assert.equal(d.SpotInstanceRequestId, sir);
+    assert.deepEqual(
+      ledgerOf(d).map((e) => [e.kind, e.id]),
+      [
+        ['key_pair', 'm1'],
+        ['security_group', (d.SecurityGroupIds as string[])[0]],
+        ['instance', d.InstanceId],
+        ['spot_request', sir],
+      ],
+    );
+    const r = await s.run(['rm', '-y', 'm1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`Deleted spot request of m1 \\(${sir}\\)[\\s\\S]*Deleted instance m1 \\(${d.InstanceId}\\)`),
+    );
+    const left = await moto.inventory();
+    assert.deepEqual(left.spot, []);
+    // What is left is the stand-in request's own instance, which was never the machine's.
+    assert.deepEqual(left.instances, [text(stand.instanceId)]);
+    await c.call('TerminateInstances', { InstanceId: [text(stand.instanceId)] });
+  });
+
   test("the original's spot request: waited for until fulfilled, its instance tagged and given its metadata options; rm cancels it", async () => {
     // Killed at the launch line, before the address: moto gives a spot request's instance an
     // address outside the subnet asked for (10.30.x.y), and that address must never be dialled.
