@@ -157,6 +157,25 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(moto.calls, []);
   });
 
+  test('keys given by flag are never printed by status or rm, even with --debug, and are kept in config.json (0600)', async () => {
+    const d = await runDriverSteps('s0', ['--amazonec2-session-token', `tok-${SECRET}`]);
+    assert.equal(d.SecretKey, SECRET);
+    const cfg = join(s.dir, 'machines', 's0', 'config.json');
+    assert.equal((await import('node:fs')).statSync(cfg).mode & 0o777, 0o600);
+    // (inspect prints config.json as the original did, keys included: it is asked for by name.)
+    for (const cmd of [
+      ['--debug', 'status', 's0'],
+      ['--debug', 'rm', '-y', 's0'],
+    ]) {
+      const r = await s.run(cmd, { env: env() });
+      assert.equal(r.code, 0, r.stderr);
+      const all = r.stdout + r.stderr;
+      assert.ok(!all.includes(SECRET), `${cmd.join(' ')} printed no key`);
+      if (cmd[1] === 'rm') assert.match(r.stderr, /POST http:\/\/127\.0\.0\.1:\d+\/ .*authorization=/);
+    }
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
   test('a key pair of the machine name that exists already is refused before anything is made', async () => {
     const pub = (await import('../../src/ssh/keys.js')).generateSSHKeyPair;
     const { publicLine } = await pub(join(home, 'other_key'));
@@ -226,6 +245,49 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     const rmr = await s.run(['rm', '-y', 'p1'], { env: env() });
     assert.equal(rmr.code, 0, rmr.stderr);
     assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
+  test('a spot instance by market options: the spot request id AWS answers with is saved, and rm cancels it, then terminates the instance', async () => {
+    // moto leaves SpotInstanceRequestId out of RunInstances' answer (AWS sends it): a request of
+    // moto's own stands in for the one AWS would have made, its id added to the answer.
+    const c = moto.ec2();
+    const stand = obj(
+      list(
+        (
+          await c.call('RequestSpotInstances', {
+            SpotPrice: '0.5',
+            InstanceCount: 1,
+            LaunchSpecification: { ImageId: AMI, InstanceType: 't2.micro' },
+          })
+        ).spotInstanceRequestSet,
+      )[0],
+    );
+    const sir = text(stand.spotInstanceRequestId);
+    moto.rewrite.set('RunInstances', (xml) =>
+      xml.replace('</instanceId>', `</instanceId><spotInstanceRequestId>${sir}</spotInstanceRequestId>`),
+    );
+    const d = await runDriverSteps('m1', ['--amazonec2-request-spot-instance']);
+    assert.equal(d.SpotInstanceRequestId, sir);
+    assert.deepEqual(
+      ledgerOf(d).map((e) => [e.kind, e.id]),
+      [
+        ['key_pair', 'm1'],
+        ['security_group', (d.SecurityGroupIds as string[])[0]],
+        ['instance', d.InstanceId],
+        ['spot_request', sir],
+      ],
+    );
+    const r = await s.run(['rm', '-y', 'm1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`Deleted spot request of m1 \\(${sir}\\)[\\s\\S]*Deleted instance m1 \\(${d.InstanceId}\\)`),
+    );
+    const left = await moto.inventory();
+    assert.deepEqual(left.spot, []);
+    // What is left is the stand-in request's own instance, which was never the machine's.
+    assert.deepEqual(left.instances, [text(stand.instanceId)]);
+    await c.call('TerminateInstances', { InstanceId: [text(stand.instanceId)] });
   });
 
   test("the original's spot request: waited for until fulfilled, its instance tagged and given its metadata options; rm cancels it", async () => {
@@ -529,7 +591,7 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
-  test('two named groups, read-only, and a private address only: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
+  test('two named groups, read-only, a private address only and a device name: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
     const d = await runDriverSteps('r1', [
       '--amazonec2-security-group',
       'web',
@@ -537,6 +599,8 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       'ops',
       '--amazonec2-security-group-readonly',
       '--amazonec2-private-address-only',
+      '--amazonec2-device-name',
+      '/dev/sdf',
     ]);
     assert.deepEqual((await moto.inventory()).groups, ['ops', 'web']);
     assert.equal(moto.calls.includes('AuthorizeSecurityGroupIngress'), false);
@@ -546,6 +610,11 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       d.SecurityGroupIds,
     );
     assert.equal(run?.get('NetworkInterface.1.AssociatePublicIpAddress'), 'false');
+    assert.equal(
+      run?.get('BlockDeviceMapping.1.DeviceName'),
+      '/dev/sdf',
+      'a device name given wins over the image',
+    );
     const inst = obj(
       list(
         obj(

@@ -77,9 +77,8 @@ export const flags: FlagDef[] = [
   {
     name: 'amazonec2-device-name',
     kind: 'string',
-    default: '/dev/sda1',
     envVar: 'AWS_DEVICE_NAME',
-    usage: "AWS root device name (when not given: the image's own root device)",
+    usage: "AWS root device name (default: the image's own root device, else /dev/sda1)",
   },
   {
     name: 'amazonec2-root-size',

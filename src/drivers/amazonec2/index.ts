@@ -187,7 +187,7 @@ class AmazonEC2Driver extends CloudDriver {
       ctx.log(`Using AMI ${ami} (${text(newest.name)})`);
     }
     const root = text(image.rootDeviceName);
-    this.set({ AMI: ami, ...(root && !bool(this.json, 'DeviceNameGiven') ? { DeviceName: root } : {}) });
+    this.set({ AMI: ami, DeviceName: str(this.json, 'DeviceName') || root || '/dev/sda1' });
   }
 
   /** The VPC and subnet: given, or the account's default VPC and its subnet in the zone. */
@@ -806,7 +806,6 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
       `--amazonec2-block-duration-minutes ${minutes}: expected 60, 120, 180, 240, 300 or 360`,
     );
   const groups = flagSlice(p, 'amazonec2-security-group');
-  const deviceGiven = p.explicit.has('amazonec2-device-name') || !!process.env.AWS_DEVICE_NAME;
   const json: DriverJSON = {
     ...base,
     SSHUser: flagString(p, 'amazonec2-ssh-user') || 'ubuntu',
@@ -834,7 +833,6 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     Tags: tags,
     ReservationId: '',
     DeviceName: flagString(p, 'amazonec2-device-name'),
-    DeviceNameGiven: deviceGiven,
     RootSize: flagInt(p, 'amazonec2-root-size'),
     VolumeType: flagString(p, 'amazonec2-volume-type'),
     EncryptEbsVolume: flagBool(p, 'amazonec2-encrypt-ebs-volume'),

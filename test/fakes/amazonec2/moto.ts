@@ -118,6 +118,8 @@ export class Moto {
   holdMs = 0;
   holdActions = new Set<string>();
   onAction: ((action: string) => void) | undefined;
+  /** An answer of moto changed on its way (to add what AWS sends and moto leaves out). */
+  rewrite = new Map<string, (xml: string) => string>();
   readonly ec2: () => Ec2;
 
   constructor(
@@ -207,8 +209,12 @@ export class Moto {
             r.on('data', (c: Buffer) => out.push(c));
             r.on('end', () => {
               const send = () => {
-                res.writeHead(r.statusCode ?? 502, r.headers);
-                res.end(Buffer.concat(out));
+                const rewrite = this.rewrite.get(action);
+                const body = rewrite
+                  ? Buffer.from(rewrite(Buffer.concat(out).toString()))
+                  : Buffer.concat(out);
+                res.writeHead(r.statusCode ?? 502, { ...r.headers, 'content-length': String(body.length) });
+                res.end(body);
               };
               if (this.holdMs && this.holdActions.has(action)) setTimeout(send, this.holdMs);
               else send();
@@ -244,6 +250,7 @@ export class Moto {
     this.holdMs = 0;
     this.holdActions.clear();
     this.onAction = undefined;
+    this.rewrite.clear();
   }
 
   async stop(): Promise<void> {
