@@ -178,7 +178,7 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     const keyPath = join(home, 'my_key');
     const { publicLine } = await generateSSHKeyPair(keyPath);
     const mine = fake.addKey('laptop', publicLine);
-    const { md5Fingerprint } = await import('../../src/drivers/digitalocean/index.js');
+    const { md5Fingerprint } = await import('../../src/drivers/cloud/key-fingerprint.js');
     assert.equal(md5Fingerprint(publicLine), mine.fingerprint);
     const k = await killAt(/Droplet address: /, 'm1', [
       '--digitalocean-ssh-key-fingerprint',

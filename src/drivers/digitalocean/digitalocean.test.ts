@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSSHKeyPair } from '../../ssh/keys.js';
+import { md5Fingerprint } from '../cloud/key-fingerprint.js';
 import { doctlToken } from './credentials.js';
-import { hostnameProblem, md5Fingerprint } from './index.js';
+import { hostnameProblem } from './index.js';
 import { machineState } from './state.js';
 
 test("doctl's config: the current context's token, else access-token, else none", async () => {

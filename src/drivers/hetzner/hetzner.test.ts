@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateSSHKeyPair } from '../../ssh/keys.js';
+import { md5Fingerprint } from '../cloud/key-fingerprint.js';
 import { hcloudToken } from './credentials.js';
-import { md5Fingerprint } from './index.js';
 import { machineState, parseLabels, serverNameProblem } from './state.js';
 
 test("hcloud's cli.toml: the token of $HCLOUD_CONTEXT, else of active_context, else none", async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MachineError } from '../../errors.js';
@@ -9,6 +9,7 @@ import { bool, mergeDriverJSON, num, str } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone } from '../cloud/errors.js';
+import { md5Fingerprint } from '../cloud/key-fingerprint.js';
 import type { Ledger, ResourceKind } from '../cloud/ledger.js';
 import type { ServerStatus } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
@@ -544,12 +545,6 @@ class HetznerDriver extends CloudDriver {
       throw err;
     }
   }
-}
-
-/** The MD5 fingerprint Hetzner gives keys: hex pairs of the key blob's digest. */
-export function md5Fingerprint(publicLine: string): string {
-  const blob = Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
-  return (createHash('md5').update(blob).digest('hex').match(/../g) ?? []).join(':');
 }
 
 function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
