@@ -1,6 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { processRuns } from '../process-alive.js';
 
 /**
  * Files and folders of the cache that take minutes to make (images, root file systems) are made
@@ -31,17 +32,6 @@ export function partialOwner(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Remove the partial files and folders in `dir` (those of `final` only, when given) whose maker
  * is no longer running. `remove` removes one (a build folder may hold mounts to undo first).
@@ -62,7 +52,7 @@ export async function removeLeftovers(
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = partialOwner(name);
-    if (pid === undefined || processAlive(pid)) continue;
+    if (pid === undefined || processRuns(pid)) continue;
     const path = join(dir, name);
     try {
       await (opts.remove ?? removePartial)(path);
@@ -110,7 +100,7 @@ export function removeLeftoversOfSync(final: string): void {
   } catch {}
   for (const name of names) {
     const pid = name.startsWith(prefix) ? partialOwner(name) : undefined;
-    if (pid !== undefined && !processAlive(pid))
+    if (pid !== undefined && !processRuns(pid))
       rmSync(join(dirname(final), name), { recursive: true, force: true });
   }
 }

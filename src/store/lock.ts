@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
+import { processRuns } from '../process-alive.js';
 
 /**
  * File locks that no killed process can leave blocking.
@@ -389,12 +390,7 @@ function procStat(pid: number): { state: string; start: string } | undefined {
 }
 
 function processAlive(pid: number, start: string): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!processRuns(pid)) return false;
   const st = procStat(pid);
   if (!st) return true;
   // A killed process its parent has not reaped yet still answers kill(0).

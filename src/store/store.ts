@@ -3,6 +3,7 @@ import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, st
 import { join, resolve, sep } from 'node:path';
 import { errnoText, errorMessage, MachineError } from '../errors.js';
 import { goMarshalIndent } from '../format/gojson.js';
+import { processRuns } from '../process-alive.js';
 import { writeFileAtomic } from './atomic.js';
 import { ConfigCache } from './config-cache.js';
 import { CONFIG_VERSION, type HostConfig } from './host.js';
@@ -322,16 +323,6 @@ export class Store {
 /** Prefix of a machine folder being removed; hidden, so never listed as a machine. */
 const REMOVING = '.removing-';
 const REMOVING_RE = /^\.removing-(\d+)\./;
-
-function processRuns(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * NAME.lock, or for a name too long for that (made by an older version, which had no length

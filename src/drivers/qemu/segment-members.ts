@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processRuns } from '../../process-alive.js';
 import type { LockOptions } from '../../store/lock.js';
 
 /**
@@ -118,18 +119,9 @@ export async function readMembers(dir: string, limit = 1024): Promise<MemberReco
   return out;
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The member's qemu runs: it gets frames. */
 export function qemuAlive(m: MemberRecord): boolean {
-  return m.qemuPid !== undefined && pidAlive(m.qemuPid);
+  return m.qemuPid !== undefined && processRuns(m.qemuPid);
 }
 
 /** The member keeps the hub up: its qemu runs, or the command that allocated it still does. */
@@ -139,7 +131,7 @@ export function holdsHub(m: MemberRecord, now: number): boolean {
     m.ownerPid !== undefined &&
     m.ownerSince !== undefined &&
     now - m.ownerSince < OWNER_HOLD_MS &&
-    pidAlive(m.ownerPid)
+    processRuns(m.ownerPid)
   );
 }
 

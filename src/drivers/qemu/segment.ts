@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MachineError } from '../../errors.js';
+import { processRuns } from '../../process-alive.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import { withFileLock } from '../../store/lock.js';
 import { askHub, type HubStatus, pingHub, RESCAN } from './segment-control.js';
@@ -24,7 +25,6 @@ import {
   type MemberRecord,
   macForHost,
   paths,
-  pidAlive,
   qemuAlive,
   readMembers,
   SEGMENT_SUBNET,
@@ -104,7 +104,7 @@ export function segmentMembers(storeCacheDir: string): Promise<MemberRecord[]> {
 async function runningHub(dir: string): Promise<number | undefined> {
   const pid = await readNumber(paths.pid(dir));
   const port = await readNumber(paths.port(dir));
-  if (pid === undefined || port === undefined || !pidAlive(pid)) return undefined;
+  if (pid === undefined || port === undefined || !processRuns(pid)) return undefined;
   const status = await pingHub(port, 1000);
   return status?.pid === pid ? port : undefined;
 }
@@ -252,7 +252,7 @@ export async function leaveSegment(storeCacheDir: string, machineName: string): 
 async function pokeHub(dir: string): Promise<void> {
   const port = await readNumber(paths.port(dir));
   const pid = await readNumber(paths.pid(dir));
-  if (port !== undefined && pid !== undefined && pidAlive(pid)) await askHub(port, RESCAN, 500);
+  if (port !== undefined && pid !== undefined && processRuns(pid)) await askHub(port, RESCAN, 500);
 }
 
 function toAddress(r: MemberRecord): SegmentAddress {
