@@ -14,7 +14,6 @@ import { parseFlags } from '../flags/parse.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
-import { refuseControlCharacters } from './engine-values.js';
 import { flagHelpLine } from './help.js';
 import { exitCodeOf, onInterrupt } from './interrupt.js';
 import { swarmManagers, swarmRequest, swarmWarnings } from './swarm-flags.js';
@@ -62,7 +61,6 @@ export async function run(ctx: CommandContext): Promise<void> {
   if (parallel < 1) {
     throw new UsageError(`invalid value "${parallel}" for flag -parallel: expected at least 1`, 'create');
   }
-  refuseControlCharacters(ctx.flags);
   let driver = flagString(ctx.flags, 'driver');
   const byDefault = driver === '';
   if (byDefault) {
