@@ -11,6 +11,7 @@ import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
+import { createOptionsProblem } from './create-values.js';
 import { probeEngine } from './engine.js';
 import { buildHostOptions, type CreateOptions } from './host-options.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
@@ -61,6 +62,8 @@ export async function prepareCreate(
   } catch (err) {
     throw new MachineError(`Error creating machine: ${errorMessage(err)}`);
   }
+  const badValue = createOptionsProblem(req);
+  if (badValue) throw new MachineError(`Error creating machine: ${badValue}`);
   const swarm = await planSwarm(ctx, req);
   if (req.engine?.version) checkEngineVersion(req.engine.version);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);

@@ -61,6 +61,32 @@ test('library API: create, list, inspect, check and remove through dist/api.cjs'
         e.message ===
           'Error setting machine configuration from flags provided: invalid value "65536" for flag -generic-ssh-port: expected a TCP port, 1-65535',
     );
+    // And the engine and swarm values' checks: a newline would split the engine's drop-in.
+    for (const [extra, message] of [
+      [
+        { engine: { opts: ['log-level=debug\nExecStartPre=/bin/sh -c id'] } },
+        'Error creating machine: invalid value "log-level=debug\\nExecStartPre=/bin/sh -c id" for engine.opts (--engine-opt): expected one line, without newlines or control characters',
+      ],
+      [
+        { engine: { env: ['A=1\rB=2'] } },
+        'Error creating machine: invalid value "A=1\\rB=2" for engine.env (--engine-env): expected one line, without newlines or control characters',
+      ],
+      [
+        { swarm: { master: true, image: 'swarm\n:latest' } },
+        'Error creating machine: invalid value "swarm\\n:latest" for swarm.image (--swarm-image): expected one line, without newlines or control characters',
+      ],
+      [{ engine: { labels: [7] } }, 'Error creating machine: engine.labels (--engine-label) must be text, not number'],
+    ] as const) {
+      await assert.rejects(
+        api.create({
+          name: 'lib3',
+          driver: 'none',
+          driverFlags: await api.driverFlags('none', { url: 'tcp://127.0.0.1:1' }),
+          ...extra,
+        }),
+        (e: Error) => e instanceof MachineError && e.message === message,
+      );
+    }
     assert.deepEqual(await api.names(), ['lib1']);
     assert.deepEqual(await api.remove('lib1'), { removed: true, driverError: undefined });
     assert.deepEqual(await api.names(), []);
