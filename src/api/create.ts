@@ -2,7 +2,8 @@ import { ensureClientCertCopies } from '../cert/client-copies.js';
 import { traceCalls } from '../debug.js';
 import { baseDriverFields } from '../drivers/base.js';
 import type { DriverContext } from '../drivers/driver.js';
-import { loadDriver } from '../drivers/registry.js';
+import { isRetiredDriver, loadDriver } from '../drivers/registry.js';
+import { retiredMessage } from '../drivers/retired/index.js';
 import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
 import { flagValueProblem } from '../flags/parse.js';
@@ -57,6 +58,7 @@ export async function prepareCreate(
   opts: { checkDockerHost?: boolean } = {},
 ): Promise<PreparedCreate> {
   const { name } = req;
+  if (isRetiredDriver(req.driver)) throw new MachineError(retiredMessage(req.driver));
   try {
     validateMachineName(name);
   } catch (err) {

@@ -1,5 +1,6 @@
 import { goQuote, MachineError } from '../errors.js';
 import type { DriverModule } from './driver.js';
+import { retiredDrivers, retiredModule } from './retired/index.js';
 
 interface DriverEntry {
   /** One line for help and the drivers table. */
@@ -63,6 +64,11 @@ export function hasDriver(name: string): boolean {
   return Object.hasOwn(drivers, name);
 }
 
+/** A driver of the original whose service or product is gone (./retired): known, never created. */
+export function isRetiredDriver(name: string): boolean {
+  return Object.hasOwn(retiredDrivers, name);
+}
+
 export function driverDescription(name: string): string {
   return hasDriver(name) ? drivers[name].description : '';
 }
@@ -72,6 +78,7 @@ export function driverNeeds(name: string): string {
 }
 
 export async function loadDriver(name: string): Promise<DriverModule> {
+  if (isRetiredDriver(name)) return retiredModule(name);
   if (!hasDriver(name)) throw new DriverNotFoundError(name);
   return drivers[name].load();
 }
