@@ -13,6 +13,7 @@ import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
 import { createOptionsProblem } from './create-values.js';
+import { syncMachineContext } from './docker-context.js';
 import { probeEngine } from './engine.js';
 import { buildHostOptions, type CreateOptions } from './host-options.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
@@ -173,6 +174,7 @@ async function createSteps(ctx: ApiContext, req: CreateRequest, p: PreparedCreat
     }
   }
   await saveMachine(ctx.store, machine);
+  await syncMachineContext(ctx, machine);
   return machine;
 }
 

@@ -109,6 +109,15 @@ export class MachineAPI extends MachineQueries {
     });
   }
 
+  /**
+   * Make the machine's docker context the docker CLI's current one (written first if missing or
+   * stale); null makes "default" current again. Resolves to the context now current.
+   */
+  async useContext(m: Machine | null): Promise<string> {
+    const { useMachineContext } = await import('./docker-context.js');
+    return useMachineContext(this.ctx, m);
+  }
+
   /** Start a stopped machine and wait for its engine (see STARTED_NOTICE in ./lifecycle.js). */
   async start(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { startMachine } = await import('./lifecycle.js');

@@ -101,6 +101,12 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     description: 'Argument is a machine name.',
   },
   {
+    name: 'use',
+    usage: "Make a machine the docker CLI's current context",
+    description:
+      "Argument is a machine name. Every machine is also a docker context of the same name ('docker --context NAME ps'); use makes it the current one for every shell. use -u goes back to the default context.",
+  },
+  {
     name: 'version',
     usage: 'Show the Docker Machine version or a machine docker version',
   },

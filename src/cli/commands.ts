@@ -21,6 +21,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   status: () => import('./status.js'),
   stop: () => import('./stop.js'),
   upgrade: () => import('./upgrade.js'),
+  use: () => import('./use.js'),
   version: () => import('./version.js'),
   help: () => import('./help-command.js'),
 };
