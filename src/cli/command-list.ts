@@ -10,6 +10,12 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     usage: 'Print which machine is active',
   },
   {
+    name: 'completion',
+    usage: 'Print the shell completion script for bash, zsh or fish',
+    description:
+      "Argument is a shell: bash, zsh or fish. Load it with 'source <(docker-machine completion bash)', or save it where the shell looks for completions (see the script's first lines).",
+  },
+  {
     name: 'config',
     usage: 'Print the connection config for machine',
     description: 'Argument is a machine name.',
@@ -109,6 +115,11 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
   {
     name: 'version',
     usage: 'Show the Docker Machine version or a machine docker version',
+  },
+  {
+    name: '__complete',
+    hidden: true,
+    usage: 'What may come next on a command line being typed (for the completion scripts)',
   },
   {
     name: 'help',

@@ -8,6 +8,8 @@ import { lightLoaders } from './light-commands.js';
  */
 const loaders: Record<string, () => Promise<CommandModule>> = {
   ...lightLoaders,
+  __complete: () => import('./complete.js'),
+  completion: () => import('./completion.js'),
   create: () => import('./create.js'),
   kill: () => import('./kill.js'),
   provision: () => import('./provision.js'),
