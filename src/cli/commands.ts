@@ -9,6 +9,8 @@ import { lightLoaders } from './light-commands.js';
 const loaders: Record<string, () => Promise<CommandModule>> = {
   ...lightLoaders,
   create: () => import('./create.js'),
+  export: () => import('./export.js'),
+  import: () => import('./import.js'),
   kill: () => import('./kill.js'),
   provision: () => import('./provision.js'),
   'regenerate-certs': () => import('./regenerate-certs.js'),
