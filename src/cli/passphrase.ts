@@ -36,10 +36,11 @@ export async function passphraseFor(
 
 /** One line from the terminal in raw mode: nothing is echoed, Ctrl-C stops, backspace erases. */
 function readHidden(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
-  // The prompt goes to the terminal's stderr: stdout may be the export itself (-o -).
-  writeSync(2, prompt);
+  // Echo off before the prompt shows: what is typed at once after it is never echoed.
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
+  // The prompt goes to the terminal's stderr: stdout may be the export itself (-o -).
+  writeSync(2, prompt);
   return new Promise((resolve, reject) => {
     let typed: string[] = [];
     const finish = (err?: MachineError) => {
