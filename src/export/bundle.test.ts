@@ -147,11 +147,26 @@ describe('a decrypted payload is checked as input', () => {
   });
 
   test('a file path that leaves the machine folder, or names config.json, is refused', () => {
-    for (const path of ['../x', '/etc/passwd', 'a/../../x', 'a//b', '.', 'config.json', '', 'a/./b']) {
+    for (const path of [
+      '../x',
+      '/etc/passwd',
+      'a/../../x',
+      'a//b',
+      '.',
+      'config.json',
+      '',
+      'a/./b',
+      'a/..',
+      'x\0y',
+    ]) {
       const v = raw();
       v.files[0].path = path;
       assert.throws(() => decode(v), PayloadError, path);
     }
+    // Hidden names and spaces are file names like any other.
+    const v = raw();
+    v.files[0].path = '.vm state/disk map';
+    assert.equal(decode(v).files[0].path, '.vm state/disk map');
   });
 
   test('bad modes, contents and formats are refused in one line', () => {

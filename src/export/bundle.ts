@@ -114,8 +114,11 @@ export function encodePayload(p: Payload, configText: string): Buffer {
   );
 }
 
-/** A relative path that stays inside the machine folder. */
-const SAFE_PATH = /^[A-Za-z0-9_@+=,-][A-Za-z0-9._@+=,-]*(\/[A-Za-z0-9_@+=,-][A-Za-z0-9._@+=,-]*)*$/;
+/** A relative path that stays inside the machine folder, and is not config.json (written by import). */
+function safePath(p: string): boolean {
+  if (p.startsWith('/') || OWN.has(p) || p.length > 4096) return false;
+  return p.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && !c.includes('\0'));
+}
 
 export class PayloadError extends MachineError {}
 
@@ -148,7 +151,7 @@ export function decodePayload(raw: Buffer, parseConfig: (text: string) => HostCo
   if (!Array.isArray(v.files)) bad('file list');
   for (const f of v.files as unknown[]) {
     const o = f as Record<string, unknown>;
-    if (!o || typeof o.path !== 'string' || !SAFE_PATH.test(o.path) || OWN.has(o.path)) bad('file list');
+    if (!o || typeof o.path !== 'string' || !safePath(o.path)) bad('file list');
     if (typeof o.mode !== 'number' || !Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o777)
       bad(`mode of ${o.path}`);
     files.push({ path: o.path as string, mode: o.mode as number, data: buf(o.data, `file ${o.path}`) });
