@@ -54,7 +54,7 @@ export async function exportMachine(ctx: ApiContext, name: string, req: ExportRe
     const disk = payload.skipped.some((s) => s.reason === 'a disk image');
     ctx.events({
       kind: 'warn',
-      message: `Not exported: ${payload.skipped.map((s) => `${s.path} (${s.reason}, ${size(s.size)})`).join(', ')}${
+      message: `Warning: not exported: ${payload.skipped.map((s) => `${s.path} (${s.reason}, ${size(s.size)})`).join(', ')}${
         disk ? `; the machine's disk stays here, so the imported machine cannot start (docs/export.md)` : ''
       }`,
     });
@@ -172,7 +172,10 @@ export async function importMachine(ctx: ApiContext, data: Buffer, req: ImportRe
     { doing: `importing machine ${name}`, log: (message) => ctx.events({ kind: 'info', message }) },
   );
   for (const s of payload.skipped) {
-    ctx.events({ kind: 'warn', message: `Not in the export: ${s.path} (${s.reason}, ${size(s.size)})` });
+    ctx.events({
+      kind: 'warn',
+      message: `Warning: not in the export: ${s.path} (${s.reason}, ${size(s.size)})`,
+    });
   }
   const machine = await machineFromConfig(config);
   await syncMachineContext(ctx, machine);

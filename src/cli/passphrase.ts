@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { addSecret } from '../debug.js';
 import { MachineError } from '../errors.js';
 import type { CommandContext } from './command.js';
 
@@ -31,6 +32,8 @@ export async function passphraseFor(
     const again = await readHidden(stdin, 'Passphrase again: ');
     if (again !== first) throw new MachineError('Error: the two passphrases differ; nothing was written');
   }
+  // Never printed; should any line of the debug log ever carry it, it shows as <REDACTED>.
+  addSecret(first);
   return first;
 }
 
