@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { NotExistError } from '../api/errors.js';
 import { MachineError } from '../errors.js';
@@ -32,6 +33,13 @@ export async function run(ctx: CommandContext): Promise<void> {
   const output = flagString(ctx.flags, 'output') || `${name}.dmexport`;
   if (output === '-' && isatty(1)) {
     throw new MachineError('Error: export will not write to a terminal: redirect stdout, or give -o FILE');
+  }
+  if (output !== '-') {
+    // Said before the passphrase is asked, not after.
+    const folder = dirname(resolve(output));
+    const st = await stat(folder).catch(() => undefined);
+    if (!st?.isDirectory())
+      throw new MachineError(`Error: cannot write ${output}: ${folder} is not a folder`);
   }
   const api = apiFor(ctx);
   // Before the passphrase: a typo in the name is said without asking for one.

@@ -67,6 +67,24 @@ describe('paths in an imported config.json', () => {
     assert.equal(a.ClientCertPath, '/etc/tls/cert.pem');
     assert.equal(a.StorePath, '/b/s/machines/m2');
   });
+
+  test('the folder and store paths drivers derive from are the new ones even when they were elsewhere', () => {
+    const old = hostConfig('/a/store', 'm1');
+    old.Driver.StorePath = '/somewhere/else';
+    old.HostOptions.AuthOptions.StorePath = '/somewhere/else/m1';
+    const c = rewritePaths(old, { store: '/a/store', name: 'm1' }, { store: '/b/s', name: 'm1' });
+    assert.equal(c.Driver.StorePath, '/b/s');
+    assert.equal(c.HostOptions.AuthOptions.StorePath, '/b/s/machines/m1');
+  });
+
+  test('a key named __proto__ stays a field', () => {
+    const old = hostConfig('/a/store', 'm1');
+    old.Driver = JSON.parse('{"__proto__": {"x": "/a/store/y"}, "MachineName": "m1"}');
+    const c = rewritePaths(old, { store: '/a/store', name: 'm1' }, { store: '/b/s', name: 'm1' });
+    assert.ok(Object.hasOwn(c.Driver, '__proto__'));
+    assert.equal(JSON.stringify(c.Driver).includes('"__proto__":{"x":"/b/s/y"}'), true);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
 });
 
 describe('files of a machine folder', () => {

@@ -210,16 +210,18 @@ export function rewritePaths(
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return move(v);
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
-      return out;
-    }
+    // fromEntries defines each key as data, so even a key named __proto__ stays a plain field.
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   const driver = walk(config.Driver) as Record<string, unknown>;
-  if (typeof driver.MachineName === 'string') driver.MachineName = to.name;
+  // Drivers find their folder as StorePath/machines/MachineName: both must name the new one,
+  // whatever an older version wrote there.
+  driver.MachineName = to.name;
+  driver.StorePath = to.store;
   const auth = walk(config.HostOptions.AuthOptions) as HostConfig['HostOptions']['AuthOptions'];
+  auth.StorePath = newMachine;
   return {
     ...config,
     Driver: driver,
