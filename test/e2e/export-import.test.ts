@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ensureCertificates } from '../../src/api/certs.js';
+import { buildHostOptions } from '../../src/api/host-options.js';
 import { generateServerCert } from '../../src/cert/server.js';
+import { baseDriverFields } from '../../src/drivers/base.js';
 import { decodePayload } from '../../src/export/bundle.js';
 import { open } from '../../src/export/format.js';
 import type { HostConfig } from '../../src/store/host.js';
+import { Store } from '../../src/store/store.js';
 import { binPath, type CliStore, cleanEnv, runProcess, tempStore } from '../helpers/cli.js';
 import { type Dockerd, dockerdAvailable, startDockerd } from '../helpers/dockerd.js';
 import { killAt } from '../helpers/kill-at.js';
 import { freePort } from '../helpers/ports.js';
+import { sshdAvailable, startSshd } from '../helpers/sshd.js';
 
 // A `none` machine in front of a real dockerd serving TLS with a certificate of its store's CA;
 // the machine is exported, imported into other stores (other paths, other CAs), and the real
@@ -314,6 +319,63 @@ describe('export and import of a machine between stores', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await readdir(join(s.dir, 'machines')), ['.locks', 'src']);
     await dockerPs(s, 'src');
+  });
+
+  test('a generic machine: its key and pinned host key travel, and ssh works from the new store alone', {
+    skip: !sshdAvailable() && 'needs sshd and root',
+  }, async () => {
+    const sshd = await startSshd();
+    const from = await newStore();
+    const to = await newStore();
+    try {
+      // The machine's config as create writes it for a host it reaches by SSH; the sshd is real.
+      const store = new Store(from.dir);
+      const dir = store.machineDir('gen');
+      await store.claim('gen');
+      await copyFile(sshd.keyPath, join(dir, 'id_rsa'));
+      await chmod(join(dir, 'id_rsa'), 0o600);
+      await store.save({
+        ConfigVersion: 3,
+        Driver: {
+          ...baseDriverFields('gen', from.dir),
+          IPAddress: '127.0.0.1',
+          SSHUser: sshd.user,
+          SSHPort: sshd.port,
+          SSHKeyPath: join(dir, 'id_rsa'),
+          EnginePort: 2376,
+          SSHKey: '',
+        },
+        DriverName: 'generic',
+        HostOptions: buildHostOptions(from.dir, 'gen', {}),
+        Name: 'gen',
+      });
+      const first = await from.run(['ssh', 'gen', '--', 'echo', 'from-a']);
+      assert.equal(first.code, 0, first.stderr);
+      const pins = await readFile(join(dir, 'known_hosts'), 'utf8');
+      assert.match(pins, /ssh-ed25519/);
+      // The store's CA and client pair, made as create makes them (export carries them).
+      await ensureCertificates(
+        { store, certs: {}, env: {}, events: () => {} },
+        buildHostOptions(from.dir, 'gen', {}).AuthOptions,
+      );
+      const out = join(work, 'gen.dmexport');
+      const ex = await from.run(['export', 'gen', '-o', out], { env: withPass });
+      assert.equal(ex.code, 0, ex.stderr);
+      const im = await to.run(['import', out], { env: withPass });
+      assert.equal(im.code, 0, im.stderr);
+      // Nothing of the first store is used from here on.
+      await rm(from.dir, { recursive: true, force: true });
+      const newDir = join(to.dir, 'machines', 'gen');
+      const cfg = JSON.parse(await readFile(join(newDir, 'config.json'), 'utf8')) as HostConfig;
+      assert.equal(cfg.Driver.SSHKeyPath, join(newDir, 'id_rsa'));
+      assert.equal((await stat(join(newDir, 'id_rsa'))).mode & 0o777, 0o600);
+      assert.equal(await readFile(join(newDir, 'known_hosts'), 'utf8'), pins);
+      const again = await to.run(['ssh', 'gen', '--', 'echo', 'from-b']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, 'from-b\n');
+    } finally {
+      await sshd.stop();
+    }
   });
 
   test('on a terminal the passphrase is asked (twice for export) and never echoed', {
