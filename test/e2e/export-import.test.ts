@@ -293,12 +293,14 @@ describe('export and import of a machine between stores', { skip }, () => {
       'bash',
       [
         '-c',
-        `set -o pipefail; ${dm} --debug export src -o - | MACHINE_STORAGE_PATH="${s.dir}" ${dm} import --name piped -`,
+        `set -o pipefail; ${dm} --debug export src -o - | MACHINE_STORAGE_PATH="${s.dir}" ${dm} --debug import --name piped -`,
       ],
       { env: { ...env, DOCKER_CONFIG: join(s.dir, 'docker-config') } },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Imported "piped" \(none\) from stdin/);
+    // Both ends logged (--debug), and neither logged the passphrase or a key.
+    assert.equal((r.stderr.match(/^Docker Machine Version: /gm) ?? []).length, 2, r.stderr);
     assert.ok(!r.stderr.includes(PASS) && !r.stdout.includes(PASS));
     assert.doesNotMatch(r.stderr, /BEGIN [A-Z ]*PRIVATE KEY/);
     await dockerPs(s, 'piped');
