@@ -230,7 +230,7 @@ async function placeMachine(ctx: ApiContext, payload: Payload, name: string): Pr
     if (plan.kind === 'own') {
       ctx.events({
         kind: 'info',
-        message: `The machine keeps the CA it was made with (this store's CA is another one): its CA and client certificates are in ${dir}`,
+        message: `The machine keeps the CA it was made with (${plan.storeHasCA ? "this store's CA is another one" : 'this store has none; an export made with --with-ca would give it this one'}): its CA and client certificates are in ${dir}`,
       });
     }
     await pauseAt('import-before-rename');
@@ -255,8 +255,8 @@ type CertPlan =
   | { kind: 'shared'; paths: CertPaths }
   /** A store without a CA takes the exported one (--with-ca). */
   | { kind: 'adopt'; paths: CertPaths }
-  /** Another CA: the machine keeps its own in its folder, so that both keep working. */
-  | { kind: 'own' };
+  /** Another CA, or none: the machine keeps its own in its folder, so that both keep working. */
+  | { kind: 'own'; storeHasCA: boolean };
 
 async function planCertificates(ctx: ApiContext, auth: ExportedAuth): Promise<CertPlan> {
   const certs = ctx.store.certsDir;
@@ -267,11 +267,13 @@ async function planCertificates(ctx: ApiContext, auth: ExportedAuth): Promise<Ce
     ClientKeyPath: ctx.certs.clientKey || join(certs, 'key.pem'),
   };
   const storeCA = await readIfThere(paths.CaCertPath);
-  if (storeCA) return sameCertificate(storeCA, auth.ca) ? { kind: 'shared', paths } : { kind: 'own' };
+  if (storeCA) {
+    return sameCertificate(storeCA, auth.ca) ? { kind: 'shared', paths } : { kind: 'own', storeHasCA: true };
+  }
   const overridden = Object.values(ctx.certs).some(Boolean);
   if (auth.caKey && !overridden && !(await readIfThere(paths.CaPrivateKeyPath)))
     return { kind: 'adopt', paths };
-  return { kind: 'own' };
+  return { kind: 'own', storeHasCA: false };
 }
 
 /** The exported CA (and its client pair, where the store has none) become the store's. */
