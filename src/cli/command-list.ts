@@ -32,6 +32,18 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     description: 'Argument is a machine name.',
   },
   {
+    name: 'export',
+    usage: 'Write a machine to one encrypted file, for import into another store',
+    description:
+      "Argument is a machine name. The file holds config.json, the machine's keys and certificates and the CA's certificate (its private key only with --with-ca), encrypted with a passphrase ($MACHINE_EXPORT_PASSPHRASE, else asked). Disk images are left out.",
+  },
+  {
+    name: 'import',
+    usage: 'Add a machine from an export file to this store',
+    description:
+      'Argument is an export file (- reads stdin). The passphrase comes from $MACHINE_EXPORT_PASSPHRASE, else it is asked. Paths are rewritten to this store; --name gives the machine another name.',
+  },
+  {
     name: 'inspect',
     usage: 'Inspect information about a machine',
     description: 'Argument is a machine name.',

@@ -11,6 +11,8 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   __complete: () => import('./complete.js'),
   completion: () => import('./completion.js'),
   create: () => import('./create.js'),
+  export: () => import('./export.js'),
+  import: () => import('./import.js'),
   kill: () => import('./kill.js'),
   provision: () => import('./provision.js'),
   'regenerate-certs': () => import('./regenerate-certs.js'),
