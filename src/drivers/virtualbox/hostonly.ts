@@ -86,23 +86,25 @@ export interface AllowedRanges {
   ranges: IPv4Net[];
   /** Where they come from, for messages. */
   source: string;
+  /** The networks.conf that was read (or found missing). */
+  path: string;
 }
 
 export function allowedRanges(env: NodeJS.ProcessEnv = process.env): AllowedRanges {
   const path = env[NETWORKS_CONF_ENV] || NETWORKS_CONF;
   // Windows' VirtualBox has no such rule.
   if (process.platform === 'win32' && !env[NETWORKS_CONF_ENV]) {
-    return { ranges: [{ ip: 0, prefix: 0 }], source: 'VirtualBox on Windows (no range rule)' };
+    return { ranges: [{ ip: 0, prefix: 0 }], source: 'VirtualBox on Windows has no range rule', path };
   }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     const d = parseCIDR(DEFAULT_RANGE) as IPv4Net;
-    return { ranges: [d], source: `${DEFAULT_RANGE} (${path} does not exist)` };
+    return { ranges: [d], source: `VirtualBox's default, as ${path} does not exist`, path };
   }
   const ranges = parseNetworksConf(text);
-  return { ranges, source: `the ranges in ${path}` };
+  return { ranges, source: `listed in ${path}`, path };
 }
 
 /** Whether the whole network of `n` lies inside one of the ranges. */
@@ -128,7 +130,7 @@ export function chooseHostOnlyCIDR(given: string, allowed: AllowedRanges): strin
     const first = allowed.ranges.find((r) => r.prefix <= 30);
     if (!first) {
       throw new MachineError(
-        `no host-only network can be chosen: ${allowed.source} allow none; list a range in ${NETWORKS_CONF} (e.g. "* 192.168.56.0/21") or give --virtualbox-hostonly-cidr inside one`,
+        `no host-only network can be chosen: no IPv4 range is ${allowed.source}; list one there (e.g. "* 192.168.56.0/21")`,
       );
     }
     return `${intToIP(networkOf(first) + 1)}/${Math.max(first.prefix, 24)}`;
@@ -146,7 +148,7 @@ export function chooseHostOnlyCIDR(given: string, allowed: AllowedRanges): strin
   }
   if (!insideRanges(n, allowed.ranges)) {
     throw new MachineError(
-      `--virtualbox-hostonly-cidr ${given} is outside the host-only ranges VirtualBox allows (${showRanges(allowed)}, from ${allowed.source}); choose one inside them, or add its range to ${NETWORKS_CONF} as "* ${intToIP(networkOf(n))}/${n.prefix}"`,
+      `--virtualbox-hostonly-cidr ${given} is outside the host-only ranges VirtualBox allows (${showRanges(allowed)}: ${allowed.source}); choose one inside them, or add "* ${intToIP(networkOf(n))}/${n.prefix}" to ${allowed.path}`,
     );
   }
   return given;

@@ -9,6 +9,7 @@ import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { withFileLock } from '../../store/lock.js';
+import { pauseAt } from '../../test-pause.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
@@ -306,6 +307,7 @@ class VirtualBoxDriver implements Driver {
 
     ctx.log('Creating VirtualBox VM...');
     await this.vbox.run(['createvm', '--basefolder', dir, '--name', this.name, '--register'], ctx.signal);
+    await pauseAt('virtualbox-registered');
     await this.configureVM(ctx);
     ctx.log('Starting the VM...');
     await this.boot_(ctx);
@@ -507,6 +509,7 @@ class VirtualBoxDriver implements Driver {
     await this.vbox.run(['modifyvm', vm, '--natpf1', `ssh,tcp,127.0.0.1,${ssh},,22`], ctx.signal);
     await this.vbox.run(['modifyvm', vm, '--natpf1', `docker,tcp,127.0.0.1,${engine},,2376`], ctx.signal);
     await this.vbox.run(['startvm', vm, '--type', str(this.json, 'UIType') || 'headless'], ctx.signal);
+    await pauseAt('virtualbox-started');
     this.checkVTX();
     await this.waitForSSH(ctx);
     await this.learnIP(ctx);
