@@ -105,6 +105,31 @@ test('an engine that accepts but never answers is given up on within the bound',
   }
 });
 
+test('virtualbox, the original default, comes before qemu when VBoxManage is found', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dm-default-'));
+  try {
+    for (const name of [qemuName, 'VBoxManage']) {
+      await writeFile(join(dir, name), '#!/bin/sh\nexit 0\n');
+      await chmod(join(dir, name), 0o755);
+    }
+    const port = await closedPort();
+    const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: `/nonexistent:${dir}` };
+    assert.deepEqual(await chooseDefaultDriver(env), {
+      name: 'virtualbox',
+      message: `No driver given: using "virtualbox" (${join(dir, 'VBoxManage')} is installed)`,
+    });
+    // Found where VirtualBox's installer says, too.
+    const viaInstall = await chooseDefaultDriver({
+      DOCKER_HOST: env.DOCKER_HOST,
+      PATH: '',
+      VBOX_INSTALL_PATH: dir,
+    });
+    assert.equal(viaInstall.name, 'virtualbox');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('qemu follows docker when qemu-system is on the PATH', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dm-default-'));
   try {
