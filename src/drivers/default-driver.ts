@@ -58,7 +58,9 @@ const virtualbox: Candidate = {
   async probe(env) {
     const { findVBoxManage } = await import('./virtualbox/vboxmanage.js');
     const found = findVBoxManage(env);
-    return found ? { ok: true, why: `${found} is installed` } : { ok: false, why: 'no VBoxManage on the PATH' };
+    return found
+      ? { ok: true, why: `${found} is installed` }
+      : { ok: false, why: 'no VBoxManage on the PATH' };
   },
 };
 
