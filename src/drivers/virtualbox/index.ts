@@ -452,8 +452,8 @@ class VirtualBoxDriver implements Driver {
         str(this.json, 'HostOnlyPromiscMode'),
         '--hostonlyadapter2',
         str(this.json, 'HostOnlyInterface'),
-        '--macaddress2',
-        str(this.json, 'HostOnlyMAC'),
+        // A machine of the original's store has none recorded: VirtualBox keeps the one it has.
+        ...(str(this.json, 'HostOnlyMAC') ? ['--macaddress2', str(this.json, 'HostOnlyMAC')] : []),
         '--cableconnected2',
         'on',
       ],
@@ -731,7 +731,7 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
   if (cpu < 1) cpu = cpus().length;
   cpu = Math.min(cpu, 32);
   const share = flagString(parsed, 'virtualbox-share-folder');
-  if (share !== '' && !/^.+:[^:/\\]+$/.test(share)) {
+  if (share !== '' && !/^.+:[^:]+$/.test(share)) {
     throw new MachineError(`--virtualbox-share-folder ${share} is not dir:name (e.g. /home:hosthome)`);
   }
   const cidr = flagString(parsed, 'virtualbox-hostonly-cidr');
