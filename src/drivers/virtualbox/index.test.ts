@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { test } from 'node:test';
 import type { FlagValue } from '../../flags/def.js';
 import { baseDriverFields } from '../base.js';
-import { stateOf, virtualboxDriver } from './index.js';
+import { engineURL, stateOf, virtualboxDriver } from './index.js';
 
 function driverJSON(given: Record<string, FlagValue> = {}) {
   const values = new Map<string, FlagValue>();
@@ -86,4 +86,19 @@ test('share folder and host-only CIDR: bad forms are one line naming the flag', 
     () => driverJSON({ 'virtualbox-hostonly-cidr': '192.168.59.1' }),
     /--virtualbox-hostonly-cidr 192\.168\.59\.1 is not an IPv4 address with a prefix/,
   );
+});
+
+test("the engine's URL: our forward on 127.0.0.1; the original's machines keep tcp://<host-only IP>:2376", () => {
+  assert.equal(engineURL({ ...driverJSON(), EnginePort: 40001 }), 'tcp://127.0.0.1:40001');
+  // A driver section as the original saved it: no EnginePort.
+  const original = {
+    IPAddress: '192.168.99.100',
+    MachineName: 'default',
+    SSHUser: 'docker',
+    SSHPort: 50522,
+    HostOnlyCIDR: '192.168.99.1/24',
+  };
+  assert.equal(engineURL(original), 'tcp://192.168.99.100:2376');
+  assert.equal(engineURL({ ...original, IPAddress: '' }), '');
+  assert.equal(engineURL(virtualboxDriver.fromJSON(original).toJSON()), 'tcp://192.168.99.100:2376');
 });

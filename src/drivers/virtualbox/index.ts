@@ -499,15 +499,22 @@ class VirtualBoxDriver implements Driver {
     const vm = this.name;
     let ssh = num(this.json, 'SSHPort');
     if (ssh === 0 || (await portTaken(ssh))) ssh = await freePort();
-    let engine = num(this.json, 'EnginePort');
-    while (engine === 0 || engine === ssh || (await portTaken(engine))) engine = await freePort();
-    this.set({ SSHPort: ssh, EnginePort: engine });
+    this.set({ SSHPort: ssh });
+    const original = this.madeByOriginal;
+    if (!original) {
+      let engine = num(this.json, 'EnginePort');
+      while (engine === 0 || engine === ssh || (await portTaken(engine))) engine = await freePort();
+      this.set({ EnginePort: engine });
+    }
     await ctx.save();
-    for (const rule of ['ssh', 'docker']) {
+    for (const rule of original ? ['ssh'] : ['ssh', 'docker']) {
       await this.vbox.run(['modifyvm', vm, '--natpf1', 'delete', rule], ctx.signal).catch(() => {});
     }
     await this.vbox.run(['modifyvm', vm, '--natpf1', `ssh,tcp,127.0.0.1,${ssh},,22`], ctx.signal);
-    await this.vbox.run(['modifyvm', vm, '--natpf1', `docker,tcp,127.0.0.1,${engine},,2376`], ctx.signal);
+    if (!original) {
+      const engine = num(this.json, 'EnginePort');
+      await this.vbox.run(['modifyvm', vm, '--natpf1', `docker,tcp,127.0.0.1,${engine},,2376`], ctx.signal);
+    }
     await this.vbox.run(['startvm', vm, '--type', str(this.json, 'UIType') || 'headless'], ctx.signal);
     await pauseAt('virtualbox-started');
     this.checkVTX();
@@ -648,7 +655,15 @@ class VirtualBoxDriver implements Driver {
 
   async getURL(signal?: AbortSignal): Promise<string> {
     if ((await this.getState(signal)) !== 'Running') throw new MachineError(ERR_HOST_NOT_RUNNING);
-    return `tcp://127.0.0.1:${num(this.json, 'EnginePort')}`;
+    return engineURL(this.json);
+  }
+
+  /**
+   * A machine the original made (a boot2docker VM, whose engine certificate names its host-only
+   * address, not 127.0.0.1) has no EnginePort: it keeps the original's URL and forwards.
+   */
+  private get madeByOriginal(): boolean {
+    return !Object.hasOwn(this.json, 'EnginePort');
   }
 
   /** The engine listens on 2376 in the VM; its certificate also names the host-only address. */
@@ -687,6 +702,13 @@ class VMStopped extends Error {}
 
 function isUp(state: string | undefined): boolean {
   return state === 'running' || state === 'paused' || state === 'starting' || state === 'stopping';
+}
+
+/** The engine's URL: the NAT forward on 127.0.0.1, or for the original's machines its host-only address. */
+export function engineURL(json: DriverJSON): string {
+  if (Object.hasOwn(json, 'EnginePort')) return `tcp://127.0.0.1:${num(json, 'EnginePort')}`;
+  const ip = str(json, 'IPAddress');
+  return ip ? `tcp://${ip}:2376` : '';
 }
 
 /** VMState of showvminfo --machinereadable, as the original read it. */
