@@ -49,6 +49,12 @@ const drivers: Record<string, DriverEntry> = {
       'a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create)',
     load: async () => (await import('./hetzner/index.js')).hetznerDriver,
   },
+  virtualbox: {
+    description:
+      'a local VirtualBox VM from a Debian image, on a host-only network, reached through ports forwarded on 127.0.0.1',
+    needs: 'VirtualBox (VBoxManage on the PATH)',
+    load: async () => (await import('./virtualbox/index.js')).virtualboxDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     needs: "a running engine's URL (--url)",
