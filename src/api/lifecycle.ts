@@ -112,7 +112,16 @@ async function stateOf(m: Machine, signal?: AbortSignal): Promise<MachineState> 
  * the wait until regenerate-certs has run.
  */
 async function waitForDockerOrHeal(ctx: ApiContext, m: Machine, opts: LifecycleOptions): Promise<void> {
-  const { certHealEnabled, certHosts, problemText, serverCertProblem } = await import('./cert-health.js');
+  const { certHealEnabled, certHosts, problemText, serverCertProblem, sharedCertWarnings } = await import(
+    './cert-health.js'
+  );
+  try {
+    const { machineTLS } = await import('./engine.js');
+    for (const message of sharedCertWarnings(m, await machineTLS(m)))
+      ctx.events({ kind: 'warn', machine: m.name, message });
+  } catch {
+    // Unreadable certificates: the wait for the engine says so in its own words.
+  }
   let problem: Awaited<ReturnType<typeof serverCertProblem>>;
   try {
     problem = await serverCertProblem(m, await certHosts(m));
