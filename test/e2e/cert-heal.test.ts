@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { bootstrapCertificates } from '../../src/cert/bootstrap.js';
 import { generateServerCert } from '../../src/cert/server.js';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
@@ -166,6 +167,50 @@ describe('certificates heal when the machine address changes or they near expiry
     const k = await keepState();
     assert.equal(k.code, 0, k.stderr);
     assert.equal(k.stdout.trim().split('\n')[1], startedAt);
+  });
+
+  test('a new CA (one that ends in 10 days): env reissues the server certificate from it and warns; regenerate-certs --client-certs renews the CA', async () => {
+    const certs = join(s.dir, 'certs');
+    const files = ['ca.pem', 'ca-key.pem', 'cert.pem', 'key.pem'];
+    for (const f of files) await rm(join(certs, f));
+    await bootstrapCertificates(
+      {
+        CertDir: certs,
+        CaCertPath: join(certs, 'ca.pem'),
+        CaPrivateKeyPath: join(certs, 'ca-key.pem'),
+        ClientCertPath: join(certs, 'cert.pem'),
+        ClientKeyPath: join(certs, 'key.pem'),
+      },
+      () => {},
+      { days: 10, env: {} },
+    );
+    const r = await keepState();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n')[1], startedAt);
+    assert.match(
+      r.stderr,
+      /The machine's server certificate was not signed by the store's current CA: issuing a new one/,
+    );
+    assert.match(
+      r.stderr,
+      /Warning: the CA certificate .* expires on .*'docker-machine regenerate-certs --client-certs heal1' renews it/,
+    );
+    const ca = new X509Certificate(await readFile(join(certs, 'ca.pem')));
+    assert.ok((await serverCert()).checkIssued(ca));
+
+    const renew = await s.run(['regenerate-certs', '-f', '--client-certs', name], { timeoutMs: 240_000 });
+    assert.equal(renew.code, 0, `${renew.stdout}\n${renew.stderr}`);
+    assert.match(renew.stdout, /CA certificate is outdated and needs to be regenerated/);
+    assert.match(
+      renew.stdout,
+      /The store's CA is new: the other machines' server certificates were signed by the old one/,
+    );
+    const newCA = new X509Certificate(await readFile(join(certs, 'ca.pem')));
+    assert.ok(Date.parse(newCA.validTo) - Date.now() > 1000 * 86_400_000);
+    const after = await keepState();
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(after.stderr, '', 'no warning and nothing to heal');
+    assert.equal(after.stdout.trim().split('\n')[1], startedAt);
   });
 
   test('restart: the machine came back at another address, and restart reissues the certificate', async () => {
