@@ -91,4 +91,38 @@ describe('the CA and client certificate are warned about 30 days before they exp
     assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('Warning: the ')).length, 2);
     assert.ok((await readFile(join(store, 'certs', 'ca.pem'))).equals(before));
   });
+
+  test('a renewed client certificate reaches the machine folder copies that docker reads, at the next env', async () => {
+    const certs = join(store, 'certs');
+    // What regenerate-certs --client-certs on another machine leaves: a new client certificate of the same CA.
+    await rm(join(certs, 'cert.pem'));
+    await rm(join(certs, 'key.pem'));
+    await bootstrapCertificates(
+      {
+        CertDir: certs,
+        CaCertPath: join(certs, 'ca.pem'),
+        CaPrivateKeyPath: join(certs, 'ca-key.pem'),
+        ClientCertPath: join(certs, 'cert.pem'),
+        ClientKeyPath: join(certs, 'key.pem'),
+      },
+      () => {},
+      { env: {} },
+    );
+    const copy = join(store, 'machines', 'm1', 'cert.pem');
+    assert.ok(
+      !(await readFile(copy)).equals(await readFile(join(certs, 'cert.pem'))),
+      'the copy is the old one',
+    );
+    const r = await run(['env', '--shell', 'bash', 'm1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(copy)).equals(await readFile(join(certs, 'cert.pem'))));
+    assert.ok(
+      (await readFile(join(store, 'machines', 'm1', 'key.pem'))).equals(
+        await readFile(join(certs, 'key.pem')),
+      ),
+    );
+    // The new client certificate is good for 1080 days: only the CA is warned about now.
+    assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('Warning: the ')).length, 1);
+    assert.match(r.stderr, /^Warning: the CA certificate /);
+  });
 });
