@@ -8,7 +8,11 @@ import type { ApiContext } from './context.js';
  * Create the CA and client certificate when missing or expired. Concurrent creates on a new store
  * would race to make two CAs, so the bootstrap runs under a store-wide lock.
  */
-export async function ensureCertificates(ctx: ApiContext, auth: AuthOptions): Promise<void> {
+export async function ensureCertificates(
+  ctx: ApiContext,
+  auth: AuthOptions,
+  opts: { renewWithinMs?: number } = {},
+): Promise<void> {
   try {
     await ctx.store.withStoreLock(
       'certs',
@@ -22,6 +26,7 @@ export async function ensureCertificates(ctx: ApiContext, auth: AuthOptions): Pr
             ClientKeyPath: auth.ClientKeyPath,
           },
           (message) => ctx.events({ kind: 'info', message }),
+          { renewWithinMs: opts.renewWithinMs },
         ),
       {
         doing: "checking or making the store's CA and client certificates",

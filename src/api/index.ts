@@ -10,6 +10,7 @@ import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
+import type { CertProblem } from './cert-health.js';
 import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
@@ -23,6 +24,7 @@ import { MachineQueries } from './queries.js';
 import { type RemoveResult, removeMachine } from './remove.js';
 
 export type { HostConfig } from '../store/host.js';
+export type { CertProblem } from './cert-health.js';
 export { MachineError, NotExistError, PreCreateError, ToolExitError, UsageError } from './errors.js';
 export type { ProgressEvent } from './events.js';
 export type {
@@ -102,13 +104,44 @@ export class MachineAPI extends MachineQueries {
   ): Promise<void> {
     if (opts.clientCerts) {
       this.ctx.events({ kind: 'info', message: 'Regenerating local certificates' });
-      const { ensureCertificates } = await import('./certs.js');
-      await ensureCertificates(this.ctx, m.config.HostOptions.AuthOptions);
+      const [{ ensureCertificates }, { RENEW_WITHIN_MS }, { readFile }] = await Promise.all([
+        import('./certs.js'),
+        import('./cert-health.js'),
+        import('node:fs/promises'),
+      ]);
+      const auth = m.config.HostOptions.AuthOptions;
+      const caBefore = await readFile(auth.CaCertPath).catch(() => undefined);
+      // The explicit command renews what expires within 30 days, as env and start warn.
+      await ensureCertificates(this.ctx, auth, { renewWithinMs: RENEW_WITHIN_MS });
+      const caAfter = await readFile(auth.CaCertPath).catch(() => undefined);
+      if (caBefore && caAfter && !caBefore.equals(caAfter)) {
+        this.ctx.events({
+          kind: 'warn',
+          message: `The store's CA is new: the other machines' server certificates were signed by the old one; each gets a new one at its next start, env or config (or run 'docker-machine regenerate-certs NAME')`,
+        });
+      }
     }
     const { regenerateMachineCerts } = await import('./provision.js');
     await regenerateMachineCerts(this.ctx, m, {
       nativeSSH: !!opts.nativeSSH,
       timeoutMs: opts.timeoutMs ?? 120_000,
+    });
+  }
+
+  /**
+   * A new server certificate when the machine's no longer fits it: an address it does not name,
+   * an expiry within 30 days, a CA since replaced, or an engine refused for its certificate.
+   * Runs under the machine's lock; resolves to what was cured, or undefined when all was well.
+   */
+  async healCertificates(
+    name: string,
+    opts: { nativeSSH?: boolean; timeoutMs?: number; swarm?: boolean } = {},
+  ): Promise<CertProblem | undefined> {
+    const { healMachineCerts } = await import('./cert-heal.js');
+    return healMachineCerts(this.ctx, name, {
+      nativeSSH: !!opts.nativeSSH,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      swarm: opts.swarm,
     });
   }
 

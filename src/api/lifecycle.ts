@@ -1,5 +1,5 @@
 import type { DriverContext, MachineState } from '../drivers/driver.js';
-import { MachineError } from '../errors.js';
+import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
 import { syncMachineContext } from './docker-context.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
@@ -27,7 +27,7 @@ export async function startMachine(ctx: ApiContext, m: Machine, opts: LifecycleO
   info(ctx, m, `Starting "${m.name}"...`);
   await actionForState(ctx, m, opts, 'Running', (dctx) => m.driver.start(dctx));
   info(ctx, m, `Machine "${m.name}" was started.`);
-  await waitForDocker(ctx, m, opts);
+  await waitForDockerOrHeal(ctx, m, opts);
   if (m.config.HostOptions.SwarmOptions.Role) {
     const { warnIfMoved } = await import('./swarm.js');
     await warnIfMoved(ctx, m);
@@ -63,7 +63,7 @@ export async function restartMachine(ctx: ApiContext, m: Machine, opts: Lifecycl
     await m.driver.restart(dctxFor(ctx, m, opts));
     await waitForState(m, 'Running', opts);
   }
-  await waitForDocker(ctx, m, opts);
+  await waitForDockerOrHeal(ctx, m, opts);
   await saveMachine(ctx.store, m);
   await syncMachineContext(ctx, m);
 }
@@ -102,6 +102,44 @@ async function stateOf(m: Machine, signal?: AbortSignal): Promise<MachineState> 
   } catch {
     return '';
   }
+}
+
+/**
+ * A machine that came back with an address its server certificate does not name (or whose
+ * certificate is about to expire, or was signed by a CA since replaced) gets a new certificate,
+ * whose engine restart ends with the same wait for the engine; any other waits for its engine.
+ * With MACHINE_NO_CERT_HEAL set, such a machine is only warned about: its engine cannot pass
+ * the wait until regenerate-certs has run.
+ */
+async function waitForDockerOrHeal(ctx: ApiContext, m: Machine, opts: LifecycleOptions): Promise<void> {
+  const { certHealEnabled, certHosts, problemText, serverCertProblem, sharedCertWarnings } = await import(
+    './cert-health.js'
+  );
+  try {
+    const { machineTLS } = await import('./engine.js');
+    for (const message of sharedCertWarnings(m, await machineTLS(m)))
+      ctx.events({ kind: 'warn', machine: m.name, message });
+  } catch {
+    // Unreadable certificates: the wait for the engine says so in its own words.
+  }
+  let problem: Awaited<ReturnType<typeof serverCertProblem>>;
+  try {
+    problem = await serverCertProblem(m, await certHosts(m));
+  } catch (err) {
+    // No URL or endpoint to judge by: the wait for the engine says what is wrong.
+    ctx.events({ kind: 'debug', message: `certificate check of ${m.name} skipped: ${errorMessage(err)}` });
+  }
+  if (!problem) return waitForDocker(ctx, m, opts);
+  if (!certHealEnabled(ctx.env)) {
+    ctx.events({
+      kind: 'warn',
+      machine: m.name,
+      message: `Warning: ${problemText(problem)}; its engine is not waited for: run 'docker-machine regenerate-certs ${m.name}' (MACHINE_NO_CERT_HEAL is set)`,
+    });
+    return;
+  }
+  const { reissueServerCert } = await import('./cert-heal.js');
+  await reissueServerCert(ctx, m, problem, opts);
 }
 
 async function waitForDocker(ctx: ApiContext, m: Machine, opts: LifecycleOptions): Promise<void> {

@@ -279,8 +279,7 @@ async function hostItem(
         const client = await engineClient(m, url);
         dockerVersion = `v${(await client.version(signal)).Version}`;
       } catch (err) {
-        const why = err instanceof EngineUnreachableError ? err.shortMessage : errorMessage(err);
-        error = `Unable to query docker version: ${why}`;
+        error = certificateError(m, url, err) ?? `Unable to query docker version: ${engineWhy(err)}`;
       }
     }
   } else {
@@ -317,6 +316,35 @@ async function hostItem(
     DockerVersion: dockerVersion,
     ResponseTime: Math.round(nowMs() - started),
   };
+}
+
+function engineWhy(err: unknown): string {
+  return err instanceof EngineUnreachableError ? err.shortMessage : errorMessage(err);
+}
+
+/**
+ * An engine refused for its certificate, said with the fix: ls changes nothing, env and start
+ * reissue it (see cert-health.ts). Judged from the error the version query got: no extra query.
+ */
+function certificateError(m: Machine, url: string, err: unknown): string | undefined {
+  if (!(err instanceof EngineUnreachableError)) return undefined;
+  const fix = `run 'docker-machine env ${m.name}' or 'docker-machine regenerate-certs ${m.name}'`;
+  switch (err.code) {
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+      let host = url;
+      try {
+        host = new URL(url.replace(/^tcp:/, 'https:')).hostname.replace(/^\[|\]$/g, '');
+      } catch {}
+      return `Certificate does not name ${host}: ${fix}`;
+    }
+    case 'CERT_HAS_EXPIRED':
+      return `Certificate expired: ${fix}`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'CERT_SIGNATURE_FAILURE':
+      return `Certificate not signed by the store's CA: ${fix}`;
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasDriver } from '../drivers/registry.js';
 import type { Store } from '../store/store.js';
+import { type CertProblem, certHosts, serverCertProblem } from './cert-health.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
-import { engineVersion } from './engine.js';
+import { engineVersion, machineTLS } from './engine.js';
 import { findActive, type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
 import { parseFilters } from './list-filter.js';
 import { loadMachine, type Machine } from './machine.js';
@@ -90,17 +91,47 @@ export class MachineQueries {
     return checkConnection(m, !!opts.swarm, this.ctx.store.cacheDir);
   }
 
+  /**
+   * Whether the store's server certificate still fits the machine: names its address (and the
+   * driver's extra names), was signed by the store's CA, does not expire within 30 days.
+   * Undefined when it fits or there is none to judge (see cert-health.ts); changes nothing.
+   */
+  async certificateProblem(m: Machine): Promise<CertProblem | undefined> {
+    return serverCertProblem(m, await certHosts(m));
+  }
+
   /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
   async ensureClientCerts(m: Machine): Promise<void> {
     // Nearly always all three are there: seeing that needs neither the copying code nor the
     // promise API of node:fs (a millisecond and a half to load).
     const dir = m.config.HostOptions.AuthOptions.StorePath;
-    if (CERT_COPIES.every((f) => existsSync(join(dir, f)))) return;
+    if (CERT_COPIES.every((f) => existsSync(join(dir, f))) && (await copiesCurrent(m, dir))) return;
     const { ensureClientCertCopies } = await import('../cert/client-copies.js');
-    return ensureClientCertCopies(m.config);
+    return ensureClientCertCopies(m.config, { overwrite: true });
   }
 
   engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
     return engineVersion(m, signal);
+  }
+}
+
+/**
+ * Whether the machine folder's copies of the CA and client certificate are the store's own: after
+ * regenerate-certs --client-certs renewed them, every other machine's copies are the old ones,
+ * which docker (DOCKER_CERT_PATH) would go on using until they expire. Two small reads.
+ */
+async function copiesCurrent(m: Machine, dir: string): Promise<boolean> {
+  let tls: Awaited<ReturnType<typeof machineTLS>>;
+  try {
+    tls = await machineTLS(m);
+  } catch {
+    return true; // nothing to compare with: the copies are left as they are
+  }
+  try {
+    return (
+      readFileSync(join(dir, 'cert.pem')).equals(tls.cert) && readFileSync(join(dir, 'ca.pem')).equals(tls.ca)
+    );
+  } catch {
+    return false;
   }
 }

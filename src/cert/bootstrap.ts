@@ -59,8 +59,9 @@ function whole(pair: Pair): pair is Required<Pair> {
   return !!pair.cert && !!pair.key && pair.cert.checkPrivateKey(pair.key);
 }
 
-function expired(cert: X509Certificate): boolean {
-  return new Date(cert.validTo).getTime() < Date.now();
+/** Expired, or (with `withinMs`, on the explicit regenerate-certs --client-certs) about to. */
+function expired(cert: X509Certificate, withinMs = 0): boolean {
+  return new Date(cert.validTo).getTime() - withinMs < Date.now();
 }
 
 /**
@@ -92,14 +93,16 @@ function halfPairLeftByKill(pair: Pair, kind: 'ca' | 'client'): boolean {
 }
 
 /**
- * The shared CA and client certificate: made when missing, made again when expired (spec §4.1).
- * `days` exists for tests that need an expired certificate.
+ * The shared CA and client certificate: made when missing, made again when expired (spec §4.1),
+ * or with `renewWithinMs` when they expire within that long. `days` exists for tests that need
+ * an expired certificate.
  */
 export async function bootstrapCertificates(
   paths: CertPaths,
   log: (line: string) => void,
-  opts: { days?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { days?: number; env?: NodeJS.ProcessEnv; renewWithinMs?: number } = {},
 ): Promise<void> {
+  const within = opts.renewWithinMs ?? 0;
   const org = certOrganization(opts.env);
   try {
     await mkdir(paths.CertDir, { recursive: true, mode: 0o700 });
@@ -126,7 +129,7 @@ export async function bootstrapCertificates(
     throw new MachineError(
       `the CA certificate ${paths.CaCertPath} has no private key at ${paths.CaPrivateKeyPath}: put the key there, or move both away to make a new CA`,
     );
-  } else if (expired(ca.cert)) {
+  } else if (expired(ca.cert, within)) {
     // Checked before the pair: a kill while replacing an expired CA leaves the new key beside it.
     log('CA certificate is outdated and needs to be regenerated');
     await makeCA(paths, org, opts.days);
@@ -151,7 +154,11 @@ export async function bootstrapCertificates(
     throw new MachineError(
       `the client certificate ${paths.ClientCertPath} has no private key at ${paths.ClientKeyPath}: put the key there, or move both away to make new ones`,
     );
-  } else if (caMade || expired(client.cert) || (clientOwn && !(await signedByCA(client.cert, paths)))) {
+  } else if (
+    caMade ||
+    expired(client.cert, within) ||
+    (clientOwn && !(await signedByCA(client.cert, paths)))
+  ) {
     // A client certificate of a replaced CA would be refused by every engine (and a kill between
     // making a new CA and its client certificate leaves exactly that).
     log('Client certificate is outdated and needs to be regenerated');

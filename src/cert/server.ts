@@ -17,6 +17,8 @@ export async function generateServerCert(opts: {
   org: string;
   hosts: string[];
   clientAuth?: boolean;
+  /** Validity in days (the original's 1080); tests make short-lived ones. */
+  days?: number;
 }): Promise<void> {
   try {
     const ca = loadPrivateKey(await readFile(opts.caKeyPath));
@@ -25,7 +27,7 @@ export async function generateServerCert(opts: {
     const cert = createCertificate(
       {
         organization: opts.org,
-        ...validity(),
+        ...validity(new Date(), opts.days),
         isCA: false,
         keyUsage: [KeyUsage.digitalSignature, KeyUsage.keyEncipherment, KeyUsage.keyAgreement],
         extKeyUsage: opts.clientAuth ? ['serverAuth', 'clientAuth'] : ['serverAuth'],

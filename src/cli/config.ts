@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { errorMessage, goQuote, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
+import { checkedConnection } from './checked-connection.js';
 import type { CommandContext } from './command.js';
 import { queriesFor } from './queries.js';
 import { targetName } from './target.js';
@@ -16,12 +17,13 @@ export async function run(ctx: CommandContext): Promise<void> {
   const api = queriesFor(ctx);
   const named = await api.load(await targetName(ctx));
   const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
-  let dockerHost: string;
-  try {
-    dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });
-  } catch (err) {
-    throw new MachineError(`Error running connection boilerplate: ${errorMessage(err)}`, { cause: err });
-  }
+  const dockerHost = await checkedConnection(
+    ctx,
+    api,
+    m,
+    flagBool(ctx.flags, 'swarm'),
+    (err) => new MachineError(`Error running connection boilerplate: ${errorMessage(err)}`, { cause: err }),
+  );
   await api.ensureClientCerts(m);
   const dir = m.config.HostOptions.AuthOptions.StorePath || join(api.store.machinesDir, m.name);
   ctx.out.write(

@@ -2,6 +2,7 @@ import { errorMessage, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
 import { detectShell, type EnvVars, hintCommandLine, renderEnv } from '../shell/env.js';
+import { checkedConnection } from './checked-connection.js';
 import type { CommandContext } from './command.js';
 import { queriesFor } from './queries.js';
 import { atMostOneName, targetName } from './target.js';
@@ -22,7 +23,13 @@ const DOCKER_VARS = ['DOCKER_TLS_VERIFY', 'DOCKER_HOST', 'DOCKER_CERT_PATH', 'DO
 
 export async function run(ctx: CommandContext): Promise<void> {
   ctx.out.infoToStderr();
-  const shell = chooseShell(ctx);
+  // Said right before the lines it is about: a check that hands the command line to the full
+  // bundle (cert-heal-hook.ts) must not have said it already.
+  const { shell, warning } = chooseShell(ctx);
+  const print = (text: string) => {
+    if (warning) ctx.out.warn(warning);
+    ctx.out.write(text);
+  };
   const commandLine = hintCommandLine(ctx.argv);
   const noProxy = flagBool(ctx.flags, 'no-proxy');
 
@@ -31,7 +38,7 @@ export async function run(ctx: CommandContext): Promise<void> {
       throw new MachineError('Error: Expected no machine name when the -u flag is present');
     const vars: EnvVars[] = DOCKER_VARS.map((name) => ({ name, value: '' }));
     if (noProxy) vars.push({ name: noProxyVar(ctx.env).name, value: '' });
-    ctx.out.write(renderEnv({ shell, unset: true, vars, commandLine }));
+    print(renderEnv({ shell, unset: true, vars, commandLine }));
     return;
   }
 
@@ -39,12 +46,13 @@ export async function run(ctx: CommandContext): Promise<void> {
   const api = queriesFor(ctx);
   const named = await api.load(await targetName(ctx));
   const m = flagBool(ctx.flags, 'swarm') ? await api.swarmManager(named) : named;
-  let dockerHost: string;
-  try {
-    dockerHost = await api.checkConnection(m, { swarm: flagBool(ctx.flags, 'swarm') });
-  } catch (err) {
-    throw new MachineError(`Error checking TLS connection: ${errorMessage(err)}`, { cause: err });
-  }
+  const dockerHost = await checkedConnection(
+    ctx,
+    api,
+    m,
+    flagBool(ctx.flags, 'swarm'),
+    (err) => new MachineError(`Error checking TLS connection: ${errorMessage(err)}`, { cause: err }),
+  );
   await api.ensureClientCerts(m);
   const vars: EnvVars[] = [
     { name: 'DOCKER_TLS_VERIFY', value: '1' },
@@ -66,7 +74,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     else if (!value.includes(ip)) value = `${value},${ip}`;
     vars.push({ name: cur.name, value });
   }
-  ctx.out.write(renderEnv({ shell, unset: false, vars, commandLine }));
+  print(renderEnv({ shell, unset: false, vars, commandLine }));
 }
 
 function noProxyVar(env: NodeJS.ProcessEnv): { name: string; value: string } {
@@ -79,13 +87,14 @@ function noProxyVar(env: NodeJS.ProcessEnv): { name: string; value: string } {
  * unset (cron, CI, `env -i`), we print sh syntax, which every POSIX shell evaluates, and say so on
  * stderr, away from the text being evaluated.
  */
-function chooseShell(ctx: CommandContext): string {
+function chooseShell(ctx: CommandContext): { shell: string; warning?: string } {
   const given = flagString(ctx.flags, 'shell');
-  if (given !== '') return given;
+  if (given !== '') return { shell: given };
   const detected = detectShell(ctx.env);
-  if (detected) return detected;
-  ctx.out.warn(
-    "The lines below are for a sh/bash shell ($SHELL is not set); you can specify the shell you're using, with the --shell flag.",
-  );
-  return 'sh';
+  if (detected) return { shell: detected };
+  return {
+    shell: 'sh',
+    warning:
+      "The lines below are for a sh/bash shell ($SHELL is not set); you can specify the shell you're using, with the --shell flag.",
+  };
 }

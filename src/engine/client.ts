@@ -89,6 +89,8 @@ export class EngineUnreachableError extends MachineError {
   constructor(
     readonly url: string,
     readonly reason: string,
+    /** Node's error code (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID, ...), when there was one. */
+    readonly code?: string,
   ) {
     super(`Cannot connect to the docker engine endpoint ${url}: ${reason}`);
   }
@@ -200,7 +202,15 @@ export class EngineClient {
           });
         },
       );
-      req.on('error', (err) => fail(new EngineUnreachableError(this.url, dialErrorText(hostPort, err))));
+      req.on('error', (err) =>
+        fail(
+          new EngineUnreachableError(
+            this.url,
+            dialErrorText(hostPort, err),
+            (err as NodeJS.ErrnoException).code,
+          ),
+        ),
+      );
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);
