@@ -8,14 +8,18 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateServerCert } from '../../src/cert/server.js';
 import { ensureSegment } from '../../src/drivers/qemu/segment.js';
 import { pingHub } from '../../src/drivers/qemu/segment-control.js';
 import { paths, segmentDir } from '../../src/drivers/qemu/segment-members.js';
 import { binPath, cleanEnv, type RunResult, runProcess, testBin } from '../helpers/cli.js';
 import { type Sshd, sshdAvailable, startSshd } from '../helpers/sshd.js';
+import { makeTestCA } from '../helpers/test-ca.js';
 
 // scripts/build-standalone.mjs gives the executable this first argument to run the hub.
 const SEGMENT_HUB_ARG = '--run-qemu-segment-hub';
@@ -144,6 +148,76 @@ describe('the single-file executable', { skip }, () => {
       });
       assert.deepEqual([r.code, r.stdout], [3, 'native-42\n'], r.stderr);
     });
+  });
+
+  test("env and config against engines with the right certificate, another host's, another CA's: as the Node build", async () => {
+    // The executable checks with Bun's own TLS and leaves every failure to the Node code path:
+    // a wrong pass would show here as success where the Node build fails.
+    const store = join(root, 'tls-store');
+    const other = join(root, 'other-ca');
+    await mkdir(store, { recursive: true });
+    const engines: HttpsServer[] = [];
+    try {
+      const made = await runProcess(
+        process.execPath,
+        [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'seed'],
+        {
+          env: { MACHINE_STORAGE_PATH: store },
+        },
+      );
+      assert.equal(made.code, 0, made.stderr);
+      await makeTestCA(root, 'other-ca');
+      const kinds: [string, string, string[]][] = [
+        ['right', join(store, 'certs'), ['127.0.0.1']],
+        ['otherhost', join(store, 'certs'), ['10.9.8.7', 'elsewhere.test']],
+        ['otherca', other, ['127.0.0.1']],
+      ];
+      for (const [name, caDir, hosts] of kinds) {
+        await generateServerCert({
+          caCertPath: join(caDir, 'ca.pem'),
+          caKeyPath: join(caDir, 'ca-key.pem'),
+          certPath: join(root, `${name}.pem`),
+          keyPath: join(root, `${name}-key.pem`),
+          org: 'test',
+          hosts,
+        });
+        const engine = createHttpsServer(
+          {
+            cert: await readFile(join(root, `${name}.pem`)),
+            key: await readFile(join(root, `${name}-key.pem`)),
+            ca: await readFile(join(caDir, 'ca.pem')),
+            requestCert: true,
+            rejectUnauthorized: true,
+          },
+          (_req, res) => res.end(JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' })),
+        );
+        engines.push(engine);
+        await new Promise<void>((r) => engine.listen(0, '127.0.0.1', r));
+        const port = (engine.address() as AddressInfo).port;
+        const c = await runProcess(
+          process.execPath,
+          [binPath, 'create', '-d', 'none', '--url', `tcp://127.0.0.1:${port}`, name],
+          {
+            env: { MACHINE_STORAGE_PATH: store },
+          },
+        );
+        assert.equal(c.code, 0, c.stderr);
+      }
+      for (const [name] of kinds) {
+        for (const args of [
+          ['env', name],
+          ['config', name],
+        ]) {
+          const env = { MACHINE_STORAGE_PATH: store };
+          const a = await runProcess(process.execPath, [binPath, ...args], { env });
+          const b = await runProcess(exe, args, { env });
+          assert.deepEqual(b, a, args.join(' '));
+          assert.equal(a.code, name === 'right' ? 0 : 1, `${args.join(' ')}: ${a.stderr}`);
+        }
+      }
+    } finally {
+      for (const e of engines) e.close();
+    }
   });
 
   test('answers exactly as the Node build does', async () => {
