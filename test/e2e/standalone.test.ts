@@ -208,7 +208,8 @@ describe('the single-file executable', { skip }, () => {
           ['env', name],
           ['config', name],
         ]) {
-          const env = { MACHINE_STORAGE_PATH: store };
+          // Another CA trusted through the environment must not make its certificates pass.
+          const env = { MACHINE_STORAGE_PATH: store, NODE_EXTRA_CA_CERTS: join(other, 'ca.pem') };
           const a = await runProcess(process.execPath, [binPath, ...args], { env });
           const b = await runProcess(exe, args, { env });
           assert.deepEqual(b, a, args.join(' '));
