@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -203,6 +204,26 @@ describe('the single-file executable', { skip }, () => {
         );
         assert.equal(c.code, 0, c.stderr);
       }
+      // The session a passing check keeps, offered to the engine with another CA's certificate
+      // (its file name is that engine's): that engine cannot resume it, and fails as before.
+      const sessionName = async (port: number) => {
+        const [ca, cert, key] = await Promise.all(
+          ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(store, 'certs', f))),
+        );
+        const h = createHash('sha256');
+        for (const part of ['127.0.0.1', String(port), ca, cert, key]) {
+          h.update(`${part.length}:`);
+          h.update(part);
+        }
+        return join(store, 'cache', 'tls-sessions', `${h.digest('hex')}.bun.json`);
+      };
+      const portOf = (i: number) => (engines[i].address() as AddressInfo).port;
+      const first = await runProcess(exe, ['env', 'right'], { env: { MACHINE_STORAGE_PATH: store } });
+      assert.equal(first.code, 0, first.stderr);
+      const kept = await sessionName(portOf(0));
+      assert.equal(statSync(kept).mode & 0o777, 0o600);
+      await copyFile(kept, await sessionName(portOf(2)));
+
       for (const [name] of kinds) {
         for (const args of [
           ['env', name],
@@ -216,6 +237,8 @@ describe('the single-file executable', { skip }, () => {
           assert.equal(a.code, name === 'right' ? 0 : 1, `${args.join(' ')}: ${a.stderr}`);
         }
       }
+      // No failing engine left a session of its own.
+      assert.equal(existsSync(await sessionName(portOf(1))), false);
     } finally {
       for (const e of engines) e.close();
     }
