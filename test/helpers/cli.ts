@@ -88,6 +88,9 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits before reading its input (the executable often does, it is quick)
+    // closes the pipe: EPIPE here is not the test's failure; its output and code say what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
