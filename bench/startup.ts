@@ -1,11 +1,17 @@
 /**
  * Start-up cost of the light commands against a store of 100 machines, as ratios to a bare
- * `node -e 0` measured in the same run, and `ls` time over 10/50/100 machines with reachable
- * engines (it must not grow linearly: queries run in parallel over reused connections).
+ * `node -e 0` measured in the same run, for the Node build and the single-file executable side by
+ * side, and `ls` time over 10/50/100 machines with reachable engines (it must not grow linearly:
+ * queries run in parallel over reused connections).
  *
- *   npm run build && node --import tsx bench/startup.ts [--runs N]
+ *   npm run build && npm run build:standalone -- --target linux-x64 &&
+ *   node --import tsx bench/startup.ts [--runs N] [--exe PATH]
+ *
+ * The executable is --exe, else dist/standalone/docker-machine-OS-ARCH of this computer; without
+ * one only the Node build is measured.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +22,19 @@ const bundle = join(root, 'dist', 'docker-machine.cjs');
 const bin = join(root, 'bin', 'docker-machine');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 30;
+const exeArg = process.argv.indexOf('--exe');
+const standaloneDir = join(root, 'dist', 'standalone');
+const exe =
+  exeArg > 0
+    ? process.argv[exeArg + 1]
+    : join(standaloneDir, `docker-machine-${process.platform}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`);
+const haveExe = existsSync(exe);
 
+/** One run: a command line starting with `exe` runs the executable, any other runs under node. */
 function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
+  const [cmd, rest] = args[0] === exe ? [exe, args.slice(1)] : [process.execPath, args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(cmd, rest, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
   return ms;
@@ -113,25 +128,47 @@ async function main(): Promise<void> {
     }
     await Promise.all(creates);
 
-    const light: Record<string, string[]> = {
-      'node -e 0': ['-e', '0'],
-      'ls -q': [bundle, 'ls', '-q'],
-      'env m42': [bundle, 'env', 'm42'],
-      'ip m42': [bundle, 'ip', 'm42'],
-      'url m42': [bundle, 'url', 'm42'],
-      'config m42': [bundle, 'config', 'm42'],
-      active: [bundle, 'active'],
-      'inspect m42': [bundle, 'inspect', 'm42'],
-      'bin/docker-machine url m42': [bin, 'url', 'm42'],
+    const commands: Record<string, string[]> = {
+      'ls -q': ['ls', '-q'],
+      'env m42': ['env', 'm42'],
+      'ip m42': ['ip', 'm42'],
+      'url m42': ['url', 'm42'],
+      'config m42': ['config', 'm42'],
+      active: ['active'],
+      'inspect m42': ['inspect', 'm42'],
+      '--version': ['--version'],
     };
+    const light: Record<string, string[]> = { 'node -e 0': ['-e', '0'] };
+    for (const [k, args] of Object.entries(commands)) {
+      light[k] = [bundle, ...args];
+      if (haveExe) light[`exe ${k}`] = [exe, ...args];
+    }
+    light['bin/docker-machine url m42'] = [bin, 'url', 'm42'];
     const lightEnv = { ...env, DOCKER_HOST: urls[2] };
     const t = measure(light, lightEnv, RUNS);
     const base = t['node -e 0'];
+    const ratio = (v: number) => (v / base).toFixed(2);
     console.log(`# startup, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`);
-    console.log('| command | median ms | ratio to node -e 0 |');
-    console.log('|---|---|---|');
-    for (const [k, v] of Object.entries(t))
-      console.log(`| ${k} | ${v.toFixed(1)} | ${(v / base).toFixed(2)} |`);
+    console.log(`node -e 0: ${base.toFixed(1)} ms${haveExe ? `; executable ${exe}` : '; no executable'}`);
+    console.log('| command | Node build ms | ratio | executable ms | ratio | executable ≤ 0.5 |');
+    console.log('|---|---|---|---|---|---|');
+    for (const k of Object.keys(commands)) {
+      const e = t[`exe ${k}`];
+      const cols = e === undefined ? ['', '', ''] : [e.toFixed(1), ratio(e), e <= base / 2 ? 'yes' : 'no'];
+      console.log(`| ${k} | ${t[k].toFixed(1)} | ${ratio(t[k])} | ${cols.join(' | ')} |`);
+    }
+    console.log(
+      `| bin/docker-machine url m42 | ${t['bin/docker-machine url m42'].toFixed(1)} | ${ratio(t['bin/docker-machine url m42'])} | | | |`,
+    );
+    if (existsSync(standaloneDir)) {
+      console.log('\n| executable | bytes | MB |\n|---|---|---|');
+      for (const f of readdirSync(standaloneDir)
+        .filter((f) => f.startsWith('docker-machine-'))
+        .sort()) {
+        const size = statSync(join(standaloneDir, f)).size;
+        console.log(`| ${f} | ${size} | ${(size / 1e6).toFixed(1)} |`);
+      }
+    }
 
     // ls over 10, 50, 100 machines: filter by name so one store serves all three sizes.
     const sizes: Record<string, string[]> = {
@@ -140,6 +177,10 @@ async function main(): Promise<void> {
       'ls 50 machines': [bundle, 'ls', '--filter', 'name=^m([0-9]|[0-4][0-9])$'],
       'ls 100 machines': [bundle, 'ls'],
     };
+    if (haveExe) {
+      sizes['exe ls 10 machines'] = [exe, 'ls', '--filter', 'name=^m[0-9]$'];
+      sizes['exe ls 100 machines'] = [exe, 'ls'];
+    }
     const ls = measure(sizes, env, Math.max(5, Math.floor(RUNS / 3)));
     console.log('\n| ls, engines reachable | median ms | ratio to node -e 0 |');
     console.log('|---|---|---|');

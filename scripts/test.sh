@@ -51,14 +51,14 @@ fi
 
 echo "== tests"
 tap=$(mktemp)
-cleanup=(rm -f "$tap")
+cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker")
 # CI proves what a new machine meets: the tests start from empty caches (the images and root
 # file systems the tests build, the mirrors they download, the CLI's code cache), removed after.
 if [ "${CI:-}" = true ] && [ -z "${DM_TEST_CACHE:-}" ]; then
   DM_TEST_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/dm-ci-cache.XXXXXX")
   export DM_TEST_CACHE
   export XDG_CACHE_HOME="$DM_TEST_CACHE/xdg"
-  cleanup=(rm -rf "$tap" "$DM_TEST_CACHE")
+  cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker" "$DM_TEST_CACHE")
   echo "test caches start empty in $DM_TEST_CACHE"
 fi
 trap '"${cleanup[@]}"' EXIT
@@ -68,8 +68,40 @@ node --import tsx --test --test-concurrency=2 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   $files || status=$?
-pass=$(grep -E '^# pass ' "$tap" | tail -1 | awk '{print $3}')
-fail=$(grep -E '^# fail ' "$tap" | tail -1 | awk '{print $3}')
-skip=$(grep -E '^# skipped ' "$tap" | tail -1 | awk '{print $3}')
-echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
+
+# The single-file executable (npm run build:standalone): the same tests against it, named as
+# users install it. The light commands, the none driver in front of a real engine, what only the
+# executable can get wrong (standalone.test.ts), and one docker-driver machine from create to rm.
+if [ "$mode" = all ] && [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
+  echo "== standalone executable"
+  node scripts/build-standalone.mjs --target linux-x64
+  standalone_bin=$(mktemp -d "${TMPDIR:-/tmp}/dm-standalone.XXXXXX")
+  cleanup+=("$standalone_bin")
+  cp dist/standalone/docker-machine-linux-x64 "$standalone_bin/docker-machine"
+  export DM_TEST_BIN="$standalone_bin/docker-machine"
+  standalone_files="test/e2e/standalone.test.ts test/e2e/cli-basics.test.ts test/e2e/env-connection.test.ts
+    test/e2e/debug-output.test.ts test/e2e/bad-input-store.test.ts test/e2e/bad-input-create.test.ts
+    test/e2e/create-checks.test.ts test/e2e/default-driver.test.ts test/e2e/none-dockerd.test.ts"
+  # shellcheck disable=SC2086
+  node --import tsx --test --test-concurrency=2 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap.standalone" \
+    $standalone_files || status=$?
+  node --import tsx --test \
+    --test-name-pattern='create makes a container|docker run through env|rm removes the container' \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap.docker" \
+    test/e2e/docker-driver.test.ts || status=$?
+  unset DM_TEST_BIN
+fi
+
+# The totals of every run above: each TAP file ends with its own. Tests left out by a name
+# pattern are not skipped tests.
+count() {
+  for f in "$tap" "$tap.standalone" "$tap.docker"; do
+    if [ -f "$f" ]; then grep -E "^# $1 " "$f" | tail -1 || true; fi
+  done | awk '{ n += $3 } END { print n + 0 }'
+}
+unmatched=$(cat "$tap" "$tap.standalone" "$tap.docker" 2>/dev/null | grep -c '# SKIP test name does not match pattern' || true)
+echo "$(count pass) passed, $(count fail) failed, $(($(count skipped) - unmatched)) skipped, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 exit "$status"

@@ -18,10 +18,16 @@ export function readAnswer(stdin: NodeJS.ReadableStream): Promise<string | null>
       if (nl >= 0) done(buf.slice(0, nl).replace(/\r$/, ''));
     };
     const onEnd = () => done(buf === '' ? null : buf);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onEnd);
-    stdin.resume();
+    try {
+      stdin.once('end', onEnd);
+      stdin.once('error', onEnd);
+      stdin.on('data', onData);
+      stdin.resume();
+    } catch {
+      // Bun (the single-file executable) throws here for a stdin it cannot read, a directory,
+      // where Node's stream emits the error: either way there is no answer.
+      done(null);
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 import { MachineError } from '../errors.js';
 import { dialErrorText } from './errors.js';
+import { nativeHandshake } from './native-check.js';
 import { sessionFile } from './session-file.js';
 import type { TLSMaterial } from './tls.js';
 import { connectVerified } from './verified-tls.js';
@@ -20,6 +21,7 @@ export async function validateCertificate(
   const host = m ? m[1] : hostPort;
   const port = m ? Number(m[2]) : 2376;
   try {
+    if ((await nativeHandshake(host, port, tls, timeoutMs, cacheDir)) === 'passed') return;
     const sessions = cacheDir === undefined ? undefined : await sessionFile(cacheDir, host, port, tls);
     const sock = await connectVerified({ host, port, tls, timeoutMs, sessions });
     // Closed after our last handshake message has left, as Go's Close does: a socket destroyed

@@ -1,13 +1,20 @@
 import { close, fsync, open, rename, unlink, write } from 'node:fs';
-import { promisify } from 'node:util';
 import { fsError } from '../errors.js';
 
-const openP = promisify(open);
-const writeP = promisify(write);
-const fsyncP = promisify(fsync);
-const closeP = promisify(close);
-const renameP = promisify(rename);
-const unlinkP = promisify(unlink);
+// The callback calls behind promises by hand: node:util is one more module every command would
+// load at start (1.5 ms under Bun), for these six.
+function settle<T>(resolve: (v: T) => void, reject: (e: unknown) => void) {
+  return (err: NodeJS.ErrnoException | null, v: T) => (err ? reject(err) : resolve(v));
+}
+const openP = (p: string, flags: string, mode: number) =>
+  new Promise<number>((res, rej) => open(p, flags, mode, settle(res, rej)));
+const writeP = (fd: number, buf: Buffer, off: number, len: number) =>
+  new Promise<number>((res, rej) => write(fd, buf, off, len, null, settle(res, rej)));
+const fsyncP = (fd: number) => new Promise<void>((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
+const closeP = (fd: number) => new Promise<void>((res, rej) => close(fd, (err) => (err ? rej(err) : res())));
+const renameP = (a: string, b: string) =>
+  new Promise<void>((res, rej) => rename(a, b, (err) => (err ? rej(err) : res())));
+const unlinkP = (p: string) => new Promise<void>((res, rej) => unlink(p, (err) => (err ? rej(err) : res())));
 let counter = 0;
 
 /**
@@ -31,7 +38,7 @@ async function writeThroughTemp(path: string, data: string | Buffer, mode: numbe
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
-    while (off < buf.length) off += (await writeP(fd, buf, off, buf.length - off)).bytesWritten;
+    while (off < buf.length) off += await writeP(fd, buf, off, buf.length - off);
     await fsyncP(fd);
   } catch (err) {
     await closeP(fd).catch(() => {});

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -119,7 +118,7 @@ interface Held {
 
 async function acquire(path: string, opts: LockOptions): Promise<Held> {
   await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = besideLock(path, 'tmp');
+  const tmp = await besideLock(path, 'tmp');
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let linked = false;
   try {
@@ -262,7 +261,7 @@ async function judge(path: string, staleMs: number): Promise<Verdict> {
  * removed the same careful way.
  */
 async function takeOver(path: string, tmp: string, ownIno: number, staleMs: number): Promise<void> {
-  const mutex = takeoverPath(path);
+  const mutex = await takeoverPath(path);
   try {
     await fsp.link(tmp, mutex);
   } catch (err) {
@@ -281,9 +280,9 @@ async function takeOver(path: string, tmp: string, ownIno: number, staleMs: numb
 
 /** A takeover lock whose owner died: moved aside, and put back if what moved is alive after all. */
 async function clearDeadMutex(path: string, staleMs: number): Promise<void> {
-  const mutex = takeoverPath(path);
+  const mutex = await takeoverPath(path);
   if ((await judge(mutex, staleMs)).kind !== 'dead') return;
-  const aside = besideLock(path, 'stale');
+  const aside = await besideLock(path, 'stale');
   try {
     await fsp.rename(mutex, aside);
   } catch {
@@ -293,28 +292,37 @@ async function clearDeadMutex(path: string, staleMs: number): Promise<void> {
   await fsp.unlink(aside).catch(() => {});
 }
 
-function takeoverPath(path: string): string {
-  return join(dirname(path), `${strayPrefix(path)}takeover`);
+async function takeoverPath(path: string): Promise<string> {
+  return join(dirname(path), `${await strayPrefix(path)}takeover`);
 }
+
+let besideCount = 0;
 
 /**
- * The name of a file beside the lock: the lock's name, our pid, a random part. A lock name near
- * the file-name limit (a long machine name) is replaced by its hash, so the lock stays usable.
+ * The name of a file beside the lock: the lock's name, our pid, 8 hex digits unique in this
+ * process (a count) and unlikely to be a dead namesake's (random). A lock name near the file-name
+ * limit (a long machine name) is replaced by its hash, so the lock stays usable.
  */
-function besideLock(path: string, kind: 'tmp' | 'stale'): string {
-  return join(dirname(path), `${strayPrefix(path)}${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+async function besideLock(path: string, kind: 'tmp' | 'stale'): Promise<string> {
+  const unique = (((Math.random() * 0x10000) << 16) | (++besideCount & 0xffff)) >>> 0;
+  return join(
+    dirname(path),
+    `${await strayPrefix(path)}${process.pid}.${unique.toString(16).padStart(8, '0')}.${kind}`,
+  );
 }
 
-function strayPrefix(path: string): string {
+async function strayPrefix(path: string): Promise<string> {
   const base = basename(path);
   if (base.length <= 200) return `${base}.`;
+  // Loaded only here: node:crypto costs every command's start-up (15 ms under Bun).
+  const { createHash } = await import('node:crypto');
   return `.lock-${createHash('sha256').update(base).digest('hex').slice(0, 24)}.`;
 }
 
 /** Owner files (.tmp), moved-aside locks (.stale) and takeover locks left by processes killed while locking. */
 async function sweepStrays(path: string): Promise<void> {
   const dir = dirname(path);
-  const prefix = strayPrefix(path);
+  const prefix = await strayPrefix(path);
   let names: string[];
   try {
     names = await fsp.readdir(dir);

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { Moto } from '../fakes/amazonec2/moto.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import {
   type HostEngine,
   hostRootfs,
@@ -101,7 +101,7 @@ describe('create -d amazonec2 against moto_server with a real host at the instan
   });
   const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
   const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ec1)" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ec1)" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
       timeoutMs: 120_000,
     });

@@ -14,7 +14,7 @@ import { list, obj, text } from '../../src/drivers/amazonec2/xml.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { Moto, TEST_AMIS } from '../fakes/amazonec2/moto.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
 
 /**
  * The amazonec2 driver against moto_server (started here; a machine without it fails this suite
@@ -329,7 +329,7 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       moto.holdMs = 1500;
       moto.holdActions = new Set([at]);
     }
-    const child = spawn(process.execPath, [binPath, 'create', '-d', 'amazonec2', ...base(), ...extra, name], {
+    const child = spawn(cliProgram, [...cliArgs, 'create', '-d', 'amazonec2', ...base(), ...extra, name], {
       env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -770,7 +770,7 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   const runDriverSteps = async (name: string, extra: string[] = []) =>
     (await untilAddress(name, [...base(), ...extra], env())).driver;
   const untilAddress = async (name: string, flags: string[], e: NodeJS.ProcessEnv) => {
-    const child = spawn(process.execPath, [binPath, 'create', '-d', 'amazonec2', ...flags, name], {
+    const child = spawn(cliProgram, [...cliArgs, 'create', '-d', 'amazonec2', ...flags, name], {
       env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...e }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,7 +13,7 @@ import {
   runIn,
   type StoreUnderTest,
 } from '../helpers/bad-input.js';
-import { binPath, cleanEnv, repoRoot } from '../helpers/cli.js';
+import { cleanEnv, cliArgs, cliProgram, repoRoot } from '../helpers/cli.js';
 import { hostFor } from '../helpers/hosts.js';
 
 // Bad inputs about the store and the streams, through bin/docker-machine: names the store cannot
@@ -374,7 +374,7 @@ describe('the store from any directory, names from older versions, readers that 
   function closedAfterFirstLine(args: string[], env: NodeJS.ProcessEnv) {
     return new Promise<{ code: number | null; signal: string | null; first: string; stderr: string }>(
       (resolve, reject) => {
-        const child = spawn(process.execPath, [binPath, ...args], {
+        const child = spawn(cliProgram, [...cliArgs, ...args], {
           env: cleanEnv(env),
           stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -446,7 +446,7 @@ describe('a create killed at any step leaves nothing rm -y cannot remove (none, 
   /** create, killed (SIGKILL) the moment `line` starts on its stdout; its whole stdout. */
   function createKilledAt(args: string[], env: NodeJS.ProcessEnv, line: string): Promise<string> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [binPath, ...args], {
+      const child = spawn(cliProgram, [...cliArgs, ...args], {
         env: cleanEnv(env),
         stdio: ['ignore', 'pipe', 'ignore'],
       });

@@ -12,7 +12,7 @@ import { saveMachine } from '../../src/api/machine.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { FakeDigitalOcean } from '../fakes/digitalocean/fake.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
 
 /**
  * The digitalocean driver against the stateful fake (no test host: what happens before SSH).
@@ -311,9 +311,9 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
    */
   const killAt = async (at: RegExp | string, name: string, extra: string[] = []) => {
     const child = spawn(
-      process.execPath,
+      cliProgram,
       [
-        binPath,
+        ...cliArgs,
         'create',
         '-d',
         'digitalocean',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FakeDigitalOcean } from '../fakes/digitalocean/fake.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -60,7 +60,7 @@ describe('create -d digitalocean with a real host behind the fake API', {
   });
   const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
   const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env do1)" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env do1)" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
       timeoutMs: 120_000,
     });

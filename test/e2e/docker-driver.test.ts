@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { onProcessEnd } from '../helpers/cleanup.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliArgs, cliProgram, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { cacheDir, type HostEngine, startHostEngine, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -50,7 +50,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     });
 
   const withEnv = (name: string, script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ${name})" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ${name})" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(s.dir, 'docker-config') },
       timeoutMs: 120_000,
     });
@@ -310,8 +310,8 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     let out = '';
     const children = groups.map((g) => {
       const child = spawn(
-        process.execPath,
-        [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, ...g],
+        cliProgram,
+        [...cliArgs, 'create', '-d', 'docker', '--docker-host', dockerHost, ...g],
         {
           env: { ...process.env, MACHINE_STORAGE_PATH: s.dir },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -371,8 +371,18 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     // Each create is killed once its driver step is done: the container runs, at its address.
     const runs = cases.map(async ({ name, network }) => {
       const child = spawn(
-        process.execPath,
-        [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, '--docker-network', network, name],
+        cliProgram,
+        [
+          ...cliArgs,
+          'create',
+          '-d',
+          'docker',
+          '--docker-host',
+          dockerHost,
+          '--docker-network',
+          network,
+          name,
+        ],
         { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const closed = new Promise((r) => child.once('close', r));
@@ -449,8 +459,8 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
 
   test('SIGTERM during a fleet: every create stops, and what each made is removed by rm -y', async () => {
     const child = spawn(
-      process.execPath,
-      [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, 't1', 't2'],
+      cliProgram,
+      [...cliArgs, 'create', '-d', 'docker', '--docker-host', dockerHost, 't1', 't2'],
       { env: { ...process.env, MACHINE_STORAGE_PATH: s.dir }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -515,10 +525,7 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     // The new machine's engine would be p1's: its pre-create check runs there (and refuses the
     // disk size on p1's own overlay2, so nothing is made inside p1).
     const url = (await s.run(['url', 'p1'])).stdout.trim();
-    const r = await withEnv(
-      'p1',
-      `"${process.execPath}" "${binPath}" create -d docker --docker-disk-size 1G nested`,
-    );
+    const r = await withEnv('p1', `${cliShell} create -d docker --docker-disk-size 1G nested`);
     assert.equal(
       r.stdout,
       `Warning: DOCKER_HOST (${url}) is the engine of machine "p1" of this store, so the new machine would be made inside "p1"; run 'eval $(docker-machine env -u)' first to use the local engine, or give --docker-host\nRunning pre-create checks...\n`,
@@ -606,8 +613,8 @@ describe('create -d docker: machines as containers', { skip, timeout: 40 * 60_00
     for (const [i, line] of steps.entries()) {
       const name = `killed${i}`;
       const child = spawn(
-        process.execPath,
-        [binPath, 'create', '-d', 'docker', '--docker-host', dockerHost, name],
+        cliProgram,
+        [...cliArgs, 'create', '-d', 'docker', '--docker-host', dockerHost, name],
         {
           env: { ...process.env, MACHINE_STORAGE_PATH: s.dir },
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { binPath, cleanEnv } from '../helpers/cli.js';
+import { cleanEnv, cliArgs, cliProgram } from '../helpers/cli.js';
 import { type EngineRig, startEngineRig } from '../helpers/engine-rig.js';
 import { testHostsAvailable } from '../helpers/testhost.js';
 
@@ -66,8 +66,8 @@ describe('create -d docker on an engine without the machine image', { skip, time
     // must not hold up the others.
     const marker = join(rig.store.dir, '..', `${rig.store.dir.split('/').pop()}-import-marker`);
     const killed = spawn(
-      process.execPath,
-      [binPath, 'create', '-d', 'docker', '--docker-host', rig.dockerHost, 'k0'],
+      cliProgram,
+      [...cliArgs, 'create', '-d', 'docker', '--docker-host', rig.dockerHost, 'k0'],
       {
         env: cleanEnv({
           MACHINE_STORAGE_PATH: rig.store.dir,

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { mirrorDir, packagesIndex, serveMirror } from '../helpers/mirror.js';
 import {
   type HostEngine,
@@ -107,7 +107,7 @@ describe('--engine-version and upgrade on Debian hosts, from a package mirror', 
     );
 
   const withEnv = (name: string, script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ${name})" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ${name})" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(work, 'docker-config') },
       timeoutMs: 120_000,
     });

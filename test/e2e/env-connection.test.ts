@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateServerCert } from '../../src/cert/server.js';
 import type { HostConfig } from '../../src/store/host.js';
-import { binPath, type RunResult, runCLI, runProcess } from '../helpers/cli.js';
+import { cliShell, type RunResult, runCLI, runProcess } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 
 // The CLI against a TLS engine of the test's own (a Node HTTPS server with a certificate of the
@@ -101,7 +101,7 @@ describe('env, ls, version and active against a TLS engine of our own', { timeou
   test('eval of env in bash, dash, zsh, fish and tcsh: nothing in the store path runs, the values are exact', async () => {
     const dump = await dumpScript();
     const want = ['1', url, join(store, 'machines', 'm1'), 'm1'];
-    const dm = `"${process.execPath}" "${binPath}"`;
+    const dm = cliShell;
     const cases: [string, string[], string][] = [
       ['bash', ['bash', '-c'], `eval "$(${dm} env m1)" && "${process.execPath}" "${dump}"`],
       ['dash', ['dash', '-c'], `eval "$(${dm} env m1)" && "${process.execPath}" "${dump}"`],
@@ -109,12 +109,12 @@ describe('env, ls, version and active against a TLS engine of our own', { timeou
       [
         'fish',
         ['fish', '-N', '-c'],
-        `'${process.execPath}' '${binPath}' env --shell fish m1 | source; and '${process.execPath}' '${dump}'`,
+        `${cliShell} env --shell fish m1 | source; and '${process.execPath}' '${dump}'`,
       ],
       [
         'tcsh',
         ['tcsh', '-f', '-c'],
-        `'${process.execPath}' '${binPath}' env --shell tcsh m1 > '${root}/env.csh' && source '${root}/env.csh' && '${process.execPath}' '${dump}'`,
+        `${cliShell} env --shell tcsh m1 > '${root}/env.csh' && source '${root}/env.csh' && '${process.execPath}' '${dump}'`,
       ],
     ];
     let tried = 0;

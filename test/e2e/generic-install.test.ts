@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { genericCreateArgs } from '../helpers/generic-rig.js';
 import { mirrorDir, serveMirror } from '../helpers/mirror.js';
 import {
@@ -67,10 +67,7 @@ describe('create -d generic on a host without Docker', { skip, timeout: 15 * 60_
     assert.equal((await host.exec('command -v dockerd')).trim(), '/usr/sbin/dockerd');
     const v = await runProcess(
       'bash',
-      [
-        '-c',
-        `eval "$("${process.execPath}" "${binPath}" env plain1)" && docker version --format '{{.Server.Version}}'`,
-      ],
+      ['-c', `eval "$(${cliShell} env plain1)" && docker version --format '{{.Server.Version}}'`],
       { env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(work, 'docker-config') } },
     );
     assert.equal(v.code, 0, v.stderr);

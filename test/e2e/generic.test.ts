@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliArgs, cliProgram, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -77,10 +77,7 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
     assert.equal(ls.stdout, `gen1 Running tcp://127.0.0.1:${enginePort} v20.10.24+dfsg1\n`);
     const r = await runProcess(
       'bash',
-      [
-        '-c',
-        `eval "$("${process.execPath}" "${binPath}" env gen1)" && docker info --format '{{json .Labels}}'`,
-      ],
+      ['-c', `eval "$(${cliShell} env gen1)" && docker info --format '{{json .Labels}}'`],
       { env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() } },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -117,7 +114,7 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
   });
 
   const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env gen1)" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env gen1)" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() },
       timeoutMs: 120_000,
     });
@@ -282,7 +279,7 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
     ];
     for (const [i, line] of steps.entries()) {
       const name = `killed${i}`;
-      const child = spawn(process.execPath, [binPath, ...genericCreateArgs(host, key, name)], {
+      const child = spawn(cliProgram, [...cliArgs, ...genericCreateArgs(host, key, name)], {
         env: { ...process.env, MACHINE_STORAGE_PATH: s.dir },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

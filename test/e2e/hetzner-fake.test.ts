@@ -12,7 +12,7 @@ import { saveMachine } from '../../src/api/machine.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { FakeHetzner } from '../fakes/hetzner/fake.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
 
 /**
  * The hetzner driver against the stateful fake (no test host: what happens before SSH). Every
@@ -449,9 +449,9 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
    */
   const killAt = async (at: RegExp | string, name: string, extra: string[] = [], remove = true) => {
     const child = spawn(
-      process.execPath,
+      cliProgram,
       [
-        binPath,
+        ...cliArgs,
         'create',
         '-d',
         'hetzner',

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, cleanEnv, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -104,7 +104,7 @@ describe('lifecycle of generic machines on real hosts', { skip, timeout: 20 * 60
   });
 
   const withEnv = (name: string, script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ${name})" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ${name})" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(work, 'docker-config') },
       timeoutMs: 120_000,
     });
@@ -245,7 +245,7 @@ describe('lifecycle of generic machines on real hosts', { skip, timeout: 20 * 60
 
   test('ssh NAME with a terminal is an interactive login (driven through script(1))', async () => {
     // script gives the CLI a pseudo-terminal; we type into it once the remote prompt shows.
-    const child = spawn('script', ['-qec', `'${process.execPath}' '${binPath}' ssh gen1`, '/dev/null'], {
+    const child = spawn('script', ['-qec', `${cliShell} ssh gen1`, '/dev/null'], {
       env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, TERM: 'dumb' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { binPath, type CliStore, cleanEnv, type RunResult, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, cliArgs, cliProgram, type RunResult, tempStore } from '../helpers/cli.js';
 
 // A none machine's URL: nothing needs to answer there.
 const URL_FLAGS = ['-d', 'none', '--url', 'tcp://127.0.0.1:2376'];
@@ -13,7 +13,7 @@ const URL_FLAGS = ['-d', 'none', '--url', 'tcp://127.0.0.1:2376'];
 async function pausedThenKilled(s: CliStore, args: string[], pause: string): Promise<void> {
   const marker = join(s.dir, '..', `${s.dir.split('/').pop()}-marker`);
   await rm(marker, { force: true });
-  const child = spawn(process.execPath, [binPath, ...args], {
+  const child = spawn(cliProgram, [...cliArgs, ...args], {
     env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, DM_TEST_PAUSE_AT: pause, DM_TEST_PAUSE_MARKER: marker }),
     stdio: 'ignore',
   });

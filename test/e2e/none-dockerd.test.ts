@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateServerCert } from '../../src/cert/server.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { type Dockerd, dockerdAvailable, startDockerd } from '../helpers/dockerd.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -75,10 +75,7 @@ describe('none machine in front of a real dockerd', { skip }, () => {
   test('eval "$(docker-machine env NAME)" && docker version works with the real docker client', async () => {
     const r = await runProcess(
       'bash',
-      [
-        '-c',
-        `eval "$("${process.execPath}" "${binPath}" env dm)" && docker version --format '{{.Server.Version}}'`,
-      ],
+      ['-c', `eval "$(${cliShell} env dm)" && docker version --format '{{.Server.Version}}'`],
       { env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() } },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -157,7 +154,7 @@ describe('none machine in front of a real dockerd', { skip }, () => {
     );
     const r = await runProcess(
       'bash',
-      ['-c', `docker $("${process.execPath}" "${binPath}" config dm) version --format '{{.Server.Version}}'`],
+      ['-c', `docker $(${cliShell} config dm) version --format '{{.Server.Version}}'`],
       { env: { MACHINE_STORAGE_PATH: s.dir, ...dockerEnv() } },
     );
     assert.equal(r.code, 0, r.stderr);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { onProcessEnd } from '../helpers/cleanup.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { cacheDir } from '../helpers/testhost.js';
 
 // Real VMs under QEMU's software emulation (KVM does not work on these machines; the driver's
@@ -110,7 +110,7 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
   };
 
   const withEnv = (name: string, script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ${name})" && ${script}`], {
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ${name})" && ${script}`], {
       env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(s.dir, 'docker-config') },
       timeoutMs: 180_000,
     });

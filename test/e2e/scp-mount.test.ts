@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { onProcessEnd } from '../helpers/cleanup.js';
-import { binPath, type CliStore, runCLI, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliCommand, runCLI, runProcess, tempStore } from '../helpers/cli.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -159,11 +159,9 @@ describe('scp and mount against machines on real Debian hosts', { skip, timeout:
     await writeFile(local, randomBytes(256 * 1024));
     // `script` gives the CLI (and the scp it runs) a terminal, where scp draws its meter.
     const onTerminal = (args: string[]) =>
-      runProcess(
-        'script',
-        ['-qec', [process.execPath, binPath, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'],
-        { env: { MACHINE_STORAGE_PATH: s.dir } },
-      );
+      runProcess('script', ['-qec', [...cliCommand, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], {
+        env: { MACHINE_STORAGE_PATH: s.dir },
+      });
     const loud = await onTerminal(['scp', local, 'gen-a:/root/meter.bin']);
     assert.equal(loud.code, 0, loud.stdout);
     assert.match(loud.stdout, /meter\.bin\s+100%/);

@@ -2,12 +2,25 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The bin wrapper, exactly as a user runs it (it loads the bundle that `npm test` built). */
 export const binPath = join(repoRoot, 'bin', 'docker-machine');
+
+/**
+ * DM_TEST_BIN=PATH runs the tests against that executable (a single-file build from
+ * `npm run build:standalone`, named docker-machine as users install it) instead of the Node
+ * build: the same tests for both.
+ */
+export const testBin = process.env.DM_TEST_BIN ? resolve(process.env.DM_TEST_BIN) : undefined;
+/** The program that runs the CLI, and the arguments before the command line. */
+export const cliProgram = testBin ?? process.execPath;
+export const cliArgs: readonly string[] = testBin ? [] : [binPath];
+export const cliCommand: readonly string[] = [cliProgram, ...cliArgs];
+/** The same in single quotes, which bash, dash, zsh, fish and tcsh read alike (paths hold none). */
+export const cliShell = cliCommand.map((a) => `'${a}'`).join(' ');
 
 export interface RunResult {
   code: number;
@@ -65,7 +78,7 @@ function scratchDockerConfig(): string {
 }
 
 export function runCLI(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return runProcess(process.execPath, [binPath, ...args], opts);
+  return runProcess(cliProgram, [...cliArgs, ...args], opts);
 }
 
 /** Run a process to its end with a bound on its time; it is killed (by pid) past the bound. */
@@ -93,6 +106,9 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions = {}): 
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits before reading its input (the executable often does, it is quick)
+    // closes the pipe: EPIPE here is not the test's failure; its output and code say what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

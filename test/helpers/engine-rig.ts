@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onProcessEnd, sweepOrphanForwardRules } from './cleanup.js';
-import { binPath, type CliStore, type RunResult, runProcess, tempStore } from './cli.js';
+import { type CliStore, cliShell, type RunResult, runProcess, tempStore } from './cli.js';
 import { cacheDir, type HostEngine, startHostEngine } from './testhost.js';
 
 /**
@@ -99,10 +99,7 @@ export async function startEngineRig(opts: EngineRigOptions): Promise<EngineRig>
     withEnv: (name, script, o = {}) =>
       runProcess(
         'bash',
-        [
-          '-c',
-          `eval "$("${process.execPath}" "${binPath}" env ${(o.envFlags ?? []).join(' ')} ${name})" && ${script}`,
-        ],
+        ['-c', `eval "$(${cliShell} env ${(o.envFlags ?? []).join(' ')} ${name})" && ${script}`],
         {
           env: { MACHINE_STORAGE_PATH: store.dir, DOCKER_CONFIG: join(store.dir, 'docker-config') },
           timeoutMs: o.timeoutMs ?? 120_000,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { binPath, cleanEnv } from './cli.js';
+import { cleanEnv, cliCommand } from './cli.js';
 
 /**
  * Run the CLI with DM_TEST_PAUSE_AT=POINT (src/test-pause.ts), wait until it says it paused there,
@@ -11,7 +11,7 @@ export function killAt(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cmd?: string[] } = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  const [cmd, ...pre] = opts.cmd ?? [process.execPath, binPath];
+  const [cmd, ...pre] = opts.cmd ?? cliCommand;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
       env: cleanEnv({ ...opts.env, DM_TEST_PAUSE_AT: point }),

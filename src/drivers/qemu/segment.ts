@@ -50,8 +50,11 @@ export interface SegmentAddress {
 export interface EnsureOptions {
   /** Idle time after which a hub started now ends itself (default 30 s). */
   idleMs?: number;
-  /** node arguments that run the hub entry, and the folder to run them in (default: defaultHubCommand()). */
-  hubCommand?: { args: string[]; cwd?: string };
+  /**
+   * The program (default: this process's own, process.execPath), the arguments that make it run
+   * the hub entry, and the folder to run them in (default: defaultHubCommand()).
+   */
+  hubCommand?: HubCommand;
   /** Where waiting for the segment's lock is reported. */
   log?: (line: string) => void;
 }
@@ -59,13 +62,22 @@ export interface EnsureOptions {
 const START_TIMEOUT_MS = 15_000;
 const LOG_LIMIT = 1024 * 1024;
 
+export interface HubCommand {
+  program?: string;
+  args: string[];
+  cwd?: string;
+}
+
 declare const __DM_SEGMENT_HUB__: string | undefined;
+declare const __DM_SEGMENT_HUB_ARG__: string | undefined;
 
 /**
- * How to run the hub entry: the file beside the bundle when bundled, else the TypeScript source
- * under tsx, from the source tree's root so that `--import tsx` resolves.
+ * How to run the hub entry: the single-file executable runs itself with the hub's argument
+ * (src/main-standalone.ts); the Node build runs the file beside its bundle; from source, the
+ * TypeScript entry under tsx, from the source tree's root so that `--import tsx` resolves.
  */
-export function defaultHubCommand(): { args: string[]; cwd?: string } {
+export function defaultHubCommand(): HubCommand {
+  if (typeof __DM_SEGMENT_HUB_ARG__ === 'string') return { args: [__DM_SEGMENT_HUB_ARG__] };
   if (typeof __DM_SEGMENT_HUB__ === 'string') return { args: [join(__dirname, __DM_SEGMENT_HUB__)] };
   // Only reached from source: the bundles define import.meta.url away (scripts/build.mjs).
   const here = fileURLToPath(new URL('.', import.meta.url));
@@ -120,7 +132,7 @@ async function startHub(dir: string, opts: EnsureOptions): Promise<number> {
   let exited: string | undefined;
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(process.execPath, args, {
+    child = spawn(command.program ?? process.execPath, args, {
       cwd: command.cwd ?? dir,
       detached: true,
       stdio: ['ignore', logFd, logFd],

@@ -1,0 +1,30 @@
+/**
+ * The entry of the single-file executables (scripts/build-standalone.mjs): one file holds every
+ * command and the qemu segment hub. The light commands start without initialising the others'
+ * modules (each import() below is a lazy part of the bundle), as the loader's choice of bundle
+ * does for the Node build.
+ */
+import { commandNameOf } from './cli/app.js';
+import { COMMAND_LIST, findIn } from './cli/command-list.js';
+import { isLight, lightCommands } from './cli/light-commands.js';
+import { runProcess } from './cli/process-main.js';
+
+declare const __DM_SEGMENT_HUB_ARG__: string;
+
+// The runtime puts the embedded script's inner path in argv[1]; the app's name is the name the
+// user ran (argv0), as bin/docker-machine is under Node.
+process.argv[1] = process.argv0 || process.execPath;
+
+if (process.argv[2] === __DM_SEGMENT_HUB_ARG__) {
+  // src/drivers/qemu/segment.ts starts the hub by running this same file with that argument.
+  process.argv.splice(2, 1);
+  void import('./drivers/qemu/segment-hub-main.js');
+} else {
+  const name = commandNameOf(process.argv, process.env);
+  const command = name === undefined ? undefined : findIn(COMMAND_LIST, name);
+  if (command !== undefined && isLight(command.name)) {
+    runProcess(lightCommands);
+  } else {
+    void import('./cli/commands.js').then((m) => runProcess(m.commands));
+  }
+}
