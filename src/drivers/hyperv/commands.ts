@@ -61,6 +61,10 @@ export function start(name: string): string {
   return `Hyper-V\\Start-VM -Name ${q(name)}`;
 }
 
+export function resume(name: string): string {
+  return `Hyper-V\\Resume-VM -Name ${q(name)}`;
+}
+
 export function stop(name: string): string {
   return `Hyper-V\\Stop-VM -Name ${q(name)}`;
 }

@@ -318,6 +318,18 @@ describe('the driver against the fake powershell (no Hyper-V here)', { skip: too
     }
   });
 
+  test('start resumes a paused VM (Start-VM would not)', async () => {
+    await reset({
+      vms: { hv5: { State: 'Paused', Path: join(store, 'machines', 'hv5', 'hv5'), IPAddresses: [] } },
+    });
+    const d = newDriver(store, 'hv5');
+    assert.equal(await d.getState(), 'Paused');
+    await d.start(ctx);
+    assert.equal(await d.getState(), 'Running');
+    assert.ok(commands().includes("Hyper-V\\Resume-VM -Name 'hv5'"));
+    assert.ok(!commands().some((c) => c.startsWith('Hyper-V\\Start-VM')));
+  });
+
   test("rm leaves alone a VM of the same name that is not in the machine's folder", async () => {
     await reset({ vms: { hv4: { State: 'Running', Path: 'C:\\VMs\\hv4' } } });
     const d = hypervDriver.fromJSON({ ...newDriver(store, 'hv4').toJSON() });

@@ -218,7 +218,10 @@ class HyperVDriver implements Driver {
         if (info.State !== 'Running') throw new VMGone(`the VM is ${info.State}`);
         const list = (await this.ps.json<string[] | string>(cmd.addresses(this.name), ctx.signal)) ?? [];
         const v4 = (Array.isArray(list) ? list : [list]).find((a) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a));
-        if (!v4) throw new Error('no IPv4 address reported yet');
+        if (!v4)
+          throw new Error(
+            'no IPv4 address reported yet (the guest reports it with hyperv-daemons, which cloud-init installs at the first boot: the switch must reach a Debian mirror)',
+          );
         return v4;
       },
       (err) => err instanceof VMGone,
@@ -259,6 +262,11 @@ class HyperVDriver implements Driver {
     if (!info)
       throw new MachineError(`the Hyper-V VM "${this.name}" does not exist; remove the machine with rm`);
     if (info.State === 'Running') return;
+    // A paused VM keeps its address; Start-VM does not resume it.
+    if (info.State === 'Paused') {
+      await this.ps.run(cmd.resume(this.name), ctx.signal);
+      return;
+    }
     await this.ps.run(cmd.start(this.name), ctx.signal);
     // DHCP may hand out another address after a stop.
     await this.waitForIP(ctx);

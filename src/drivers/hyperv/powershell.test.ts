@@ -56,6 +56,7 @@ test('the commands: exact strings, every value quoted', () => {
     "Hyper-V\\Set-VMMemory -VMName 'dev' -DynamicMemoryEnabled $false",
   );
   assert.equal(cmd.start('dev'), "Hyper-V\\Start-VM -Name 'dev'");
+  assert.equal(cmd.resume('dev'), "Hyper-V\\Resume-VM -Name 'dev'");
   assert.equal(cmd.stop('dev'), "Hyper-V\\Stop-VM -Name 'dev'");
   assert.equal(cmd.turnOff('dev'), "Hyper-V\\Stop-VM -Name 'dev' -TurnOff");
   assert.equal(cmd.remove('dev'), "Hyper-V\\Remove-VM -Name 'dev' -Force");

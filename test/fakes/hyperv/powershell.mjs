@@ -231,6 +231,18 @@ if (command === '@(Get-Module -ListAvailable -Name Hyper-V).Name | Get-Unique') 
   v.IPAddresses = process.env.FAKE_HYPERV_IP ? [process.env.FAKE_HYPERV_IP, 'fe80::215:5dff:fe01:2345'] : [];
   save();
   out('');
+} else if ((r = m(new RegExp(`^Hyper-V\\\\Resume-VM -Name ${LIT}$`)))) {
+  const v = vm(unq(r[1]), 'Resume-VM');
+  if (v.State !== 'Paused')
+    psError(
+      'Resume-VM',
+      `The virtual machine "${unq(r[1])}" is not paused.`,
+      'InvalidOperation',
+      'InvalidOperation',
+    );
+  v.State = 'Running';
+  save();
+  out('');
 } else if ((r = m(new RegExp(`^Hyper-V\\\\Stop-VM -Name ${LIT}( -TurnOff)?$`)))) {
   const v = vm(unq(r[1]), 'Stop-VM');
   if (v.State === 'Off') {
