@@ -249,7 +249,9 @@ class HyperVDriver implements Driver {
       );
       return;
     }
-    if (info.State !== 'Off') await this.ps.run(cmd.turnOff(this.name), ctx.signal);
+    // Remove-VM refuses a running VM; a saved one it removes with its saved state.
+    const state = stateOf(info.State);
+    if (state !== 'Stopped' && state !== 'Saved') await this.ps.run(cmd.turnOff(this.name), ctx.signal);
     try {
       await this.ps.run(cmd.remove(this.name), ctx.signal);
     } catch (err) {
