@@ -72,6 +72,8 @@ export async function prepareCreate(
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
 
   const mod = await loadDriver(req.driver);
+  const unavailable = mod.unavailable?.(ctx.env);
+  if (unavailable) throw new MachineError(unavailable);
   let driver: Machine['driver'];
   try {
     // The command line checked these already; a program calling the API may not have.

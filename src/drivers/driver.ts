@@ -88,6 +88,8 @@ export interface EngineEndpoint {
 export interface DriverModule {
   readonly name: string;
   readonly flags: FlagDef[];
+  /** Why this driver cannot create machines on this system (one line), or undefined when it can. */
+  unavailable?(env: NodeJS.ProcessEnv): string | undefined;
   /** A new driver for `create`; throws a MachineError naming the bad or missing flag. */
   fromFlags(base: BaseDriverFields, flags: ParsedFlags): Driver;
   /** The driver of a machine loaded from config.json. */

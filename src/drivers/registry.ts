@@ -37,6 +37,12 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'a Linux server reached by SSH (--generic-ip-address)',
     load: async () => (await import('./generic/index.js')).genericDriver,
   },
+  hyperv: {
+    description:
+      'a local Hyper-V VM (Windows) from a Debian image, on a virtual switch, reached at the address Hyper-V reports',
+    needs: 'Windows with Hyper-V and its PowerShell module, run by a Hyper-V Administrator',
+    load: async () => (await import('./hyperv/index.js')).hypervDriver,
+  },
   qemu: {
     description:
       'a local virtual machine under QEMU (KVM, HVF or software emulation) from a cloud or built image',

@@ -6,13 +6,26 @@ import { MachineError } from '../errors.js';
 
 /** The first executable called `name` on PATH, or undefined. */
 export function findBinary(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
+  // Windows finds programs by their extension (qemu-img.exe), which callers leave out.
+  const names =
+    process.platform === 'win32' && !/\.[A-Za-z0-9]+$/.test(name)
+      ? [
+          name,
+          ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM')
+            .split(';')
+            .filter(Boolean)
+            .map((e) => name + e.toLowerCase()),
+        ]
+      : [name];
+  for (const dir of (env.PATH ?? env.Path ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {}
+    for (const n of names) {
+      const p = join(dir, n);
+      try {
+        accessSync(p, constants.X_OK);
+        return p;
+      } catch {}
+    }
   }
   return undefined;
 }

@@ -167,3 +167,13 @@ describe('the seed ISO', { skip: isoTools ? false : 'needs genisoimage (with iso
     }
   });
 });
+
+test('packages: listed for cloud-init, names checked', () => {
+  const o: SeedOptions = { hostname: 'm1', user: 'docker', publicKey: 'ssh-ed25519 AAAA', instanceId: 'i1' };
+  assert.doesNotMatch(seedFiles(o)['user-data'], /packages:/);
+  assert.match(
+    seedFiles({ ...o, packages: ['hyperv-daemons'] })['user-data'],
+    /\npackages:\n {2}- "hyperv-daemons"\n$/,
+  );
+  assert.throws(() => seedFiles({ ...o, packages: ['a b'] }), /package "a b" is not valid/);
+});

@@ -30,6 +30,8 @@ export interface SeedOptions {
    * the volume, and engine-files listing `engine-N MODE PATH` for each.
    */
   engine?: SeededEngine;
+  /** Debian packages cloud-init installs at the first boot (the built image's reader ignores them). */
+  packages?: string[];
 }
 
 export interface SeedFiles {
@@ -56,6 +58,7 @@ function check(o: SeedOptions): void {
     if (!mac.test(o.segment.mac)) throw bad('segment MAC', o.segment.mac);
   }
   if (o.primaryMac !== undefined && !mac.test(o.primaryMac)) throw bad('MAC', o.primaryMac);
+  for (const p of o.packages ?? []) if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) throw bad('package', p);
 }
 
 export function seedFiles(o: SeedOptions): SeedFiles {
@@ -72,6 +75,7 @@ export function seedFiles(o: SeedOptions): SeedFiles {
     '    lock_passwd: true',
     '    ssh_authorized_keys:',
     `      - ${q(o.publicKey)}`,
+    ...(o.packages?.length ? ['packages:', ...o.packages.map((p) => `  - ${q(p)}`)] : []),
     '',
   ].join('\n');
   const meta = [
