@@ -14,6 +14,8 @@ import { type LROOptions, waitForOperation } from './lro.js';
 /** The api-versions this driver speaks, per resource provider (the specs in api-specs/azure). */
 export const API_VERSION = {
   compute: '2024-03-01',
+  /** Managed disks version apart from the rest of Microsoft.Compute. */
+  disks: '2024-03-02',
   network: '2024-01-01',
   resources: '2024-03-01',
   subscriptions: '2022-12-01',

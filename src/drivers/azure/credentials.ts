@@ -26,20 +26,24 @@ const CLOUDS: Record<string, Omit<Cloud, 'name'>> = {
   },
 };
 
-export function azureCloud(name: string, o: { resourceManager?: string; authorityHost?: string }): Cloud {
-  const c = CLOUDS[name];
+export function azureCloud(
+  name: string | undefined,
+  o: { resourceManager?: string; authorityHost?: string } = {},
+): Cloud {
+  const key = name || 'AzurePublicCloud';
+  const c = CLOUDS[key];
   if (!c)
     throw new MachineError(
       `--azure-environment ${name} is not a cloud this version knows (${Object.keys(CLOUDS).join(', ')})`,
     );
   return {
-    name,
+    name: key,
     resourceManager: o.resourceManager || c.resourceManager,
     authorityHost: o.authorityHost || c.authorityHost,
   };
 }
 
-export function azureTokenSource(o: {
+export async function azureTokenSource(o: {
   cloud: Cloud;
   subscriptionId: string;
   tenantId?: string;
@@ -50,7 +54,8 @@ export function azureTokenSource(o: {
   env: NodeJS.ProcessEnv;
   notify(line: string): void;
   signal?: AbortSignal;
-}): TokenSource & { tenantId: string } {
+  debug?(line: string): void;
+}): Promise<TokenSource & { tenantId: string }> {
   return {
     describe: 'a token from $AZURE_ACCESS_TOKEN',
     tenantId: o.tenantId ?? '',

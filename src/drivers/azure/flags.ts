@@ -13,7 +13,7 @@ import type { FlagDef } from '../../flags/def.js';
  * The original's Standard_A2 was retired with the A-series (2024-08-31); a current general
  * purpose size with two vCPUs.
  */
-export const DEFAULT_SIZE = 'Standard_D2s_v5';
+export const DEFAULT_SIZE = 'Standard_D2s_v3';
 /** The original's canonical:UbuntuServer:16.04.0-LTS:latest is past its support; a current LTS. */
 export const DEFAULT_IMAGE = 'Canonical:ubuntu-24_04-lts:server:latest';
 export const DEFAULT_ENVIRONMENT = 'AzurePublicCloud';

@@ -60,6 +60,7 @@ const KINDS: Record<string, { provider: Provider; noun: string }> = {
   public_ip: { provider: 'network', noun: 'public IP address' },
   network_interface: { provider: 'network', noun: 'network interface' },
   availability_set: { provider: 'compute', noun: 'availability set' },
+  disk: { provider: 'disks', noun: 'managed disk' },
   virtual_machine: { provider: 'compute', noun: 'virtual machine' },
 };
 
@@ -89,24 +90,27 @@ class AzureDriver extends CloudDriver {
         str(this.json, 'ResourceManagerEndpoint') || process.env.AZURE_RESOURCE_MANAGER_ENDPOINT,
       authorityHost: str(this.json, 'AuthorityHost') || process.env.AZURE_AUTHORITY_HOST,
     });
-    const tokens: TokenSource = azureTokenSource({
-      cloud,
-      subscriptionId: this.subscription,
-      tenantId: str(this.json, 'TenantID') || undefined,
-      clientId: str(this.json, 'ClientID') || undefined,
-      clientSecret: str(this.json, 'ClientSecret') || process.env.AZURE_CLIENT_SECRET || undefined,
-      clientCertificatePath: str(this.json, 'ClientCertificate') || undefined,
-      cacheDir: join(str(this.json, 'StorePath'), 'credentials', 'azure'),
-      env: process.env,
-      // The device code and its URL: the user must see them, whatever the command.
-      notify: (line) => {
-        if (line === this.lastNotify) return;
-        this.lastNotify = line;
-        if (ctx) ctx.log(line);
-        else process.stderr.write(`${line}\n`);
-      },
-      signal: ctx?.signal,
-    });
+    const signIn = () =>
+      azureTokenSource({
+        cloud,
+        subscriptionId: this.subscription,
+        tenantId: str(this.json, 'TenantID') || undefined,
+        clientId: str(this.json, 'ClientID') || undefined,
+        clientSecret: str(this.json, 'ClientSecret') || undefined,
+        clientCertificatePath: str(this.json, 'ClientCertificate') || undefined,
+        cacheDir: join(str(this.json, 'StorePath'), 'credentials', 'azure'),
+        env: process.env,
+        // The device code and its URL: the user must see them, whatever the command.
+        notify: (line) => {
+          if (line === this.lastNotify) return;
+          this.lastNotify = line;
+          if (ctx) ctx.log(line);
+          else process.stderr.write(`${line}\n`);
+        },
+        signal: ctx?.signal,
+        debug: ctx?.debug,
+      });
+    const tokens = lazyTokens(signIn);
     const arm = new ARM({ endpoint: cloud.resourceManager, subscription: this.subscription, tokens, ctx });
     this.client = arm;
     return arm;
@@ -613,6 +617,14 @@ class AzureDriver extends CloudDriver {
       },
     };
     const id = this.vmId();
+    // The OS disk is made by the VM's PUT and goes with its delete; recorded on its own too, so
+    // that a VM whose create failed does not leave its disk behind.
+    const diskId = this.rid(this.group, 'Microsoft.Compute/disks', `${this.machineName}-os-disk`);
+    const disk = await ledger.intend(
+      'disk',
+      { by: 'id', value: diskId },
+      `managed disk ${this.machineName}-os-disk`,
+    );
     const entry = await ledger.intend(
       'virtual_machine',
       { by: 'id', value: id },
@@ -624,6 +636,7 @@ class AzureDriver extends CloudDriver {
       `create of virtual machine ${this.machineName}`,
     );
     await ledger.made(entry, vm.id || id);
+    await ledger.made(disk, diskId);
     this.set({ VMID: vm.id || id });
     await ctx.save();
   }
@@ -806,6 +819,31 @@ class AzureDriver extends CloudDriver {
   override getSSHUsername(): string {
     return str(this.json, 'SSHUser') || 'docker-user';
   }
+}
+
+/** Signs in at the first request only: a command that asks Azure nothing never signs in. */
+function lazyTokens(signIn: () => Promise<TokenSource>): TokenSource {
+  let source: Promise<TokenSource> | undefined;
+  let ready: TokenSource | undefined;
+  return {
+    describe: 'Azure sign-in',
+    async token() {
+      source ??= signIn().then((s) => {
+        ready = s;
+        return s;
+      });
+      try {
+        return await (await source).token();
+      } catch (err) {
+        // A sign-in that failed is tried again by the next request, not remembered.
+        if (!ready) source = undefined;
+        throw err;
+      }
+    },
+    invalidate() {
+      ready?.invalidate();
+    },
+  };
 }
 
 function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
