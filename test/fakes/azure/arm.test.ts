@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { FakeAzure, type FakeAzureOptions, validateRecords } from './arm.js';
+import { apiVersionFor, FakeAzure, type FakeAzureOptions, validateRecords } from './arm.js';
 
 interface Answer {
   status: number;
@@ -26,7 +26,7 @@ class Client {
     this.ca ??= await readFile(this.fake.caPath);
     const url = new URL(path, this.fake.url);
     if (o.version !== null && !url.searchParams.has('api-version'))
-      url.searchParams.set('api-version', o.version ?? versionFor(url.pathname));
+      url.searchParams.set('api-version', o.version ?? apiVersionFor(url.pathname));
     const headers: Record<string, string> = { ...o.headers };
     const token = o.token === undefined ? 'tok' : o.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -75,15 +75,6 @@ class Client {
     }
     throw new Error('operation never ended');
   }
-}
-
-function versionFor(path: string): string {
-  if (/\/register$/i.test(path)) return '2024-03-01';
-  if (/\/providers\/Microsoft\.Network\//i.test(path)) return '2024-01-01';
-  if (/\/providers\/Microsoft\.Compute\/disks/i.test(path)) return '2024-03-02';
-  if (/\/providers\/Microsoft\.Compute\//i.test(path)) return '2024-03-01';
-  if (/^\/subscriptions\/[^/]+(\/locations)?$/i.test(path) || path === '/subscriptions') return '2022-12-01';
-  return '2024-03-01';
 }
 
 const SUB = '6a1b9c3e-5f2d-4e8a-9b7c-0d1e2f3a4b5c';
@@ -688,6 +679,154 @@ describe('FakeAzure (Resource Manager)', () => {
       } finally {
         await fake.stop();
       }
+    });
+  });
+
+  describe('what a driver meets beyond the happy path', () => {
+    let fake: FakeAzure;
+    let c: Client;
+    const power: string[] = [];
+    before(async () => {
+      ({ fake, c } = await start({
+        acceptToken: (t) => t === 'tok' || t === 'second',
+        onPower: async (name, on) => {
+          power.push(`${name} ${on ? 'on' : 'off'}`);
+        },
+      }));
+    });
+    after(() => fake.stop());
+
+    it('accepts the tokens acceptToken accepts', async () => {
+      const a = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'second' });
+      assert.equal(a.status, 200);
+      assert.equal((await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'third' })).status, 401);
+    });
+
+    it('seeds what existed before the test, out of the requests log', async () => {
+      const before = fake.requests.length;
+      await fake.seed(`/subscriptions/${SUB}/resourceGroups/shared`, { location: 'westus' });
+      const vnet = await fake.seed(
+        `/subscriptions/${SUB}/resourceGroups/shared/providers/Microsoft.Network/virtualNetworks/corp`,
+        {
+          location: 'westus',
+          properties: {
+            addressSpace: { addressPrefixes: ['10.20.0.0/16'] },
+            subnets: [{ name: 'hosts', properties: { addressPrefix: '10.20.1.0/24' } }],
+          },
+        },
+      );
+      assert.equal((vnet.properties as { provisioningState: string }).provisioningState, 'Succeeded');
+      assert.equal(fake.requests.length, before);
+      await assert.rejects(
+        fake.seed(
+          `/subscriptions/${SUB}/resourceGroups/shared/providers/Microsoft.Network/virtualNetworks/bad`,
+          {
+            location: 'westus',
+          },
+        ),
+        /must have at least one address prefix/,
+      );
+      const got = await c.call(
+        'GET',
+        `/subscriptions/${SUB}/resourceGroups/shared/providers/Microsoft.Network/virtualNetworks/corp/subnets/hosts`,
+      );
+      assert.equal(got.body.properties.addressPrefix, '10.20.1.0/24');
+    });
+
+    it('security rules one by one on an NSG', async () => {
+      await network(c);
+      const nsg = `${NET}/networkSecurityGroups/m1-firewall`;
+      const rule = {
+        properties: {
+          protocol: 'Tcp',
+          sourcePortRange: '*',
+          destinationPortRange: '3376',
+          sourceAddressPrefix: '*',
+          destinationAddressPrefix: '*',
+          access: 'Allow',
+          priority: 500,
+          direction: 'Inbound',
+        },
+      };
+      const put = await c.call('PUT', `${nsg}/securityRules/DockerSwarmAllowAny`, rule);
+      assert.equal(put.status, 201);
+      assert.equal((await c.settle(put)).status, 'Succeeded');
+      const clash = await c.call('PUT', `${nsg}/securityRules/Other`, rule);
+      assert.equal(clash.body.error.code, 'SecurityRuleConflict');
+      const list = await c.call('GET', `${nsg}/securityRules`);
+      assert.deepEqual(
+        list.body.value.map((r: { name: string }) => r.name),
+        ['SSHAllowAny', 'DockerAllowAny', 'DockerSwarmAllowAny'],
+      );
+      const del = await c.call('DELETE', `${nsg}/securityRules/DockerSwarmAllowAny`);
+      assert.equal(del.status, 202);
+      assert.equal((await c.settle(del)).status, 'Succeeded');
+      assert.equal((await c.call('GET', `${nsg}/securityRules/DockerSwarmAllowAny`)).status, 404);
+    });
+
+    it('a stale If-Match gets 412; a network resource busy with an operation gets 409', async () => {
+      const path = `${NET}/networkSecurityGroups/m1-firewall`;
+      const got = await c.call('GET', path);
+      const stale = await c.call('PUT', path, nsgBody(), {
+        headers: { 'if-match': 'W/"00000000-0000-0000-0000-000000000000"' },
+      });
+      assert.equal(stale.status, 412);
+      assert.equal(stale.body.error.code, 'PreconditionFailed');
+      const fresh = await c.call('PUT', path, nsgBody(), { headers: { 'if-match': got.body.etag } });
+      assert.equal(fresh.status, 200);
+      const busy = await c.call('PUT', path, nsgBody());
+      assert.equal(busy.status, 409);
+      assert.equal(busy.body.error.code, 'AnotherOperationInProgress');
+      await c.settle(fresh);
+    });
+
+    it('a DELETE preempts a VM still being made; Detach keeps its OS disk', async () => {
+      const made = await c.call('PUT', `${COMPUTE}/virtualMachines/m1`, vmBody({ deleteOption: 'Detach' }));
+      assert.equal(made.status, 201);
+      const del = await c.call('DELETE', `${COMPUTE}/virtualMachines/m1`);
+      assert.equal(del.status, 202);
+      const first = await c.settle(made);
+      assert.equal(first.status, 'Canceled');
+      assert.equal(first.error?.code, 'OperationPreempted');
+      assert.equal((await c.settle(del)).status, 'Succeeded');
+      const disks = await c.call('GET', `${COMPUTE}/disks`);
+      assert.equal(disks.status, 200);
+      assert.equal(disks.body.value.length, 1);
+      assert.equal(disks.body.value[0].properties.diskState, 'Unattached');
+      const d = await c.call('DELETE', disks.body.value[0].id);
+      assert.equal(d.status, 202);
+      await c.follow(d);
+      assert.equal((await c.call('GET', `${COMPUTE}/disks`)).body.value.length, 0);
+    });
+
+    it('zones only where the region has them', async () => {
+      const body = {
+        location: 'westus',
+        sku: { name: 'Standard' },
+        zones: ['1'],
+        properties: { publicIPAllocationMethod: 'Static' },
+      };
+      const west = await c.call('PUT', `${NET}/publicIPAddresses/zoned`, body);
+      assert.equal(west.status, 400);
+      assert.match(west.body.error.message, /supported zones for location 'westus' are ''/);
+      const east = await c.call('PUT', `${NET}/publicIPAddresses/zoned`, { ...body, location: 'eastus' });
+      assert.equal(east.status, 201);
+      await c.settle(east);
+    });
+
+    it('deleting the group deletes what is in it, the VM powered off', async () => {
+      const vm = await c.call('PUT', `${COMPUTE}/virtualMachines/m2`, vmBody());
+      await c.settle(vm);
+      const listed = await c.call('GET', `${RG}/resources`);
+      assert.ok(
+        listed.body.value.some((r: { type: string }) => r.type === 'Microsoft.Compute/virtualMachines'),
+      );
+      const a = await c.call('DELETE', RG);
+      await c.follow(a);
+      // m1's host was made (onCreate) and went with its VM's preempted create; m2's with the group.
+      assert.deepEqual(power, ['m1 off', 'm2 off']);
+      assert.ok(!fake.resources().some((r) => r.id.toLowerCase().startsWith(RG.toLowerCase())));
+      assert.deepEqual(await fake.validate(), []);
     });
   });
 

@@ -448,10 +448,42 @@ export class FakeAzure extends EventEmitter {
     });
   }
 
-  /** A resource group that existed before the test (made without a request). */
-  seedResourceGroup(name: string, location: string): void {
-    const id = `/subscriptions/${this.opts.subscriptionId}/resourceGroups/${name}`;
-    this.groups.set(name.toLowerCase(), { id, name, location, state: 'Succeeded', seq: this.seq++ });
+  /**
+   * What the user had before the test (a resource group, vnet, NSG...): `PUT path` with `body`
+   * through the API as any request, its operation finished at once, kept out of `requests`.
+   * Answers the resource as a GET then shows it; throws ARM's error when the PUT is refused.
+   */
+  async seed(path: string, body: unknown): Promise<Obj> {
+    const call = async (method: string, payload?: unknown) => {
+      const out = { status: 0, headers: {} as Record<string, string>, text: '' };
+      const res = {
+        destroyed: false,
+        writeHead(status: number, headers: Record<string, string>) {
+          out.status = status;
+          out.headers = headers;
+        },
+        end(text?: string) {
+          out.text = text ?? '';
+        },
+      } as unknown as ServerResponse;
+      const url = `${path}?api-version=${apiVersionFor(path)}`;
+      await this.handle(
+        { url, method, headers: {} },
+        res,
+        payload === undefined ? '' : JSON.stringify(payload),
+        true,
+      );
+      return out;
+    };
+    const put = await call('PUT', body);
+    if (put.status >= 400) throw new Error(`seed ${path}: ${JSON.parse(put.text).error.message}`);
+    const opId = /\/operations\/([^/?]+)/.exec(put.headers['azure-asyncoperation'] ?? '')?.[1];
+    const op = opId ? this.ops.get(opId) : undefined;
+    if (op) {
+      op.polls = this.opts.lroPolls;
+      await this.advance(op);
+    }
+    return JSON.parse((await call('GET')).text);
   }
 
   /** Everything the subscription holds, oldest first: resource groups, then resources. */
@@ -515,11 +547,17 @@ export class FakeAzure extends EventEmitter {
     this.send(res, op, e.status, { error }, e.extra.headers);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
+  /** One request; `seeding` ones come from the test itself: no auth, throttling or injected failure. */
+  private async handle(
+    req: Pick<IncomingMessage, 'url' | 'method' | 'headers'>,
+    res: ServerResponse,
+    text: string,
+    seeding = false,
+  ): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://fake');
     const method = req.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    this.requests.push({ method, path, query: url.search });
+    if (!seeding) this.requests.push({ method, path, query: url.search });
     let op = 'ARM';
     try {
       const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1];
@@ -533,9 +571,9 @@ export class FakeAzure extends EventEmitter {
         if (sub.toLowerCase() !== this.opts.subscriptionId.toLowerCase())
           throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
       }
-      this.authenticate(req.headers.authorization);
-      this.counted++;
-      if (this.opts.throttle && this.counted % this.opts.throttle === 0) {
+      if (!seeding) this.authenticate(req.headers.authorization);
+      if (!seeding) this.counted++;
+      if (!seeding && this.opts.throttle && this.counted % this.opts.throttle === 0) {
         this.throttled++;
         const kind = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
         throw new ArmError(
@@ -545,7 +583,7 @@ export class FakeAzure extends EventEmitter {
           { headers: { 'retry-after': String(this.opts.throttleRetryAfter) } },
         );
       }
-      const f = this.failures.findIndex((x) => x.method === method && x.path.test(path));
+      const f = seeding ? -1 : this.failures.findIndex((x) => x.method === method && x.path.test(path));
       if (f >= 0) {
         const [x] = this.failures.splice(f, 1);
         throw new ArmError(x.status, x.code, x.message);
@@ -1104,6 +1142,25 @@ export class FakeAzure extends EventEmitter {
     return op;
   }
 
+  /**
+   * A resource's new operation. One still running on it is preempted, as Compute does when a
+   * second PUT or a DELETE arrives: it ends Canceled (Network refuses such requests instead).
+   */
+  private startOp(r: Res, what: OpWhat, apiVersion: string): Op {
+    const old = r.op;
+    if (old?.status === 'InProgress') {
+      old.status = 'Canceled';
+      old.error = {
+        code: 'OperationPreempted',
+        message: 'Operation execution has been preempted by a more recent operation.',
+      };
+      old.httpStatus = 409;
+      old.ended = new Date().toISOString();
+    }
+    r.op = this.newOp(r.info.ns, r.location, r.id, what, apiVersion);
+    return r.op;
+  }
+
   private lroHeaders(op: Op, location: boolean): Record<string, string> {
     const base = `${this.url}/subscriptions/${this.opts.subscriptionId}/providers/${op.ns}/locations/${op.location}`;
     const h: Record<string, string> = {
@@ -1125,7 +1182,9 @@ export class FakeAzure extends EventEmitter {
   }
 
   private async finish(op: Op): Promise<void> {
-    const r = this.items.get(op.target);
+    const found = this.items.get(op.target);
+    // An operation only acts on a resource it is still the operation of.
+    const r = found?.op === op ? found : undefined;
     const i = this.opFailures.findIndex((f) => f.target.test(op.target) && (!f.what || f.what === op.what));
     if (i >= 0) {
       const [f] = this.opFailures.splice(i, 1);
@@ -1353,12 +1412,12 @@ export class FakeAzure extends EventEmitter {
     }
     if (r.op && r.info.ns === 'Microsoft.Network') throw this.busy(r, 'Delete');
     r.state = 'Deleting';
-    r.op = this.newOp(r.info.ns, r.location, r.id, 'delete', v);
+    const started = this.startOp(r, 'delete', v);
     if (r.kind === 'vm') {
       const d = r.data as VmData;
       if (d.power === 'running') d.power = 'stopping';
     }
-    this.send(ctx.res, op, 202, undefined, this.lroHeaders(r.op, true));
+    this.send(ctx.res, op, 202, undefined, this.lroHeaders(started, true));
   }
 
   private busy(r: Res, what: string): ArmError {
@@ -1555,14 +1614,14 @@ export class FakeAzure extends EventEmitter {
       return this.send(ctx.res, op, 200, this.render(r));
     }
     r.state = existing ? 'Updating' : info.creating;
-    r.op = this.newOp(info.ns, region.name, id, existing ? 'update' : 'create', v);
+    const started = this.startOp(r, existing ? 'update' : 'create', v);
     this.items.set(id.toLowerCase(), r);
     if (!existing) {
       if (r.kind === 'vm') await this.vmMade(r);
       this.emit('created', { type: info.type, id, name });
       await this.hold();
     }
-    this.send(ctx.res, op, existing ? 200 : 201, this.render(r), this.lroHeaders(r.op, false));
+    this.send(ctx.res, op, existing ? 200 : 201, this.render(r), this.lroHeaders(started, false));
   }
 
   private checkEtag(ctx: Ctx, existing: Res | undefined): void {
@@ -2340,6 +2399,8 @@ export class FakeAzure extends EventEmitter {
         return this.send(ctx.res, 'VirtualMachines_InstanceView', 200, this.instanceView(r));
       }
     }
+    if (info.kind === 'nsg' && sub.toLowerCase() === 'securityrules')
+      return this.securityRule(ctx, rg, name, parentKey, subName);
     if (info.kind === 'vnet' && sub.toLowerCase() === 'subnets')
       return this.subnet(ctx, rg, name, parentKey, subName);
     throw new ArmError(404, 'NotFound', `The requested path '${ctx.path}' is not served by this endpoint.`);
@@ -2378,8 +2439,8 @@ export class FakeAzure extends EventEmitter {
       deallocate: 'deallocating',
     };
     d.power = transitional[action];
-    r.op = this.newOp('Microsoft.Compute', r.location, r.id, action, v);
-    this.send(ctx.res, op, 202, undefined, this.lroHeaders(r.op, true));
+    const started = this.startOp(r, action, v);
+    this.send(ctx.res, op, 202, undefined, this.lroHeaders(started, true));
   }
 
   private async subnet(
@@ -2416,9 +2477,9 @@ export class FakeAzure extends EventEmitter {
       if (!s) return this.send(ctx.res, op, 204);
       this.subnetFree(vnet, s);
       vnet.state = 'Updating';
-      vnet.op = this.newOp('Microsoft.Network', vnet.location, vnet.id, 'update', v);
+      const started = this.startOp(vnet, 'update', v);
       d.subnets = d.subnets.filter((x) => x !== s);
-      return this.send(ctx.res, op, 202, undefined, this.lroHeaders(vnet.op, true));
+      return this.send(ctx.res, op, 202, undefined, this.lroHeaders(started, true));
     }
     this.writableGroup(rg);
     const sp = (ctx.body?.properties ?? {}) as Obj;
@@ -2434,7 +2495,7 @@ export class FakeAzure extends EventEmitter {
     if (s) Object.assign(s, made);
     else d.subnets.push(made);
     vnet.state = 'Updating';
-    vnet.op = this.newOp('Microsoft.Network', vnet.location, vnet.id, 'update', v);
+    const started = this.startOp(vnet, 'update', v);
     if (!s) {
       this.emit('created', {
         type: 'Microsoft.Network/virtualNetworks/subnets',
@@ -2443,10 +2504,79 @@ export class FakeAzure extends EventEmitter {
       });
       await this.hold();
     }
-    this.send(ctx.res, op, s ? 200 : 201, this.subnetBody(vnet, s ?? made), this.lroHeaders(vnet.op, false));
+    this.send(ctx.res, op, s ? 200 : 201, this.subnetBody(vnet, s ?? made), this.lroHeaders(started, false));
+  }
+
+  private async securityRule(
+    ctx: Ctx,
+    rg: string,
+    nsgName: string,
+    nsgKey: string,
+    name: string | undefined,
+  ): Promise<void> {
+    const verbs: Record<string, string> = { GET: 'Get', PUT: 'CreateOrUpdate', DELETE: 'Delete' };
+    const op = name === undefined ? 'SecurityRules_List' : `SecurityRules_${verbs[ctx.method] ?? ''}`;
+    if (name === undefined ? ctx.method !== 'GET' : !verbs[ctx.method])
+      throw new ArmError(405, 'MethodNotAllowed', `The method '${ctx.method}' is not allowed here.`);
+    ctx.setOp(op);
+    const v = this.apiVersion(ctx, API_VERSIONS.network, { type: 'networkSecurityGroups/securityRules' });
+    this.needGroup(rg);
+    const nsg = this.items.get(nsgKey);
+    if (!nsg) throw this.notFound(KINDS['microsoft.network/networksecuritygroups'], rg, nsgName);
+    if (ctx.method === 'GET' && nsg.op) await this.advance(nsg.op);
+    const d = nsg.data as NsgData;
+    if (name === undefined)
+      return this.page(
+        ctx,
+        op,
+        d.rules.map((x) => this.ruleBody(nsg, x)),
+      );
+    const rule = d.rules.find((x) => same(x.name, name));
+    if (ctx.method === 'GET') {
+      if (!rule) throw new ArmError(404, 'NotFound', `Resource ${nsg.id}/securityRules/${name} not found.`);
+      return this.send(ctx.res, op, 200, this.ruleBody(nsg, rule));
+    }
+    if (nsg.op) throw this.busy(nsg, ctx.method === 'PUT' ? 'PutSecurityRule' : 'DeleteSecurityRule');
+    if (ctx.method === 'DELETE') {
+      if (!rule) return this.send(ctx.res, op, 204);
+      d.rules = d.rules.filter((x) => x !== rule);
+      nsg.state = 'Updating';
+      const started = this.startOp(nsg, 'update', v);
+      return this.send(ctx.res, op, 202, undefined, this.lroHeaders(started, true));
+    }
+    this.writableGroup(rg);
+    const others = d.rules.filter((x) => x !== rule).map((x) => ({ name: x.name, properties: x.properties }));
+    const made = this.checkRule(nsg, { name, properties: ctx.body?.properties }, [
+      ...others,
+      { name, properties: ctx.body?.properties },
+    ]);
+    if (rule) Object.assign(rule, made);
+    else d.rules.push(made);
+    nsg.state = 'Updating';
+    const started = this.startOp(nsg, 'update', v);
+    this.send(
+      ctx.res,
+      op,
+      rule ? 200 : 201,
+      this.ruleBody(nsg, rule ?? made),
+      this.lroHeaders(started, false),
+    );
   }
 
   // ---- bodies ----------------------------------------------------------------------------
+
+  private ruleBody(nsg: Res, rule: RuleData): Obj {
+    return {
+      id: `${nsg.id}/securityRules/${rule.name}`,
+      name: rule.name,
+      etag: rule.etag,
+      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+      properties: {
+        ...rule.properties,
+        provisioningState: nsg.state === 'Succeeded' ? 'Succeeded' : 'Updating',
+      },
+    };
+  }
 
   private render(r: Res, instanceView = false): Obj {
     const o: Obj = { id: r.id, name: r.name, type: r.info.type, location: r.location };
@@ -2515,13 +2645,7 @@ export class FakeAzure extends EventEmitter {
     const props: Obj = {
       provisioningState: r.state,
       resourceGuid: r.guid,
-      securityRules: d.rules.map((rule) => ({
-        id: `${r.id}/securityRules/${rule.name}`,
-        name: rule.name,
-        etag: rule.etag,
-        type: 'Microsoft.Network/networkSecurityGroups/securityRules',
-        properties: rule.properties,
-      })),
+      securityRules: d.rules.map((rule) => this.ruleBody(r, rule)),
       defaultSecurityRules: DEFAULT_RULES.map(([name, direction, src, dst, access, priority]) => ({
         id: `${r.id}/defaultSecurityRules/${name}`,
         name,
@@ -2839,6 +2963,16 @@ function serverTLS(ca?: { certPath: string; keyPath: string }) {
     tls.set(cacheKey, made);
   }
   return made;
+}
+
+/** The api-version the fake answers on a path: the one of its provider's Swagger file. */
+export function apiVersionFor(path: string): string {
+  if (/\/providers\/[^/]+\/(un)?register$/i.test(path)) return API_VERSIONS.resources[0];
+  if (/\/providers\/Microsoft\.Network\//i.test(path)) return API_VERSIONS.network[0];
+  if (/\/providers\/Microsoft\.Compute\/disks/i.test(path)) return API_VERSIONS.disks.at(-1)!;
+  if (/\/providers\/Microsoft\.Compute\//i.test(path)) return API_VERSIONS.compute[0];
+  if (/^\/subscriptions(\/[^/]+(\/locations)?)?$/i.test(path)) return API_VERSIONS.subscriptions.at(-1)!;
+  return API_VERSIONS.resources[0];
 }
 
 function same(a: string, b: string): boolean {
