@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -392,6 +393,28 @@ describe('service principal with a certificate', () => {
     assert.equal(ts.describe, `service principal ${CERT_APP} (certificate ${join(dir, 'sp.pem')})`);
   });
 
+  it('opens an encrypted key with AZURE_CLIENT_CERTIFICATE_PASSWORD, and a secret given as well wins', async () => {
+    const key = createPrivateKey(await readFile(join(dir, 'sp', 'key.pem'))).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'pem-pass-phrase',
+    });
+    const encrypted = join(dir, 'sp-encrypted.pem');
+    await writeFile(encrypted, certPem + String(key));
+    const base = { cacheDir: dir, tenantId: TENANT, clientId: CERT_APP, clientCertificatePath: encrypted };
+    const ts = await azureTokenSource(
+      opts({ ...base, env: env({ AZURE_CLIENT_CERTIFICATE_PASSWORD: 'pem-pass-phrase' }) }).o,
+    );
+    assert.equal(aad.issued(await ts.token())?.clientId, CERT_APP);
+    await oneLine(
+      azureTokenSource(opts(base).o),
+      /the private key in .*sp-encrypted.pem is encrypted and no AZURE_CLIENT_CERTIFICATE_PASSWORD was given/,
+    );
+    const both = await azureTokenSource(opts({ ...base, clientId: SP, clientSecret: SP_SECRET }).o);
+    assert.equal(both.describe, `service principal ${SP} (client secret)`);
+  });
+
   it('gives one line for a certificate the app does not have, or a file that is not key and certificate', async () => {
     await makeTestCA(dir, 'stranger');
     const stranger = join(dir, 'stranger.pem');
@@ -598,6 +621,29 @@ describe("the Azure CLI's account", () => {
     ]);
     assert.equal(lines.length, 0);
     assert.ok(!debugLines.join('\n').includes('az-token-0123456789'));
+  });
+
+  it("reads an older az's local expiresOn, and runs az again only when the token expires", async () => {
+    const local = new Date(Date.now() + 3600_000);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const expiresOn = `${local.getFullYear()}-${pad(local.getMonth() + 1)}-${pad(local.getDate())} ${pad(local.getHours())}:${pad(local.getMinutes())}:${pad(local.getSeconds())}.000000`;
+    const bin = await fakeAz(
+      `echo run >> "\${0%/*}/runs"\necho '{"accessToken": "az-token-older-cli", "expiresOn": "${expiresOn}", "tokenType": "Bearer"}'`,
+    );
+    const ts = await azureTokenSource(
+      opts({
+        cacheDir: await freshStore(),
+        tenantId: TENANT,
+        env: env({ PATH: bin }),
+        notify: () => assert.fail('no code'),
+      }).o,
+    );
+    assert.equal(await ts.token(), 'az-token-older-cli');
+    assert.equal(await ts.token(), 'az-token-older-cli');
+    assert.equal((await readFile(join(bin, 'runs'), 'utf8')).trim().split('\n').length, 1);
+    ts.invalidate();
+    await ts.token();
+    assert.equal((await readFile(join(bin, 'runs'), 'utf8')).trim().split('\n').length, 2);
   });
 
   it('is passed over when az is not signed in: the device code follows', async () => {
