@@ -28,6 +28,7 @@ const SP = 'a1b2c3d4-0000-4000-8000-00000000000a';
 const SP_SECRET = 'Kx8Q~sekret-value-never-printed-1234';
 const CERT_APP = 'a1b2c3d4-0000-4000-8000-00000000000c';
 const CONFIDENTIAL = 'a1b2c3d4-0000-4000-8000-00000000000d';
+const OWN_PUBLIC = 'c0ffee00-0000-4000-8000-000000000001';
 
 let dir = '';
 let aad: FakeAzureAD;
@@ -153,6 +154,7 @@ before(async () => {
   aad.addTenant(OTHER_TENANT);
   aad.registerApp({ clientId: SP, tenant: TENANT, secret: SP_SECRET });
   aad.registerApp({ clientId: DEVICE_CODE_CLIENT_ID, publicClient: true });
+  aad.registerApp({ clientId: OWN_PUBLIC, publicClient: true });
   aad.registerApp({ clientId: CONFIDENTIAL, tenant: TENANT, secret: 'other-secret-value' });
   // A certificate and its key in one PEM, as "az ad sp create-for-rbac --create-cert" writes it.
   await makeTestCA(dir, 'sp');
@@ -539,19 +541,36 @@ describe('device-code login', () => {
     }
   });
 
+  it('says in one line that the tenant is unknown, before printing any code', async () => {
+    const lines: string[] = [];
+    await oneLine(
+      azureTokenSource(
+        opts({
+          cacheDir: await freshStore(),
+          tenantId: 'contoso.onmicrosoft.com',
+          notify: answering(aad, lines),
+        }).o,
+      ),
+      new RegExp(
+        `^device-code login \\(app ${DEVICE_CODE_CLIENT_ID}\\): Azure AD has no such tenant in AzurePublicCloud \\(AADSTS90002\\)`,
+      ),
+      /tenant contoso.onmicrosoft.com/,
+    );
+    assert.equal(lines.length, 0);
+  });
+
   it('signs in with --azure-client-id when it is a public client, and says what to do when it is not', async () => {
     const lines: string[] = [];
     const cacheDir = await freshStore();
-    aad.registerApp({ clientId: 'c0ffee00-0000-4000-8000-000000000001', publicClient: true });
     const ts = await azureTokenSource(
       opts({
         cacheDir,
         tenantId: TENANT,
-        clientId: 'c0ffee00-0000-4000-8000-000000000001',
+        clientId: OWN_PUBLIC,
         notify: answering(aad, lines),
       }).o,
     );
-    assert.equal(aad.issued(await ts.token())?.clientId, 'c0ffee00-0000-4000-8000-000000000001');
+    assert.equal(aad.issued(await ts.token())?.clientId, OWN_PUBLIC);
     await oneLine(
       azureTokenSource(
         opts({ cacheDir, tenantId: TENANT, clientId: CONFIDENTIAL, notify: answering(aad, lines) }).o,
@@ -644,6 +663,22 @@ describe("the Azure CLI's account", () => {
     ts.invalidate();
     await ts.token();
     assert.equal((await readFile(join(bin, 'runs'), 'utf8')).trim().split('\n').length, 2);
+  });
+
+  it('is not used when --azure-client-id names the application to sign in with', async () => {
+    const bin = await fakeAz(`echo '{"accessToken": "az-token-not-wanted", "expires_on": 4102444800}'`);
+    const lines: string[] = [];
+    const ts = await azureTokenSource(
+      opts({
+        cacheDir: await freshStore(),
+        tenantId: TENANT,
+        clientId: OWN_PUBLIC,
+        env: env({ PATH: bin }),
+        notify: answering(aad, lines),
+      }).o,
+    );
+    assert.equal(aad.issued(await ts.token())?.clientId, OWN_PUBLIC);
+    await assert.rejects(readFile(join(bin, 'args')), /ENOENT/);
   });
 
   it('is passed over when az is not signed in: the device code follows', async () => {

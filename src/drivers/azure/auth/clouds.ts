@@ -34,8 +34,8 @@ const CLOUDS: Record<string, { resourceManager: string; authorityHost: string }>
 export const DEFAULT_CLOUD = 'AzurePublicCloud';
 
 /**
- * The named cloud, with a custom Resource Manager endpoint (--azure-resource-manager-endpoint: an
- * Azure Stack Hub, or a test's fake) and authority host (--azure-authority-host or
+ * The named cloud, with a custom Resource Manager endpoint (--azure-resource-manager-endpoint: a
+ * private gateway, or a test's fake) and authority host (--azure-authority-host or
  * AZURE_AUTHORITY_HOST) in place of its own where given. Both must be https: a bearer token is
  * never sent in the clear.
  */

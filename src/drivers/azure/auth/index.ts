@@ -23,7 +23,8 @@ import { type CachedLogin, cacheFile, forgetLogin, readLogin, writeLogin } from 
  * 2. a service principal with a certificate (AZURE_CLIENT_CERTIFICATE_PATH: a PEM with the
  *    certificate and its key);
  * 3. a device-code login an earlier command kept in <store>/credentials/azure/<tenant>.json;
- * 4. the Azure CLI's signed-in account (az account get-access-token), when az is on the PATH;
+ * 4. the Azure CLI's signed-in account (az account get-access-token), when az is on the PATH
+ *    and no application of the user's own was named for the device code;
  * 5. a new device-code login (the original's default), kept for the next command.
  *
  * The tenant is --azure-tenant-id or AZURE_TENANT_ID, else the subscription's own, asked of
@@ -99,7 +100,7 @@ export async function azureTokenSource(o: AzureAuthOptions): Promise<AzureTokenS
     };
     source = new TokenSource(signer.who, tenantId, explained(withCertificate(c, clientId, cert), signer, c));
   } else {
-    return interactive(o, c, clientId || DEVICE_CODE_CLIENT_ID);
+    return interactive(o, c, clientId || DEVICE_CODE_CLIENT_ID, !clientId);
   }
   debug(`azure: signing in to tenant ${tenantId} as ${source.describe}`);
   // Now, so that a refused credential is one line before anything is made.
@@ -132,8 +133,17 @@ function explained(
   };
 }
 
-/** Paths 3 to 5: a kept login, the Azure CLI, a new device-code login. */
-async function interactive(o: AzureAuthOptions, c: AADContext, clientId: string): Promise<AzureTokenSource> {
+/**
+ * Paths 3 to 5: a kept login, the Azure CLI, a new device-code login. An application of the
+ * user's own (--azure-client-id without a secret) says which identity to sign in with: the Azure
+ * CLI's account, another identity, is then not used.
+ */
+async function interactive(
+  o: AzureAuthOptions,
+  c: AADContext,
+  clientId: string,
+  tryAzureCLI: boolean,
+): Promise<AzureTokenSource> {
   const debug = c.debug ?? (() => {});
   const scope = `${c.cloud.armScope} offline_access`;
   const want = { tenantId: c.tenantId, authorityHost: c.cloud.authorityHost, clientId };
@@ -198,7 +208,7 @@ async function interactive(o: AzureAuthOptions, c: AADContext, clientId: string)
       debug,
       signal: c.signal,
     });
-  const fromAz = await az();
+  const fromAz = tryAzureCLI ? await az() : undefined;
   if (fromAz) {
     debug(`azure: signed in to tenant ${c.tenantId} with the Azure CLI's account`);
     return new TokenSource(
