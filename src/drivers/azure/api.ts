@@ -102,7 +102,9 @@ export class ARM {
     const out: T[] = [];
     let next: string | undefined = path;
     for (let n = 0; next && n < 100; n++) {
-      const page: { value?: T[]; nextLink?: string | null } = await this.get(this.sameOrigin(next));
+      const page: { value?: T[]; nextLink?: string | null } | T[] = await this.get(this.sameOrigin(next));
+      // A few lists (image versions, publishers) are a bare array, without paging.
+      if (Array.isArray(page)) return [...out, ...page];
       out.push(...(page.value ?? []));
       next = page.nextLink ?? undefined;
     }

@@ -7,14 +7,14 @@ import { ipVersion } from '../../ip.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
-import { isGone, isRefusal } from '../cloud/errors.js';
+import { CloudAPIError, isGone, isRefusal } from '../cloud/errors.js';
 import { cleanupError, deleteLedger, type Ledger, type ResourceKind } from '../cloud/ledger.js';
 import { type ServerStatus, waitUntilRunning } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import { API_VERSION, ARM, type Provider, type TokenSource } from './api.js';
-import { azureCloud, azureTokenSource } from './credentials.js';
+import { azureCloud, azureTokenSource } from './auth/index.js';
 import { DEFAULT_ENVIRONMENT, flags, REQUIRED } from './flags.js';
-import { OperationFailedError } from './lro.js';
+import { OperationFailedError, waitForOperation } from './lro.js';
 import {
   compareVersions,
   groupAndName,
@@ -48,8 +48,9 @@ const MAX_CUSTOM_DATA = 64 * 1024;
 const VNET_SPACE = ['192.168.0.0/16', '10.0.0.0/8', '172.16.0.0/12'];
 /** The tag every resource this driver makes carries: which machine made it. */
 const MACHINE_TAG = 'docker-machine';
-/** Azure keeps a deleted VM's NIC reserved for a while (NicReservedForAnotherVm): retried this long. */
-const NIC_RESERVED_MS = 4 * 60_000;
+/** Deletes refused for a while (another operation running, a NIC still reserved): retried this long. */
+const BUSY_MS = 5 * 60_000;
+const BUSY = /^(AnotherOperationInProgress|NicReservedForAnotherVm|RetryableError|Conflict)$/;
 
 /** The resource provider and noun of each kind in the ledger. */
 const KINDS: Record<string, { provider: Provider; noun: string }> = {
@@ -689,8 +690,30 @@ class AzureDriver extends CloudDriver {
     const arm = this.arm(ctx);
     const lookup = (provider: Provider) => async (f: { by: string; value: string }) =>
       (await arm.find(this.at(f.value, provider))) ? [f.value] : [];
-    const del = (provider: Provider, noun: string) => (id: string) =>
-      arm.delete(this.at(id, provider), `delete of ${noun} ${id.split('/').at(-1)}`);
+    // A resource whose create is still running (a create killed before its answer) refuses a
+    // delete until it ends; Azure holds a deleted VM's NIC for a while. Both are asked again.
+    const del = (provider: Provider, noun: string) => async (id: string) => {
+      const started = Date.now();
+      for (;;) {
+        try {
+          return await arm.delete(this.at(id, provider), `delete of ${noun} ${id.split('/').at(-1)}`);
+        } catch (err) {
+          const code = err instanceof CloudAPIError ? err.code : '';
+          if (!BUSY.test(code) || Date.now() - started > BUSY_MS) throw err;
+          // ARM names the operation in the way ("use uri: https://..."): followed to its end.
+          const uri = /use uri:\s*(https:\/\/\S+?)\.?(?:\s|$)/.exec((err as CloudAPIError).apiMessage)?.[1];
+          if (uri) {
+            await waitForOperation(
+              arm,
+              { status: 202, headers: { 'azure-asyncoperation': uri }, body: undefined },
+              `the operation in progress on ${id.split('/').at(-1)}`,
+            ).catch(() => {});
+            continue;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(2000, arm.lro.defaultIntervalMs)));
+        }
+      }
+    };
     const byHand = (id: string) => `az resource delete --ids ${id}`;
     const out: Record<string, ResourceKind> = {};
     for (const [kind, { provider, noun }] of Object.entries(KINDS))
@@ -728,22 +751,6 @@ class AzureDriver extends CloudDriver {
       return n ? `${n} other virtual machine(s) are in it` : '';
     };
     // Azure holds a deleted VM's NIC for a while: asked again until it lets go.
-    out.network_interface.delete = async (id) => {
-      const started = Date.now();
-      for (;;) {
-        try {
-          return await arm.delete(
-            this.at(id, 'network'),
-            `delete of network interface ${id.split('/').at(-1)}`,
-          );
-        } catch (err) {
-          const code = (err as { code?: string }).code ?? '';
-          if (!/NicReservedForAnotherVm|NicInUse/.test(code) || Date.now() - started > NIC_RESERVED_MS)
-            throw err;
-          await new Promise((r) => setTimeout(r, arm.lro.defaultIntervalMs));
-        }
-      }
-    };
     return out;
   }
 
