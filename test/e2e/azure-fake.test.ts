@@ -275,7 +275,6 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
       /Creating SSH key\.\.\./,
       /Creating resource group docker-machine\.\.\./,
       /Creating virtual network docker-machine-vnet\.\.\./,
-      /Creating subnet docker-machine\.\.\./,
       /Creating network security group k\d-firewall\.\.\./,
       /Creating public IP address k\d-ip\.\.\./,
       /Creating network interface k\d-nic\.\.\./,
@@ -293,7 +292,6 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
     const types = [
       'Microsoft.Resources/resourceGroups',
       'Microsoft.Network/virtualNetworks',
-      'Microsoft.Network/virtualNetworks/subnets',
       'Microsoft.Network/networkSecurityGroups',
       'Microsoft.Network/publicIPAddresses',
       'Microsoft.Network/networkInterfaces',
@@ -373,6 +371,49 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
       fake.resources().map((x) => x.id),
       before,
     );
+    // A new subnet in the user's network: made, recorded, and deleted by rm with the network kept.
+    const n = await killAt(/Virtual machine address: 127\.0\.0\.1/, 'e2', [
+      '--azure-resource-group',
+      'shared-rg',
+      '--azure-vnet',
+      'corp-net',
+      '--azure-subnet',
+      'ci',
+      '--azure-subnet-prefix',
+      '10.1.3.0/24',
+    ]);
+    assert.match(n.output, /Using the existing virtual network corp-net[\s\S]*Creating subnet ci\.\.\./);
+    assert.ok(
+      n.ledger.some(
+        (e) => e.kind === 'subnet' && e.find.value.endsWith('/virtualNetworks/corp-net/subnets/ci'),
+      ),
+    );
+    assert.match(n.out, /Deleted subnet ci/);
+    const net = fake.items.get(`${sub}/providers/Microsoft.Network/virtualNetworks/corp-net`.toLowerCase());
+    assert.deepEqual(
+      ((net?.data as { subnets?: { name: string }[] })?.subnets ?? []).map((x) => x.name),
+      ['apps'],
+    );
+  });
+
+  test('two creates at once share the new group, network and availability set; each rm leaves what the other uses', async () => {
+    await start();
+    const [a, b] = await Promise.all([
+      killAt(/Virtual machine address: 127\.0\.0\.1/, 'f1', [], false),
+      killAt(/Virtual machine address: 127\.0\.0\.1/, 'f2', [], false),
+    ]);
+    assert.ok(a.driver.IPAddress && b.driver.IPAddress, 'both made their VM');
+    const first = await s.run(['rm', '-y', 'f1'], { env: env(), timeoutMs: 120_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const shared = fake.resources().map((r) => r.id.split('/').at(-1));
+    for (const n of ['docker-machine', 'docker-machine-vnet', 'f2', 'f2-nic'])
+      assert.ok(shared.includes(n), `${n} is still there after rm f1 (${shared.join(', ')})`);
+    assert.ok(!shared.some((n) => n?.startsWith('f1')), `nothing of f1 is left (${shared.join(', ')})`);
+    const second = await s.run(['rm', '-y', 'f2'], { env: env(), timeoutMs: 120_000 });
+    assert.equal(second.code, 0, second.stderr);
+    // Each recorded the shared ones it found absent; what the first left is no longer its own.
+    const left = fake.resources().map((r) => r.id.split('/').at(-1));
+    assert.ok(!left.some((n) => n?.startsWith('f')), `no VM resource is left (${left.join(', ')})`);
   });
 
   test('every option reaches the requests: zone, tags, disk, custom data, open ports, private address; no public IP', async () => {

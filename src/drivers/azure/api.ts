@@ -2,7 +2,7 @@ import { MachineError } from '../../errors.js';
 import { type APIResponse, CloudConnection } from '../cloud/connection.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
 import type { DriverContext } from '../driver.js';
-import { type LROOptions, waitForOperation } from './lro.js';
+import { type LROOptions, OperationFailedError, waitForOperation } from './lro.js';
 
 /**
  * Azure Resource Manager over the cloud layer's connection: a bearer token from the token source
@@ -31,6 +31,10 @@ export interface TokenSource {
 }
 
 export const PROVIDER = 'Azure';
+
+/** ARM's words for "not now, this resource is busy": asked again, within BUSY_MS. */
+const BUSY = /^(AnotherOperationInProgress|OperationPreempted|NicReservedForAnotherVm|RetryableError)$/;
+const BUSY_MS = 5 * 60_000;
 
 export class ARM {
   readonly conn: CloudConnection;
@@ -111,23 +115,59 @@ export class ARM {
     return out;
   }
 
-  /** A create or update, followed to its end; the resource as ARM has it then. */
+  /**
+   * A create or update, followed to its end; the resource as ARM has it then. Repeated while
+   * another operation holds the resource (another machine of a fleet making the same network).
+   */
   async put<T>(path: string, body: unknown, what: string): Promise<T> {
-    const first = await this.send<T>('PUT', path, body);
-    await waitForOperation(this, first, what, path);
+    await this.untilFree(what, async () => {
+      const first = await this.send<T>('PUT', path, body);
+      await waitForOperation(this, first, what, path);
+    });
     return this.get<T>(path);
   }
 
   /** A delete, followed to its end; a resource already gone counts as deleted. */
   async delete(path: string, what: string): Promise<void> {
-    let first: APIResponse<unknown>;
-    try {
-      first = await this.send('DELETE', path);
-    } catch (err) {
-      if (isGone(err)) return;
-      throw err;
+    await this.untilFree(what, async () => {
+      let first: APIResponse<unknown>;
+      try {
+        first = await this.send('DELETE', path);
+      } catch (err) {
+        if (isGone(err)) return;
+        throw err;
+      }
+      await waitForOperation(this, first, what);
+    });
+  }
+
+  /**
+   * `op`, again while ARM says the resource is busy: another operation on it is running (ARM
+   * names it: "use uri: https://...", which is followed to its end first), a newer one preempted
+   * this one, or a deleted VM still holds its NIC. Bounded.
+   */
+  async untilFree<T>(what: string, op: () => Promise<T>, boundMs = BUSY_MS): Promise<T> {
+    const started = Date.now();
+    for (;;) {
+      try {
+        return await op();
+      } catch (err) {
+        const code = err instanceof CloudAPIError || err instanceof OperationFailedError ? err.code : '';
+        if (!BUSY.test(code) || Date.now() - started > boundMs || this.lro.signal?.aborted) throw err;
+        const uri =
+          err instanceof CloudAPIError
+            ? /use uri:\s*(https:\/\/\S+?)\.?(?:\s|$)/.exec(err.apiMessage)?.[1]
+            : undefined;
+        this.conn.stats.retries++;
+        if (uri)
+          await waitForOperation(
+            this,
+            { status: 202, headers: { 'azure-asyncoperation': uri }, body: undefined },
+            `the operation in progress on ${what}`,
+          ).catch(() => {});
+        else await new Promise((r) => setTimeout(r, Math.min(2000, this.lro.defaultIntervalMs)));
+      }
     }
-    await waitForOperation(this, first, what);
   }
 
   /** An action (start, powerOff, register, ...), followed to its end. */

@@ -7,14 +7,14 @@ import { ipVersion } from '../../ip.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
-import { CloudAPIError, isGone, isRefusal } from '../cloud/errors.js';
+import { isGone, isRefusal } from '../cloud/errors.js';
 import { cleanupError, deleteLedger, type Ledger, type ResourceKind } from '../cloud/ledger.js';
 import { type ServerStatus, waitUntilRunning } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import { API_VERSION, ARM, type Provider, type TokenSource } from './api.js';
 import { azureCloud, azureTokenSource } from './auth/index.js';
 import { DEFAULT_ENVIRONMENT, flags, REQUIRED } from './flags.js';
-import { OperationFailedError, waitForOperation } from './lro.js';
+import { OperationFailedError } from './lro.js';
 import {
   compareVersions,
   groupAndName,
@@ -48,9 +48,6 @@ const MAX_CUSTOM_DATA = 64 * 1024;
 const VNET_SPACE = ['192.168.0.0/16', '10.0.0.0/8', '172.16.0.0/12'];
 /** The tag every resource this driver makes carries: which machine made it. */
 const MACHINE_TAG = 'docker-machine';
-/** Deletes refused for a while (another operation running, a NIC still reserved): retried this long. */
-const BUSY_MS = 5 * 60_000;
-const BUSY = /^(AnotherOperationInProgress|NicReservedForAnotherVm|RetryableError|Conflict)$/;
 
 /** The resource provider and noun of each kind in the ledger. */
 const KINDS: Record<string, { provider: Provider; noun: string }> = {
@@ -417,20 +414,20 @@ class AzureDriver extends CloudDriver {
     id: string,
     body: unknown,
     known?: boolean,
-  ): Promise<string> {
+  ): Promise<boolean> {
     const arm = this.arm(ctx);
     const { provider, noun } = KINDS[kind];
     const name = id.split('/').at(-1) ?? id;
     const exists = known ?? !!(await arm.find(this.at(id, provider)));
     if (exists) {
       ctx.log(`Using the existing ${noun} ${name}`);
-      return id;
+      return false;
     }
     ctx.log(`Creating ${noun} ${name}...`);
     const entry = await ledger.intend(kind, { by: 'id', value: id }, `${noun} ${name}`);
     const made = await arm.put<Resource>(this.at(id, provider), body, `create of ${noun} ${name}`);
     await ledger.made(entry, made.id || id);
-    return id;
+    return true;
   }
 
   private async createNetwork(ctx: DriverContext, ledger: Ledger): Promise<void> {
@@ -446,15 +443,20 @@ class AzureDriver extends CloudDriver {
     );
     const vnet = this.vnetRef();
     const vnetId = this.rid(vnet.group, 'Microsoft.Network/virtualNetworks', vnet.name);
-    await this.ensure(ctx, ledger, 'virtual_network', vnetId, {
+    const subnet = {
+      name: str(this.json, 'SubnetName'),
+      properties: { addressPrefix: str(this.json, 'SubnetPrefix') },
+    };
+    // A new network is made with its subnet in the same PUT: machines of a fleet that make it
+    // at once then send the same body, where a network PUT without subnets would take away the
+    // subnet another has just made.
+    const newNet = await this.ensure(ctx, ledger, 'virtual_network', vnetId, {
       location,
       tags,
-      properties: { addressSpace: { addressPrefixes: VNET_SPACE } },
+      properties: { addressSpace: { addressPrefixes: VNET_SPACE }, subnets: [subnet] },
     });
-    const subnetId = `${vnetId}/subnets/${str(this.json, 'SubnetName')}`;
-    await this.ensure(ctx, ledger, 'subnet', subnetId, {
-      properties: { addressPrefix: str(this.json, 'SubnetPrefix') },
-    });
+    const subnetId = `${vnetId}/subnets/${subnet.name}`;
+    if (!newNet) await this.ensure(ctx, ledger, 'subnet', subnetId, { properties: subnet.properties });
     let nsgId: string;
     const nsg = str(this.json, 'NSG');
     if (nsg) {
@@ -691,29 +693,9 @@ class AzureDriver extends CloudDriver {
     const lookup = (provider: Provider) => async (f: { by: string; value: string }) =>
       (await arm.find(this.at(f.value, provider))) ? [f.value] : [];
     // A resource whose create is still running (a create killed before its answer) refuses a
-    // delete until it ends; Azure holds a deleted VM's NIC for a while. Both are asked again.
-    const del = (provider: Provider, noun: string) => async (id: string) => {
-      const started = Date.now();
-      for (;;) {
-        try {
-          return await arm.delete(this.at(id, provider), `delete of ${noun} ${id.split('/').at(-1)}`);
-        } catch (err) {
-          const code = err instanceof CloudAPIError ? err.code : '';
-          if (!BUSY.test(code) || Date.now() - started > BUSY_MS) throw err;
-          // ARM names the operation in the way ("use uri: https://..."): followed to its end.
-          const uri = /use uri:\s*(https:\/\/\S+?)\.?(?:\s|$)/.exec((err as CloudAPIError).apiMessage)?.[1];
-          if (uri) {
-            await waitForOperation(
-              arm,
-              { status: 202, headers: { 'azure-asyncoperation': uri }, body: undefined },
-              `the operation in progress on ${id.split('/').at(-1)}`,
-            ).catch(() => {});
-            continue;
-          }
-          await new Promise((r) => setTimeout(r, Math.min(2000, arm.lro.defaultIntervalMs)));
-        }
-      }
-    };
+    // delete until it ends; Azure holds a deleted VM's NIC for a while: ARM.delete asks again.
+    const del = (provider: Provider, noun: string) => (id: string) =>
+      arm.delete(this.at(id, provider), `delete of ${noun} ${id.split('/').at(-1)}`);
     const byHand = (id: string) => `az resource delete --ids ${id}`;
     const out: Record<string, ResourceKind> = {};
     for (const [kind, { provider, noun }] of Object.entries(KINDS))
@@ -728,10 +710,17 @@ class AzureDriver extends CloudDriver {
             .join(', ')})`
         : '';
     };
+    // A network this machine made goes unless another subnet was added to it or a NIC of
+    // another machine is in its subnet.
     out.virtual_network.keep = async (id) => {
-      const v = await arm.find<Resource<{ subnets?: unknown[] }>>(this.at(id, 'network'));
-      const n = v?.properties?.subnets?.length ?? 0;
-      return n ? `it has ${n} subnet(s) that others use` : '';
+      const v = await arm.find<Resource<{ subnets?: Resource<{ ipConfigurations?: unknown[] }>[] }>>(
+        this.at(id, 'network'),
+      );
+      const subnets = v?.properties?.subnets ?? [];
+      const others = subnets.filter((x) => x.name !== str(this.json, 'SubnetName')).map((x) => x.name);
+      if (others.length) return `it has other subnets (${others.join(', ')})`;
+      const used = subnets.reduce((n, x) => n + (x.properties?.ipConfigurations?.length ?? 0), 0);
+      return used ? `${used} other network interface(s) are in its subnet` : '';
     };
     out.subnet.keep = async (id) => {
       const s = await arm.find<Resource<{ ipConfigurations?: unknown[] }>>(this.at(id, 'network'));
