@@ -476,7 +476,10 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
     assert.ok(!k.ledger.some((e) => e.kind === 'availability_set'));
 
     // No public IP: the NIC's private address (a loopback one of the fake's) is the machine's.
+    const grants = aad.count('client_credentials');
     const n = await killAt(/Virtual machine address: 127\.0\.0\.2/, 'o2', ['--azure-no-public-ip']);
+    // One sign-in for the create's process, one for rm's: never one per request.
+    assert.equal(aad.count('client_credentials') - grants, 2);
     assert.ok(!n.ledger.some((e) => e.kind === 'public_ip'));
     assert.equal(n.driver.IPAddress, '127.0.0.2');
     assert.deepEqual(fake.resources(), []);

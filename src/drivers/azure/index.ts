@@ -77,18 +77,26 @@ class AzureDriver extends CloudDriver {
   protected readonly provider = 'Azure';
   protected readonly serverNoun = 'virtual machine';
   protected readonly pollIntervalMs = POLL_MS;
-  private client: ARM | undefined;
+  private readonly clients = new WeakMap<object, ARM>();
+  private tokens: TokenSource | undefined;
+  private notifyTo: ((line: string) => void) | undefined;
   private lastNotify = '';
 
-  /** The ARM client; one per process, its token asked for once and again after a 401. */
+  /**
+   * An ARM client for this command (its debug lines and its signal); one sign-in per process,
+   * shared by every client, its token asked for again only after a 401.
+   */
   private arm(ctx?: Pick<DriverContext, 'debug' | 'signal' | 'log'>): ARM {
-    if (this.client && !ctx) return this.client;
+    if (ctx?.log) this.notifyTo = ctx.log;
+    const key: object = ctx ?? this;
+    const known = this.clients.get(key);
+    if (known) return known;
     const cloud = azureCloud(str(this.json, 'Environment') || DEFAULT_ENVIRONMENT, {
       resourceManager:
         str(this.json, 'ResourceManagerEndpoint') || process.env.AZURE_RESOURCE_MANAGER_ENDPOINT,
       authorityHost: str(this.json, 'AuthorityHost') || process.env.AZURE_AUTHORITY_HOST,
     });
-    const signIn = () =>
+    this.tokens ??= lazyTokens(() =>
       azureTokenSource({
         cloud,
         subscriptionId: this.subscription,
@@ -102,15 +110,20 @@ class AzureDriver extends CloudDriver {
         notify: (line) => {
           if (line === this.lastNotify) return;
           this.lastNotify = line;
-          if (ctx) ctx.log(line);
+          if (this.notifyTo) this.notifyTo(line);
           else process.stderr.write(`${line}\n`);
         },
         signal: ctx?.signal,
         debug: ctx?.debug,
-      });
-    const tokens = lazyTokens(signIn);
-    const arm = new ARM({ endpoint: cloud.resourceManager, subscription: this.subscription, tokens, ctx });
-    this.client = arm;
+      }),
+    );
+    const arm = new ARM({
+      endpoint: cloud.resourceManager,
+      subscription: this.subscription,
+      tokens: this.tokens,
+      ctx,
+    });
+    this.clients.set(key, arm);
     return arm;
   }
 
