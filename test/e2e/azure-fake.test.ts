@@ -416,6 +416,46 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
     assert.ok(!left.some((n) => n?.startsWith('f')), `no VM resource is left (${left.join(', ')})`);
   });
 
+  test('kill powers off without shutdown; stop with --azure-deallocate-on-stop deallocates; status follows the instance view', async () => {
+    await start();
+    await killAt(/Virtual machine address: 127\.0\.0\.1/, 'w1', ['--azure-deallocate-on-stop'], false);
+    await killAt(/Virtual machine address: 127\.0\.0\.1/, 'w2', [], false);
+    const run = (args: string[]) => s.run(args, { env: env(), timeoutMs: 120_000 });
+    assert.equal((await run(['status', 'w1'])).stdout.trim(), 'Running');
+    const stop = await run(['stop', 'w1']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.doesNotMatch(stop.stdout + stop.stderr, /keeps billing/);
+    assert.equal(fake.powerState('docker-machine', 'w1'), 'deallocated');
+    assert.equal((await run(['status', 'w1'])).stdout.trim(), 'Stopped');
+    const kill = await run(['kill', 'w2']);
+    assert.equal(kill.code, 0, kill.stderr);
+    assert.equal(fake.powerState('docker-machine', 'w2'), 'stopped');
+    assert.ok(
+      fake.requests.some((x) => /\/w2\/powerOff$/.test(x.path) && /skipShutdown=true/.test(x.query)),
+      'kill skipped the guest shutdown',
+    );
+    assert.equal((await run(['status', 'w2'])).stdout.trim(), 'Stopped');
+    // w1 made the group, network and availability set, which w2 uses: rm of w1 leaves them and
+    // says so; they are no longer w1's, and w2 did not make them, so rm of w2 leaves them too.
+    const r = await run(['rm', '-y', 'w1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Left availability set docker-machine \(.*\): 1 other virtual machine\(s\) are in it/,
+    );
+    assert.match(
+      r.stdout,
+      /Left virtual network docker-machine-vnet \(.*\): 1 other network interface\(s\) are in its subnet/,
+    );
+    assert.match(r.stdout, /Left resource group docker-machine \(.*\): it holds \d+ other resource\(s\)/);
+    const r2 = await run(['rm', '-y', 'w2']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(
+      fake.resources().map((x) => x.id.split('/').at(-1)),
+      ['docker-machine', 'docker-machine-vnet', 'docker-machine'],
+    );
+  });
+
   test('every option reaches the requests: zone, tags, disk, custom data, open ports, private address; no public IP', async () => {
     await start();
     const custom = join(home, 'cloud-init.yml');
