@@ -1596,17 +1596,31 @@ export function apiVersionFor(path: string): string {
 }
 
 /** Runs validate.py over recorded bodies: problems, [] when every body matches its description. */
-export function validateRecords(records: Recorded[]): Promise<string[]> {
+export async function validateRecords(records: Recorded[]): Promise<string[]> {
+  return JSON.parse(await runValidator([], JSON.stringify(records)));
+}
+
+/**
+ * The check of the checker: validate.py over the published x-ms-examples of these operations,
+ * which real ARM answered. How many bodies it read, and what it found wrong with them.
+ */
+export async function validateExamples(
+  operations: string[],
+): Promise<{ checked: number; problems: string[] }> {
+  return JSON.parse(await runValidator(['--examples', ...operations], ''));
+}
+
+function runValidator(args: string[], input: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'python3',
-      [join(import.meta.dirname, 'validate.py'), SPEC_DIR],
+      [join(import.meta.dirname, 'validate.py'), SPEC_DIR, ...args],
       { maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-        resolve(JSON.parse(stdout));
+        resolve(stdout);
       },
     );
-    child.stdin!.end(JSON.stringify(records));
+    child.stdin!.end(input);
   });
 }
