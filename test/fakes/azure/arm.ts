@@ -59,6 +59,20 @@ export { API_VERSIONS } from './arm-catalog.js';
  * polling with Retry-After), ARM's error codes and wording, pages joined by nextLink, 429s with
  * Retry-After. Addresses come from `publicAddresses` / `privateAddresses` (the test's own hosts);
  * with none configured they come from 192.0.2.0/24 (TEST-NET-1), never anything routable.
+ *
+ * API versions: Compute 2024-03-01 (disks 2023-04-02, 2023-10-02, 2024-03-02), Network 2024-01-01,
+ * Resources 2024-03-01, subscriptions and locations 2016-06-01, 2020-01-01, 2022-12-01.
+ * Bodies not checked by validate(), their descriptions not being among the copied files:
+ * availability sets, disks, subscription, locations, platform images (their errors are checked).
+ * Where ARM and the brief differ the fake does as ARM does: deleting a vnet whose subnet is in
+ * use is a 400 InUseSubnetCannotBeDeleted, not a 409.
+ *
+ * Wiring in a test: `const arm = new FakeAzure({ acceptToken: (t) => aad.tokens.has(t),
+ * authorityHost: aad.url, publicAddresses: [host.ip], retryAfter: 0, onCreate, onPower })`,
+ * `await arm.start()`, then the CLI with NODE_EXTRA_CA_CERTS=`arm.caPath` and
+ * `--azure-resource-manager-endpoint arm.url`; at the end `assert.deepEqual(await arm.validate(), [])`
+ * and `arm.resources()` for what is left. One CA for it and the Azure AD fake: `ca: { certPath:
+ * aad.caPath, keyPath: <its ca-key.pem> }`. What existed before the test: `await arm.seed(path, body)`.
  */
 export const SPEC_DIR = '/work/shared/reference/api-specs/azure/specification';
 
