@@ -20,7 +20,12 @@ class Client {
     method: string,
     path: string,
     body?: unknown,
-    o: { token?: string | null; version?: string | null; headers?: Record<string, string> } = {},
+    o: {
+      token?: string | null;
+      version?: string | null;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Answer> {
     const { readFile } = await import('node:fs/promises');
     this.ca ??= await readFile(this.fake.caPath);
@@ -33,7 +38,7 @@ class Client {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload) headers['content-type'] = 'application/json';
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, ca: this.ca }, (res) => {
+      const req = request(url, { method, headers, ca: this.ca, signal: o.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -842,6 +847,33 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.ok(!fake.resources().some((r) => r.id.toLowerCase().startsWith(RG.toLowerCase())));
       assert.deepEqual(await fake.validate(), []);
     });
+  });
+
+  it('a client gone while its VM PUT is held (kill -9): the VM stays, and a later delete takes it', async () => {
+    const { fake, c } = await start({ holdPutMs: 400 });
+    try {
+      await network(c);
+      const abort = new AbortController();
+      fake.on('created', (e: { type: string }) => {
+        if (e.type === 'Microsoft.Compute/virtualMachines') abort.abort();
+      });
+      await assert.rejects(
+        c.call('PUT', `${COMPUTE}/virtualMachines/m1`, vmBody(), { signal: abort.signal }),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(
+        fake.resources().some((r) => r.id.endsWith('/virtualMachines/m1')),
+        'committed before the answer',
+      );
+      const seen = await c.call('GET', `${COMPUTE}/virtualMachines/m1`);
+      assert.equal(seen.status, 200);
+      const del = await c.call('DELETE', `${COMPUTE}/virtualMachines/m1`);
+      assert.equal((await c.settle(del)).status, 'Succeeded');
+      assert.ok(!fake.resources().some((r) => /\/(virtualMachines|disks)\//.test(r.id)));
+      assert.deepEqual(await fake.validate(), []);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it('validate() finds a misspelt property in a request and a wrong type in a response', async () => {
