@@ -818,6 +818,32 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.equal((await c.call('GET', `${COMPUTE}/disks`)).body.value.length, 0);
     });
 
+    it('a VM PUT again is an update: the same body is taken, a changed user or image is not', async () => {
+      const first = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, vmBody());
+      assert.equal(first.status, 201);
+      await c.settle(first);
+      const again = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, vmBody());
+      assert.equal(again.status, 200);
+      assert.equal(again.body.properties.provisioningState, 'Updating');
+      assert.equal((await c.settle(again)).status, 'Succeeded');
+      const user = vmBody();
+      user.properties.osProfile.adminUsername = 'other';
+      const changed = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, user);
+      assert.equal(changed.status, 409);
+      assert.equal(changed.body.error.code, 'PropertyChangeNotAllowed');
+      const image = await c.call(
+        'PUT',
+        `${COMPUTE}/virtualMachines/m3`,
+        vmBody({ image: 'Debian:debian-12:12:latest' }),
+      );
+      assert.equal(image.body.error.code, 'PropertyChangeNotAllowed');
+      const nameless = await c.call('PUT', `${NET}/networkSecurityGroups/x`, { properties: {} });
+      assert.equal(nameless.body.error.code, 'LocationRequired');
+      const badName = await c.call('PUT', `${NET}/networkSecurityGroups/a%26b`, nsgBody());
+      assert.equal(badName.body.error.code, 'InvalidResourceName');
+      await c.settle(await c.call('DELETE', `${COMPUTE}/virtualMachines/m3`));
+    });
+
     it('zones only where the region has them', async () => {
       const body = {
         location: 'westus',
@@ -842,8 +868,9 @@ describe('FakeAzure (Resource Manager)', () => {
       );
       const a = await c.call('DELETE', RG);
       await c.follow(a);
-      // m1's host was made (onCreate) and went with its VM's preempted create; m2's with the group.
-      assert.deepEqual(power, ['m1 off', 'm2 off']);
+      // m1's host was made (onCreate) and went with its preempted create, m3's with its delete,
+      // m2's with the group.
+      assert.deepEqual(power, ['m1 off', 'm3 off', 'm2 off']);
       assert.ok(!fake.resources().some((r) => r.id.toLowerCase().startsWith(RG.toLowerCase())));
       assert.deepEqual(await fake.validate(), []);
     });
