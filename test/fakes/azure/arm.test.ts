@@ -844,6 +844,24 @@ describe('FakeAzure (Resource Manager)', () => {
       await c.settle(await c.call('DELETE', `${COMPUTE}/virtualMachines/m3`));
     });
 
+    it('an operation nobody polls ends after lroMaxMs all the same', async () => {
+      fake.opts.lroMaxMs = 200;
+      try {
+        const nsg = await c.call('PUT', `${NET}/networkSecurityGroups/unpolled`, nsgBody());
+        assert.equal(nsg.status, 201);
+        await new Promise((r) => setTimeout(r, 250));
+        // Any request lets the fake notice; this one is about another resource.
+        await c.call('GET', `/subscriptions/${SUB}`);
+        const opId = new URL(String(nsg.headers['azure-asyncoperation'])).pathname.split('/').at(-1)!;
+        assert.equal(fake.ops.get(opId)?.status, 'Succeeded');
+        const del = await c.call('DELETE', `${NET}/networkSecurityGroups/unpolled`);
+        assert.equal(del.status, 202, 'no AnotherOperationInProgress: the create has ended');
+        await c.settle(del);
+      } finally {
+        fake.opts.lroMaxMs = 60_000;
+      }
+    });
+
     it('zones only where the region has them', async () => {
       const body = {
         location: 'westus',

@@ -93,6 +93,8 @@ export interface FakeAzureOptions {
   privateAddresses?: string[];
   /** Polls of a long-running operation that still answer InProgress. */
   lroPolls?: number;
+  /** An operation nobody polls still ends this long after it started, as Azure's do (ms). */
+  lroMaxMs?: number;
   /** Seconds in every Retry-After of an operation (0 for fast tests). */
   retryAfter?: number;
   /** GETs of a provider that still see it Registering after a register. */
@@ -183,6 +185,7 @@ export class FakeAzure extends EventEmitter {
       publicAddresses: [],
       privateAddresses: [],
       lroPolls: 2,
+      lroMaxMs: 60_000,
       retryAfter: 1,
       registerPolls: 2,
       unregisteredProviders: [],
@@ -411,6 +414,7 @@ export class FakeAzure extends EventEmitter {
         if (typeof body !== 'object' || body === null || Array.isArray(body))
           throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
       }
+      await this.overdue();
       const ctx: Ctx = {
         method,
         path,
@@ -976,6 +980,16 @@ export class FakeAzure extends EventEmitter {
   }
 
   /** One look at an operation: it finishes after `lroPolls` of them. */
+  /** Ends the operations that have run longer than lroMaxMs, polled or not. */
+  private async overdue(): Promise<void> {
+    const now = Date.now();
+    for (const op of this.ops.values()) {
+      if (op.status !== 'InProgress' || now - Date.parse(op.started) < this.opts.lroMaxMs) continue;
+      op.polls = this.opts.lroPolls;
+      await this.advance(op);
+    }
+  }
+
   private async advance(op: Op): Promise<void> {
     if (op.status !== 'InProgress') return;
     if (op.finishing) return op.finishing;
