@@ -563,6 +563,32 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.equal(vm.code, 'VMSizeIsNotPermittedToEnableAcceleratedNetworking');
     });
 
+    it('static private addresses: inside the subnet, not taken twice', async () => {
+      const nic = (ip: string) => {
+        const b = nicBody({ pip: false });
+        Object.assign(b.properties.ipConfigurations[0].properties, {
+          privateIPAllocationMethod: 'Static',
+          privateIPAddress: ip,
+        });
+        return b;
+      };
+      const outside = await c.call('PUT', `${NET}/networkInterfaces/s1`, nic('10.9.9.9'));
+      assert.equal(outside.body.error.code, 'PrivateIPAddressNotInSubnet');
+      const ok = await c.call('PUT', `${NET}/networkInterfaces/s1`, nic('192.168.7.8'));
+      assert.equal(ok.status, 201);
+      await c.settle(ok);
+      const got = await c.call('GET', `${NET}/networkInterfaces/s1`);
+      assert.equal(got.body.properties.ipConfigurations[0].properties.privateIPAddress, '192.168.7.8');
+      const twice = await c.call('PUT', `${NET}/networkInterfaces/s2`, nic('192.168.7.8'));
+      assert.equal(twice.body.error.code, 'PrivateIPAddressInUse');
+      const noSubnet = nicBody({ pip: false });
+      noSubnet.properties.ipConfigurations[0].properties.subnet = {
+        id: `${NET}/virtualNetworks/docker-machine-vnet/subnets/nope`,
+      };
+      const dangling = await c.call('PUT', `${NET}/networkInterfaces/s3`, noSubnet);
+      assert.equal(dangling.body.error.code, 'InvalidResourceReference');
+    });
+
     it('subnets outside the vnet or overlapping, NSG rule priorities', async () => {
       const out = await c.call('PUT', `${NET}/virtualNetworks/docker-machine-vnet/subnets/far`, {
         properties: { addressPrefix: '10.1.0.0/24' },
@@ -582,7 +608,7 @@ describe('FakeAzure (Resource Manager)', () => {
     });
 
     it('no failed request left anything behind, and every body matched its description', async () => {
-      assert.ok(!fake.resources().some((r) => /\/(bad|dup|far|near)$/.test(r.id)));
+      assert.ok(!fake.resources().some((r) => /\/(bad|dup|far|near|s2|s3)$/.test(r.id)));
       assert.deepEqual(await fake.validate(), []);
     });
   });
