@@ -733,7 +733,8 @@ describe('FakeAzure (Resource Manager)', () => {
     const power: string[] = [];
     before(async () => {
       ({ fake, c } = await start({
-        acceptToken: (t) => t === 'tok' || t === 'second',
+        acceptToken: (t) =>
+          t === 'tok' || t === 'second' || ({ old: 'expired', graph: 'audience' } as const)[t] || false,
         onPower: async (name, on) => {
           power.push(`${name} ${on ? 'on' : 'off'}`);
         },
@@ -745,6 +746,16 @@ describe('FakeAzure (Resource Manager)', () => {
       const a = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'second' });
       assert.equal(a.status, 200);
       assert.equal((await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'third' })).status, 401);
+      const expired = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'old' });
+      assert.equal(expired.body.error.code, 'ExpiredAuthenticationToken');
+      assert.match(String(expired.headers['www-authenticate']), /error="invalid_token"/);
+      const graph = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'graph' });
+      assert.equal(graph.body.error.code, 'InvalidAuthenticationTokenAudience');
+      const basic = await c.call('GET', `/subscriptions/${SUB}`, undefined, {
+        token: null,
+        headers: { authorization: 'Basic dXNlcjpwdw==' },
+      });
+      assert.match(basic.body.error.message, /provided in an invalid format/);
     });
 
     it('seeds what existed before the test, out of the requests log', async () => {

@@ -79,7 +79,11 @@ export const SPEC_DIR = '/work/shared/reference/api-specs/azure/specification';
 export interface FakeAzureOptions {
   /** The bearer token accepted (unless acceptToken says otherwise). */
   token?: string;
-  acceptToken?(token: string): boolean;
+  /**
+   * Whether a bearer token is good; or why not, in ARM's terms: 'expired', 'audience' (obtained
+   * for another resource) or 'tenant' (issued by another tenant than the subscription's).
+   */
+  acceptToken?(token: string): boolean | 'expired' | 'audience' | 'tenant';
   subscriptionId?: string;
   tenantId?: string;
   subscriptionName?: string;
@@ -453,17 +457,36 @@ export class FakeAzure extends EventEmitter {
       );
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const ok = m && (this.opts.acceptToken ? this.opts.acceptToken(m[1]) : m[1] === this.opts.token);
-    if (!ok) {
+    if (!m)
       throw new ArmError(
         401,
-        m ? 'InvalidAuthenticationToken' : 'InvalidAuthenticationTokenAudience',
-        m
-          ? 'The access token is invalid.'
-          : "Authentication failed. The 'Authorization' header is not a bearer token.",
-        { headers: { 'www-authenticate': challenge('The access token is invalid.') } },
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        {
+          headers: {
+            'www-authenticate': challenge("The 'Authorization' header is provided in an invalid format."),
+          },
+        },
       );
-    }
+    const verdict = this.opts.acceptToken ? this.opts.acceptToken(m[1]) : m[1] === this.opts.token;
+    if (verdict === true) return;
+    const t = this.opts.tenantId;
+    const [code, message] = {
+      expired: [
+        'ExpiredAuthenticationToken',
+        `The access token expiry UTC time '${new Date().toUTCString()}' is earlier than current UTC time '${new Date().toUTCString()}'.`,
+      ],
+      audience: [
+        'InvalidAuthenticationTokenAudience',
+        "The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'.",
+      ],
+      tenant: [
+        'InvalidAuthenticationTokenTenant',
+        `The access token is from the wrong issuer. It must match the tenant 'https://sts.windows.net/${t}/' associated with this subscription. Please use the authority (URL) '${login}/${t}' to get the token.`,
+      ],
+      invalid: ['InvalidAuthenticationToken', 'The access token is invalid.'],
+    }[verdict === false ? 'invalid' : verdict];
+    throw new ArmError(401, code, message, { headers: { 'www-authenticate': challenge(message) } });
   }
 
   /** Checks api-version against a family's versions: ARM's own wording, or a provider's. */
