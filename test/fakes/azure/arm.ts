@@ -23,6 +23,7 @@ import {
 } from './arm-catalog.js';
 import { checkQuota, prepareAs, prepareVm } from './arm-compute.js';
 import { checkDeletable, subnetFree } from './arm-links.js';
+import { imageBody, locationBody, providerBody, sizeBody, subscriptionBody } from './arm-lookups.js';
 import { checkRule, checkSubnet, prepareNic, prepareNsg, preparePip, prepareVnet } from './arm-network.js';
 import {
   ArmError,
@@ -580,28 +581,11 @@ export class FakeAzure extends EventEmitter {
 
   // ---- subscription, locations, providers --------------------------------------------------
 
-  private subscriptionBody(): Obj {
-    return {
-      id: `/subscriptions/${this.opts.subscriptionId}`,
-      subscriptionId: this.opts.subscriptionId,
-      tenantId: this.opts.tenantId,
-      displayName: this.opts.subscriptionName,
-      state: 'Enabled',
-      subscriptionPolicies: {
-        locationPlacementId: 'Public_2014-09-01',
-        quotaId: 'PayAsYouGo_2014-09-01',
-        spendingLimit: 'Off',
-      },
-      authorizationSource: 'RoleBased',
-      managedByTenants: [],
-    };
-  }
-
   private listSubscriptions(ctx: Ctx): void {
     ctx.setOp('Subscriptions_List');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
     this.send(ctx.res, 'Subscriptions_List', 200, {
-      value: [this.subscriptionBody()],
+      value: [subscriptionBody(this.opts)],
       count: { type: 'Total', value: 1 },
     });
   }
@@ -609,45 +593,21 @@ export class FakeAzure extends EventEmitter {
   private getSubscription(ctx: Ctx): void {
     ctx.setOp('Subscriptions_Get');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
-    this.send(ctx.res, 'Subscriptions_Get', 200, this.subscriptionBody());
+    this.send(ctx.res, 'Subscriptions_Get', 200, subscriptionBody(this.opts));
   }
 
   private listLocations(ctx: Ctx): void {
     ctx.setOp('Subscriptions_ListLocations');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
     this.send(ctx.res, 'Subscriptions_ListLocations', 200, {
-      value: this.regions.map((r) => ({
-        id: `/subscriptions/${this.opts.subscriptionId}/locations/${r.name}`,
-        name: r.name,
-        type: 'Region',
-        displayName: r.displayName,
-        regionalDisplayName: r.displayName,
-        metadata: { regionType: 'Physical', regionCategory: 'Recommended', pairedRegion: [] },
-        availabilityZoneMappings: r.zones.map((z) => ({ logicalZone: z, physicalZone: `${r.name}-az${z}` })),
-      })),
+      value: this.regions.map((r) => locationBody(this.opts.subscriptionId, r)),
     });
   }
 
   private providerBody(ns: string): Obj {
-    const name = Object.keys(PROVIDERS).find((p) => p.toLowerCase() === ns.toLowerCase())!;
-    const p = this.providers.get(name.toLowerCase())!;
-    const versions: Record<string, string[]> = {
-      'Microsoft.Compute': API_VERSIONS.compute,
-      'Microsoft.Network': API_VERSIONS.network,
-      'Microsoft.Resources': API_VERSIONS.resources,
-      'Microsoft.Storage': ['2023-05-01'],
-    };
-    return {
-      id: `/subscriptions/${this.opts.subscriptionId}/providers/${name}`,
-      namespace: name,
-      registrationState: p.state,
-      registrationPolicy: 'RegistrationRequired',
-      resourceTypes: PROVIDERS[name].map((t) => ({
-        resourceType: t,
-        locations: this.regions.map((r) => r.displayName),
-        apiVersions: t === 'disks' ? API_VERSIONS.disks : versions[name],
-      })),
-    };
+    const name = Object.keys(PROVIDERS).find((p) => same(p, ns))!;
+    const state = this.providers.get(name.toLowerCase())!.state;
+    return providerBody(this.opts.subscriptionId, this.regions, name, PROVIDERS[name], state);
   }
 
   /** A provider being registered becomes Registered after some reads of it. */
@@ -721,14 +681,7 @@ export class FakeAzure extends EventEmitter {
     this.apiVersion(ctx, API_VERSIONS.compute, { type: 'locations/vmSizes', location });
     const r = this.region(ctx, location, 'locations/vmSizes');
     this.send(ctx.res, 'VirtualMachineSizes_List', 200, {
-      value: VM_SIZES.filter((s) => !s.only || s.only.includes(r.name)).map((s) => ({
-        name: s.name,
-        numberOfCores: s.cores,
-        osDiskSizeInMB: 1047552,
-        resourceDiskSizeInMB: s.resourceDiskMB,
-        memoryInMB: s.memoryMB,
-        maxDataDiskCount: s.maxDataDisks,
-      })),
+      value: VM_SIZES.filter((s) => !s.only || s.only.includes(r.name)).map(sizeBody),
     });
   }
 
@@ -747,24 +700,14 @@ export class FakeAzure extends EventEmitter {
     const img = findImage(publisher, offer, sku);
     const notFound = new ArmError(404, 'NotFound', 'Artifact: VMImage was not found.');
     if (!img) throw notFound;
-    const idOf = (v: string) =>
-      `/Subscriptions/${this.opts.subscriptionId}/Providers/Microsoft.Compute/Locations/${r.name}/Publishers/${img.publisher}/ArtifactTypes/VMImage/Offers/${img.offer}/Skus/${img.sku}/Versions/${v}`;
+    const sub = this.opts.subscriptionId;
     if (version) {
       const v = img.versions.find((x) => x === version);
       if (!v) throw notFound;
-      const properties: Obj = {
-        hyperVGeneration: img.generation,
-        osDiskImage: { operatingSystem: 'Linux', sizeInGb: img.osDiskGB },
-        dataDiskImages: [],
-        automaticOSUpgradeProperties: { automaticOSUpgradeSupported: false },
-        architecture: 'x64',
-        imageDeprecationStatus: { imageState: 'Active' },
-      };
-      if (img.plan) properties.plan = img.plan;
-      this.send(ctx.res, op, 200, { location: r.name, name: v, id: idOf(v), properties });
+      this.send(ctx.res, op, 200, imageBody(sub, r.name, img, v, true));
       return;
     }
-    let list = img.versions.map((v) => ({ location: r.name, name: v, id: idOf(v) }));
+    let list = img.versions.map((v) => imageBody(sub, r.name, img, v, false));
     if (/name\s+desc/i.test(ctx.query.get('$orderby') ?? '')) list = list.reverse();
     const top = Number(ctx.query.get('$top') ?? 0);
     if (top > 0) list = list.slice(0, top);
@@ -1380,10 +1323,6 @@ export class FakeAzure extends EventEmitter {
       throw new ArmError(412, 'PreconditionFailed', 'Precondition failed.');
     if (ifNone === '*' && existing) throw new ArmError(412, 'PreconditionFailed', 'Precondition failed.');
   }
-
-  // ---- network ---------------------------------------------------------------------------
-
-  // ---- compute ---------------------------------------------------------------------------
 
   /** The VM is committed: the test's host learns its keys, as cloud-init would install them. */
   private async vmMade(r: Res): Promise<void> {
