@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateServerCert } from '../../../src/cert/server.js';
-import { onProcessEnd } from '../../helpers/cleanup.js';
+import { onProcessEnd, sweepKilledDirs } from '../../helpers/cleanup.js';
 import { makeTestCA } from '../../helpers/test-ca.js';
 import { instanceView, render, ruleBody, subnetBody } from './arm-bodies.js';
 import {
@@ -1551,7 +1551,10 @@ function serverTLS(ca?: { certPath: string; keyPath: string }) {
   let made = tls.get(cacheKey);
   if (!made) {
     made = (async () => {
+      // A run killed with SIGKILL skips onProcessEnd: its folder goes at a later run's start.
+      sweepKilledDirs('fake-arm-');
       const dir = await mkdtemp(join(tmpdir(), 'fake-arm-'));
+      await writeFile(join(dir, 'owner'), String(process.pid));
       onProcessEnd(() => rmSync(dir, { recursive: true, force: true }));
       if (!ca) {
         await makeTestCA(dir, 'ca');
