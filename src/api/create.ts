@@ -2,7 +2,8 @@ import { ensureClientCertCopies } from '../cert/client-copies.js';
 import { traceCalls } from '../debug.js';
 import { baseDriverFields } from '../drivers/base.js';
 import type { DriverContext } from '../drivers/driver.js';
-import { loadDriver } from '../drivers/registry.js';
+import { isRetiredDriver, loadDriver } from '../drivers/registry.js';
+import { retiredMessage } from '../drivers/retired/index.js';
 import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
 import { flagValueProblem } from '../flags/parse.js';
@@ -11,6 +12,8 @@ import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
+import { createOptionsProblem } from './create-values.js';
+import { syncMachineContext } from './docker-context.js';
 import { probeEngine } from './engine.js';
 import { buildHostOptions, type CreateOptions } from './host-options.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
@@ -56,11 +59,14 @@ export async function prepareCreate(
   opts: { checkDockerHost?: boolean } = {},
 ): Promise<PreparedCreate> {
   const { name } = req;
+  if (isRetiredDriver(req.driver)) throw new MachineError(retiredMessage(req.driver));
   try {
     validateMachineName(name);
   } catch (err) {
     throw new MachineError(`Error creating machine: ${errorMessage(err)}`);
   }
+  const badValue = createOptionsProblem(req);
+  if (badValue) throw new MachineError(`Error creating machine: ${badValue}`);
   const swarm = await planSwarm(ctx, req);
   if (req.engine?.version) checkEngineVersion(req.engine.version);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
@@ -168,6 +174,7 @@ async function createSteps(ctx: ApiContext, req: CreateRequest, p: PreparedCreat
     }
   }
   await saveMachine(ctx.store, machine);
+  await syncMachineContext(ctx, machine);
   return machine;
 }
 

@@ -28,3 +28,20 @@ test('credentials of every cloud driver are redacted; ids, names and empty value
     SSHPort: 22,
   });
 });
+
+test("API keys and nested credentials (softlayer's deviceConfig) are redacted; key paths are kept", () => {
+  const got = withoutSecrets({
+    APIKey: 'rackspace-key',
+    SSHKeyPath: '/store/machines/m1/id_rsa',
+    deviceConfig: { User: 'someone', ApiKey: 'sl-key', Region: 'dal01', Cpu: 1 },
+    Tags: ['a', 'b'],
+    Client: null,
+  });
+  assert.deepEqual(got, {
+    APIKey: '<REDACTED>',
+    SSHKeyPath: '/store/machines/m1/id_rsa',
+    deviceConfig: { User: 'someone', ApiKey: '<REDACTED>', Region: 'dal01', Cpu: 1 },
+    Tags: ['a', 'b'],
+    Client: null,
+  });
+});

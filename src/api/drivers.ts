@@ -1,5 +1,6 @@
 import { chooseDefaultDriver, type DefaultChoice, defaultDriverHelp } from '../drivers/default-driver.js';
 import { driverDescription, driverNames, loadDriver } from '../drivers/registry.js';
+import { retiredDrivers } from '../drivers/retired/index.js';
 import type { FlagDef } from '../flags/def.js';
 import { fleetSwarmRequests, managerCountWarning, type SwarmRequest } from '../swarm/roles.js';
 
@@ -17,6 +18,11 @@ export interface DriverInfo {
 /** The built-in drivers, sorted by name. */
 export function listDrivers(): DriverInfo[] {
   return driverNames().map((name) => ({ name, description: driverDescription(name) }));
+}
+
+/** The original's drivers whose service or product is gone: known names that create refuses in one line. */
+export function retiredDriverNames(): string[] {
+  return Object.keys(retiredDrivers).sort();
 }
 
 /** A driver's flag definitions (names, kinds, env vars, defaults, checks); unknown names throw. */

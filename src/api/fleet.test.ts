@@ -23,7 +23,11 @@ describe('createMany', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dm-fleet-'));
-    api = new MachineAPI({ storePath: dir, events: (e) => events.push(e), env: {} });
+    api = new MachineAPI({
+      storePath: dir,
+      events: (e) => events.push(e),
+      env: { DOCKER_CONFIG: join(dir, 'docker-config') },
+    });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

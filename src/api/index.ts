@@ -14,6 +14,7 @@ import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
 import type { ProgressListener } from './events.js';
+import type { ExportRequest, ImportRequest } from './export.js';
 import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
 import type { HostListItem } from './list.js';
 import { type Machine, saveMachine } from './machine.js';
@@ -28,10 +29,12 @@ export type {
   CopyRequest,
   CreateRequest,
   Driver,
+  ExportRequest,
   FleetFailure,
   FleetRequest,
   FleetResult,
   HostListItem,
+  ImportRequest,
   Machine,
   MountRequest,
   ProgressListener,
@@ -107,6 +110,35 @@ export class MachineAPI extends MachineQueries {
       nativeSSH: !!opts.nativeSSH,
       timeoutMs: opts.timeoutMs ?? 120_000,
     });
+  }
+
+  /**
+   * Make the machine's docker context the docker CLI's current one (written first if missing or
+   * stale); null makes "default" current again. Resolves to the context now current.
+   */
+  async useContext(m: Machine | null): Promise<string> {
+    const { useMachineContext } = await import('./docker-context.js');
+    return useMachineContext(this.ctx, m);
+  }
+
+  /**
+   * The machine in one sealed file (AES-256-GCM, key from the passphrase by scrypt): its
+   * config.json, its folder's keys and certificates, the CA certificate and client pair it uses,
+   * and the CA's private key only with withCA. Disk images stay behind (docs/export.md).
+   */
+  async exportMachine(name: string, req: ExportRequest): Promise<Buffer> {
+    const { exportMachine } = await import('./export.js');
+    return exportMachine(this.ctx, name, req);
+  }
+
+  /**
+   * Add a machine from exportMachine's file to this store, under req.name or its own, with its
+   * paths moved to this store and its docker context made. A wrong passphrase, a changed file or
+   * a taken name is refused before anything is written.
+   */
+  async importMachine(data: Buffer, req: ImportRequest): Promise<Machine> {
+    const { importMachine } = await import('./export.js');
+    return importMachine(this.ctx, data, req);
   }
 
   /** Start a stopped machine and wait for its engine (see STARTED_NOTICE in ./lifecycle.js). */

@@ -1,6 +1,7 @@
 import type { DriverContext, MachineState } from '../drivers/driver.js';
 import { MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
+import { syncMachineContext } from './docker-context.js';
 import { driverContext, type Machine, saveMachine } from './machine.js';
 import { waitFor } from './wait.js';
 
@@ -32,6 +33,7 @@ export async function startMachine(ctx: ApiContext, m: Machine, opts: LifecycleO
     await warnIfMoved(ctx, m);
   }
   await saveMachine(ctx.store, m);
+  await syncMachineContext(ctx, m);
 }
 
 export async function stopMachine(ctx: ApiContext, m: Machine, opts: LifecycleOptions): Promise<void> {
@@ -63,6 +65,7 @@ export async function restartMachine(ctx: ApiContext, m: Machine, opts: Lifecycl
   }
   await waitForDocker(ctx, m, opts);
   await saveMachine(ctx.store, m);
+  await syncMachineContext(ctx, m);
 }
 
 /** The original's runActionForState: refuse when already there, act, wait until there. */

@@ -10,6 +10,7 @@ import type { SSHClient, SSHTarget } from '../ssh/client.js';
 import { connectSSH } from '../ssh/connect.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
+import { syncMachineContext } from './docker-context.js';
 import { machineTLS } from './engine.js';
 import type { Machine } from './machine.js';
 import { takeSeededEngine } from './seed-engine.js';
@@ -96,6 +97,7 @@ export async function provisionMachine(
     ctx.events({ kind: 'info', message: `Provisioning with ${p.name}...` });
     return p.provision(pctx);
   });
+  await syncMachineContext(ctx, m);
 }
 
 /** `regenerate-certs`: a new server certificate and an engine restart, nothing reinstalled. */
@@ -105,6 +107,7 @@ export async function regenerateMachineCerts(
   opts: ProvisionOptions,
 ): Promise<void> {
   await withProvisioner(ctx, m, opts, 'regenerate certificates', (p, pctx) => p.regenerateCerts(pctx));
+  await syncMachineContext(ctx, m);
 }
 
 /**

@@ -2,6 +2,7 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
+import { dropMachineContext } from './docker-context.js';
 import { driverContext, loadMachine } from './machine.js';
 
 export interface RemoveResult {
@@ -28,6 +29,7 @@ export async function removeMachine(ctx: ApiContext, name: string, force: boolea
       const config = join(ctx.store.machineDir(name), 'config.json');
       if ((await ctx.store.exists(name)) && !lstatSync(config, { throwIfNoEntry: false })) {
         await ctx.store.remove(name);
+        await dropMachineContext(ctx, name);
         return { removed: true };
       }
       let driverError: string | undefined;
@@ -47,6 +49,7 @@ export async function removeMachine(ctx: ApiContext, name: string, force: boolea
         return { removed: false, driverError };
       }
       await ctx.store.remove(name);
+      await dropMachineContext(ctx, name);
       return { removed: true, driverError };
     },
     { doing: `removing machine ${name}`, log },

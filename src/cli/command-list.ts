@@ -10,6 +10,12 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     usage: 'Print which machine is active',
   },
   {
+    name: 'completion',
+    usage: 'Print the shell completion script for bash, zsh or fish',
+    description:
+      "Argument is a shell: bash, zsh or fish. Load it with 'source <(docker-machine completion bash)', or save it where the shell looks for completions (see the script's first lines).",
+  },
+  {
     name: 'config',
     usage: 'Print the connection config for machine',
     description: 'Argument is a machine name.',
@@ -24,6 +30,18 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     name: 'env',
     usage: 'Display the commands to set up the environment for the Docker client',
     description: 'Argument is a machine name.',
+  },
+  {
+    name: 'export',
+    usage: 'Write a machine to one encrypted file, for import into another store',
+    description:
+      "Argument is a machine name. The file holds config.json, the machine's keys and certificates and the CA's certificate (its private key only with --with-ca), encrypted with a passphrase ($MACHINE_EXPORT_PASSPHRASE, else asked). Disk images are left out.",
+  },
+  {
+    name: 'import',
+    usage: 'Add a machine from an export file to this store',
+    description:
+      'Argument is an export file (- reads stdin). The passphrase comes from $MACHINE_EXPORT_PASSPHRASE, else it is asked. Paths are rewritten to this store; --name gives the machine another name.',
   },
   {
     name: 'inspect',
@@ -101,8 +119,19 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     description: 'Argument is a machine name.',
   },
   {
+    name: 'use',
+    usage: "Make a machine the docker CLI's current context",
+    description:
+      "Argument is a machine name. Every machine is also a docker context of the same name ('docker --context NAME ps'); use makes it the current one for every shell. use -u goes back to the default context.",
+  },
+  {
     name: 'version',
     usage: 'Show the Docker Machine version or a machine docker version',
+  },
+  {
+    name: '__complete',
+    hidden: true,
+    usage: 'What may come next on a command line being typed (for the completion scripts)',
   },
   {
     name: 'help',

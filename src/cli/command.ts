@@ -36,6 +36,8 @@ export interface CommandModule {
 export interface CommandInfo {
   name: string;
   aliases?: string[];
+  /** Left out of help (the completion scripts' helper). */
+  hidden?: boolean;
   usage: string;
   description?: string;
   load(): Promise<CommandModule>;

@@ -8,7 +8,11 @@ import { lightLoaders } from './light-commands.js';
  */
 const loaders: Record<string, () => Promise<CommandModule>> = {
   ...lightLoaders,
+  __complete: () => import('./complete.js'),
+  completion: () => import('./completion.js'),
   create: () => import('./create.js'),
+  export: () => import('./export.js'),
+  import: () => import('./import.js'),
   kill: () => import('./kill.js'),
   provision: () => import('./provision.js'),
   'regenerate-certs': () => import('./regenerate-certs.js'),
@@ -21,6 +25,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   status: () => import('./status.js'),
   stop: () => import('./stop.js'),
   upgrade: () => import('./upgrade.js'),
+  use: () => import('./use.js'),
   version: () => import('./version.js'),
   help: () => import('./help-command.js'),
 };

@@ -5,6 +5,7 @@ import {
   driverFlagDefs,
   listDrivers,
   planFleetSwarm,
+  retiredDriverNames,
 } from '../api/drivers.js';
 import { DEFAULT_PARALLEL } from '../api/fleet.js';
 import { MachineError, UsageError } from '../errors.js';
@@ -45,7 +46,10 @@ export async function resolveFlags(rawArgs: string[], env: NodeJS.ProcessEnv): P
 export async function helpFooter(rawArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const chosen = lookupDriverName(rawArgs, env);
   let t = '\nDrivers:\n';
-  for (const d of listDrivers()) t += `   ${d.name.padEnd(10)} ${d.description}\n`;
+  const drivers = listDrivers();
+  const width = Math.max(...drivers.map((d) => d.name.length));
+  for (const d of drivers) t += `   ${d.name.padEnd(width)} ${d.description}\n`;
+  t += `\nRetired (create says what to use instead): ${retiredDriverNames().join(', ')}\n`;
   if (chosen === '') t += "\nRun 'docker-machine create -d DRIVER --help' to see the flags of that driver.\n";
   t += `\n${defaultDriverRule()}\n`;
   return t;

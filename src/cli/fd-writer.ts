@@ -10,7 +10,7 @@ import { writeSync } from 'node:fs';
  * finishes its work, since stopping half-way through a create would leave a half-made machine.
  */
 export interface FdWriter {
-  write(s: string): void;
+  write(s: string | Uint8Array): void;
   /** Resolves when everything written has left the process, or cannot. */
   flush(): Promise<void>;
 }
@@ -20,13 +20,13 @@ export function fdWriter(fd: number, stream: () => NodeJS.WriteStream): FdWriter
   let gone = false;
   const isGone = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
   return {
-    write(s: string) {
+    write(s: string | Uint8Array) {
       if (gone) return;
       if (fallback) {
         fallback.write(s);
         return;
       }
-      const buf = Buffer.from(s);
+      const buf = typeof s === 'string' ? Buffer.from(s) : s;
       let off = 0;
       try {
         while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);

@@ -92,7 +92,7 @@ export function globalOptions(p: ParsedFlags, debug: boolean): GlobalOptions {
  * relative one would point elsewhere from any other working directory. An empty one would be the
  * working directory itself.
  */
-function storagePath(value: string): string {
+export function storagePath(value: string): string {
   if (value.trim() === '') {
     throw new MachineError(
       "Error: --storage-path (-s) is empty: name the store's folder, or leave the flag out for the default (~/.docker/machine)",

@@ -41,7 +41,7 @@ export function appHelp(appName: string, globals: FlagDef[], cmds: CommandInfo[]
   t += 'Options:\n';
   for (const f of globals) t += `  ${flagHelpLine(f)}\n`;
   t += '  \nCommands:\n';
-  for (const c of cmds) t += `  ${c.name}\t${c.usage}\n`;
+  for (const c of cmds) if (!c.hidden) t += `  ${c.name}\t${c.usage}\n`;
   t += '  \n';
   t += `Run '${appName} COMMAND --help' for more information on a command.\n`;
   return tabwrite(t, HELP_LAYOUT);

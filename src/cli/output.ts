@@ -5,8 +5,8 @@ import { redact } from '../debug.js';
  * `env` and `config` move progress to stderr so that stdout holds only what a shell evaluates.
  */
 export interface Output {
-  /** Raw result text on stdout. */
-  write(text: string): void;
+  /** Raw result text (or bytes: `export -o -`) on stdout. */
+  write(text: string | Uint8Array): void;
   /** A progress or info line: stdout, or stderr when the command keeps stdout for its result. */
   info(line: string): void;
   warn(line: string): void;
@@ -20,7 +20,7 @@ export interface Output {
 }
 
 export interface Streams {
-  stdout: { write(s: string): unknown };
+  stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
 }
 

@@ -75,7 +75,7 @@ test('no engine and no qemu: one line naming every driver and what it needs', as
   const err = await chooseDefaultDriver({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: '' }).catch((e) => e);
   assert.equal(
     err.message,
-    `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); azure needs an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${qemuName} on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
+    `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); azure needs an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${qemuName} on the PATH); virtualbox needs VirtualBox (VBoxManage on the PATH) (no VBoxManage on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
   );
   assert.equal(err.exitCode, 1);
   assert.ok(!err.message.includes('\n'));
@@ -101,6 +101,31 @@ test('an engine that accepts but never answers is given up on within the bound',
   } finally {
     for (const c of held) c.destroy();
     server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('virtualbox, the original default, comes before qemu when VBoxManage is found', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dm-default-'));
+  try {
+    for (const name of [qemuName, 'VBoxManage']) {
+      await writeFile(join(dir, name), '#!/bin/sh\nexit 0\n');
+      await chmod(join(dir, name), 0o755);
+    }
+    const port = await closedPort();
+    const env = { DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: `/nonexistent:${dir}` };
+    assert.deepEqual(await chooseDefaultDriver(env), {
+      name: 'virtualbox',
+      message: `No driver given: using "virtualbox" (${join(dir, 'VBoxManage')} is installed)`,
+    });
+    // Found where VirtualBox's installer says, too.
+    const viaInstall = await chooseDefaultDriver({
+      DOCKER_HOST: env.DOCKER_HOST,
+      PATH: '',
+      VBOX_INSTALL_PATH: dir,
+    });
+    assert.equal(viaInstall.name, 'virtualbox');
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
@@ -133,7 +158,7 @@ test('qemu follows docker when qemu-system is on the PATH', async () => {
 test('create --help states the rule with the registered candidates', () => {
   assert.equal(
     defaultDriverHelp(),
-    `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else qemu when ${qemuName} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
+    `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else virtualbox when VBoxManage is on the PATH, else qemu when ${qemuName} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
   );
   assert.match(
     defaultDriverHelp(all),

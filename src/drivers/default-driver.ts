@@ -51,8 +51,24 @@ const qemu: Candidate = {
   },
 };
 
-/** In the order they are tried; one that is not registered (yet) is skipped. */
-export const candidates: Candidate[] = [docker, qemu];
+/** The original's default, where VirtualBox is installed (VBoxManage found as the driver finds it). */
+const virtualbox: Candidate = {
+  name: 'virtualbox',
+  when: 'when VBoxManage is on the PATH',
+  async probe(env) {
+    const { findVBoxManage } = await import('./virtualbox/vboxmanage.js');
+    const found = findVBoxManage(env);
+    return found
+      ? { ok: true, why: `${found} is installed` }
+      : { ok: false, why: 'no VBoxManage on the PATH' };
+  },
+};
+
+/**
+ * In the order they are tried; one that is not registered (yet) is skipped. VirtualBox before
+ * QEMU: who installed it chose it, as the original's users did; QEMU is often there for others.
+ */
+export const candidates: Candidate[] = [docker, virtualbox, qemu];
 
 export interface DefaultChoice {
   name: string;

@@ -1,5 +1,6 @@
 import { goQuote, MachineError } from '../errors.js';
 import type { DriverModule } from './driver.js';
+import { retiredDrivers, retiredModule } from './retired/index.js';
 
 interface DriverEntry {
   /** One line for help and the drivers table. */
@@ -55,6 +56,12 @@ const drivers: Record<string, DriverEntry> = {
       'a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create)',
     load: async () => (await import('./hetzner/index.js')).hetznerDriver,
   },
+  virtualbox: {
+    description:
+      'a local VirtualBox VM from a Debian image, on a host-only network, reached through ports forwarded on 127.0.0.1',
+    needs: 'VirtualBox (VBoxManage on the PATH)',
+    load: async () => (await import('./virtualbox/index.js')).virtualboxDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     needs: "a running engine's URL (--url)",
@@ -70,6 +77,11 @@ export function hasDriver(name: string): boolean {
   return Object.hasOwn(drivers, name);
 }
 
+/** A driver of the original whose service or product is gone (./retired): known, never created. */
+export function isRetiredDriver(name: string): boolean {
+  return Object.hasOwn(retiredDrivers, name);
+}
+
 export function driverDescription(name: string): string {
   return hasDriver(name) ? drivers[name].description : '';
 }
@@ -79,6 +91,7 @@ export function driverNeeds(name: string): string {
 }
 
 export async function loadDriver(name: string): Promise<DriverModule> {
+  if (isRetiredDriver(name)) return retiredModule(name);
   if (!hasDriver(name)) throw new DriverNotFoundError(name);
   return drivers[name].load();
 }

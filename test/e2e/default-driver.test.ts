@@ -63,7 +63,7 @@ describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }
       [
         1,
         '',
-        `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); azure needs an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER\n`,
+        `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); azure needs an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} on the PATH); virtualbox needs VirtualBox (VBoxManage on the PATH) (no VBoxManage on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER\n`,
       ],
     );
     assert.equal((await s.run(['ls', '-q'])).stdout, '');
@@ -87,7 +87,7 @@ describe('create without -d: the default driver', { skip, timeout: 20 * 60_000 }
       r.stdout
         .split('\n')
         .includes(
-          `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else qemu when ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
+          `Without --driver and $MACHINE_DRIVER, create uses docker when a Docker engine answers at $DOCKER_HOST, else at unix:///var/run/docker.sock, else virtualbox when VBoxManage is on the PATH, else qemu when ${process.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} is installed, and says which on stderr; else it fails, saying what each driver needs.`,
         ),
       r.stdout,
     );

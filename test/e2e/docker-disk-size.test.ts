@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { onProcessEnd } from '../helpers/cleanup.js';
+import { onProcessEnd, sweepKilledDirs } from '../helpers/cleanup.js';
 import { type CliStore, tempStore } from '../helpers/cli.js';
 import { cacheDir, type HostEngine, startHostEngine, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -32,6 +32,8 @@ function loopMountAvailable(): boolean {
 const skip = loopMountAvailable()
   ? false
   : 'needs root, dockerd, debootstrap, mkfs.xfs (xfsprogs), mkfs.btrfs (btrfs-progs) and a free loop device';
+
+const DIR_PREFIX = 'dm-disk-size-';
 
 /** A 4 GB sparse file system image mounted at a folder of the test's own; removed at the end. */
 async function loopMount(
@@ -101,7 +103,9 @@ describe('--docker-disk-size where the storage driver can bound a container', {
       .trim();
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dm-disk-size-'));
+    sweepKilledDirs(DIR_PREFIX);
+    dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+    await writeFile(join(dir, 'owner'), String(process.pid));
     s = await tempStore();
     const shared = join(cacheDir(), 'docker-driver');
     await mkdir(shared, { recursive: true });

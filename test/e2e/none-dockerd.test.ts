@@ -85,6 +85,42 @@ describe('none machine in front of a real dockerd', { skip }, () => {
     assert.match(r.stdout, /^20\.10\.\d+\S*\n$/);
   });
 
+  test('the machine is a docker context: docker --context, use and use -u with the real docker client', async () => {
+    // create wrote it beside the store (tempStore's DOCKER_CONFIG); no env, no DOCKER_HOST.
+    const contextEnv = { DOCKER_CONFIG: join(s.dir, 'docker-config') };
+    const docker = (args: string[]) => runProcess('docker', args, { env: contextEnv });
+    const inspect = await docker(['context', 'inspect', 'dm']);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const [c] = JSON.parse(inspect.stdout);
+    assert.equal(c.Endpoints.docker.Host, url);
+    assert.deepEqual(c.Metadata, {
+      Description: 'docker-machine dm (none)',
+      DockerMachine: { Store: s.dir },
+    });
+    assert.deepEqual(c.TLSMaterial, { docker: ['ca.pem', 'cert.pem', 'key.pem'] });
+    const byFlag = await docker(['--context', 'dm', 'version', '--format', '{{.Server.Version}}']);
+    assert.equal(byFlag.code, 0, byFlag.stderr);
+    assert.match(byFlag.stdout, /^20\.10\.\d+\S*\n$/);
+
+    const use = await s.run(['use', 'dm']);
+    assert.equal(use.code, 0, use.stderr);
+    assert.equal(use.stdout, 'Current docker context is now "dm"\n');
+    const current = await docker(['version', '--format', '{{.Server.Version}}']);
+    assert.equal(current.code, 0, current.stderr);
+    assert.match(current.stdout, /^20\.10\.\d+\S*\n$/);
+    assert.equal((await docker(['context', 'show'])).stdout, 'dm\n');
+    // DOCKER_HOST outranks the current context in the docker CLI: use says so.
+    const shadowed = await s.run(['use', 'dm'], { env: { DOCKER_HOST: 'tcp://127.0.0.1:1' } });
+    assert.match(
+      shadowed.stderr,
+      /Warning: DOCKER_HOST is set in this shell and overrides the current context/,
+    );
+
+    const back = await s.run(['use', '-u']);
+    assert.equal(back.stdout, 'Current docker context is now "default"\n');
+    assert.equal((await docker(['context', 'show'])).stdout, 'default\n');
+  });
+
   test('env prints the original lines for each shell', async () => {
     const bash = await s.run(['env', 'dm']);
     assert.equal(

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,7 +32,12 @@ export async function tempStore(): Promise<CliStore> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-store-'));
   return {
     dir,
-    run: (args, opts = {}) => runCLI(args, { ...opts, env: { MACHINE_STORAGE_PATH: dir, ...opts.env } }),
+    // The docker CLI's config (where create writes each machine's docker context) beside the store.
+    run: (args, opts = {}) =>
+      runCLI(args, {
+        ...opts,
+        env: { MACHINE_STORAGE_PATH: dir, DOCKER_CONFIG: join(dir, 'docker-config'), ...opts.env },
+      }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -43,7 +49,19 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     if (k.startsWith('MACHINE_') || k.startsWith('DOCKER_') || k === 'NO_PROXY' || k === 'no_proxy')
       delete env[k];
   }
-  return { ...env, SHELL: '/bin/bash', ...extra };
+  // Never the runner's own ~/.docker: create writes docker contexts there.
+  return { ...env, SHELL: '/bin/bash', DOCKER_CONFIG: scratchDockerConfig(), ...extra };
+}
+
+let scratch: string | undefined;
+/** One docker CLI config folder per test process, removed when it exits. */
+function scratchDockerConfig(): string {
+  if (!scratch) {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-docker-config-'));
+    scratch = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return scratch;
 }
 
 export function runCLI(args: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { onProcessEnd } from './cleanup.js';
+import { onProcessEnd, sweepOrphanForwardRules } from './cleanup.js';
 import { binPath, type CliStore, type RunResult, runProcess, tempStore } from './cli.js';
 import { cacheDir, type HostEngine, startHostEngine } from './testhost.js';
 
@@ -77,6 +77,7 @@ export async function startEngineRig(opts: EngineRigOptions): Promise<EngineRig>
       `com.docker.network.bridge.name=${bridge}`,
       'docker-machine',
     ]);
+    sweepOrphanForwardRules();
     const rule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
     execFileSync('iptables', ['-I', ...rule]);
     const forgetRule = onProcessEnd(() => execFileSync('iptables', ['-D', ...rule], { stdio: 'ignore' }));

@@ -35,6 +35,7 @@ export async function mirrorDir(packages: string[], log: (s: string) => void = (
   mkdirSync(dir, { recursive: true });
   await buildOnce(join(dir, 'Packages'), () => download(dir, packages, log), {
     what: `the test mirror of ${packages.join(' ')}`,
+    log,
   });
   return dir;
 }

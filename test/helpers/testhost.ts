@@ -71,6 +71,7 @@ export async function hostRootfs(
   if (existsSync(tarball)) return tarball;
   await buildOnce(tarball, () => buildRootfs(tarball, hash, packages, log), {
     what: `test host root file system ${hash}`,
+    log,
   });
   return tarball;
 }

@@ -137,9 +137,14 @@ export class CloudConnection {
         res = await this.send(method, url, payload, contentType);
       } catch (err) {
         // A request that never got an answer may still have been acted on: only safe ones repeat.
-        if (!safe || attempt >= this.policy.maxAttempts || this.opts.signal?.aborted) {
+        // A certificate that is not trusted stays so: asking again only delays the answer.
+        const untrusted = isCertificateError(err);
+        if (!safe || untrusted || attempt >= this.policy.maxAttempts || this.opts.signal?.aborted) {
+          const hint = untrusted
+            ? " (the server's certificate is not trusted here: add its CA to the system's or to NODE_EXTRA_CA_CERTS)"
+            : '';
           throw new CloudUnreachableError(
-            `${this.opts.provider} API at ${url.origin} could not be reached: ${errorMessage(err)}`,
+            `${this.opts.provider} API at ${url.origin} could not be reached: ${errorMessage(err)}${hint}`,
           );
         }
         await this.pause(attempt, undefined, `${method} ${url.pathname}: ${errorMessage(err)}`);
@@ -288,4 +293,10 @@ function parseJSON(text: string): unknown {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Node's codes for a TLS peer certificate that failed verification (OpenSSL's X509_V_ERR names). */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
 }

@@ -164,6 +164,12 @@ export interface PlatformImage {
   plan?: { name: string; product: string; publisher: string };
 }
 
+/** Azure matches an image's publisher, offer and SKU without regard to case. */
+export function findImage(publisher: string, offer: string, sku: string): PlatformImage | undefined {
+  const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  return IMAGES.find((i) => eq(i.publisher, publisher) && eq(i.offer, offer) && eq(i.sku, sku));
+}
+
 export const IMAGES: PlatformImage[] = [
   {
     publisher: 'Canonical',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { apiVersionFor, FakeAzure, type FakeAzureOptions, validateRecords } from './arm.js';
+import { apiVersionFor, FakeAzure, type FakeAzureOptions, validateExamples, validateRecords } from './arm.js';
 
 interface Answer {
   status: number;
@@ -20,7 +20,12 @@ class Client {
     method: string,
     path: string,
     body?: unknown,
-    o: { token?: string | null; version?: string | null; headers?: Record<string, string> } = {},
+    o: {
+      token?: string | null;
+      version?: string | null;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Answer> {
     const { readFile } = await import('node:fs/promises');
     this.ca ??= await readFile(this.fake.caPath);
@@ -33,7 +38,7 @@ class Client {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload) headers['content-type'] = 'application/json';
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, ca: this.ca }, (res) => {
+      const req = request(url, { method, headers, ca: this.ca, signal: o.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -413,6 +418,20 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.ok(fake.recorded.length > 80);
       assert.deepEqual(await fake.validate(), []);
     });
+
+    it('the checker accepts what real ARM answered: the x-ms-examples of the operations of the run', async () => {
+      const ops = [...new Set(fake.recorded.map((r) => r.op))];
+      const { checked, problems } = await validateExamples(ops);
+      assert.ok(checked > 100, `${checked} example bodies`);
+      // The one example the description itself refuses: nulls where it allows an object only.
+      assert.deepEqual(
+        problems.map((p) => p.replace(/^#\d+ /, '')),
+        ['availablePatchSummary', 'lastPatchInstallationSummary'].map(
+          (s) =>
+            `response VirtualMachines_InstanceView 200 Get Virtual Machine Instance View.: /patchStatus/${s}/error: None is not of type 'object'`,
+        ),
+      );
+    });
   });
 
   describe('refusals', () => {
@@ -544,6 +563,32 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.equal(vm.code, 'VMSizeIsNotPermittedToEnableAcceleratedNetworking');
     });
 
+    it('static private addresses: inside the subnet, not taken twice', async () => {
+      const nic = (ip: string) => {
+        const b = nicBody({ pip: false });
+        Object.assign(b.properties.ipConfigurations[0].properties, {
+          privateIPAllocationMethod: 'Static',
+          privateIPAddress: ip,
+        });
+        return b;
+      };
+      const outside = await c.call('PUT', `${NET}/networkInterfaces/s1`, nic('10.9.9.9'));
+      assert.equal(outside.body.error.code, 'PrivateIPAddressNotInSubnet');
+      const ok = await c.call('PUT', `${NET}/networkInterfaces/s1`, nic('192.168.7.8'));
+      assert.equal(ok.status, 201);
+      await c.settle(ok);
+      const got = await c.call('GET', `${NET}/networkInterfaces/s1`);
+      assert.equal(got.body.properties.ipConfigurations[0].properties.privateIPAddress, '192.168.7.8');
+      const twice = await c.call('PUT', `${NET}/networkInterfaces/s2`, nic('192.168.7.8'));
+      assert.equal(twice.body.error.code, 'PrivateIPAddressInUse');
+      const noSubnet = nicBody({ pip: false });
+      noSubnet.properties.ipConfigurations[0].properties.subnet = {
+        id: `${NET}/virtualNetworks/docker-machine-vnet/subnets/nope`,
+      };
+      const dangling = await c.call('PUT', `${NET}/networkInterfaces/s3`, noSubnet);
+      assert.equal(dangling.body.error.code, 'InvalidResourceReference');
+    });
+
     it('subnets outside the vnet or overlapping, NSG rule priorities', async () => {
       const out = await c.call('PUT', `${NET}/virtualNetworks/docker-machine-vnet/subnets/far`, {
         properties: { addressPrefix: '10.1.0.0/24' },
@@ -563,7 +608,7 @@ describe('FakeAzure (Resource Manager)', () => {
     });
 
     it('no failed request left anything behind, and every body matched its description', async () => {
-      assert.ok(!fake.resources().some((r) => /\/(bad|dup|far|near)$/.test(r.id)));
+      assert.ok(!fake.resources().some((r) => /\/(bad|dup|far|near|s2|s3)$/.test(r.id)));
       assert.deepEqual(await fake.validate(), []);
     });
   });
@@ -688,7 +733,8 @@ describe('FakeAzure (Resource Manager)', () => {
     const power: string[] = [];
     before(async () => {
       ({ fake, c } = await start({
-        acceptToken: (t) => t === 'tok' || t === 'second',
+        acceptToken: (t) =>
+          t === 'tok' || t === 'second' || ({ old: 'expired', graph: 'audience' } as const)[t] || false,
         onPower: async (name, on) => {
           power.push(`${name} ${on ? 'on' : 'off'}`);
         },
@@ -700,6 +746,16 @@ describe('FakeAzure (Resource Manager)', () => {
       const a = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'second' });
       assert.equal(a.status, 200);
       assert.equal((await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'third' })).status, 401);
+      const expired = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'old' });
+      assert.equal(expired.body.error.code, 'ExpiredAuthenticationToken');
+      assert.match(String(expired.headers['www-authenticate']), /error="invalid_token"/);
+      const graph = await c.call('GET', `/subscriptions/${SUB}`, undefined, { token: 'graph' });
+      assert.equal(graph.body.error.code, 'InvalidAuthenticationTokenAudience');
+      const basic = await c.call('GET', `/subscriptions/${SUB}`, undefined, {
+        token: null,
+        headers: { authorization: 'Basic dXNlcjpwdw==' },
+      });
+      assert.match(basic.body.error.message, /provided in an invalid format/);
     });
 
     it('seeds what existed before the test, out of the requests log', async () => {
@@ -799,6 +855,50 @@ describe('FakeAzure (Resource Manager)', () => {
       assert.equal((await c.call('GET', `${COMPUTE}/disks`)).body.value.length, 0);
     });
 
+    it('a VM PUT again is an update: the same body is taken, a changed user or image is not', async () => {
+      const first = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, vmBody());
+      assert.equal(first.status, 201);
+      await c.settle(first);
+      const again = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, vmBody());
+      assert.equal(again.status, 200);
+      assert.equal(again.body.properties.provisioningState, 'Updating');
+      assert.equal((await c.settle(again)).status, 'Succeeded');
+      const user = vmBody();
+      user.properties.osProfile.adminUsername = 'other';
+      const changed = await c.call('PUT', `${COMPUTE}/virtualMachines/m3`, user);
+      assert.equal(changed.status, 409);
+      assert.equal(changed.body.error.code, 'PropertyChangeNotAllowed');
+      const image = await c.call(
+        'PUT',
+        `${COMPUTE}/virtualMachines/m3`,
+        vmBody({ image: 'Debian:debian-12:12:latest' }),
+      );
+      assert.equal(image.body.error.code, 'PropertyChangeNotAllowed');
+      const nameless = await c.call('PUT', `${NET}/networkSecurityGroups/x`, { properties: {} });
+      assert.equal(nameless.body.error.code, 'LocationRequired');
+      const badName = await c.call('PUT', `${NET}/networkSecurityGroups/a%26b`, nsgBody());
+      assert.equal(badName.body.error.code, 'InvalidResourceName');
+      await c.settle(await c.call('DELETE', `${COMPUTE}/virtualMachines/m3`));
+    });
+
+    it('an operation nobody polls ends after lroMaxMs all the same', async () => {
+      fake.opts.lroMaxMs = 200;
+      try {
+        const nsg = await c.call('PUT', `${NET}/networkSecurityGroups/unpolled`, nsgBody());
+        assert.equal(nsg.status, 201);
+        await new Promise((r) => setTimeout(r, 250));
+        // Any request lets the fake notice; this one is about another resource.
+        await c.call('GET', `/subscriptions/${SUB}`);
+        const opId = new URL(String(nsg.headers['azure-asyncoperation'])).pathname.split('/').at(-1)!;
+        assert.equal(fake.ops.get(opId)?.status, 'Succeeded');
+        const del = await c.call('DELETE', `${NET}/networkSecurityGroups/unpolled`);
+        assert.equal(del.status, 202, 'no AnotherOperationInProgress: the create has ended');
+        await c.settle(del);
+      } finally {
+        fake.opts.lroMaxMs = 60_000;
+      }
+    });
+
     it('zones only where the region has them', async () => {
       const body = {
         location: 'westus',
@@ -823,11 +923,39 @@ describe('FakeAzure (Resource Manager)', () => {
       );
       const a = await c.call('DELETE', RG);
       await c.follow(a);
-      // m1's host was made (onCreate) and went with its VM's preempted create; m2's with the group.
-      assert.deepEqual(power, ['m1 off', 'm2 off']);
+      // m1's host was made (onCreate) and went with its preempted create, m3's with its delete,
+      // m2's with the group.
+      assert.deepEqual(power, ['m1 off', 'm3 off', 'm2 off']);
       assert.ok(!fake.resources().some((r) => r.id.toLowerCase().startsWith(RG.toLowerCase())));
       assert.deepEqual(await fake.validate(), []);
     });
+  });
+
+  it('a client gone while its VM PUT is held (kill -9): the VM stays, and a later delete takes it', async () => {
+    const { fake, c } = await start({ holdPutMs: 400 });
+    try {
+      await network(c);
+      const abort = new AbortController();
+      fake.on('created', (e: { type: string }) => {
+        if (e.type === 'Microsoft.Compute/virtualMachines') abort.abort();
+      });
+      await assert.rejects(
+        c.call('PUT', `${COMPUTE}/virtualMachines/m1`, vmBody(), { signal: abort.signal }),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(
+        fake.resources().some((r) => r.id.endsWith('/virtualMachines/m1')),
+        'committed before the answer',
+      );
+      const seen = await c.call('GET', `${COMPUTE}/virtualMachines/m1`);
+      assert.equal(seen.status, 200);
+      const del = await c.call('DELETE', `${COMPUTE}/virtualMachines/m1`);
+      assert.equal((await c.settle(del)).status, 'Succeeded');
+      assert.ok(!fake.resources().some((r) => /\/(virtualMachines|disks)\//.test(r.id)));
+      assert.deepEqual(await fake.validate(), []);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it('validate() finds a misspelt property in a request and a wrong type in a response', async () => {

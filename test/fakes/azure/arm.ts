@@ -2,32 +2,48 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateServerCert } from '../../../src/cert/server.js';
-import { onProcessEnd } from '../../helpers/cleanup.js';
+import { onProcessEnd, sweepKilledDirs } from '../../helpers/cleanup.js';
 import { makeTestCA } from '../../helpers/test-ca.js';
+import { instanceView, render, ruleBody, subnetBody } from './arm-bodies.js';
 import {
   API_VERSIONS,
   CLOUDS,
   type CloudName,
-  cidrContains,
-  cidrsOverlap,
-  DISK_SKUS,
-  IMAGES,
-  ipInCidr,
-  type PlatformImage,
+  findImage,
   parseCidr,
-  parseIp,
-  RESERVED_USERNAMES,
   type Region,
   VM_SIZES,
-  type VmSize,
 } from './arm-catalog.js';
+import { checkQuota, prepareAs, prepareVm } from './arm-compute.js';
+import { checkDeletable, subnetFree } from './arm-links.js';
+import { imageBody, locationBody, providerBody, sizeBody, subscriptionBody } from './arm-lookups.js';
+import { checkRule, checkSubnet, prepareNic, prepareNsg, preparePip, prepareVnet } from './arm-network.js';
+import {
+  ArmError,
+  type DiskData,
+  type Group,
+  KINDS,
+  type KindInfo,
+  type NicData,
+  type NsgData,
+  type Obj,
+  type Op,
+  type OpWhat,
+  type PipData,
+  RESOURCE_NAME,
+  type Res,
+  same,
+  type VmData,
+  type VnetData,
+  type World,
+} from './arm-state.js';
 
 export { API_VERSIONS } from './arm-catalog.js';
 
@@ -44,13 +60,31 @@ export { API_VERSIONS } from './arm-catalog.js';
  * polling with Retry-After), ARM's error codes and wording, pages joined by nextLink, 429s with
  * Retry-After. Addresses come from `publicAddresses` / `privateAddresses` (the test's own hosts);
  * with none configured they come from 192.0.2.0/24 (TEST-NET-1), never anything routable.
+ *
+ * API versions: Compute 2024-03-01 (disks 2023-04-02, 2023-10-02, 2024-03-02), Network 2024-01-01,
+ * Resources 2024-03-01, subscriptions and locations 2016-06-01, 2020-01-01, 2022-12-01.
+ * Bodies not checked by validate(), their descriptions not being among the copied files:
+ * availability sets, disks, subscription, locations, platform images (their errors are checked).
+ * Where ARM and the brief differ the fake does as ARM does: deleting a vnet whose subnet is in
+ * use is a 400 InUseSubnetCannotBeDeleted, not a 409.
+ *
+ * Wiring in a test: `const arm = new FakeAzure({ acceptToken: (t) => aad.tokens.has(t),
+ * authorityHost: aad.url, publicAddresses: [host.ip], retryAfter: 0, onCreate, onPower })`,
+ * `await arm.start()`, then the CLI with NODE_EXTRA_CA_CERTS=`arm.caPath` and
+ * `--azure-resource-manager-endpoint arm.url`; at the end `assert.deepEqual(await arm.validate(), [])`
+ * and `arm.resources()` for what is left. One CA for it and the Azure AD fake: `ca: { certPath:
+ * aad.caPath, keyPath: <its ca-key.pem> }`. What existed before the test: `await arm.seed(path, body)`.
  */
 export const SPEC_DIR = '/work/shared/reference/api-specs/azure/specification';
 
 export interface FakeAzureOptions {
   /** The bearer token accepted (unless acceptToken says otherwise). */
   token?: string;
-  acceptToken?(token: string): boolean;
+  /**
+   * Whether a bearer token is good; or why not, in ARM's terms: 'expired', 'audience' (obtained
+   * for another resource) or 'tenant' (issued by another tenant than the subscription's).
+   */
+  acceptToken?(token: string): boolean | 'expired' | 'audience' | 'tenant';
   subscriptionId?: string;
   tenantId?: string;
   subscriptionName?: string;
@@ -64,6 +98,8 @@ export interface FakeAzureOptions {
   privateAddresses?: string[];
   /** Polls of a long-running operation that still answer InProgress. */
   lroPolls?: number;
+  /** An operation nobody polls still ends this long after it started, as Azure's do (ms). */
+  lroMaxMs?: number;
   /** Seconds in every Retry-After of an operation (0 for fast tests). */
   retryAfter?: number;
   /** GETs of a provider that still see it Registering after a register. */
@@ -95,239 +131,8 @@ export interface Recorded {
   kind: 'response' | 'request';
 }
 
-type Obj = Record<string, unknown>;
-type Kind = 'vm' | 'as' | 'disk' | 'vnet' | 'nsg' | 'pip' | 'nic';
-
-interface KindInfo {
-  kind: Kind;
-  type: string;
-  ns: 'Microsoft.Compute' | 'Microsoft.Network';
-  /** operationId prefix in the Swagger files. */
-  ops: string;
-  versions: string[];
-  /** Network resources answer with provisioningState Updating while being made; Compute with Creating. */
-  creating: string;
-}
-
-const KINDS: Record<string, KindInfo> = {
-  'microsoft.compute/virtualmachines': {
-    kind: 'vm',
-    type: 'Microsoft.Compute/virtualMachines',
-    ns: 'Microsoft.Compute',
-    ops: 'VirtualMachines',
-    versions: API_VERSIONS.compute,
-    creating: 'Creating',
-  },
-  'microsoft.compute/availabilitysets': {
-    kind: 'as',
-    type: 'Microsoft.Compute/availabilitySets',
-    ns: 'Microsoft.Compute',
-    ops: 'AvailabilitySets',
-    versions: API_VERSIONS.compute,
-    creating: 'Succeeded',
-  },
-  'microsoft.compute/disks': {
-    kind: 'disk',
-    type: 'Microsoft.Compute/disks',
-    ns: 'Microsoft.Compute',
-    ops: 'Disks',
-    versions: API_VERSIONS.disks,
-    creating: 'Creating',
-  },
-  'microsoft.network/virtualnetworks': {
-    kind: 'vnet',
-    type: 'Microsoft.Network/virtualNetworks',
-    ns: 'Microsoft.Network',
-    ops: 'VirtualNetworks',
-    versions: API_VERSIONS.network,
-    creating: 'Updating',
-  },
-  'microsoft.network/networksecuritygroups': {
-    kind: 'nsg',
-    type: 'Microsoft.Network/networkSecurityGroups',
-    ns: 'Microsoft.Network',
-    ops: 'NetworkSecurityGroups',
-    versions: API_VERSIONS.network,
-    creating: 'Updating',
-  },
-  'microsoft.network/publicipaddresses': {
-    kind: 'pip',
-    type: 'Microsoft.Network/publicIPAddresses',
-    ns: 'Microsoft.Network',
-    ops: 'PublicIPAddresses',
-    versions: API_VERSIONS.network,
-    creating: 'Updating',
-  },
-  'microsoft.network/networkinterfaces': {
-    kind: 'nic',
-    type: 'Microsoft.Network/networkInterfaces',
-    ns: 'Microsoft.Network',
-    ops: 'NetworkInterfaces',
-    versions: API_VERSIONS.network,
-    creating: 'Updating',
-  },
-};
-
-interface Res {
-  kind: Kind;
-  info: KindInfo;
-  id: string;
-  name: string;
-  rg: string;
-  location: string;
-  tags?: Record<string, string>;
-  zones?: string[];
-  state: string;
-  etag: string;
-  guid: string;
-  seq: number;
-  op?: Op;
-  data: Obj;
-}
-
-interface VmData extends Obj {
-  size: string;
-  image: { publisher: string; offer: string; sku: string; version: string; exactVersion: string };
-  plan?: Obj;
-  disk: string;
-  adminUsername: string;
-  computerName: string;
-  disablePassword: boolean;
-  keys: { path: string; keyData: string }[];
-  nics: { id: string; primary?: boolean; deleteOption?: string }[];
-  availabilitySet?: string;
-  power: string;
-  vmId: string;
-  timeCreated: string;
-  generation: string;
-}
-
-interface DiskData extends Obj {
-  sku: string;
-  sizeGB: number;
-  managedBy?: string;
-  deleteOption: string;
-  caching: string;
-  generation: string;
-  image: string;
-}
-
-interface SubnetData {
-  name: string;
-  prefix: string;
-  nsg?: string;
-  state: string;
-  etag: string;
-}
-
-interface VnetData extends Obj {
-  prefixes: string[];
-  subnets: SubnetData[];
-}
-
-interface RuleData {
-  name: string;
-  etag: string;
-  properties: Obj;
-}
-
-interface NsgData extends Obj {
-  rules: RuleData[];
-}
-
-interface PipData extends Obj {
-  sku: string;
-  tier: string;
-  method: string;
-  version: string;
-  idle: number;
-  label?: string;
-  ip?: string;
-}
-
-interface IpConfig {
-  name: string;
-  subnet: string;
-  pip?: string;
-  method: string;
-  ip: string;
-  primary: boolean;
-}
-
-interface NicData extends Obj {
-  ipconfigs: IpConfig[];
-  nsg?: string;
-  accel: boolean;
-  forwarding: boolean;
-  mac?: string;
-}
-
-interface AsData extends Obj {
-  sku: string;
-  faultDomains: number;
-  updateDomains: number;
-}
-
-interface Group {
-  id: string;
-  name: string;
-  location: string;
-  tags?: Record<string, string>;
-  state: string;
-  seq: number;
-  op?: Op;
-}
-
-type OpWhat =
-  | 'create'
-  | 'update'
-  | 'delete'
-  | 'start'
-  | 'powerOff'
-  | 'restart'
-  | 'deallocate'
-  | 'groupDelete';
-
-interface Op {
-  id: string;
-  ns: string;
-  location: string;
-  /** Lower-cased id of the resource (or resource group) it works on. */
-  target: string;
-  what: OpWhat;
-  polls: number;
-  status: 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
-  error?: { code: string; message: string };
-  httpStatus?: number;
-  started: string;
-  ended?: string;
-  apiVersion: string;
-  finishing?: Promise<void>;
-}
-
-class ArmError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: { target?: string; details?: Obj[]; headers?: Record<string, string> } = {},
-  ) {
-    super(message);
-  }
-}
-
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RG_NAME = /^[-\w._()]{1,90}$/;
-const RESOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,78}$/;
-const DNS_LABEL = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
-const DEFAULT_RULES: [string, string, string, string, string, number][] = [
-  ['AllowVnetInBound', 'Inbound', 'VirtualNetwork', 'VirtualNetwork', 'Allow', 65000],
-  ['AllowAzureLoadBalancerInBound', 'Inbound', 'AzureLoadBalancer', '*', 'Allow', 65001],
-  ['DenyAllInBound', 'Inbound', '*', '*', 'Deny', 65500],
-  ['AllowVnetOutBound', 'Outbound', 'VirtualNetwork', 'VirtualNetwork', 'Allow', 65000],
-  ['AllowInternetOutBound', 'Outbound', '*', 'Internet', 'Allow', 65001],
-  ['DenyAllOutBound', 'Outbound', '*', '*', 'Deny', 65500],
-];
 const PROVIDERS: Record<string, string[]> = {
   'Microsoft.Compute': ['virtualMachines', 'availabilitySets', 'disks', 'locations', 'locations/vmSizes'],
   'Microsoft.Network': [
@@ -359,6 +164,8 @@ export class FakeAzure extends EventEmitter {
   caPath = '';
   private server: Server | undefined;
   private seq = 0;
+  /** The state the network, compute and body modules work on. */
+  private readonly world: World;
   private counted = 0;
   private nextPublic = 0;
   private nextPrivate = 0;
@@ -383,6 +190,7 @@ export class FakeAzure extends EventEmitter {
       publicAddresses: [],
       privateAddresses: [],
       lroPolls: 2,
+      lroMaxMs: 60_000,
       retryAfter: 1,
       registerPolls: 2,
       unregisteredProviders: [],
@@ -396,6 +204,15 @@ export class FakeAzure extends EventEmitter {
       const off = this.opts.unregisteredProviders.some((u) => u.toLowerCase() === ns.toLowerCase());
       this.providers.set(ns.toLowerCase(), { state: off ? 'NotRegistered' : 'Registered', polls: 0 });
     }
+    this.world = {
+      items: this.items,
+      groups: this.groups,
+      opts: this.opts,
+      regions: CLOUDS[this.opts.cloud].regions,
+      nextSeq: () => this.seq++,
+      publicAddress: () => this.publicAddress(),
+      privateAddress: () => this.privateAddress(),
+    };
   }
 
   get regions(): Region[] {
@@ -602,6 +419,7 @@ export class FakeAzure extends EventEmitter {
         if (typeof body !== 'object' || body === null || Array.isArray(body))
           throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
       }
+      await this.overdue();
       const ctx: Ctx = {
         method,
         path,
@@ -640,17 +458,36 @@ export class FakeAzure extends EventEmitter {
       );
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const ok = m && (this.opts.acceptToken ? this.opts.acceptToken(m[1]) : m[1] === this.opts.token);
-    if (!ok) {
+    if (!m)
       throw new ArmError(
         401,
-        m ? 'InvalidAuthenticationToken' : 'InvalidAuthenticationTokenAudience',
-        m
-          ? 'The access token is invalid.'
-          : "Authentication failed. The 'Authorization' header is not a bearer token.",
-        { headers: { 'www-authenticate': challenge('The access token is invalid.') } },
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        {
+          headers: {
+            'www-authenticate': challenge("The 'Authorization' header is provided in an invalid format."),
+          },
+        },
       );
-    }
+    const verdict = this.opts.acceptToken ? this.opts.acceptToken(m[1]) : m[1] === this.opts.token;
+    if (verdict === true) return;
+    const t = this.opts.tenantId;
+    const [code, message] = {
+      expired: [
+        'ExpiredAuthenticationToken',
+        `The access token expiry UTC time '${new Date().toUTCString()}' is earlier than current UTC time '${new Date().toUTCString()}'.`,
+      ],
+      audience: [
+        'InvalidAuthenticationTokenAudience',
+        "The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'.",
+      ],
+      tenant: [
+        'InvalidAuthenticationTokenTenant',
+        `The access token is from the wrong issuer. It must match the tenant 'https://sts.windows.net/${t}/' associated with this subscription. Please use the authority (URL) '${login}/${t}' to get the token.`,
+      ],
+      invalid: ['InvalidAuthenticationToken', 'The access token is invalid.'],
+    }[verdict === false ? 'invalid' : verdict];
+    throw new ArmError(401, code, message, { headers: { 'www-authenticate': challenge(message) } });
   }
 
   /** Checks api-version against a family's versions: ARM's own wording, or a provider's. */
@@ -744,28 +581,11 @@ export class FakeAzure extends EventEmitter {
 
   // ---- subscription, locations, providers --------------------------------------------------
 
-  private subscriptionBody(): Obj {
-    return {
-      id: `/subscriptions/${this.opts.subscriptionId}`,
-      subscriptionId: this.opts.subscriptionId,
-      tenantId: this.opts.tenantId,
-      displayName: this.opts.subscriptionName,
-      state: 'Enabled',
-      subscriptionPolicies: {
-        locationPlacementId: 'Public_2014-09-01',
-        quotaId: 'PayAsYouGo_2014-09-01',
-        spendingLimit: 'Off',
-      },
-      authorizationSource: 'RoleBased',
-      managedByTenants: [],
-    };
-  }
-
   private listSubscriptions(ctx: Ctx): void {
     ctx.setOp('Subscriptions_List');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
     this.send(ctx.res, 'Subscriptions_List', 200, {
-      value: [this.subscriptionBody()],
+      value: [subscriptionBody(this.opts)],
       count: { type: 'Total', value: 1 },
     });
   }
@@ -773,45 +593,21 @@ export class FakeAzure extends EventEmitter {
   private getSubscription(ctx: Ctx): void {
     ctx.setOp('Subscriptions_Get');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
-    this.send(ctx.res, 'Subscriptions_Get', 200, this.subscriptionBody());
+    this.send(ctx.res, 'Subscriptions_Get', 200, subscriptionBody(this.opts));
   }
 
   private listLocations(ctx: Ctx): void {
     ctx.setOp('Subscriptions_ListLocations');
     this.apiVersion(ctx, API_VERSIONS.subscriptions);
     this.send(ctx.res, 'Subscriptions_ListLocations', 200, {
-      value: this.regions.map((r) => ({
-        id: `/subscriptions/${this.opts.subscriptionId}/locations/${r.name}`,
-        name: r.name,
-        type: 'Region',
-        displayName: r.displayName,
-        regionalDisplayName: r.displayName,
-        metadata: { regionType: 'Physical', regionCategory: 'Recommended', pairedRegion: [] },
-        availabilityZoneMappings: r.zones.map((z) => ({ logicalZone: z, physicalZone: `${r.name}-az${z}` })),
-      })),
+      value: this.regions.map((r) => locationBody(this.opts.subscriptionId, r)),
     });
   }
 
   private providerBody(ns: string): Obj {
-    const name = Object.keys(PROVIDERS).find((p) => p.toLowerCase() === ns.toLowerCase())!;
-    const p = this.providers.get(name.toLowerCase())!;
-    const versions: Record<string, string[]> = {
-      'Microsoft.Compute': API_VERSIONS.compute,
-      'Microsoft.Network': API_VERSIONS.network,
-      'Microsoft.Resources': API_VERSIONS.resources,
-      'Microsoft.Storage': ['2023-05-01'],
-    };
-    return {
-      id: `/subscriptions/${this.opts.subscriptionId}/providers/${name}`,
-      namespace: name,
-      registrationState: p.state,
-      registrationPolicy: 'RegistrationRequired',
-      resourceTypes: PROVIDERS[name].map((t) => ({
-        resourceType: t,
-        locations: this.regions.map((r) => r.displayName),
-        apiVersions: t === 'disks' ? API_VERSIONS.disks : versions[name],
-      })),
-    };
+    const name = Object.keys(PROVIDERS).find((p) => same(p, ns))!;
+    const state = this.providers.get(name.toLowerCase())!.state;
+    return providerBody(this.opts.subscriptionId, this.regions, name, PROVIDERS[name], state);
   }
 
   /** A provider being registered becomes Registered after some reads of it. */
@@ -885,20 +681,8 @@ export class FakeAzure extends EventEmitter {
     this.apiVersion(ctx, API_VERSIONS.compute, { type: 'locations/vmSizes', location });
     const r = this.region(ctx, location, 'locations/vmSizes');
     this.send(ctx.res, 'VirtualMachineSizes_List', 200, {
-      value: VM_SIZES.filter((s) => !s.only || s.only.includes(r.name)).map((s) => ({
-        name: s.name,
-        numberOfCores: s.cores,
-        osDiskSizeInMB: 1047552,
-        resourceDiskSizeInMB: s.resourceDiskMB,
-        memoryInMB: s.memoryMB,
-        maxDataDiskCount: s.maxDataDisks,
-      })),
+      value: VM_SIZES.filter((s) => !s.only || s.only.includes(r.name)).map(sizeBody),
     });
-  }
-
-  private findImage(publisher: string, offer: string, sku: string): PlatformImage | undefined {
-    const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-    return IMAGES.find((i) => eq(i.publisher, publisher) && eq(i.offer, offer) && eq(i.sku, sku));
   }
 
   private imageVersions(
@@ -913,27 +697,17 @@ export class FakeAzure extends EventEmitter {
     ctx.setOp(op);
     this.apiVersion(ctx, API_VERSIONS.compute, { type: 'locations/publishers/artifacttypes', location });
     const r = this.region(ctx, location, 'locations/publishers/artifacttypes');
-    const img = this.findImage(publisher, offer, sku);
+    const img = findImage(publisher, offer, sku);
     const notFound = new ArmError(404, 'NotFound', 'Artifact: VMImage was not found.');
     if (!img) throw notFound;
-    const idOf = (v: string) =>
-      `/Subscriptions/${this.opts.subscriptionId}/Providers/Microsoft.Compute/Locations/${r.name}/Publishers/${img.publisher}/ArtifactTypes/VMImage/Offers/${img.offer}/Skus/${img.sku}/Versions/${v}`;
+    const sub = this.opts.subscriptionId;
     if (version) {
       const v = img.versions.find((x) => x === version);
       if (!v) throw notFound;
-      const properties: Obj = {
-        hyperVGeneration: img.generation,
-        osDiskImage: { operatingSystem: 'Linux', sizeInGb: img.osDiskGB },
-        dataDiskImages: [],
-        automaticOSUpgradeProperties: { automaticOSUpgradeSupported: false },
-        architecture: 'x64',
-        imageDeprecationStatus: { imageState: 'Active' },
-      };
-      if (img.plan) properties.plan = img.plan;
-      this.send(ctx.res, op, 200, { location: r.name, name: v, id: idOf(v), properties });
+      this.send(ctx.res, op, 200, imageBody(sub, r.name, img, v, true));
       return;
     }
-    let list = img.versions.map((v) => ({ location: r.name, name: v, id: idOf(v) }));
+    let list = img.versions.map((v) => imageBody(sub, r.name, img, v, false));
     if (/name\s+desc/i.test(ctx.query.get('$orderby') ?? '')) list = list.reverse();
     const top = Number(ctx.query.get('$top') ?? 0);
     if (top > 0) list = list.slice(0, top);
@@ -987,7 +761,7 @@ export class FakeAzure extends EventEmitter {
     this.page(
       ctx,
       op,
-      all.map((r) => this.render(r)),
+      all.map((r) => render(this.world, r)),
     );
   }
 
@@ -1002,7 +776,7 @@ export class FakeAzure extends EventEmitter {
     this.page(
       ctx,
       op,
-      all.map((r) => this.render(r)),
+      all.map((r) => render(this.world, r)),
     );
   }
 
@@ -1172,6 +946,16 @@ export class FakeAzure extends EventEmitter {
   }
 
   /** One look at an operation: it finishes after `lroPolls` of them. */
+  /** Ends the operations that have run longer than lroMaxMs, polled or not. */
+  private async overdue(): Promise<void> {
+    const now = Date.now();
+    for (const op of this.ops.values()) {
+      if (op.status !== 'InProgress' || now - Date.parse(op.started) < this.opts.lroMaxMs) continue;
+      op.polls = this.opts.lroPolls;
+      await this.advance(op);
+    }
+  }
+
   private async advance(op: Op): Promise<void> {
     if (op.status !== 'InProgress') return;
     if (op.finishing) return op.finishing;
@@ -1379,7 +1163,7 @@ export class FakeAzure extends EventEmitter {
       if (r.op) await this.advance(r.op);
       if (!this.items.has(key)) throw this.notFound(info, rg, name);
       const expand = ctx.query.get('$expand');
-      return this.send(ctx.res, op, 200, this.render(r, expand?.toLowerCase() === 'instanceview'));
+      return this.send(ctx.res, op, 200, render(this.world, r, expand?.toLowerCase() === 'instanceview'));
     }
     if (ctx.method === 'DELETE') {
       this.needGroup(rg);
@@ -1390,7 +1174,7 @@ export class FakeAzure extends EventEmitter {
       this.writableGroup(rg);
       if (!r) throw this.notFound(info, rg, name);
       if (ctx.body?.tags) r.tags = ctx.body.tags as Record<string, string>;
-      return this.send(ctx.res, op, 200, this.render(r));
+      return this.send(ctx.res, op, 200, render(this.world, r));
     }
     await this.put(ctx, op, info, rg, name, r, v);
   }
@@ -1405,7 +1189,7 @@ export class FakeAzure extends EventEmitter {
 
   private async deleteResource(ctx: Ctx, op: string, r: Res, v: string): Promise<void> {
     if (r.op?.what === 'delete') return this.send(ctx.res, op, 202, undefined, this.lroHeaders(r.op, true));
-    this.checkDeletable(r);
+    checkDeletable(this.world, r);
     if (r.kind === 'as') {
       this.items.delete(r.id.toLowerCase());
       return this.send(ctx.res, op, 200);
@@ -1426,98 +1210,6 @@ export class FakeAzure extends EventEmitter {
       'AnotherOperationInProgress',
       `Operation ${what}${r.info.type.split('/')[1]} on resource ${r.id} could not be performed: another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${this.lroHeaders(r.op!, false)['azure-asyncoperation']}.`,
     );
-  }
-
-  /** ARM refuses to delete what is still in use. */
-  private checkDeletable(r: Res): void {
-    const users = (pred: (x: Res) => boolean) => [...this.items.values()].filter(pred);
-    if (r.kind === 'nic') {
-      const vm = users((x) => x.kind === 'vm' && (x.data as VmData).nics.some((n) => same(n.id, r.id)))[0];
-      if (vm)
-        throw new ArmError(
-          400,
-          'NicInUse',
-          `Network Interface ${r.id} is used by existing resource ${vm.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`,
-        );
-    }
-    if (r.kind === 'pip') {
-      const nic = users(
-        (x) => x.kind === 'nic' && (x.data as NicData).ipconfigs.some((c) => c.pip && same(c.pip, r.id)),
-      )[0];
-      if (nic) {
-        const c = (nic.data as NicData).ipconfigs.find((x) => x.pip && same(x.pip, r.id))!;
-        throw new ArmError(
-          400,
-          'PublicIPAddressCannotBeDeleted',
-          `Public IP address ${r.id} can not be deleted since it is still allocated to resource ${nic.id}/ipConfigurations/${c.name}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.  To learn how to do this, see aka.ms/deletepublicip.`,
-        );
-      }
-    }
-    if (r.kind === 'nsg') {
-      const nics = users(
-        (x) => x.kind === 'nic' && !!(x.data as NicData).nsg && same((x.data as NicData).nsg!, r.id),
-      );
-      const subnets = this.subnetsUsingNsg(r.id);
-      const using = [...nics.map((x) => x.id), ...subnets];
-      if (using.length)
-        throw new ArmError(
-          400,
-          'InUseNetworkSecurityGroupCannotBeDeleted',
-          `Network security group ${r.id} cannot be deleted because it is in use by the following resources: ${using.join(', ')}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.`,
-        );
-    }
-    if (r.kind === 'vnet') {
-      for (const s of (r.data as VnetData).subnets) this.subnetFree(r, s);
-    }
-    if (r.kind === 'as') {
-      const vms = users(
-        (x) =>
-          x.kind === 'vm' &&
-          !!(x.data as VmData).availabilitySet &&
-          same((x.data as VmData).availabilitySet!, r.id),
-      );
-      if (vms.length)
-        throw new ArmError(
-          409,
-          'OperationNotAllowed',
-          `Availability Set '${r.name}' cannot be deleted. Before deleting an Availability Set please ensure that it does not contain any VM.`,
-        );
-    }
-    if (r.kind === 'disk') {
-      const d = r.data as DiskData;
-      if (d.managedBy)
-        throw new ArmError(409, 'OperationNotAllowed', `Disk ${r.name} is attached to VM ${d.managedBy}.`);
-    }
-  }
-
-  private subnetsUsingNsg(nsgId: string): string[] {
-    const out: string[] = [];
-    for (const x of this.items.values())
-      if (x.kind === 'vnet')
-        for (const s of (x.data as VnetData).subnets)
-          if (s.nsg && same(s.nsg, nsgId)) out.push(`${x.id}/subnets/${s.name}`);
-    return out;
-  }
-
-  /** The ip configurations in a subnet. */
-  private subnetUsers(vnet: Res, subnet: string): string[] {
-    const sid = `${vnet.id}/subnets/${subnet}`;
-    const out: string[] = [];
-    for (const x of this.items.values())
-      if (x.kind === 'nic')
-        for (const c of (x.data as NicData).ipconfigs)
-          if (same(c.subnet, sid)) out.push(`${x.id}/ipConfigurations/${c.name}`);
-    return out;
-  }
-
-  private subnetFree(vnet: Res, s: SubnetData): void {
-    const users = this.subnetUsers(vnet, s.name);
-    if (users.length)
-      throw new ArmError(
-        400,
-        'InUseSubnetCannotBeDeleted',
-        `Subnet ${s.name} is in use by ${users[0]} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.`,
-      );
   }
 
   private async put(
@@ -1578,22 +1270,22 @@ export class FakeAzure extends EventEmitter {
     let commit: () => void;
     switch (info.kind) {
       case 'vnet':
-        commit = this.prepareVnet(body, r, existing);
+        commit = prepareVnet(this.world, body, r, existing);
         break;
       case 'nsg':
-        commit = this.prepareNsg(body, r);
+        commit = prepareNsg(body, r);
         break;
       case 'pip':
-        commit = this.preparePip(body, r, region, existing);
+        commit = preparePip(this.world, body, r, region, existing);
         break;
       case 'nic':
-        commit = this.prepareNic(body, r, existing);
+        commit = prepareNic(this.world, body, r, existing);
         break;
       case 'as':
-        commit = this.prepareAs(body, r, region);
+        commit = prepareAs(body, r, region);
         break;
       case 'vm':
-        commit = this.prepareVm(body, r, region, existing);
+        commit = prepareVm(this.world, body, r, region, existing);
         break;
       default:
         throw new ArmError(
@@ -1611,7 +1303,7 @@ export class FakeAzure extends EventEmitter {
       this.items.set(id.toLowerCase(), r);
       if (!existing) this.emit('created', { type: info.type, id, name });
       if (!existing) await this.hold();
-      return this.send(ctx.res, op, 200, this.render(r));
+      return this.send(ctx.res, op, 200, render(this.world, r));
     }
     r.state = existing ? 'Updating' : info.creating;
     const started = this.startOp(r, existing ? 'update' : 'create', v);
@@ -1621,7 +1313,7 @@ export class FakeAzure extends EventEmitter {
       this.emit('created', { type: info.type, id, name });
       await this.hold();
     }
-    this.send(ctx.res, op, existing ? 200 : 201, this.render(r), this.lroHeaders(started, false));
+    this.send(ctx.res, op, existing ? 200 : 201, render(this.world, r), this.lroHeaders(started, false));
   }
 
   private checkEtag(ctx: Ctx, existing: Res | undefined): void {
@@ -1630,737 +1322,6 @@ export class FakeAzure extends EventEmitter {
     if (typeof ifMatch === 'string' && ifMatch !== '*' && ifMatch !== existing?.etag)
       throw new ArmError(412, 'PreconditionFailed', 'Precondition failed.');
     if (ifNone === '*' && existing) throw new ArmError(412, 'PreconditionFailed', 'Precondition failed.');
-  }
-
-  // ---- network ---------------------------------------------------------------------------
-
-  private prepareVnet(body: Obj, r: Res, existing: Res | undefined): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const space = (props.addressSpace ?? {}) as Obj;
-    const prefixes = Array.isArray(space.addressPrefixes) ? (space.addressPrefixes as unknown[]) : [];
-    if (prefixes.length === 0)
-      throw new ArmError(
-        400,
-        'VnetAddressSpaceMustHaveAtLeastOneAddressPrefix',
-        `Virtual network ${r.id} must have at least one address prefix.`,
-      );
-    const cidrs = prefixes.map((p) => {
-      const c = parseCidr(p);
-      if (!c) throw this.badPrefix(String(p), r.id);
-      return c;
-    });
-    const wanted = Array.isArray(props.subnets) ? (props.subnets as Obj[]) : [];
-    const subnets: SubnetData[] = [];
-    for (const s of wanted) {
-      const name = String(s.name ?? '');
-      const sp = (s.properties ?? {}) as Obj;
-      const old = existing ? (existing.data as VnetData).subnets.find((x) => same(x.name, name)) : undefined;
-      subnets.push(this.checkSubnet(r, name, sp, cidrs, subnets, old, r.id));
-    }
-    // A vnet PUT without a subnet deletes it: refused while something uses it.
-    for (const old of existing ? (existing.data as VnetData).subnets : [])
-      if (!subnets.some((s) => same(s.name, old.name))) this.subnetFree(existing!, old);
-    return () => {
-      r.data = { prefixes: prefixes.map(String), subnets } satisfies VnetData;
-    };
-  }
-
-  private badPrefix(p: string, id: string): ArmError {
-    return new ArmError(
-      400,
-      'InvalidAddressPrefixFormat',
-      `Address prefix ${p} of resource ${id} is not formatted correctly. It should follow CIDR notation, for example 10.0.0.0/24.`,
-    );
-  }
-
-  private checkSubnet(
-    vnet: Res,
-    name: string,
-    sp: Obj,
-    space: { base: number; bits: number }[],
-    siblings: SubnetData[],
-    old: SubnetData | undefined,
-    vnetId: string,
-  ): SubnetData {
-    if (!RESOURCE_NAME.test(name))
-      throw new ArmError(400, 'InvalidResourceName', `Resource name ${name} is invalid.`);
-    const prefix =
-      sp.addressPrefix ?? (Array.isArray(sp.addressPrefixes) ? sp.addressPrefixes[0] : undefined);
-    if (prefix === undefined)
-      throw new ArmError(
-        400,
-        'NoAddressPrefixOrPoolProvided',
-        `Subnet ${name} of virtual network ${vnetId} has neither an address prefix nor an IP address pool.`,
-      );
-    const c = parseCidr(prefix);
-    if (!c) throw this.badPrefix(String(prefix), `${vnetId}/subnets/${name}`);
-    if (!space.some((s) => cidrContains(s, c)))
-      throw new ArmError(
-        400,
-        'NetcfgSubnetRangeOutsideVnet',
-        `Subnet '${name}' is not valid because its IP address range is outside the IP address range of virtual network '${vnetId.split('/').pop()}'.`,
-      );
-    for (const other of siblings) {
-      if (same(other.name, name)) continue;
-      if (cidrsOverlap(parseCidr(other.prefix)!, c))
-        throw new ArmError(
-          400,
-          'NetcfgSubnetRangesOverlap',
-          `Subnet '${name}' is not valid in virtual network '${vnetId.split('/').pop()}' because its IP address range overlaps with that of an existing subnet '${other.name}'.`,
-        );
-    }
-    if (old && old.prefix !== prefix && this.subnetUsers(vnet, old.name).length)
-      throw new ArmError(
-        400,
-        'InUseSubnetCannotBeUpdated',
-        `Subnet ${name} is in use and cannot be updated. In order to update the subnet, delete all the resources within the subnet.`,
-      );
-    const nsg = (sp.networkSecurityGroup as Obj | undefined)?.id;
-    if (nsg !== undefined) this.reference(String(nsg), 'nsg', `${vnetId}/subnets/${name}`, vnet.location);
-    return {
-      name: old?.name ?? name,
-      prefix: String(prefix),
-      nsg: nsg === undefined ? undefined : String(nsg),
-      state: 'Updating',
-      etag: `W/"${randomUUID()}"`,
-    };
-  }
-
-  /** A reference to another resource: it must exist, and (for network ones) be in the same region. */
-  private reference(id: string, kind: Kind, from: string, location: string): Res {
-    const r = this.items.get(id.toLowerCase());
-    if (!r || r.kind !== kind || (r.location !== location && kind !== 'as'))
-      throw new ArmError(
-        400,
-        'InvalidResourceReference',
-        `Resource ${id} referenced by resource ${from} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
-      );
-    return r;
-  }
-
-  private subnetRef(id: string, from: string, location: string): { vnet: Res; subnet: SubnetData } {
-    const m = /^(.*)\/subnets\/([^/]+)$/i.exec(id);
-    const vnet = m ? this.items.get(m[1].toLowerCase()) : undefined;
-    const subnet =
-      vnet?.kind === 'vnet' ? (vnet.data as VnetData).subnets.find((s) => same(s.name, m![2])) : undefined;
-    if (!vnet || !subnet || vnet.location !== location)
-      throw new ArmError(
-        400,
-        'InvalidResourceReference',
-        `Resource ${id} referenced by resource ${from} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
-      );
-    return { vnet, subnet };
-  }
-
-  private prepareNsg(body: Obj, r: Res): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const rules = Array.isArray(props.securityRules) ? (props.securityRules as Obj[]) : [];
-    const out = rules.map((rule) => this.checkRule(r, rule, rules));
-    return () => {
-      r.data = { rules: out } satisfies NsgData;
-    };
-  }
-
-  private checkRule(nsg: Res, rule: Obj, all: Obj[]): RuleData {
-    const name = String(rule.name ?? '');
-    const p = { ...((rule.properties ?? {}) as Obj) };
-    const priority = Number(p.priority);
-    if (!Number.isInteger(priority) || priority < 100 || priority > 4096)
-      throw new ArmError(
-        400,
-        'SecurityRuleInvalidPriority',
-        `Security rule ${name} has invalid Priority. Value provided: ${p.priority} Allowed range 100-4096.`,
-      );
-    for (const [field, allowed] of [
-      ['protocol', ['Tcp', 'Udp', 'Icmp', 'Esp', '*', 'Ah']],
-      ['access', ['Allow', 'Deny']],
-      ['direction', ['Inbound', 'Outbound']],
-    ] as const) {
-      if (!(allowed as readonly unknown[]).includes(p[field]))
-        throw new ArmError(
-          400,
-          'SecurityRuleParameterContainsUnsupportedValue',
-          `Security rule parameter ${field[0].toUpperCase()}${field.slice(1)} for rule with Id ${nsg.id}/securityRules/${name} cannot be '${p[field] ?? ''}'. Allowed values are ${allowed.join(', ')}.`,
-        );
-    }
-    const clash = all.find(
-      (o) =>
-        o !== undefined &&
-        String(o.name) !== name &&
-        Number((o.properties as Obj | undefined)?.priority) === priority &&
-        (o.properties as Obj | undefined)?.direction === p.direction,
-    );
-    if (clash)
-      throw new ArmError(
-        400,
-        'SecurityRuleConflict',
-        `Security rule ${name} conflicts with rule ${clash.name}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules.`,
-      );
-    for (const [one, many] of [
-      ['sourcePortRange', 'sourcePortRanges'],
-      ['destinationPortRange', 'destinationPortRanges'],
-      ['sourceAddressPrefix', 'sourceAddressPrefixes'],
-      ['destinationAddressPrefix', 'destinationAddressPrefixes'],
-    ]) {
-      const hasMany = Array.isArray(p[many]) && (p[many] as unknown[]).length > 0;
-      if (p[one] === undefined && !hasMany)
-        throw new ArmError(
-          400,
-          'SecurityRuleParameterMissing',
-          `Security rule ${nsg.id}/securityRules/${name} is missing ${one} or ${many}.`,
-        );
-      if (!hasMany) p[many] = [];
-    }
-    p.provisioningState = 'Succeeded';
-    return { name, etag: `W/"${randomUUID()}"`, properties: p };
-  }
-
-  private preparePip(body: Obj, r: Res, region: Region, existing: Res | undefined): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const sku = (body.sku ?? {}) as Obj;
-    const skuName = String(sku.name ?? 'Basic');
-    if (skuName !== 'Basic' && skuName !== 'Standard')
-      throw new ArmError(400, 'InvalidPublicIpSku', `Public IP address SKU '${skuName}' is not valid.`);
-    const method = String(props.publicIPAllocationMethod ?? (skuName === 'Standard' ? 'Static' : 'Dynamic'));
-    if (method !== 'Static' && method !== 'Dynamic')
-      throw new ArmError(
-        400,
-        'InvalidRequestFormat',
-        `Cannot parse the request: publicIPAllocationMethod '${method}' is neither Static nor Dynamic.`,
-      );
-    if (skuName === 'Standard' && method !== 'Static')
-      throw new ArmError(
-        400,
-        'StandardSkuPublicIPAddressesMustBeStatic',
-        `Standard sku publicIp ${r.id} must be allocated using Static allocation method.`,
-      );
-    const dns = (props.dnsSettings ?? {}) as Obj;
-    const label = dns.domainNameLabel === undefined ? undefined : String(dns.domainNameLabel);
-    if (label !== undefined) {
-      if (!DNS_LABEL.test(label))
-        throw new ArmError(
-          400,
-          'InvalidDomainNameLabel',
-          `The domain name label ${label} is invalid. It must conform to the following regular expression: ^[a-z][a-z0-9-]{1,61}[a-z0-9]$.`,
-        );
-      const taken = [...this.items.values()].find(
-        (x) =>
-          x.kind === 'pip' &&
-          x !== existing &&
-          x.location === region.name &&
-          (x.data as PipData).label === label,
-      );
-      if (taken)
-        throw new ArmError(
-          400,
-          'DnsRecordInUse',
-          `DNS record ${label}.${region.name}.${CLOUDS[this.opts.cloud].dnsSuffix} is already used by another public IP.`,
-        );
-    }
-    const idle = props.idleTimeoutInMinutes === undefined ? 4 : Number(props.idleTimeoutInMinutes);
-    if (!Number.isInteger(idle) || idle < 4 || idle > 30)
-      throw new ArmError(
-        400,
-        'PublicIPIdleTimeoutIsOutOfRange',
-        `The idle timeout of public IP ${r.id} is ${props.idleTimeoutInMinutes}; it must be between 4 and 30 minutes.`,
-      );
-    const zones = this.checkZones(body, r, region);
-    return () => {
-      const old = existing?.data as PipData | undefined;
-      r.zones = zones;
-      r.data = {
-        sku: skuName,
-        tier: String(sku.tier ?? 'Regional'),
-        method,
-        version: String(props.publicIPAddressVersion ?? 'IPv4'),
-        idle,
-        label,
-        ip: old?.ip,
-      } satisfies PipData;
-    };
-  }
-
-  private checkZones(body: Obj, r: Res, region: Region): string[] | undefined {
-    if (body.zones === undefined) return undefined;
-    const zones = Array.isArray(body.zones) ? body.zones.map(String) : [];
-    const bad = zones.filter((z) => !region.zones.includes(z));
-    if (bad.length)
-      throw new ArmError(
-        400,
-        'InvalidParameter',
-        `The zone(s) '${bad.join(',')}' for resource '${r.info.type}/${r.name}' is not supported. The supported zones for location '${region.name}' are '${region.zones.join(',')}'`,
-        { target: 'zones' },
-      );
-    return zones;
-  }
-
-  private prepareNic(body: Obj, r: Res, existing: Res | undefined): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const configs = Array.isArray(props.ipConfigurations) ? (props.ipConfigurations as Obj[]) : [];
-    if (configs.length === 0)
-      throw new ArmError(
-        400,
-        'NetworkInterfaceMustHaveAtLeastOneIpConfiguration',
-        `Network interface ${r.id} must have at least one IP configuration.`,
-      );
-    const old = existing?.data as NicData | undefined;
-    const out: IpConfig[] = [];
-    for (const [i, c] of configs.entries()) {
-      const name = String(c.name ?? '');
-      const from = `${r.id}/ipConfigurations/${name}`;
-      const cp = (c.properties ?? {}) as Obj;
-      const subnetId = (cp.subnet as Obj | undefined)?.id;
-      if (typeof subnetId !== 'string')
-        throw new ArmError(400, 'InvalidRequestFormat', `IP configuration ${from} has no subnet.`);
-      const { subnet } = this.subnetRef(subnetId, from, r.location);
-      const pipId = (cp.publicIPAddress as Obj | undefined)?.id;
-      if (pipId !== undefined) {
-        const pip = this.reference(String(pipId), 'pip', from, r.location);
-        const user = [...this.items.values()].find(
-          (x) =>
-            x.kind === 'nic' &&
-            x !== existing &&
-            (x.data as NicData).ipconfigs.some((k) => k.pip && same(k.pip, pip.id)),
-        );
-        if (user)
-          throw new ArmError(
-            400,
-            'PublicIPAddressInUse',
-            `Public IP address ${pip.id} is already in use by ${user.id}. It cannot be referenced by ${from}.`,
-          );
-      }
-      const method = String(cp.privateIPAllocationMethod ?? (cp.privateIPAddress ? 'Static' : 'Dynamic'));
-      let ip: string;
-      if (method === 'Static') {
-        ip = String(cp.privateIPAddress ?? '');
-        const n = parseIp(ip);
-        if (n === undefined || !ipInCidr(n, parseCidr(subnet.prefix)!))
-          throw new ArmError(
-            400,
-            'PrivateIPAddressNotInSubnet',
-            `IP configuration ${from} is referencing private IP address ${ip} which is not in the subnet address range ${subnet.prefix}.`,
-          );
-        const user = [...this.items.values()].find(
-          (x) => x.kind === 'nic' && x !== existing && (x.data as NicData).ipconfigs.some((k) => k.ip === ip),
-        );
-        if (user)
-          throw new ArmError(
-            400,
-            'PrivateIPAddressInUse',
-            `IP configuration ${from} is using the private IP address ${ip} which is already allocated to resource ${user.id}.`,
-          );
-      } else {
-        ip = old?.ipconfigs.find((k) => same(k.name, name))?.ip ?? '';
-      }
-      out.push({
-        name,
-        subnet: subnetId,
-        pip: pipId === undefined ? undefined : String(pipId),
-        method,
-        ip,
-        primary: cp.primary === true || (configs.length === 1 && i === 0),
-      });
-    }
-    if (out.filter((c) => c.primary).length !== 1)
-      throw new ArmError(
-        400,
-        'NetworkInterfaceMustHaveOnePrimaryIpConfiguration',
-        `Network interface ${r.id} must have exactly one primary IP configuration.`,
-      );
-    const nsg = (props.networkSecurityGroup as Obj | undefined)?.id;
-    if (nsg !== undefined) this.reference(String(nsg), 'nsg', r.id, r.location);
-    const accel = props.enableAcceleratedNetworking === true;
-    if (accel && existing) {
-      const vm = this.vmOfNic(existing);
-      const size = vm ? VM_SIZES.find((s) => s.name === (vm.data as VmData).size) : undefined;
-      if (vm && size && !size.acceleratedNetworking) throw this.noAccel(vm, size);
-    }
-    return () => {
-      for (const c of out) if (!c.ip) c.ip = this.privateAddress();
-      r.data = {
-        ipconfigs: out,
-        nsg: nsg === undefined ? undefined : String(nsg),
-        accel,
-        forwarding: props.enableIPForwarding === true,
-        mac: old?.mac,
-      } satisfies NicData;
-    };
-  }
-
-  private vmOfNic(nic: Res): Res | undefined {
-    return [...this.items.values()].find(
-      (x) => x.kind === 'vm' && (x.data as VmData).nics.some((n) => same(n.id, nic.id)),
-    );
-  }
-
-  private noAccel(vm: Res, size: VmSize): ArmError {
-    return new ArmError(
-      400,
-      'VMSizeIsNotPermittedToEnableAcceleratedNetworking',
-      `Virtual Machine size ${size.name} is not in the allowed list of VM sizes for accelerated networking to be enabled on the VM at index 0 for VM ${vm.id}. Allowed sizes: ${VM_SIZES.filter(
-        (s) => s.acceleratedNetworking,
-      )
-        .map((s) => s.name)
-        .join(', ')}.`,
-    );
-  }
-
-  // ---- compute ---------------------------------------------------------------------------
-
-  private prepareAs(body: Obj, r: Res, region: Region): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const sku = String(((body.sku ?? {}) as Obj).name ?? 'Classic');
-    if (sku !== 'Aligned' && sku !== 'Classic')
-      throw new ArmError(
-        400,
-        'InvalidParameter',
-        `The value '${sku}' of the availability set SKU is not valid.`,
-        {
-          target: 'sku.name',
-        },
-      );
-    const fd = props.platformFaultDomainCount === undefined ? 2 : Number(props.platformFaultDomainCount);
-    if (!Number.isInteger(fd) || fd < 1 || fd > region.maxFaultDomains)
-      throw new ArmError(
-        400,
-        'InvalidParameter',
-        `The specified fault domain count ${props.platformFaultDomainCount} must fall in the range 1 to ${region.maxFaultDomains}.`,
-        { target: 'platformFaultDomainCount' },
-      );
-    const ud = props.platformUpdateDomainCount === undefined ? 5 : Number(props.platformUpdateDomainCount);
-    if (!Number.isInteger(ud) || ud < 1 || ud > 20)
-      throw new ArmError(
-        400,
-        'InvalidParameter',
-        `The specified update domain count ${props.platformUpdateDomainCount} must fall in the range 1 to 20.`,
-        { target: 'platformUpdateDomainCount' },
-      );
-    return () => {
-      r.data = { sku, faultDomains: fd, updateDomains: ud } satisfies AsData;
-    };
-  }
-
-  private prepareVm(body: Obj, r: Res, region: Region, existing: Res | undefined): () => void {
-    const props = (body.properties ?? {}) as Obj;
-    const invalid = (message: string, target?: string) =>
-      new ArmError(400, 'InvalidParameter', message, target ? { target } : {});
-    const missing = (what: string) => invalid(`Required parameter '${what}' is missing (null).`, what);
-
-    const hw = props.hardwareProfile as Obj | undefined;
-    if (!hw?.vmSize) throw missing('hardwareProfile');
-    const sizeName = String(hw.vmSize);
-    const size = VM_SIZES.find((s) => s.name.toLowerCase() === sizeName.toLowerCase());
-    if (!size || (size.only && !size.only.includes(region.name)))
-      throw new ArmError(
-        409,
-        'SkuNotAvailable',
-        `The requested VM size for resource 'Following SKUs have failed for Capacity Restrictions: ${sizeName}' is currently not available in location '${region.name}'. Please try another size or deploy to a different location or different zone. See https://aka.ms/azureskunotavailable for details.`,
-      );
-
-    if (existing) {
-      // What a PUT may change on a made VM: its size and tags. The rest is fixed at creation.
-      const old = existing.data as VmData;
-      const os = (props.osProfile ?? {}) as Obj;
-      if (os.adminUsername !== undefined && os.adminUsername !== old.adminUsername)
-        throw new ArmError(
-          409,
-          'PropertyChangeNotAllowed',
-          "Changing property 'osProfile.adminUsername' is not allowed.",
-          {
-            target: 'osProfile.adminUsername',
-          },
-        );
-      if (
-        os.customData !== undefined &&
-        Buffer.from(String(os.customData), 'base64').toString('utf8') !== old.customData
-      )
-        throw new ArmError(
-          409,
-          'PropertyChangeNotAllowed',
-          "Changing property 'customData' is not allowed.",
-          {
-            target: 'customData',
-          },
-        );
-      const ref = ((props.storageProfile ?? {}) as Obj).imageReference as Obj | undefined;
-      for (const f of ['publisher', 'offer', 'sku'] as const)
-        if (ref?.[f] !== undefined && !same(String(ref[f]), old.image[f]))
-          throw new ArmError(
-            409,
-            'PropertyChangeNotAllowed',
-            `Changing property 'imageReference.${f}' is not allowed.`,
-            {
-              target: `imageReference.${f}`,
-            },
-          );
-      this.checkQuota(region, size.cores - (VM_SIZES.find((s) => s.name === old.size)?.cores ?? 0));
-      return () => {
-        old.size = size.name;
-      };
-    }
-
-    const storage = (props.storageProfile ?? {}) as Obj;
-    const ref = storage.imageReference as Obj | undefined;
-    const osDisk = (storage.osDisk ?? {}) as Obj;
-    if (osDisk.vhd !== undefined)
-      throw new ArmError(
-        400,
-        'OperationNotAllowed',
-        'Unmanaged OS disks (osDisk.vhd) can no longer be created: create the VM with a managed disk (osDisk.managedDisk).',
-        { target: 'osDisk.vhd' },
-      );
-    const createOption = String(osDisk.createOption ?? 'FromImage');
-    if (createOption !== 'FromImage')
-      throw invalid(
-        `The value '${createOption}' of osDisk.createOption is not supported here; only FromImage is.`,
-        'osDisk.createOption',
-      );
-    if (!ref) throw missing('imageReference');
-    for (const f of ['publisher', 'offer', 'sku'])
-      if (typeof ref[f] !== 'string' || ref[f] === '') throw missing(`imageReference.${f}`);
-    const version = String(ref.version ?? 'latest');
-    const img = this.findImage(String(ref.publisher), String(ref.offer), String(ref.sku));
-    const exact =
-      img &&
-      (version.toLowerCase() === 'latest' ? img.versions.at(-1) : img.versions.find((v) => v === version));
-    if (!img || !exact)
-      throw new ArmError(
-        404,
-        'PlatformImageNotFound',
-        `The platform image '${ref.publisher}:${ref.offer}:${ref.sku}:${version}' is not available. Verify that all fields in the storage profile are correct. For more details about storage profile information, please refer to https://aka.ms/storageprofile`,
-        { target: 'imageReference' },
-      );
-    const plan = body.plan as Obj | undefined;
-    if (img.plan) {
-      if (
-        !plan ||
-        plan.name !== img.plan.name ||
-        plan.product !== img.plan.product ||
-        plan.publisher !== img.plan.publisher
-      )
-        throw new ArmError(
-          400,
-          'VMMarketplaceInvalidInput',
-          `Creating a virtual machine from Marketplace image or a custom image sourced from a Marketplace image requires Plan information in the request. VM: '${r.id}'.`,
-        );
-    }
-    if (!size.generations.includes(img.generation))
-      throw new ArmError(
-        400,
-        'BadRequest',
-        `The selected VM size '${size.name}' cannot boot Hypervisor Generation '${img.generation.slice(1)}'. If this was a Create operation please check that the Hypervisor Generation of the Image matches the Hypervisor Generation of the selected VM Size. If this was an Update operation please select a Hypervisor Generation '${img.generation.slice(1)}' VM Size. For more information, see https://aka.ms/azuregen2vm`,
-      );
-    const managed = (osDisk.managedDisk ?? {}) as Obj;
-    const diskSku = String(managed.storageAccountType ?? 'Standard_LRS');
-    if (!DISK_SKUS.includes(diskSku))
-      throw invalid(
-        `The value '${diskSku}' of parameter 'managedDisk.storageAccountType' is not valid. Allowed values are ${DISK_SKUS.join(', ')}.`,
-        'osDisk.managedDisk.storageAccountType',
-      );
-    if (diskSku.startsWith('Premium') && !size.premiumIO)
-      throw new ArmError(
-        400,
-        'BadRequest',
-        `Requested operation cannot be performed because the VM size ${size.name} does not support the storage account type ${diskSku} of disk '${osDisk.name ?? r.name}'. Consider updating the VM to a size that supports Premium storage.`,
-      );
-    const diskGB = osDisk.diskSizeGB === undefined ? img.osDiskGB : Number(osDisk.diskSizeGB);
-    if (!Number.isInteger(diskGB) || diskGB < img.osDiskGB)
-      throw invalid(
-        `The specified disk size ${osDisk.diskSizeGB} GB is smaller than the size of the corresponding disk in the VM image: ${img.osDiskGB} GB. This is not allowed. Please choose equal or greater size or do not specify an explicit size.`,
-        'osDisk.diskSizeGB',
-      );
-    if (diskGB > 4095)
-      throw invalid(
-        `The specified disk size ${diskGB} GB exceeds the maximum of 4095 GB for an OS disk.`,
-        'osDisk.diskSizeGB',
-      );
-    const deleteOption = String(osDisk.deleteOption ?? 'Detach');
-    if (deleteOption !== 'Delete' && deleteOption !== 'Detach')
-      throw invalid(
-        `The value '${deleteOption}' of osDisk.deleteOption is not valid.`,
-        'osDisk.deleteOption',
-      );
-
-    const os = props.osProfile as Obj | undefined;
-    if (!os) throw missing('osProfile');
-    const user = os.adminUsername;
-    if (typeof user !== 'string' || user === '') throw missing('adminUsername');
-    if (RESERVED_USERNAMES.has(user.toLowerCase()) || !/^[a-z_][a-z0-9_.-]{0,63}$/i.test(user))
-      throw invalid('The Admin Username specified is not allowed.', 'adminUsername');
-    const computerName = String(os.computerName ?? r.name);
-    if (!/^[A-Za-z0-9][A-Za-z0-9-.]{0,63}$/.test(computerName))
-      throw invalid(
-        `Linux host name cannot exceed 64 characters in length or contain the following characters: \`~!@#$%^&*()=+_[]{}\\|;:'",<>/?.`,
-        'computerName',
-      );
-    const linux = (os.linuxConfiguration ?? {}) as Obj;
-    const disablePassword = linux.disablePasswordAuthentication === true;
-    const keys = (((linux.ssh ?? {}) as Obj).publicKeys ?? []) as Obj[];
-    if (!Array.isArray(keys))
-      throw invalid('linuxConfiguration.ssh.publicKeys must be a list.', 'publicKeys');
-    if (disablePassword && keys.length === 0)
-      throw invalid(
-        'Authentication using either SSH or by user name and password must be enabled in Linux profile.',
-        'linuxConfiguration',
-      );
-    if (!disablePassword && typeof os.adminPassword !== 'string') throw missing('adminPassword');
-    const home = `/home/${user}/.ssh/authorized_keys`;
-    for (const k of keys) {
-      if (k.path !== home)
-        throw invalid(
-          `Destination path for SSH public keys is currently limited to its default value ${home} due to a known issue in Linux provisioning agent.`,
-          'linuxConfiguration.ssh.publicKeys.path',
-        );
-      if (!/^(ssh-rsa|ssh-ed25519) [A-Za-z0-9+/]+=*( .*)?\s*$/.test(String(k.keyData ?? '')))
-        throw invalid(
-          'The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.',
-          'linuxConfiguration.ssh.publicKeys.keyData',
-        );
-    }
-    let customData: string | undefined;
-    if (os.customData !== undefined) {
-      const raw = String(os.customData);
-      if (raw.length > 87380 || !/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0)
-        throw invalid(
-          'Custom data in OSProfile must be in Base64 encoding and with a maximum length of 87380 characters.',
-          'customData',
-        );
-      customData = Buffer.from(raw, 'base64').toString('utf8');
-    }
-
-    const net = (props.networkProfile ?? {}) as Obj;
-    const nicRefs = Array.isArray(net.networkInterfaces) ? (net.networkInterfaces as Obj[]) : [];
-    if (nicRefs.length === 0)
-      throw invalid(
-        'At least one network interface is required in networkProfile.networkInterfaces.',
-        'networkProfile',
-      );
-    const nics = nicRefs.map((n) => {
-      const np = (n.properties ?? {}) as Obj;
-      return {
-        id: String(n.id ?? ''),
-        primary: np.primary === undefined ? undefined : np.primary === true,
-        deleteOption: np.deleteOption === undefined ? undefined : String(np.deleteOption),
-      };
-    });
-    if (nics.length > 1 && nics.filter((n) => n.primary).length !== 1)
-      throw invalid(
-        `Virtual machine ${r.name} must have one network interface set as the primary.`,
-        'networkInterfaces',
-      );
-    for (const n of nics) {
-      const nic = this.items.get(n.id.toLowerCase());
-      if (nic?.kind !== 'nic') throw new ArmError(404, 'NotFound', `Resource ${n.id} not found.`);
-      if (nic.location !== region.name)
-        throw invalid(
-          `The network interface ${n.id} is in location '${nic.location}', not the virtual machine's location '${region.name}'.`,
-          'networkInterfaces',
-        );
-      const user = this.vmOfNic(nic);
-      if (user)
-        throw new ArmError(
-          400,
-          'NicInUse',
-          `Network Interface ${nic.id} is used by existing resource ${user.id}. A network interface can be attached to one virtual machine only.`,
-        );
-      if ((nic.data as NicData).accel && !size.acceleratedNetworking) throw this.noAccel(r, size);
-      if (n.deleteOption && n.deleteOption !== 'Delete' && n.deleteOption !== 'Detach')
-        throw invalid(
-          `The value '${n.deleteOption}' of deleteOption is not valid.`,
-          'networkInterfaces.deleteOption',
-        );
-    }
-
-    const zones = this.checkZones(body, r, region);
-    const asId = (props.availabilitySet as Obj | undefined)?.id;
-    if (asId !== undefined) {
-      if (zones?.length)
-        throw invalid(
-          'Virtual Machine cannot be created in both an availability set and an availability zone.',
-          'availabilitySet',
-        );
-      const as = this.items.get(String(asId).toLowerCase());
-      if (as?.kind !== 'as') throw new ArmError(404, 'NotFound', `Availability set ${asId} was not found.`);
-      if (as.location !== region.name)
-        throw invalid(
-          `The availability set ${asId} is in location '${as.location}', not the virtual machine's location '${region.name}'.`,
-          'availabilitySet',
-        );
-      if ((as.data as AsData).sku !== 'Aligned')
-        throw new ArmError(
-          409,
-          'OperationNotAllowed',
-          "Addition of a VM with managed disks to non-managed Availability Set or addition of a VM with blob based disks to managed Availability Set is not supported. Please create an Availability Set with 'managed' property set in order to add a VM with managed disks to it.",
-        );
-    }
-    this.checkQuota(region, size.cores);
-
-    return () => {
-      const diskName = String(osDisk.name ?? `${r.name}_OsDisk_1_${randomBytes(16).toString('hex')}`);
-      const diskId = `/subscriptions/${this.opts.subscriptionId}/resourceGroups/${this.groups.get(r.rg)!.name}/providers/Microsoft.Compute/disks/${diskName}`;
-      const diskRes: Res = {
-        kind: 'disk',
-        info: KINDS['microsoft.compute/disks'],
-        id: diskId,
-        name: diskName,
-        rg: r.rg,
-        location: region.name,
-        zones,
-        state: 'Succeeded',
-        etag: '',
-        guid: randomUUID(),
-        seq: this.seq++,
-        data: {
-          sku: diskSku,
-          sizeGB: diskGB,
-          managedBy: r.id,
-          deleteOption,
-          caching: String(osDisk.caching ?? 'ReadWrite'),
-          generation: img.generation,
-          image: `${img.publisher}:${img.offer}:${img.sku}:${exact}`,
-        } satisfies DiskData,
-      };
-      this.items.set(diskId.toLowerCase(), diskRes);
-      r.zones = zones;
-      r.data = {
-        size: size.name,
-        image: {
-          publisher: String(ref.publisher),
-          offer: String(ref.offer),
-          sku: String(ref.sku),
-          version,
-          exactVersion: exact,
-        },
-        plan,
-        disk: diskId,
-        adminUsername: user,
-        computerName,
-        disablePassword,
-        keys: keys.map((k) => ({ path: String(k.path), keyData: String(k.keyData) })),
-        nics: nics.map((n) => ({ ...n, id: this.items.get(n.id.toLowerCase())!.id })),
-        availabilitySet: asId === undefined ? undefined : this.items.get(String(asId).toLowerCase())!.id,
-        power: 'starting',
-        vmId: randomUUID(),
-        timeCreated: new Date().toISOString(),
-        generation: img.generation,
-        customData,
-      } satisfies VmData;
-    };
-  }
-
-  /** Total Regional Cores: every VM not deallocated counts. */
-  private checkQuota(region: Region, more: number): void {
-    if (more <= 0) return;
-    let used = 0;
-    for (const x of this.items.values())
-      if (x.kind === 'vm' && x.location === region.name && (x.data as VmData).power !== 'deallocated')
-        used += VM_SIZES.find((s) => s.name === (x.data as VmData).size)?.cores ?? 0;
-    if (used + more > this.opts.coresQuota)
-      throw new ArmError(
-        409,
-        'OperationNotAllowed',
-        `Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Additional details - Deployment Model: Resource Manager, Location: ${region.name}, Current Limit: ${this.opts.coresQuota}, Current Usage: ${used}, Additional Required: ${more}, (Minimum) New Limit Required: ${used + more}. Submit a request for Quota increase at https://aka.ms/ProdportalCRP/#blade/Microsoft_Azure_Capacity/UsageAndQuota.ReactView/Parameters/ by specifying parameters listed in the 'Details' section for deployment to succeed.`,
-      );
   }
 
   /** The VM is committed: the test's host learns its keys, as cloud-init would install them. */
@@ -2396,7 +1357,7 @@ export class FakeAzure extends EventEmitter {
         const r = this.items.get(parentKey);
         if (!r) throw this.notFound(info, rg, name);
         if (r.op) await this.advance(r.op);
-        return this.send(ctx.res, 'VirtualMachines_InstanceView', 200, this.instanceView(r));
+        return this.send(ctx.res, 'VirtualMachines_InstanceView', 200, instanceView(r));
       }
     }
     if (info.kind === 'nsg' && sub.toLowerCase() === 'securityrules')
@@ -2428,7 +1389,8 @@ export class FakeAzure extends EventEmitter {
       throw notAllowed('the VM is deallocated or marked to be deallocated');
     if (action === 'restart' && d.power !== 'running') throw notAllowed('the VM is not running');
     if (action === 'start' && d.power === 'deallocated')
-      this.checkQuota(
+      checkQuota(
+        this.world,
         this.regions.find((x) => x.name === r.location)!,
         VM_SIZES.find((s) => s.name === d.size)?.cores ?? 0,
       );
@@ -2465,17 +1427,17 @@ export class FakeAzure extends EventEmitter {
       return this.page(
         ctx,
         op,
-        d.subnets.map((s) => this.subnetBody(vnet, s)),
+        d.subnets.map((s) => subnetBody(this.world, vnet, s)),
       );
     const s = d.subnets.find((x) => same(x.name, name));
     if (ctx.method === 'GET') {
       if (!s) throw new ArmError(404, 'NotFound', `Resource ${vnet.id}/subnets/${name} not found.`);
-      return this.send(ctx.res, op, 200, this.subnetBody(vnet, s));
+      return this.send(ctx.res, op, 200, subnetBody(this.world, vnet, s));
     }
     if (vnet.op) throw this.busy(vnet, ctx.method === 'PUT' ? 'PutSubnet' : 'DeleteSubnet');
     if (ctx.method === 'DELETE') {
       if (!s) return this.send(ctx.res, op, 204);
-      this.subnetFree(vnet, s);
+      subnetFree(this.world, vnet, s);
       vnet.state = 'Updating';
       const started = this.startOp(vnet, 'update', v);
       d.subnets = d.subnets.filter((x) => x !== s);
@@ -2483,7 +1445,8 @@ export class FakeAzure extends EventEmitter {
     }
     this.writableGroup(rg);
     const sp = (ctx.body?.properties ?? {}) as Obj;
-    const made = this.checkSubnet(
+    const made = checkSubnet(
+      this.world,
       vnet,
       name,
       sp,
@@ -2504,7 +1467,13 @@ export class FakeAzure extends EventEmitter {
       });
       await this.hold();
     }
-    this.send(ctx.res, op, s ? 200 : 201, this.subnetBody(vnet, s ?? made), this.lroHeaders(started, false));
+    this.send(
+      ctx.res,
+      op,
+      s ? 200 : 201,
+      subnetBody(this.world, vnet, s ?? made),
+      this.lroHeaders(started, false),
+    );
   }
 
   private async securityRule(
@@ -2529,12 +1498,12 @@ export class FakeAzure extends EventEmitter {
       return this.page(
         ctx,
         op,
-        d.rules.map((x) => this.ruleBody(nsg, x)),
+        d.rules.map((x) => ruleBody(nsg, x)),
       );
     const rule = d.rules.find((x) => same(x.name, name));
     if (ctx.method === 'GET') {
       if (!rule) throw new ArmError(404, 'NotFound', `Resource ${nsg.id}/securityRules/${name} not found.`);
-      return this.send(ctx.res, op, 200, this.ruleBody(nsg, rule));
+      return this.send(ctx.res, op, 200, ruleBody(nsg, rule));
     }
     if (nsg.op) throw this.busy(nsg, ctx.method === 'PUT' ? 'PutSecurityRule' : 'DeleteSecurityRule');
     if (ctx.method === 'DELETE') {
@@ -2546,7 +1515,7 @@ export class FakeAzure extends EventEmitter {
     }
     this.writableGroup(rg);
     const others = d.rules.filter((x) => x !== rule).map((x) => ({ name: x.name, properties: x.properties }));
-    const made = this.checkRule(nsg, { name, properties: ctx.body?.properties }, [
+    const made = checkRule(nsg, { name, properties: ctx.body?.properties }, [
       ...others,
       { name, properties: ctx.body?.properties },
     ]);
@@ -2554,369 +1523,10 @@ export class FakeAzure extends EventEmitter {
     else d.rules.push(made);
     nsg.state = 'Updating';
     const started = this.startOp(nsg, 'update', v);
-    this.send(
-      ctx.res,
-      op,
-      rule ? 200 : 201,
-      this.ruleBody(nsg, rule ?? made),
-      this.lroHeaders(started, false),
-    );
+    this.send(ctx.res, op, rule ? 200 : 201, ruleBody(nsg, rule ?? made), this.lroHeaders(started, false));
   }
 
   // ---- bodies ----------------------------------------------------------------------------
-
-  private ruleBody(nsg: Res, rule: RuleData): Obj {
-    return {
-      id: `${nsg.id}/securityRules/${rule.name}`,
-      name: rule.name,
-      etag: rule.etag,
-      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
-      properties: {
-        ...rule.properties,
-        provisioningState: nsg.state === 'Succeeded' ? 'Succeeded' : 'Updating',
-      },
-    };
-  }
-
-  private render(r: Res, instanceView = false): Obj {
-    const o: Obj = { id: r.id, name: r.name, type: r.info.type, location: r.location };
-    if (r.tags) o.tags = r.tags;
-    if (r.info.ns === 'Microsoft.Network') o.etag = r.etag;
-    switch (r.kind) {
-      case 'vnet':
-        o.properties = this.vnetProps(r);
-        break;
-      case 'nsg':
-        o.properties = this.nsgProps(r);
-        break;
-      case 'pip':
-        return this.pipBody(r, o);
-      case 'nic':
-        o.properties = this.nicProps(r);
-        break;
-      case 'as':
-        return this.asBody(r, o);
-      case 'disk':
-        return this.diskBody(r, o);
-      case 'vm':
-        return this.vmBody(r, o, instanceView);
-    }
-    return o;
-  }
-
-  private vnetProps(r: Res): Obj {
-    const d = r.data as VnetData;
-    return {
-      provisioningState: r.state,
-      resourceGuid: r.guid,
-      addressSpace: { addressPrefixes: d.prefixes },
-      subnets: d.subnets.map((s) => this.subnetBody(r, s)),
-      virtualNetworkPeerings: [],
-      enableDdosProtection: false,
-    };
-  }
-
-  private subnetBody(vnet: Res, s: SubnetData): Obj {
-    const props: Obj = {
-      provisioningState: vnet.state === 'Succeeded' ? s.state : vnet.state,
-      addressPrefix: s.prefix,
-      privateEndpointNetworkPolicies: 'Disabled',
-      privateLinkServiceNetworkPolicies: 'Enabled',
-      delegations: [],
-    };
-    if (s.nsg) props.networkSecurityGroup = { id: s.nsg };
-    const users = this.subnetUsers(vnet, s.name);
-    if (users.length) props.ipConfigurations = users.map((id) => ({ id }));
-    return {
-      id: `${vnet.id}/subnets/${s.name}`,
-      name: s.name,
-      etag: s.etag,
-      type: 'Microsoft.Network/virtualNetworks/subnets',
-      properties: props,
-    };
-  }
-
-  private nsgProps(r: Res): Obj {
-    const d = r.data as NsgData;
-    const nics = [...this.items.values()].filter(
-      (x) => x.kind === 'nic' && !!(x.data as NicData).nsg && same((x.data as NicData).nsg!, r.id),
-    );
-    const subnets = this.subnetsUsingNsg(r.id);
-    const props: Obj = {
-      provisioningState: r.state,
-      resourceGuid: r.guid,
-      securityRules: d.rules.map((rule) => this.ruleBody(r, rule)),
-      defaultSecurityRules: DEFAULT_RULES.map(([name, direction, src, dst, access, priority]) => ({
-        id: `${r.id}/defaultSecurityRules/${name}`,
-        name,
-        etag: r.etag,
-        type: 'Microsoft.Network/networkSecurityGroups/defaultSecurityRules',
-        properties: {
-          provisioningState: 'Succeeded',
-          description: `Default rule ${name}`,
-          protocol: '*',
-          sourcePortRange: '*',
-          destinationPortRange: '*',
-          sourceAddressPrefix: src,
-          destinationAddressPrefix: dst,
-          access,
-          priority,
-          direction,
-          sourcePortRanges: [],
-          destinationPortRanges: [],
-          sourceAddressPrefixes: [],
-          destinationAddressPrefixes: [],
-        },
-      })),
-    };
-    if (nics.length) props.networkInterfaces = nics.map((x) => ({ id: x.id }));
-    if (subnets.length) props.subnets = subnets.map((id) => ({ id }));
-    return props;
-  }
-
-  private pipBody(r: Res, o: Obj): Obj {
-    const d = r.data as PipData;
-    o.sku = { name: d.sku, tier: d.tier };
-    if (r.zones) o.zones = r.zones;
-    const props: Obj = {
-      provisioningState: r.state,
-      resourceGuid: r.guid,
-      publicIPAddressVersion: d.version,
-      publicIPAllocationMethod: d.method,
-      idleTimeoutInMinutes: d.idle,
-      ipTags: [],
-    };
-    if (d.ip) props.ipAddress = d.ip;
-    if (d.label)
-      props.dnsSettings = {
-        domainNameLabel: d.label,
-        fqdn: `${d.label}.${r.location}.${CLOUDS[this.opts.cloud].dnsSuffix}`,
-      };
-    const nic = [...this.items.values()].find(
-      (x) => x.kind === 'nic' && (x.data as NicData).ipconfigs.some((c) => c.pip && same(c.pip, r.id)),
-    );
-    if (nic) {
-      const c = (nic.data as NicData).ipconfigs.find((x) => x.pip && same(x.pip, r.id))!;
-      props.ipConfiguration = { id: `${nic.id}/ipConfigurations/${c.name}` };
-    }
-    o.properties = props;
-    return o;
-  }
-
-  private nicProps(r: Res): Obj {
-    const d = r.data as NicData;
-    const vm = this.vmOfNic(r);
-    const props: Obj = {
-      provisioningState: r.state,
-      resourceGuid: r.guid,
-      ipConfigurations: d.ipconfigs.map((c) => {
-        const cp: Obj = {
-          provisioningState: r.state,
-          privateIPAddress: c.ip,
-          privateIPAllocationMethod: c.method,
-          privateIPAddressVersion: 'IPv4',
-          subnet: { id: c.subnet },
-          primary: c.primary,
-        };
-        if (c.pip) cp.publicIPAddress = { id: c.pip };
-        return {
-          id: `${r.id}/ipConfigurations/${c.name}`,
-          name: c.name,
-          etag: r.etag,
-          type: 'Microsoft.Network/networkInterfaces/ipConfigurations',
-          properties: cp,
-        };
-      }),
-      dnsSettings: {
-        dnsServers: [],
-        appliedDnsServers: [],
-        internalDomainNameSuffix: 'fake.internal.cloudapp.net',
-      },
-      enableAcceleratedNetworking: d.accel,
-      enableIPForwarding: d.forwarding,
-      vnetEncryptionSupported: false,
-      disableTcpStateTracking: false,
-      hostedWorkloads: [],
-      tapConfigurations: [],
-      nicType: 'Standard',
-      auxiliaryMode: 'None',
-    };
-    if (d.nsg) props.networkSecurityGroup = { id: d.nsg };
-    if (vm) {
-      props.virtualMachine = { id: vm.id };
-      props.primary = (vm.data as VmData).nics.findIndex((n) => same(n.id, r.id)) === 0;
-    }
-    if (d.mac) props.macAddress = d.mac;
-    return props;
-  }
-
-  private asBody(r: Res, o: Obj): Obj {
-    const d = r.data as AsData;
-    o.sku = { name: d.sku };
-    const vms = [...this.items.values()].filter(
-      (x) =>
-        x.kind === 'vm' &&
-        !!(x.data as VmData).availabilitySet &&
-        same((x.data as VmData).availabilitySet!, r.id),
-    );
-    o.properties = {
-      platformFaultDomainCount: d.faultDomains,
-      platformUpdateDomainCount: d.updateDomains,
-      virtualMachines: vms.map((x) => ({ id: x.id })),
-    };
-    return o;
-  }
-
-  private diskBody(r: Res, o: Obj): Obj {
-    const d = r.data as DiskData;
-    o.sku = { name: d.sku, tier: d.sku.startsWith('Premium') ? 'Premium' : 'Standard' };
-    if (d.managedBy) o.managedBy = d.managedBy;
-    if (r.zones) o.zones = r.zones;
-    const [publisher, offer, sku, version] = d.image.split(':');
-    o.properties = {
-      osType: 'Linux',
-      hyperVGeneration: d.generation,
-      creationData: {
-        createOption: 'FromImage',
-        imageReference: {
-          id: `/Subscriptions/${this.opts.subscriptionId}/Providers/Microsoft.Compute/Locations/${r.location}/Publishers/${publisher}/ArtifactTypes/VMImage/Offers/${offer}/Skus/${sku}/Versions/${version}`,
-        },
-      },
-      diskSizeGB: d.sizeGB,
-      diskState: d.managedBy ? 'Attached' : 'Unattached',
-      provisioningState: r.state,
-      uniqueId: r.guid,
-    };
-    return o;
-  }
-
-  private vmBody(r: Res, o: Obj, instanceView: boolean): Obj {
-    const d = r.data as VmData;
-    if (d.plan) o.plan = d.plan;
-    if (r.zones) o.zones = r.zones;
-    const disk = this.items.get(d.disk.toLowerCase());
-    const dd = disk?.data as DiskData | undefined;
-    const props: Obj = {
-      vmId: d.vmId,
-      hardwareProfile: { vmSize: d.size },
-      storageProfile: {
-        imageReference: { ...d.image },
-        osDisk: {
-          osType: 'Linux',
-          name: d.disk.split('/').pop(),
-          createOption: 'FromImage',
-          caching: dd?.caching ?? 'ReadWrite',
-          managedDisk: { storageAccountType: dd?.sku ?? 'Standard_LRS', id: d.disk },
-          deleteOption: dd?.deleteOption ?? 'Detach',
-          diskSizeGB: dd?.sizeGB ?? 30,
-        },
-        dataDisks: [],
-        diskControllerType: 'SCSI',
-      },
-      osProfile: {
-        computerName: d.computerName,
-        adminUsername: d.adminUsername,
-        linuxConfiguration: {
-          disablePasswordAuthentication: d.disablePassword,
-          ssh: { publicKeys: d.keys },
-          provisionVMAgent: true,
-          patchSettings: { patchMode: 'ImageDefault', assessmentMode: 'ImageDefault' },
-          enableVMAgentPlatformUpdates: false,
-        },
-        secrets: [],
-        allowExtensionOperations: true,
-        requireGuestProvisionSignal: true,
-      },
-      networkProfile: {
-        networkInterfaces: d.nics.map((n) => {
-          const ref: Obj = { id: n.id };
-          const p: Obj = {};
-          if (n.primary !== undefined) p.primary = n.primary;
-          if (n.deleteOption) p.deleteOption = n.deleteOption;
-          if (Object.keys(p).length) ref.properties = p;
-          return ref;
-        }),
-      },
-      provisioningState: r.state,
-      timeCreated: d.timeCreated,
-    };
-    if (d.availabilitySet) props.availabilitySet = { id: d.availabilitySet };
-    if (instanceView) props.instanceView = this.instanceView(r);
-    o.properties = props;
-    return o;
-  }
-
-  private instanceView(r: Res): Obj {
-    const d = r.data as VmData;
-    const now = new Date().toISOString();
-    const displays: Record<string, string> = {
-      running: 'VM running',
-      stopped: 'VM stopped',
-      deallocated: 'VM deallocated',
-      starting: 'VM starting',
-      stopping: 'VM stopping',
-      deallocating: 'VM deallocating',
-    };
-    const prov =
-      r.state === 'Succeeded'
-        ? {
-            code: 'ProvisioningState/succeeded',
-            level: 'Info',
-            displayStatus: 'Provisioning succeeded',
-            time: now,
-          }
-        : r.state === 'Failed'
-          ? {
-              code: 'ProvisioningState/failed',
-              level: 'Error',
-              displayStatus: 'Provisioning failed',
-              time: now,
-            }
-          : { code: `ProvisioningState/${r.state.toLowerCase()}`, level: 'Info', displayStatus: r.state };
-    const statuses: Obj[] = [prov];
-    if (r.state !== 'Creating' || d.power !== 'starting')
-      statuses.push({
-        code: `PowerState/${d.power}`,
-        level: 'Info',
-        displayStatus: displays[d.power] ?? d.power,
-      });
-    else statuses.push({ code: 'PowerState/starting', level: 'Info', displayStatus: 'VM starting' });
-    const running = d.power === 'running';
-    return {
-      computerName: d.computerName,
-      osName: 'ubuntu',
-      osVersion: d.image.exactVersion.split('.').slice(0, 2).join('.'),
-      hyperVGeneration: d.generation,
-      vmAgent: {
-        vmAgentVersion: running ? '2.12.0.2' : 'Unknown',
-        statuses: running
-          ? [
-              {
-                code: 'ProvisioningState/succeeded',
-                level: 'Info',
-                displayStatus: 'Ready',
-                message: 'GuestAgent is running and processing the extensions.',
-                time: now,
-              },
-            ]
-          : [],
-      },
-      disks: [
-        {
-          name: d.disk.split('/').pop(),
-          statuses: [
-            {
-              code: 'ProvisioningState/succeeded',
-              level: 'Info',
-              displayStatus: 'Provisioning succeeded',
-              time: now,
-            },
-          ],
-        },
-      ],
-      statuses,
-    };
-  }
 }
 
 interface Ctx {
@@ -2941,7 +1551,10 @@ function serverTLS(ca?: { certPath: string; keyPath: string }) {
   let made = tls.get(cacheKey);
   if (!made) {
     made = (async () => {
+      // A run killed with SIGKILL skips onProcessEnd: its folder goes at a later run's start.
+      sweepKilledDirs('fake-arm-');
       const dir = await mkdtemp(join(tmpdir(), 'fake-arm-'));
+      await writeFile(join(dir, 'owner'), String(process.pid));
       onProcessEnd(() => rmSync(dir, { recursive: true, force: true }));
       if (!ca) {
         await makeTestCA(dir, 'ca');
@@ -2975,22 +1588,32 @@ export function apiVersionFor(path: string): string {
   return API_VERSIONS.resources[0];
 }
 
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
+/** Runs validate.py over recorded bodies: problems, [] when every body matches its description. */
+export async function validateRecords(records: Recorded[]): Promise<string[]> {
+  return JSON.parse(await runValidator([], JSON.stringify(records)));
 }
 
-/** Runs validate.py over recorded bodies: problems, [] when every body matches its description. */
-export function validateRecords(records: Recorded[]): Promise<string[]> {
+/**
+ * The check of the checker: validate.py over the published x-ms-examples of these operations,
+ * which real ARM answered. How many bodies it read, and what it found wrong with them.
+ */
+export async function validateExamples(
+  operations: string[],
+): Promise<{ checked: number; problems: string[] }> {
+  return JSON.parse(await runValidator(['--examples', ...operations], ''));
+}
+
+function runValidator(args: string[], input: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'python3',
-      [join(import.meta.dirname, 'validate.py'), SPEC_DIR],
+      [join(import.meta.dirname, 'validate.py'), SPEC_DIR, ...args],
       { maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-        resolve(JSON.parse(stdout));
+        resolve(stdout);
       },
     );
-    child.stdin!.end(JSON.stringify(records));
+    child.stdin!.end(input);
   });
 }

@@ -3,6 +3,8 @@ descriptions (../shared/reference/api-specs/azure/specification).
 
 argv[1]: the specification folder. stdin: JSON list of {"op": operationId, "status": int, "body": ...,
 "kind": "response"|"request"}. stdout: JSON list of problems (strings); empty when every body matches.
+With `--examples OPERATION_ID...` instead of stdin: the x-ms-examples bodies of those operations are
+checked, the check of the checker ({"checked": n, "problems": [...]}).
 
 The descriptions are read as Draft 4 JSON Schema, with three changes that make the check strict
 where Swagger is loose and lenient where ARM is:
@@ -152,6 +154,10 @@ def reshape(docs, request):
                     node["required"] = req
                 else:
                     del node["required"]
+            if node.get("x-nullable") is True:
+                inner = {k: v for k, v in node.items() if k != "x-nullable"}
+                node.clear()
+                node["anyOf"] = [inner, {"type": "null"}]
         elif isinstance(node, list):
             for v in node:
                 walk(v)
@@ -227,10 +233,14 @@ def main():
             return None
         return {"$ref": f"{base}/responses/{key}/schema"}
 
+    if sys.argv[2:3] == ["--examples"]:
+        records = examples(docs, ops, set(sys.argv[3:]))
+    else:
+        records = json.load(sys.stdin)
     problems = []
     validators = {}
-    for i, rec in enumerate(json.load(sys.stdin)):
-        where = f"#{i} {rec['kind']} {rec['op']} {rec['status']}"
+    for i, rec in enumerate(records):
+        where = f"#{i} {rec['kind']} {rec['op']} {rec['status']}{' ' + rec['example'] if 'example' in rec else ''}"
         try:
             schema = schema_for(rec)
         except LookupError as e:
@@ -248,7 +258,30 @@ def main():
             validators[key] = Draft4Validator(schema, registry=registries[rec["kind"] == "request"])
         for err in validators[key].iter_errors(body):
             problems.append(f"{where}: /{'/'.join(map(str, err.absolute_path))}: {err.message[:300]}")
-    json.dump(problems, sys.stdout)
+    json.dump({"checked": len(records), "problems": problems} if sys.argv[2:3] == ["--examples"] else problems, sys.stdout)
+
+
+def examples(docs, ops, wanted):
+    """The request and response bodies of the x-ms-examples of the wanted operations, as records."""
+    records = []
+    for op_id in sorted(wanted):
+        if op_id not in ops:
+            continue
+        uri, _path, method, item = ops[op_id]
+        o = item[method]
+        body = next((p["name"] for p in o.get("parameters", []) if p.get("in") == "body"), None)
+        for name, ref in o.get("x-ms-examples", {}).items():
+            # absolutize() already made the example's $ref a file:// URI.
+            file = ref["$ref"].split("#")[0].removeprefix("file://")
+            if not os.path.exists(file):
+                continue
+            ex = json.load(open(file))
+            if body and body in ex.get("parameters", {}):
+                records.append({"op": op_id, "kind": "request", "status": 0, "body": ex["parameters"][body], "example": name})
+            for status, answer in ex.get("responses", {}).items():
+                if "body" in answer:
+                    records.append({"op": op_id, "kind": "response", "status": int(status), "body": answer["body"], "example": name})
+    return records
 
 
 main()

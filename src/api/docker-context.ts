@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ContextTLS,
+  contextHost,
+  contextOwner,
+  contextPaths,
+  contextStore,
+  currentContext,
+  dockerConfigDir,
+  removeContext,
+  setCurrentContext,
+  writeContext,
+} from '../docker-context/store.js';
+import { errorMessage, MachineError } from '../errors.js';
+import type { ApiContext } from './context.js';
+import type { Machine } from './machine.js';
+
+/**
+ * Every machine is also a docker context of the same name in the docker CLI's own store, so that
+ * `docker --context NAME` and `docker context use NAME` reach it without `env`. Contexts follow
+ * the machine: made by create, rewritten when its URL or certificates change (start, restart,
+ * regenerate-certs, provision), removed by rm. A context of that name that another tool (or
+ * another store) made is never touched. MACHINE_DOCKER_CONTEXT=off turns all of it off.
+ */
+export function contextsEnabled(env: NodeJS.ProcessEnv): boolean {
+  return !/^(off|0|false|no)$/i.test(env.MACHINE_DOCKER_CONTEXT ?? '');
+}
+
+/** Bring the machine's context up to date with its URL and certificates; warns, never fails. */
+export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: string): Promise<void> {
+  if (!contextsEnabled(ctx.env)) return;
+  const dir = dockerConfigDir(ctx.env);
+  try {
+    const host = url ?? (await m.driver.getURL());
+    if (!host) return;
+    const owner = await contextOwner(dir, m.name);
+    if (owner === 'other' || (owner === 'ours' && (await contextStore(dir, m.name)) !== ctx.store.root)) {
+      ctx.events({
+        kind: 'warn',
+        message: `A docker context named "${m.name}" exists and was not made by this store; it is left as it is (use 'docker-machine env ${m.name}' for this machine)`,
+      });
+      return;
+    }
+    const tls = await machineTLS(m);
+    if (owner === 'ours' && (await contextHost(dir, m.name)) === host && (await sameTLS(dir, m.name, tls)))
+      return;
+    await writeContext(dir, {
+      name: m.name,
+      host,
+      description: `docker-machine ${m.name} (${m.config.DriverName})`,
+      store: ctx.store.root,
+      tls,
+    });
+  } catch (err) {
+    ctx.events({
+      kind: 'warn',
+      message: `Warning: the docker context "${m.name}" was not updated: ${errorMessage(err)}`,
+    });
+  }
+}
+
+/** Remove the machine's context (only one this store made); a current context falls back to default. */
+export async function dropMachineContext(ctx: ApiContext, name: string): Promise<void> {
+  if (!contextsEnabled(ctx.env)) return;
+  const dir = dockerConfigDir(ctx.env);
+  try {
+    if ((await contextStore(dir, name)) !== ctx.store.root) return;
+    await removeContext(dir, name);
+    if ((await currentContext(dir)) === name) {
+      await setCurrentContext(dir, null);
+      ctx.events({
+        kind: 'info',
+        message: `The current docker context was "${name}"; it is now "default"`,
+      });
+    }
+  } catch (err) {
+    ctx.events({
+      kind: 'warn',
+      message: `Warning: the docker context "${name}" was not removed: ${errorMessage(err)}`,
+    });
+  }
+}
+
+/**
+ * Make the machine's context the docker CLI's current one (`docker-machine use NAME`), writing
+ * it first if it is missing or stale; null goes back to the default context.
+ */
+export async function useMachineContext(ctx: ApiContext, m: Machine | null): Promise<string> {
+  const dir = dockerConfigDir(ctx.env);
+  if (m === null) {
+    await setCurrentContext(dir, null);
+    return 'default';
+  }
+  const url = await m.driver.getURL();
+  if (!url)
+    throw new MachineError(
+      `Machine "${m.name}" has no URL yet; start it first: docker-machine start ${m.name}`,
+    );
+  const store = await contextStore(dir, m.name);
+  if ((await contextOwner(dir, m.name)) !== 'none' && store !== ctx.store.root) {
+    throw new MachineError(
+      `A docker context named "${m.name}" exists and was not made by this store (${dir}); remove it with 'docker context rm ${m.name}' or use 'docker-machine env ${m.name}'`,
+    );
+  }
+  await syncMachineContext({ ...ctx, env: { ...ctx.env, MACHINE_DOCKER_CONTEXT: 'on' } }, m, url);
+  await setCurrentContext(dir, m.name);
+  return m.name;
+}
+
+async function machineTLS(m: Machine): Promise<ContextTLS | undefined> {
+  const d = m.config.HostOptions.AuthOptions.StorePath;
+  try {
+    const [ca, cert, key] = await Promise.all(
+      ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(d, f))),
+    );
+    return { ca, cert, key };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function sameTLS(dir: string, name: string, tls: ContextTLS | undefined): Promise<boolean> {
+  const docker = join(contextPaths(dir, name).tls, 'docker');
+  try {
+    const [ca, cert, key] = await Promise.all(
+      ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(docker, f))),
+    );
+    return !!tls && ca.equals(tls.ca) && cert.equals(tls.cert) && key.equals(tls.key);
+  } catch {
+    return tls === undefined;
+  }
+}
