@@ -456,6 +456,28 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
     );
   });
 
+  test("a machine the original made (no ledger in its config.json): status, then rm by the original's names", async () => {
+    await start();
+    await killAt(/Virtual machine address: 127\.0\.0\.1/, 'old1', [], false);
+    const cfgPath = join(s.dir, 'machines', 'old1', 'config.json');
+    const cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
+    for (const k of ['Ledger', 'VMID', 'NICID', 'PublicIPID', 'AvailabilitySetID']) delete cfg.Driver[k];
+    await writeFile(cfgPath, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    const st = await s.run(['status', 'old1'], { env: env() });
+    assert.equal(st.stdout.trim(), 'Running', st.stderr);
+    const r = await s.run(['rm', '-y', 'old1'], { env: env(), timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Deleted virtual machine old1[\s\S]*Deleted network interface old1-nic[\s\S]*Deleted public IP address old1-ip[\s\S]*Deleted subnet docker-machine[\s\S]*Deleted virtual network docker-machine-vnet[\s\S]*Deleted network security group old1-firewall[\s\S]*Deleted availability set docker-machine/,
+    );
+    // The original never deleted the group; its OS disk (ours: managed) went with the VM.
+    assert.deepEqual(
+      fake.resources().map((x) => x.id.split('/').at(-1)),
+      ['docker-machine'],
+    );
+  });
+
   test('every option reaches the requests: zone, tags, disk, custom data, open ports, private address; no public IP', async () => {
     await start();
     const custom = join(home, 'cloud-init.yml');

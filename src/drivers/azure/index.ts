@@ -8,7 +8,7 @@ import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone, isRefusal } from '../cloud/errors.js';
-import { cleanupError, deleteLedger, type Ledger, type ResourceKind } from '../cloud/ledger.js';
+import { cleanupError, deleteLedger, LEDGER_KEY, type Ledger, type ResourceKind } from '../cloud/ledger.js';
 import { type ServerStatus, waitUntilRunning } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import { API_VERSION, ARM, type Provider, type TokenSource } from './api.js';
@@ -125,6 +125,14 @@ class AzureDriver extends CloudDriver {
     });
     this.clients.set(key, arm);
     return arm;
+  }
+
+  /**
+   * The create got as far as the VM: its id saved, or (a machine the original made, whose
+   * config.json has no VMID) an address. The VM's id follows from the group and name either way.
+   */
+  private get hasVM(): boolean {
+    return !!(str(this.json, 'VMID') || str(this.json, 'IPAddress'));
   }
 
   private get subscription(): string {
@@ -680,7 +688,11 @@ class AzureDriver extends CloudDriver {
   protected async serverAddress(ctx: DriverContext): Promise<string> {
     const arm = this.arm(ctx);
     const nic = await arm.get<Resource<{ ipConfigurations?: IPConfig[] }>>(
-      this.at(str(this.json, 'NICID'), 'network'),
+      this.at(
+        str(this.json, 'NICID') ||
+          this.rid(this.group, 'Microsoft.Network/networkInterfaces', `${this.machineName}-nic`),
+        'network',
+      ),
     );
     const cfg = nic.properties?.ipConfigurations?.[0]?.properties;
     const privateIP = cfg?.privateIPAddress ?? '';
@@ -757,7 +769,7 @@ class AzureDriver extends CloudDriver {
   }
 
   private async power(ctx: DriverContext, action: string, query = ''): Promise<void> {
-    if (!str(this.json, 'VMID'))
+    if (!this.hasVM)
       throw new MachineError(
         `machine "${this.machineName}" has no virtual machine (its create did not finish); remove it with rm`,
       );
@@ -782,6 +794,38 @@ class AzureDriver extends CloudDriver {
         setTimeout(r, Math.min(this.pollIntervalMs, this.arm().lro.defaultIntervalMs)),
       );
     }
+  }
+
+  /**
+   * A machine the original made has no ledger: what its create made is known by the original's
+   * names, as its rm knew it (the VM, NIC, public IP, NSG, then the availability set, subnet and
+   * network when nothing else uses them; never the group). Its OS disk blob is not ours to find.
+   */
+  override async remove(ctx: DriverContext): Promise<void> {
+    if (!(LEDGER_KEY in this.json)) {
+      const ledger = this.ledger(ctx);
+      const m = this.machineName;
+      const vnet = this.vnetRef();
+      const vnetId = this.rid(vnet.group, 'Microsoft.Network/virtualNetworks', vnet.name);
+      const original: [string, string][] = [
+        [
+          'availability_set',
+          this.rid(this.group, 'Microsoft.Compute/availabilitySets', str(this.json, 'AvailabilitySet')),
+        ],
+        [
+          'network_security_group',
+          this.rid(this.group, 'Microsoft.Network/networkSecurityGroups', `${m}-firewall`),
+        ],
+        ['virtual_network', vnetId],
+        ['subnet', `${vnetId}/subnets/${str(this.json, 'SubnetName')}`],
+        ['public_ip', this.rid(this.group, 'Microsoft.Network/publicIPAddresses', `${m}-ip`)],
+        ['network_interface', this.rid(this.group, 'Microsoft.Network/networkInterfaces', `${m}-nic`)],
+        ['virtual_machine', this.vmId()],
+      ];
+      for (const [kind, id] of original)
+        await ledger.intend(kind, { by: 'id', value: id }, `${KINDS[kind].noun} ${id.split('/').at(-1)}`);
+    }
+    await super.remove(ctx);
   }
 
   async start(ctx: DriverContext): Promise<void> {
@@ -816,7 +860,7 @@ class AzureDriver extends CloudDriver {
   }
 
   async getState(signal?: AbortSignal): Promise<MachineState> {
-    if (!str(this.json, 'VMID')) return 'NotFound';
+    if (!this.hasVM) return 'NotFound';
     try {
       return machineState((await this.instanceView(signal)).statuses);
     } catch (err) {
