@@ -156,7 +156,7 @@ export class ARM {
         if (!BUSY.test(code) || Date.now() - started > boundMs || this.lro.signal?.aborted) throw err;
         const uri =
           err instanceof CloudAPIError
-            ? /use uri:\s*(https:\/\/\S+?)\.?(?:\s|$)/.exec(err.apiMessage)?.[1]
+            ? /use uri:\s*(https?:\/\/\S+?)\.?(?:\s|$)/.exec(err.apiMessage)?.[1]
             : undefined;
         this.conn.stats.retries++;
         if (uri)

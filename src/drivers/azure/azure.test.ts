@@ -221,6 +221,36 @@ describe('azure: long-running operations', () => {
     }
   });
 
+  test('a PUT refused while another operation holds the resource waits for that operation, then is sent again', async () => {
+    let puts = 0;
+    let opPolls = 0;
+    const m = await miniARM((req, res) => {
+      if (req.method === 'PUT') {
+        puts++;
+        if (puts === 1)
+          return json(res, 409, {
+            error: {
+              code: 'AnotherOperationInProgress',
+              message: `Operation PutvirtualNetworks could not be performed: another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: http://${req.headers.host}/op/9?api-version=2024-01-01.`,
+            },
+          });
+        return json(res, 200, { id: '/v', properties: { provisioningState: 'Succeeded' } });
+      }
+      if (req.url?.startsWith('/op/9')) {
+        opPolls++;
+        return json(res, 200, { status: opPolls < 2 ? 'InProgress' : 'Succeeded' }, { 'retry-after': '0' });
+      }
+      return json(res, 200, { id: '/v', properties: { provisioningState: 'Succeeded' } });
+    });
+    try {
+      await m.arm.put('/v?api-version=2024-01-01', {}, 'create of virtual network v');
+      assert.equal(puts, 2);
+      assert.equal(opPolls, 2);
+    } finally {
+      await m.close();
+    }
+  });
+
   test('a poll URL on another host is not followed (the token stays with Resource Manager)', async () => {
     const m = await miniARM((_req, res) =>
       json(res, 202, undefined, { location: 'http://198.51.100.7/steal', 'retry-after': '0' }),
