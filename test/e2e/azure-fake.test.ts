@@ -141,6 +141,11 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
       /--azure-tags "team,a,env": expected key,value pairs/,
     ],
     [
+      'a zone the location lacks',
+      ['--azure-availability-zone', '2'],
+      /location westus has no availability zone 2 \(it has none\); leave out --azure-availability-zone or choose another location/,
+    ],
+    [
       'a zone and an availability set',
       ['--azure-availability-zone', '1', '--azure-availability-set', 'as1'],
       /availability zone or an availability set, not both/,

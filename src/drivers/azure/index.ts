@@ -216,9 +216,11 @@ class AzureDriver extends CloudDriver {
     if (sub.state && sub.state !== 'Enabled')
       throw new MachineError(`subscription ${this.subscription} is ${sub.state}; Azure makes nothing in it`);
 
-    const locs = await arm.list<{ name: string; displayName?: string }>(
-      arm.path('subscriptions', '/locations'),
-    );
+    const locs = await arm.list<{
+      name: string;
+      displayName?: string;
+      availabilityZoneMappings?: { logicalZone: string }[];
+    }>(arm.path('subscriptions', '/locations'));
     const want = locationKey(this.location);
     const loc = locs.find((l) => locationKey(l.name) === want || locationKey(l.displayName ?? '') === want);
     if (!loc)
@@ -229,6 +231,12 @@ class AzureDriver extends CloudDriver {
           .join(', ')}`,
       );
     this.set({ Location: loc.name });
+    const zone = str(this.json, 'AvailabilityZone');
+    const zones = loc.availabilityZoneMappings?.map((z) => z.logicalZone);
+    if (zone && zones && !zones.includes(zone))
+      throw new MachineError(
+        `location ${loc.name} has no availability zone ${zone} (${zones.length ? `its zones: ${zones.sort().join(', ')}` : 'it has none'}); leave out --azure-availability-zone or choose another location`,
+      );
 
     // The resource providers the VM needs, registered as the original did.
     for (const ns of ['Microsoft.Compute', 'Microsoft.Network']) {
