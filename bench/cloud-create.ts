@@ -11,7 +11,10 @@
  * instances are running at the first DescribeInstances: there is no wait to subtract, and the
  * overhead is the wall time up to the "Instance address" line.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|amazonec2]
+ * With `--driver azure`, the same against the Resource Manager and Azure AD fakes
+ * (test/fakes/azure/), up to the "Virtual machine address" line.
+ *
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|amazonec2|azure]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,6 +49,7 @@ interface Provider {
 }
 
 async function provider(): Promise<Provider> {
+  if (DRIVER === 'azure') return azureProvider();
   if (DRIVER === 'hetzner') {
     const fake = new FakeHetzner({ token: TOKEN, addresses: ['127.0.0.1'], actionPolls: 2 });
     await fake.start();
@@ -61,7 +65,8 @@ async function provider(): Promise<Provider> {
       stop: () => fake.stop(),
     };
   }
-  if (DRIVER !== 'digitalocean') throw new Error(`--driver ${DRIVER}: digitalocean or hetzner`);
+  if (DRIVER !== 'digitalocean')
+    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, azure or amazonec2`);
   const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
   await fake.start();
   return {
@@ -74,6 +79,64 @@ async function provider(): Promise<Provider> {
       return d?.activeAt && d.answeredAt ? d.activeAt - d.answeredAt : 0;
     },
     stop: () => fake.stop(),
+  };
+}
+
+/**
+ * Resource Manager and Azure AD fakes signed by one CA file. Their operations answer Succeeded at
+ * the first poll with Retry-After 0, so the driver's own floor between polls (100 ms) is part of
+ * the overhead measured; the VM is running when its create operation ends (no wait to subtract).
+ */
+async function azureProvider(): Promise<Provider> {
+  const { FakeAzure } = await import('../test/fakes/azure/arm.js');
+  const { FakeAzureAD } = await import('../test/fakes/azure/aad.js');
+  const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+  const sub = '6a1b9c3e-5f2d-4e8a-9b7c-0d1e2f3a4b5c';
+  const client = '0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d';
+  const secret = 'bench-secret-0123456789';
+  const aad = new FakeAzureAD();
+  await aad.start();
+  aad.addTenant(tenant);
+  aad.registerApp({ clientId: client, secret, tenant });
+  const fake = new FakeAzure({
+    subscriptionId: sub,
+    tenantId: tenant,
+    authorityHost: aad.url,
+    acceptToken: (t) => aad.acceptToken(t),
+    publicAddresses: ['127.0.0.1'],
+    lroPolls: 0,
+    retryAfter: 0,
+  });
+  await fake.start();
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'dm-bench-azure-ca-'));
+  const bundle = join(dir, 'ca.pem');
+  await writeFile(bundle, `${await readFile(aad.caPath, 'utf8')}\n${await readFile(fake.caPath, 'utf8')}`);
+  const calls: string[] = [];
+  const requests = fake.requests;
+  return {
+    url: fake.url,
+    get calls() {
+      calls.length = 0;
+      for (const r of requests)
+        calls.push(`${r.method} ${r.path.replace(/\/(b\d+|warmup)(?=\/|-|$)/g, '/{m}')}`);
+      return calls;
+    },
+    addressLine: /Virtual machine address: /,
+    env: {
+      NODE_EXTRA_CA_CERTS: bundle,
+      AZURE_SUBSCRIPTION_ID: sub,
+      AZURE_CLIENT_ID: client,
+      AZURE_CLIENT_SECRET: secret,
+      AZURE_RESOURCE_MANAGER_ENDPOINT: fake.url,
+      AZURE_AUTHORITY_HOST: aad.url,
+    },
+    waitMs: () => 0,
+    stop: async () => {
+      await fake.stop();
+      await aad.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 

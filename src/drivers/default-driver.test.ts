@@ -75,7 +75,7 @@ test('no engine and no qemu: one line naming every driver and what it needs', as
   const err = await chooseDefaultDriver({ DOCKER_HOST: `tcp://127.0.0.1:${port}`, PATH: '' }).catch((e) => e);
   assert.equal(
     err.message,
-    `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); hyperv needs Windows with Hyper-V and its PowerShell module, run by a Hyper-V Administrator; none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${qemuName} on the PATH); virtualbox needs VirtualBox (VBoxManage on the PATH) (no VBoxManage on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
+    `Error: no driver given and none can be chosen: amazonec2 needs AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials); azure needs an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code); digitalocean needs a DigitalOcean API token (--digitalocean-access-token, $DIGITALOCEAN_ACCESS_TOKEN, or doctl auth init); docker needs a Docker engine (--docker-host, $DOCKER_HOST) (Cannot connect to the Docker engine at tcp://127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused); generic needs a Linux server reached by SSH (--generic-ip-address); hetzner needs a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create); hyperv needs Windows with Hyper-V and its PowerShell module, run by a Hyper-V Administrator; none needs a running engine's URL (--url); qemu needs QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img) (no ${qemuName} on the PATH); virtualbox needs VirtualBox (VBoxManage on the PATH) (no VBoxManage on the PATH). Choose one with --driver (-d) NAME or $MACHINE_DRIVER`,
   );
   assert.equal(err.exitCode, 1);
   assert.ok(!err.message.includes('\n'));
@@ -148,7 +148,7 @@ test('qemu follows docker when qemu-system is on the PATH', async () => {
     // A candidate that is not registered is skipped.
     await assert.rejects(
       chooseDefaultDriver(env, candidates, (n) => n === 'docker'),
-      /no driver given and none can be chosen: amazonec2 needs .*; digitalocean needs .*; docker needs/,
+      /no driver given and none can be chosen: amazonec2 needs .*; azure needs .*; digitalocean needs .*; docker needs/,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -21,6 +21,13 @@ const drivers: Record<string, DriverEntry> = {
       'AWS credentials (--amazonec2-access-key and --amazonec2-secret-key, $AWS_ACCESS_KEY_ID, or a profile in ~/.aws/credentials)',
     load: async () => (await import('./amazonec2/index.js')).amazonec2Driver,
   },
+  azure: {
+    description:
+      'an Azure virtual machine with a managed disk, reached as docker-user over SSH at its public (or private) address',
+    needs:
+      'an Azure subscription (--azure-subscription-id, $AZURE_SUBSCRIPTION_ID) and a sign-in (a service principal, az login, or the device code)',
+    load: async () => (await import('./azure/index.js')).azureDriver,
+  },
   digitalocean: {
     description: 'a DigitalOcean droplet, reached as root over SSH at its public IPv4',
     needs:
