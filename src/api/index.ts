@@ -13,7 +13,7 @@ import { envOrDefault } from '../flags/parse.js';
 import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
-import type { ProgressListener } from './events.js';
+import { type ProgressListener, toJsonEvent, tracked } from './events.js';
 import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
 import type { HostListItem } from './list.js';
 import { type Machine, saveMachine } from './machine.js';
@@ -23,7 +23,7 @@ import { type RemoveResult, removeMachine } from './remove.js';
 
 export type { HostConfig } from '../store/host.js';
 export { MachineError, NotExistError, PreCreateError, ToolExitError, UsageError } from './errors.js';
-export type { ProgressEvent } from './events.js';
+export type { JsonEvent, Operation, ProgressEvent } from './events.js';
 export type {
   CopyRequest,
   CreateRequest,
@@ -37,6 +37,7 @@ export type {
   ProgressListener,
   RemoveResult,
 };
+export { toJsonEvent };
 
 /** Options of start, stop, restart and kill. */
 export interface LifecycleRequest {
@@ -66,7 +67,7 @@ export class MachineAPI extends MachineQueries {
   /** Loaded on use: creating pulls in key generation (node:crypto), which light commands never need. */
   async create(req: CreateRequest): Promise<Machine> {
     const { createMachine } = await import('./create.js');
-    return createMachine(this.ctx, req);
+    return tracked(this.ctx, req.name, 'create', (ctx) => createMachine(ctx, req));
   }
 
   /**
@@ -79,8 +80,17 @@ export class MachineAPI extends MachineQueries {
     return createFleet(this.ctx, req);
   }
 
+  /** Reported as failed (while resolving) when the folder stays, as the CLI's rm then fails. */
   remove(name: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
-    return removeMachine(this.ctx, name, !!opts.force);
+    let result: RemoveResult | undefined;
+    return tracked(this.ctx, name, 'rm', async (ctx) => {
+      result = await removeMachine(ctx, name, !!opts.force);
+      if (!result.removed) throw new Error(result.driverError ?? `Can't remove "${name}"`);
+      return result;
+    }).catch((err) => {
+      if (result) return result;
+      throw err;
+    });
   }
 
   /** Provision the machine again: hostname, engine (kept when present), certificates, daemon options. */
@@ -121,23 +131,23 @@ export class MachineAPI extends MachineQueries {
   /** Start a stopped machine and wait for its engine (see STARTED_NOTICE in ./lifecycle.js). */
   async start(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { startMachine } = await import('./lifecycle.js');
-    await startMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'start', (ctx) => startMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   async stop(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { stopMachine } = await import('./lifecycle.js');
-    await stopMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'stop', (ctx) => stopMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   /** Restart (generic: reboot over SSH) and wait for the engine; a stopped machine is started. */
   async restart(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { restartMachine } = await import('./lifecycle.js');
-    await restartMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'restart', (ctx) => restartMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   async kill(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { killMachine } = await import('./lifecycle.js');
-    await killMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'kill', (ctx) => killMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   /** A session on the machine wired to this process's terminal; resolves to the remote exit code. */

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { runCLI } from './app.js';
 import type { CommandInfo } from './command.js';
 import { fdWriter } from './fd-writer.js';
@@ -21,6 +22,8 @@ export function runProcess(commands: CommandInfo[]): void {
     {
       stdout,
       stderr,
+      isTTY: isatty(1),
+      columns: () => process.stdout.columns,
       // Only rm's prompt reads stdin; creating the stream costs start-up time.
       get stdin() {
         return process.stdin;
