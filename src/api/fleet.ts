@@ -54,7 +54,10 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
   const requests = req.machines.map((r) => ({ ...r, signal: req.signal ?? r.signal }));
   ctx.events({
     kind: 'info',
-    message: `Creating ${names.length} machines, ${parallel} at a time: ${names.join(', ')}`,
+    message:
+      names.length === 1
+        ? `Creating 1 machine: ${names[0]}`
+        : `Creating ${names.length} machines, ${parallel} at a time: ${names.join(', ')}`,
   });
   // Once for all: the CA and its lines before the machines' own, and one warning, not one each.
   const first = requests[0];

@@ -10,6 +10,7 @@ import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
+import type { ApplyMachine, ApplyPlan, ApplyRequest, ApplyResult } from './apply.js';
 import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
@@ -25,6 +26,10 @@ export type { HostConfig } from '../store/host.js';
 export { MachineError, NotExistError, PreCreateError, ToolExitError, UsageError } from './errors.js';
 export type { JsonEvent, Operation, ProgressEvent } from './events.js';
 export type {
+  ApplyMachine,
+  ApplyPlan,
+  ApplyRequest,
+  ApplyResult,
   CopyRequest,
   CreateRequest,
   Driver,
@@ -78,6 +83,22 @@ export class MachineAPI extends MachineQueries {
   async createMany(req: FleetRequest): Promise<FleetResult> {
     const { createFleet } = await import('./fleet.js');
     return createFleet(this.ctx, req);
+  }
+
+  /**
+   * A declarative fleet (docs/apply.md): what is missing is created, what differs is reported
+   * (recreated with `recreate`), what an apply of the same label made and is no longer listed is
+   * removed with `prune`. Failures are in the result, as with createMany.
+   */
+  async apply(req: ApplyRequest): Promise<ApplyResult> {
+    const { applyFleet } = await import('./apply.js');
+    return applyFleet(this.ctx, req);
+  }
+
+  /** What apply would do, changing nothing (each machine's line is also a progress event). */
+  async planApply(req: ApplyRequest): Promise<ApplyPlan> {
+    const { planApply } = await import('./apply.js');
+    return planApply(this.ctx, req);
   }
 
   /** Reported as failed (while resolving) when the folder stays, as the CLI's rm then fails. */

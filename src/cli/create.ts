@@ -181,7 +181,7 @@ async function createFleet(ctx: CommandContext, requests: CreateRequest[], paral
 }
 
 /** The subset of parsed flags that belongs to the driver. */
-function pick(all: ParsedFlags, defs: FlagDef[]): ParsedFlags {
+export function pick(all: ParsedFlags, defs: FlagDef[]): ParsedFlags {
   const out: ParsedFlags = { values: new Map(), explicit: new Set() };
   for (const d of defs) {
     const v = all.values.get(d.name);
