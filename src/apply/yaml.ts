@@ -149,6 +149,8 @@ class FlowParser {
     const rest = this.s.slice(this.pos);
     const end = rest.search(stop);
     const raw = rest.slice(0, end).trim();
+    if (/^[&*!|>%@`]/.test(raw))
+      throw new DocError(this.line, `unsupported YAML (${raw[0]}): see docs/apply.md`);
     this.pos += end;
     return { kind: 'scalar', line: this.line, value: plain(raw), quoted: false };
   }
