@@ -57,8 +57,8 @@ export async function run(ctx: CommandContext): Promise<void> {
     await apiFor(ctx, { machineColumn: column }).planApply(req);
     return;
   }
-  // The live view covers the machines the file lists; a pruned one's lines print above it.
-  const live = liveViewFor(ctx, names);
+  // The plan decides which machines change: each gets its live line when its work starts.
+  const live = liveViewFor(ctx, names, true);
   const api = apiFor(ctx, { machineColumn: column, live });
   const ac = new AbortController();
   let interrupted = 0;

@@ -30,12 +30,17 @@ export class LiveView {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
+  /**
+   * `names` sets the name column's width and, unless `rowsOnStart`, the rows; with `rowsOnStart`
+   * (apply, whose plan decides which machines change) a machine's row appears when it starts.
+   */
   constructor(
     names: string[],
     private readonly opts: LiveViewOptions,
+    private readonly rowsOnStart = false,
   ) {
-    for (const n of names) this.rows.set(n, { step: 'waiting', state: 'waiting' });
-    this.width = Math.max(...names.map((n) => n.length));
+    if (!rowsOnStart) for (const n of names) this.rows.set(n, { step: 'waiting', state: 'waiting' });
+    this.width = Math.max(1, ...names.map((n) => n.length));
     this.now = opts.now ?? Date.now;
   }
 
@@ -52,10 +57,13 @@ export class LiveView {
   }
 
   event(e: ProgressEvent): void {
-    const row = e.machine === undefined ? undefined : this.rows.get(e.machine);
     if (e.kind === 'debug') return;
-    if (!row || e.kind === 'warn') {
-      const prefix = row ? `${e.machine?.padEnd(this.width)} | ` : '';
+    if (this.rowsOnStart && e.kind === 'state' && e.state === 'started' && e.machine !== undefined)
+      this.rows.set(e.machine, { step: 'waiting', state: 'waiting' });
+    const row = e.machine === undefined ? undefined : this.rows.get(e.machine);
+    // A plan line, a warning, or a line of a machine without a row: a plain line above the block.
+    if (!row || e.kind === 'warn' || e.operation === 'apply') {
+      const prefix = e.machine === undefined ? '' : `${e.machine.padEnd(this.width)} | `;
       this.above(`${prefix}${e.message}`);
       return;
     }
@@ -111,7 +119,11 @@ export class LiveView {
 }
 
 /** The live view of these machines when stdout is a terminal (not with --json or --debug). */
-export function liveViewFor(ctx: CommandContext, names: string[]): LiveView | undefined {
+export function liveViewFor(ctx: CommandContext, names: string[], rowsOnStart = false): LiveView | undefined {
   if (!ctx.out.isTerminal || ctx.out.debugEnabled || flagBool(ctx.flags, 'json')) return undefined;
-  return new LiveView(names, { write: (s) => ctx.out.write(s), columns: () => ctx.out.columns() });
+  return new LiveView(
+    names,
+    { write: (s) => ctx.out.write(s), columns: () => ctx.out.columns() },
+    rowsOnStart,
+  );
 }

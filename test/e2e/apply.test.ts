@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type CliStore, tempStore } from '../helpers/cli.js';
+import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
 
 // docs/apply.md with `none` machines: their URL is a closed loopback port, so no engine is needed.
 describe('apply -f FILE', () => {
@@ -150,6 +150,28 @@ ${extra}`;
       ['started', 'done'],
     );
     assert.match(r.stderr, /^Created 1 machine: j1$/m);
+  });
+
+  test('on a terminal: plan lines, then one live line per machine as its create starts', async () => {
+    const path = join(s.dir, 'live.yaml');
+    await write(
+      'label: live\nmachines:\n  - {name: lv1, driver: none, flags: {url: "tcp://127.0.0.1:6"}}\n  - {name: lv-two, driver: none, flags: {url: "tcp://127.0.0.1:7"}}\n',
+      path,
+    );
+    const cmd = `'${process.execPath}' '${binPath}' apply -f '${path}'`;
+    const r = await runProcess('script', ['-qec', cmd, '/dev/null'], {
+      env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: join(s.dir, 'docker-config') },
+    });
+    assert.equal(r.code, 0, r.stdout);
+    const out = r.stdout.replaceAll('\r', '');
+    assert.match(out, /^lv1 {4}\| Plan: create lv1 \(driver none\)$/m);
+    assert.ok(out.includes('\x1b[2A'), 'the two lines are redrawn in place');
+    const last = out.slice(out.lastIndexOf('\x1b[2A'));
+    assert.match(last, /\x1b\[2Klv1 {4}\| +\d+s {2}done\n/);
+    assert.match(last, /\x1b\[2Klv-two \| +\d+s {2}done\n/);
+    assert.ok(!/^lv1 +\| Creating machine/m.test(out), 'no interleaved log lines');
+    assert.match(out, /^Created 2 machines: lv1, lv-two$/m);
+    assert.equal((await s.run(['rm', '-y', 'lv1', 'lv-two'])).code, 0);
   });
 
   // Each bad file: exactly one line naming the file, the line and the field; nothing is created.
