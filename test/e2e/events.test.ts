@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { binPath, type CliStore, repoRoot, runProcess, tempStore } from '../helpers/cli.js';
 
 // docs/events.md: --json prints one event a line, the same fields on each, and nothing else on
 // stdout; status and version take --format json; a fleet on a terminal draws one live line per
@@ -178,5 +179,27 @@ describe('--json events and --format json', () => {
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /^evt1 {4}\| Creating machine\.\.\.$/m);
     assert.ok(!plain.stdout.includes('\x1b'));
+  });
+
+  test('the library offers the same stream: state events, and toJsonEvent for the JSON line', async () => {
+    const { MachineAPI, toJsonEvent } = createRequire(import.meta.url)(join(repoRoot, 'dist', 'api.cjs'));
+    const lines: Event[] = [];
+    const api = new MachineAPI({
+      storePath: s.dir,
+      env: { DOCKER_CONFIG: join(s.dir, 'docker-config') },
+      events: (e: unknown) => {
+        const j = toJsonEvent(e);
+        if (j) lines.push(j);
+      },
+    });
+    await api.create({
+      name: 'evlib',
+      driver: 'none',
+      driverFlags: await api.driverFlags('none', { url: URL }),
+    });
+    await api.remove('evlib');
+    const all = events(lines.map((l) => JSON.stringify(l)).join('\n'));
+    assert.equal(lifeOf(all, 'evlib', 'create').at(-1)?.state, 'done');
+    assert.equal(lifeOf(all, 'evlib', 'rm').at(-1)?.state, 'done');
   });
 });
