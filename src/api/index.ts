@@ -95,6 +95,21 @@ export class MachineAPI extends MachineQueries {
     return applyFleet(this.ctx, req);
   }
 
+  /**
+   * apply with a file (YAML or JSON, docs/apply.md): read and checked as `apply -f` does (a bad
+   * file throws one line, FILE:LINE: FIELD: ...), then planned (dryRun) or applied.
+   */
+  async applyFile(
+    path: string,
+    opts: Omit<ApplyRequest, 'label' | 'machines'> & { dryRun?: boolean; nativeSSH?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const { loadApplyFile } = await import('../apply/file.js');
+    const file = await loadApplyFile(path, { env: this.ctx.env, nativeSSH: opts.nativeSSH });
+    const req: ApplyRequest = { ...opts, label: file.label, machines: file.machines };
+    if (opts.dryRun) return { plan: await this.planApply(req), removed: [], removeFailed: [] };
+    return this.apply(req);
+  }
+
   /** What apply would do, changing nothing (each machine's line is also a progress event). */
   async planApply(req: ApplyRequest): Promise<ApplyPlan> {
     const { planApply } = await import('./apply.js');

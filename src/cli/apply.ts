@@ -1,10 +1,10 @@
 import type { ApplyRequest, ApplyResult } from '../api/apply.js';
 import { DEFAULT_PARALLEL } from '../api/fleet.js';
+import { loadApplyFile } from '../apply/file.js';
 import { MachineError, UsageError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagInt, flagString } from '../flags/def.js';
 import { apiFor } from './api.js';
-import { loadApplyFile } from './apply-file.js';
 import type { CommandContext } from './command.js';
 import { exitCodeOf, onInterrupt } from './interrupt.js';
 import { jsonFlag } from './json-flag.js';
@@ -43,7 +43,7 @@ export async function run(ctx: CommandContext): Promise<void> {
   const parallel = flagInt(ctx.flags, 'parallel');
   if (parallel < 1)
     throw new UsageError(`invalid value "${parallel}" for flag -parallel: expected at least 1`, 'apply');
-  const file = await loadApplyFile(path, ctx);
+  const file = await loadApplyFile(path, { env: ctx.env, nativeSSH: ctx.globals.nativeSSH });
   const req: ApplyRequest = {
     label: file.label,
     machines: file.machines,

@@ -98,7 +98,7 @@ export async function run(ctx: CommandContext): Promise<void> {
  */
 export function requestsFor(
   names: string[],
-  ctx: CommandContext,
+  ctx: Pick<CommandContext, 'flags'> & { globals: { nativeSSH: boolean } },
   driver: string,
   driverFlags: ParsedFlags,
 ): CreateRequest[] {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { binPath, type CliStore, repoRoot, runProcess, tempStore } from '../helpers/cli.js';
 
 // docs/apply.md with `none` machines: their URL is a closed loopback port, so no engine is needed.
 describe('apply -f FILE', () => {
@@ -172,6 +173,31 @@ ${extra}`;
     assert.ok(!/^lv1 +\| Creating machine/m.test(out), 'no interleaved log lines');
     assert.match(out, /^Created 2 machines: lv1, lv-two$/m);
     assert.equal((await s.run(['rm', '-y', 'lv1', 'lv-two'])).code, 0);
+  });
+
+  test('from the library: applyFile plans, applies, and refuses a bad file with the same line', async () => {
+    const { MachineAPI } = createRequire(import.meta.url)(join(repoRoot, 'dist', 'api.cjs'));
+    const api = new MachineAPI({ storePath: s.dir, env: { DOCKER_CONFIG: join(s.dir, 'docker-config') } });
+    const path = join(s.dir, 'lib.yaml');
+    await write(
+      'label: lib\nmachines:\n  - name: lib1\n    driver: none\n    flags:\n      url: tcp://127.0.0.1:8\n',
+      path,
+    );
+    const dry = await api.applyFile(path, { dryRun: true });
+    assert.deepEqual(dry.plan.create, ['lib1']);
+    assert.ok(!(await names()).includes('lib1'));
+    const done = await api.applyFile(path);
+    assert.deepEqual(
+      done.fleet.created.map((m: { name: string }) => m.name),
+      ['lib1'],
+    );
+    await write('label: lib\nmachines: []\n', path);
+    const pruned = await api.applyFile(path, { prune: true });
+    assert.deepEqual(pruned.removed, ['lib1']);
+    await write('machines:\n  - name: lib2\n    driver: none\n    flags: {urll: x}\n', path);
+    await assert.rejects(api.applyFile(path), {
+      message: `${path}:4: machines[0].flags.urll: not a create flag of driver none; close names: url`,
+    });
   });
 
   // Each bad file: exactly one line naming the file, the line and the field; nothing is created.

@@ -2,17 +2,18 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ApplyMachine } from '../api/apply.js';
 import { driverFlagDefs } from '../api/drivers.js';
-import { closeNames } from '../apply/close-names.js';
-import { DocError, type Node } from '../apply/doc.js';
-import { parseJson } from '../apply/json.js';
-import { parseYaml } from '../apply/yaml.js';
+// Create's own flag definitions and request building: a file's flags mean what they mean on
+// create's command line.
+import { pick, requestsFor } from '../cli/create.js';
+import { sharedCreateFlags } from '../cli/create-flags.js';
 import { errnoText, errorMessage, MachineError } from '../errors.js';
 import type { FlagDef, FlagValue } from '../flags/def.js';
 import { parseFlags } from '../flags/parse.js';
 import { validateMachineName } from '../store/store.js';
-import type { CommandContext } from './command.js';
-import { pick, requestsFor } from './create.js';
-import { sharedCreateFlags } from './create-flags.js';
+import { closeNames } from './close-names.js';
+import { DocError, type Node } from './doc.js';
+import { parseJson } from './json.js';
+import { parseYaml } from './yaml.js';
 
 /**
  * An apply file (docs/apply.md) read into the machines it lists, each flag checked by create's own
@@ -29,7 +30,13 @@ const ENTRY_KEYS = ['name', 'driver', 'flags'];
 /** Create's flags an entry may set: its driver is the entry's own field. */
 const entryFlagDefs = sharedCreateFlags.filter((d) => d.name !== 'driver');
 
-export async function loadApplyFile(path: string, ctx: CommandContext): Promise<ApplyFile> {
+export interface LoadOptions {
+  /** Where flags left out of the file take their environment variables from. */
+  env: NodeJS.ProcessEnv;
+  nativeSSH?: boolean;
+}
+
+export async function loadApplyFile(path: string, opts: LoadOptions): Promise<ApplyFile> {
   let source: string;
   try {
     source = readFileSync(path, 'utf8');
@@ -117,13 +124,13 @@ export async function loadApplyFile(path: string, ctx: CommandContext): Promise<
         given.push(def.name);
       }
     }
-    const parsed = parseFlags(argv, defs, { command: 'create', env: ctx.env }).flags;
+    const parsed = parseFlags(argv, defs, { command: 'create', env: opts.env }).flags;
     // As the parser read them (a bool given as "yes" is refused above; 0x10 is 16).
     const flags: Record<string, FlagValue> = {};
     for (const n of given) flags[n] = parsed.values.get(n) as FlagValue;
     const [request] = requestsFor(
       [name.value],
-      { ...ctx, flags: parsed },
+      { flags: parsed, globals: { nativeSSH: !!opts.nativeSSH } },
       driver.value,
       pick(parsed, driverDefs),
     );
