@@ -48,7 +48,9 @@ export function createOutput(streams: Streams, debugEnabled: boolean): Output {
       infoStream = streams.stderr;
     },
     debugEnabled,
-    isTerminal: streams.isTTY === true,
+    get isTerminal() {
+      return streams.isTTY === true;
+    },
     columns: () => streams.columns?.() || 80,
   };
 }

@@ -1,4 +1,3 @@
-import { isatty } from 'node:tty';
 import { runCLI } from './app.js';
 import type { CommandInfo } from './command.js';
 import { fdWriter } from './fd-writer.js';
@@ -22,7 +21,10 @@ export function runProcess(commands: CommandInfo[]): void {
     {
       stdout,
       stderr,
-      isTTY: isatty(1),
+      // Getters: process.stdout loads Node's stream stack, which only a fleet's live view needs.
+      get isTTY() {
+        return process.stdout.isTTY === true;
+      },
       columns: () => process.stdout.columns,
       // Only rm's prompt reads stdin; creating the stream costs start-up time.
       get stdin() {
