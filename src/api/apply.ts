@@ -7,7 +7,7 @@ import { errorMessage, MachineError } from '../errors.js';
 import type { FlagValue } from '../flags/def.js';
 import type { ApiContext } from './context.js';
 import type { CreateRequest } from './create.js';
-import { tracked } from './events.js';
+import { type ProgressListener, tracked } from './events.js';
 import { createFleet, DEFAULT_PARALLEL, type FleetResult } from './fleet.js';
 import { removeMachine } from './remove.js';
 
@@ -143,14 +143,32 @@ export async function applyFleet(ctx: ApiContext, req: ApplyRequest): Promise<Ap
   const toCreate = new Set([...plan.create, ...recreate]);
   const machines = req.machines.filter((m) => toCreate.has(m.name));
   if (machines.length > 0) {
-    result.fleet = await createFleet(ctx, {
-      machines: machines.map((m) => m.request),
-      parallel: Math.min(req.parallel ?? DEFAULT_PARALLEL, machines.length),
-      signal: req.signal,
-    });
-    // A failed create is left in the store (as create leaves it): recorded too, so that a later
-    // --prune or --recreate finds it.
-    for (const m of machines) if (await ctx.store.exists(m.name)) await writeRecord(ctx, req.label, m);
+    // Each machine is recorded as soon as its create ends, so that an apply killed half-way
+    // leaves every machine it made findable by the next --prune or --recreate. A failed create
+    // is left in the store (as create leaves it): recorded too.
+    const byName = new Map(machines.map((m) => [m.name, m]));
+    const writes: Promise<void>[] = [];
+    const events: ProgressListener = (e) => {
+      ctx.events(e);
+      const m = e.machine === undefined ? undefined : byName.get(e.machine);
+      if (m && e.kind === 'state' && e.operation === 'create' && e.state !== 'started') {
+        writes.push(
+          ctx.store.exists(m.name).then((there) => (there ? writeRecord(ctx, req.label, m) : undefined)),
+        );
+      }
+    };
+    try {
+      result.fleet = await createFleet(
+        { ...ctx, events },
+        {
+          machines: machines.map((m) => m.request),
+          parallel: Math.min(req.parallel ?? DEFAULT_PARALLEL, machines.length),
+          signal: req.signal,
+        },
+      );
+    } finally {
+      await Promise.all(writes);
+    }
   }
   if (req.prune && !req.signal?.aborted) for (const name of plan.orphans) await remove(name);
   return result;
