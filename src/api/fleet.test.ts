@@ -48,8 +48,11 @@ describe('createMany', () => {
       },
     );
     for (const name of ['a', 'b', 'c']) {
-      const own = events.filter((e) => e.machine === name).map((e) => e.message);
+      const own = events.filter((e) => e.machine === name && e.kind !== 'state').map((e) => e.message);
       assert.deepEqual(own.slice(0, 2), ['Running pre-create checks...', 'Creating machine...'], name);
+      // Each create is reported as started, then done (the JSON stream and live view use them).
+      const states = events.flatMap((e) => (e.kind === 'state' && e.machine === name ? [e.state] : []));
+      assert.deepEqual(states, ['started', 'done'], name);
     }
     // The CA is made once, before the machines' own lines: those lines name no machine.
     const ca = events.filter((e) => e.message.startsWith('Creating CA'));

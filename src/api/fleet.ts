@@ -3,7 +3,7 @@ import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
 import { type CreateRequest, type PreparedCreate, prepareCreate, runCreate } from './create.js';
-import type { ProgressEvent } from './events.js';
+import { type ProgressEvent, tracked } from './events.js';
 import { buildHostOptions } from './host-options.js';
 import type { Machine } from './machine.js';
 import { nestedEngineWarning } from './nested-engine.js';
@@ -54,7 +54,10 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
   const requests = req.machines.map((r) => ({ ...r, signal: req.signal ?? r.signal }));
   ctx.events({
     kind: 'info',
-    message: `Creating ${names.length} machines, ${parallel} at a time: ${names.join(', ')}`,
+    message:
+      names.length === 1
+        ? `Creating 1 machine: ${names[0]}`
+        : `Creating ${names.length} machines, ${parallel} at a time: ${names.join(', ')}`,
   });
   // Once for all: the CA and its lines before the machines' own, and one warning, not one each.
   const first = requests[0];
@@ -69,8 +72,19 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
   if (refused.length > 0) {
     // The same error for every machine (a bad flag) is one line naming them all.
     const byMessage = new Map<string, string[]>();
-    for (const [name, err] of refused)
+    for (const [name, err] of refused) {
+      const error = errorMessage(err).split('\n')[0];
+      ctx.events({
+        kind: 'state',
+        machine: name,
+        operation: 'create',
+        state: 'failed',
+        message: `create ${name}: ${error}`,
+        error,
+        step: 'Running pre-create checks...',
+      });
       byMessage.set(errorMessage(err), [...(byMessage.get(errorMessage(err)) ?? []), name]);
+    }
     const lines = [...byMessage].map(([message, which]) => `${which.join(', ')}: ${message}`);
     const allPreCreate = refused.every(([, err]) => err instanceof PreCreateError);
     throw new MachineError([...lines, 'No machine was created.'].join('\n'), {
@@ -88,7 +102,7 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
     parallel,
     async (r, i) => {
       try {
-        return await runCreate(machineContext(ctx, r.name), r, prepared[i]);
+        return await tracked(ctx, r.name, 'create', (c) => runCreate(c, r, prepared[i]));
       } catch (err) {
         if (i === 0 && waiters.length > 0) {
           firstFailed.abort(new Error(`its first manager ${r.name} was not created (${errorMessage(err)})`));
@@ -105,6 +119,18 @@ export async function createFleet(ctx: ApiContext, req: FleetRequest): Promise<F
       continue;
     }
     const message = errorMessage(m.reason);
+    if (m.reason instanceof NotStarted) {
+      const error = 'interrupted before it started';
+      ctx.events({
+        kind: 'state',
+        machine: names[i],
+        operation: 'create',
+        state: 'failed',
+        message: `create ${names[i]}: ${error}`,
+        error,
+        step: 'create',
+      });
+    }
     result.failed.push({
       name: names[i],
       error: req.signal?.aborted && !message.includes('interrupted') ? `interrupted: ${message}` : message,
@@ -145,9 +171,13 @@ async function checkNames(ctx: ApiContext, names: string[]): Promise<void> {
 function machineContext(ctx: ApiContext, name: string): ApiContext {
   return {
     ...ctx,
-    events: (e) => ctx.events({ ...e, machine: e.machine ?? name } as ProgressEvent),
+    events: (e) =>
+      ctx.events({ ...e, machine: e.machine ?? name, operation: e.operation ?? 'create' } as ProgressEvent),
   };
 }
+
+/** A machine whose create never began (the fleet was interrupted first). */
+class NotStarted extends MachineError {}
 
 /**
  * fn over items with at most `limit` running at once, settled in the order of the items. Items
@@ -166,7 +196,7 @@ async function eachLimited<T, R>(
       const i = next++;
       if (i >= items.length) return;
       if (!mayStart()) {
-        results[i] = { status: 'rejected', reason: new MachineError('interrupted before it started') };
+        results[i] = { status: 'rejected', reason: new NotStarted('interrupted before it started') };
         continue;
       }
       try {

@@ -10,11 +10,12 @@ import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { FlagValue, ParsedFlags } from '../flags/def.js';
 import { envOrDefault } from '../flags/parse.js';
+import type { ApplyMachine, ApplyPlan, ApplyRequest, ApplyResult } from './apply.js';
 import type { CertProblem } from './cert-health.js';
 import { type ApiOptions, openContext } from './context.js';
 import type { CopyRequest } from './copy.js';
 import type { CreateRequest } from './create.js';
-import type { ProgressListener } from './events.js';
+import { type ProgressListener, toJsonEvent, tracked } from './events.js';
 import type { ExportRequest, ImportRequest } from './export.js';
 import type { FleetFailure, FleetRequest, FleetResult } from './fleet.js';
 import type { HostListItem } from './list.js';
@@ -26,8 +27,12 @@ import { type RemoveResult, removeMachine } from './remove.js';
 export type { HostConfig } from '../store/host.js';
 export type { CertProblem } from './cert-health.js';
 export { MachineError, NotExistError, PreCreateError, ToolExitError, UsageError } from './errors.js';
-export type { ProgressEvent } from './events.js';
+export type { JsonEvent, Operation, ProgressEvent } from './events.js';
 export type {
+  ApplyMachine,
+  ApplyPlan,
+  ApplyRequest,
+  ApplyResult,
   CopyRequest,
   CreateRequest,
   Driver,
@@ -42,6 +47,7 @@ export type {
   ProgressListener,
   RemoveResult,
 };
+export { toJsonEvent };
 
 /** Options of start, stop, restart and kill. */
 export interface LifecycleRequest {
@@ -71,7 +77,7 @@ export class MachineAPI extends MachineQueries {
   /** Loaded on use: creating pulls in key generation (node:crypto), which light commands never need. */
   async create(req: CreateRequest): Promise<Machine> {
     const { createMachine } = await import('./create.js');
-    return createMachine(this.ctx, req);
+    return tracked(this.ctx, req.name, 'create', (ctx) => createMachine(ctx, req));
   }
 
   /**
@@ -84,8 +90,48 @@ export class MachineAPI extends MachineQueries {
     return createFleet(this.ctx, req);
   }
 
+  /**
+   * A declarative fleet (docs/apply.md): what is missing is created, what differs is reported
+   * (recreated with `recreate`), what an apply of the same label made and is no longer listed is
+   * removed with `prune`. Failures are in the result, as with createMany.
+   */
+  async apply(req: ApplyRequest): Promise<ApplyResult> {
+    const { applyFleet } = await import('./apply.js');
+    return applyFleet(this.ctx, req);
+  }
+
+  /**
+   * apply with a file (YAML or JSON, docs/apply.md): read and checked as `apply -f` does (a bad
+   * file throws one line, FILE:LINE: FIELD: ...), then planned (dryRun) or applied.
+   */
+  async applyFile(
+    path: string,
+    opts: Omit<ApplyRequest, 'label' | 'machines'> & { dryRun?: boolean; nativeSSH?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const { loadApplyFile } = await import('../apply/file.js');
+    const file = await loadApplyFile(path, { env: this.ctx.env, nativeSSH: opts.nativeSSH });
+    const req: ApplyRequest = { ...opts, label: file.label, machines: file.machines };
+    if (opts.dryRun) return { plan: await this.planApply(req), removed: [], removeFailed: [] };
+    return this.apply(req);
+  }
+
+  /** What apply would do, changing nothing (each machine's line is also a progress event). */
+  async planApply(req: ApplyRequest): Promise<ApplyPlan> {
+    const { planApply } = await import('./apply.js');
+    return planApply(this.ctx, req);
+  }
+
+  /** Reported as failed (while resolving) when the folder stays, as the CLI's rm then fails. */
   remove(name: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
-    return removeMachine(this.ctx, name, !!opts.force);
+    let result: RemoveResult | undefined;
+    return tracked(this.ctx, name, 'rm', async (ctx) => {
+      result = await removeMachine(ctx, name, !!opts.force);
+      if (!result.removed) throw new Error(result.driverError ?? `Can't remove "${name}"`);
+      return result;
+    }).catch((err) => {
+      if (result) return result;
+      throw err;
+    });
   }
 
   /** Provision the machine again: hostname, engine (kept when present), certificates, daemon options. */
@@ -177,23 +223,23 @@ export class MachineAPI extends MachineQueries {
   /** Start a stopped machine and wait for its engine (see STARTED_NOTICE in ./lifecycle.js). */
   async start(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { startMachine } = await import('./lifecycle.js');
-    await startMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'start', (ctx) => startMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   async stop(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { stopMachine } = await import('./lifecycle.js');
-    await stopMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'stop', (ctx) => stopMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   /** Restart (generic: reboot over SSH) and wait for the engine; a stopped machine is started. */
   async restart(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { restartMachine } = await import('./lifecycle.js');
-    await restartMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'restart', (ctx) => restartMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   async kill(m: Machine, opts: LifecycleRequest = {}): Promise<void> {
     const { killMachine } = await import('./lifecycle.js');
-    await killMachine(this.ctx, m, lifecycleOptions(opts));
+    await tracked(this.ctx, m.name, 'kill', (ctx) => killMachine(ctx, m, lifecycleOptions(opts)));
   }
 
   /** A session on the machine wired to this process's terminal; resolves to the remote exit code. */

@@ -100,6 +100,8 @@ export async function runCLI(argv: string[], io: RunIO, commands: CommandInfo[])
       }
     }
 
+    // With --json (docs/events.md) the event lines are the only thing on stdout.
+    if (defs.some((d) => d.name === 'json') && flagBool(parsed.flags, 'json')) out.infoToStderr();
     const ctx: CommandContext = {
       name: info.name,
       args: parsed.args,

@@ -10,6 +10,12 @@ export const COMMAND_LIST: readonly CommandMeta[] = [
     usage: 'Print which machine is active',
   },
   {
+    name: 'apply',
+    usage: 'Create the machines a file lists, when missing',
+    description:
+      'apply -f machines.yaml (YAML or JSON, see docs/apply.md): creates the machines that are missing, in parallel; shows those that differ from the file (--recreate replaces them); --prune removes those the file made and no longer lists; --dry-run prints the plan.',
+  },
+  {
     name: 'completion',
     usage: 'Print the shell completion script for bash, zsh or fish',
     description:

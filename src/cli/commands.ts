@@ -9,6 +9,7 @@ import { lightLoaders } from './light-commands.js';
 const loaders: Record<string, () => Promise<CommandModule>> = {
   ...lightLoaders,
   __complete: () => import('./complete.js'),
+  apply: () => import('./apply.js'),
   completion: () => import('./completion.js'),
   create: () => import('./create.js'),
   export: () => import('./export.js'),

@@ -17,6 +17,8 @@ import type { CommandContext } from './command.js';
 import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
 import { flagHelpLine } from './help.js';
 import { exitCodeOf, onInterrupt } from './interrupt.js';
+import { jsonFlag } from './json-flag.js';
+import { liveViewFor } from './live-view.js';
 import { swarmManagers, swarmRequest, swarmWarnings } from './swarm-flags.js';
 
 /** New: how many machines of a fleet (`create NAME1 NAME2 ...`) are created at once. */
@@ -28,7 +30,7 @@ const parallelFlag: FlagDef = {
   usage: 'With several machine names, how many machines are created at once',
 };
 
-const createFlags = [...sharedCreateFlags, parallelFlag];
+const createFlags = [...sharedCreateFlags, parallelFlag, jsonFlag];
 export const flags = createFlags;
 
 /** The shared flags plus the chosen driver's, sorted by their help line as the original does. */
@@ -96,7 +98,7 @@ export async function run(ctx: CommandContext): Promise<void> {
  */
 export function requestsFor(
   names: string[],
-  ctx: CommandContext,
+  ctx: Pick<CommandContext, 'flags'> & { globals: { nativeSSH: boolean } },
   driver: string,
   driverFlags: ParsedFlags,
 ): CreateRequest[] {
@@ -128,7 +130,8 @@ export function requestsFor(
  */
 async function createFleet(ctx: CommandContext, requests: CreateRequest[], parallel: number): Promise<void> {
   const names = requests.map((r) => r.name);
-  const api = apiFor(ctx, { machineColumn: Math.max(...names.map((n) => n.length)) });
+  const live = liveViewFor(ctx, names);
+  const api = apiFor(ctx, { machineColumn: Math.max(...names.map((n) => n.length)), live });
   const ac = new AbortController();
   let interrupted = 0;
   const removeHandlers = onInterrupt(
@@ -145,9 +148,11 @@ async function createFleet(ctx: CommandContext, requests: CreateRequest[], paral
     },
   );
   let result: Awaited<ReturnType<typeof api.createMany>>;
+  live?.start();
   try {
     result = await api.createMany({ machines: requests, parallel, signal: ac.signal });
   } finally {
+    live?.stop();
     removeHandlers();
   }
   const created = result.created.map((m) => m.name);
@@ -176,7 +181,7 @@ async function createFleet(ctx: CommandContext, requests: CreateRequest[], paral
 }
 
 /** The subset of parsed flags that belongs to the driver. */
-function pick(all: ParsedFlags, defs: FlagDef[]): ParsedFlags {
+export function pick(all: ParsedFlags, defs: FlagDef[]): ParsedFlags {
   const out: ParsedFlags = { values: new Map(), explicit: new Set() };
   for (const d of defs) {
     const v = all.values.get(d.name);

@@ -14,14 +14,23 @@ export interface Output {
   error(line: string): void;
   /** Only with --debug / MACHINE_DEBUG, on stderr. */
   debug(line: string): void;
+  /** A question without a newline, where info lines go (stdout, or stderr once they moved). */
+  prompt(text: string): void;
   /** Route info/warn to stderr from now on. */
   infoToStderr(): void;
   readonly debugEnabled: boolean;
+  /** stdout is a terminal: a fleet then shows a live line per machine. */
+  readonly isTerminal: boolean;
+  /** The terminal's width (80 when unknown). */
+  columns(): number;
 }
 
 export interface Streams {
   stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
+  /** stdout is a terminal (unset: it is not). */
+  isTTY?: boolean;
+  columns?: () => number;
 }
 
 export function createOutput(streams: Streams, debugEnabled: boolean): Output {
@@ -34,9 +43,14 @@ export function createOutput(streams: Streams, debugEnabled: boolean): Output {
     debug: (line) => {
       if (debugEnabled) streams.stderr.write(`${redact(line)}\n`);
     },
+    prompt: (text) => void infoStream.write(text),
     infoToStderr: () => {
       infoStream = streams.stderr;
     },
     debugEnabled,
+    get isTerminal() {
+      return streams.isTTY === true;
+    },
+    columns: () => streams.columns?.() || 80,
   };
 }

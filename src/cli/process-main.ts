@@ -21,6 +21,11 @@ export function runProcess(commands: CommandInfo[]): void {
     {
       stdout,
       stderr,
+      // Getters: process.stdout loads Node's stream stack, which only a fleet's live view needs.
+      get isTTY() {
+        return process.stdout.isTTY === true;
+      },
+      columns: () => process.stdout.columns,
       // Only rm's prompt reads stdin; creating the stream costs start-up time.
       get stdin() {
         return process.stdin;

@@ -3,6 +3,7 @@ import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
+import { jsonFlag } from './json-flag.js';
 import { isYes, readAnswer } from './prompt.js';
 
 export const flags: FlagDef[] = [
@@ -18,6 +19,7 @@ export const flags: FlagDef[] = [
     kind: 'bool',
     usage: 'Assumes automatic yes to proceed with remove, without prompting further user confirmation',
   },
+  jsonFlag,
 ];
 
 export async function run(ctx: CommandContext): Promise<void> {
@@ -29,12 +31,12 @@ export async function run(ctx: CommandContext): Promise<void> {
   ctx.out.info(`About to remove ${ctx.args.join(', ')}`);
   ctx.out.info('WARNING: This action will delete both local reference and remote instance.');
   if (!force && !flagBool(ctx.flags, 'y')) {
-    ctx.out.write('Are you sure? (y/n): ');
+    ctx.out.prompt('Are you sure? (y/n): ');
     const answer = await readAnswer(ctx.stdin);
     if (answer === null) {
       // The original took no answer for a no and exited 0 silently: a script without -y then
       // believed the machine gone.
-      ctx.out.write('\n');
+      ctx.out.prompt('\n');
       throw new MachineError(
         'Error: rm needs a confirmation and stdin gave no answer: answer y at the prompt, or use -y to remove without one',
       );

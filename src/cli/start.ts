@@ -2,9 +2,10 @@ import { STARTED_NOTICE } from '../api/lifecycle.js';
 import { flagInt } from '../flags/def.js';
 import type { CommandContext } from './command.js';
 import { waitTimeoutFlag } from './create-flags.js';
+import { jsonFlag } from './json-flag.js';
 import { runAction } from './run-action.js';
 
-export const flags = [waitTimeoutFlag];
+export const flags = [waitTimeoutFlag, jsonFlag];
 
 export async function run(ctx: CommandContext): Promise<void> {
   const timeoutMs = flagInt(ctx.flags, 'wait-timeout') * 1000;

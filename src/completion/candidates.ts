@@ -27,7 +27,7 @@ const FLAG_VALUES: Record<string, string[]> = {
 };
 
 /** Commands whose arguments are not machine names. */
-const NO_MACHINE_ARGS = new Set(['create', 'ls', 'active', 'help', 'completion', 'version']);
+const NO_MACHINE_ARGS = new Set(['apply', 'create', 'ls', 'active', 'help', 'completion', 'version']);
 
 export async function candidates(
   words: string[],
