@@ -1,11 +1,11 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ApplyMachine } from '../api/apply.js';
-import { driverFlagDefs } from '../api/drivers.js';
+import { sharedCreateFlags } from '../api/create-flags.js';
 // Create's own flag definitions and request building: a file's flags mean what they mean on
 // create's command line.
-import { pick, requestsFor } from '../cli/create.js';
-import { sharedCreateFlags } from '../cli/create-flags.js';
+import { pick, requestsFor } from '../api/create-request.js';
+import { driverFlagDefs } from '../api/drivers.js';
 import { errnoText, errorMessage, MachineError } from '../errors.js';
 import type { FlagDef, FlagValue } from '../flags/def.js';
 import { parseFlags } from '../flags/parse.js';

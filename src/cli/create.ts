@@ -1,25 +1,25 @@
 import type { CreateRequest } from '../api/create.js';
+import { lookupDriverName, sharedCreateFlags } from '../api/create-flags.js';
+import { pick, requestsFor } from '../api/create-request.js';
 import {
   defaultDriver,
   defaultDriverRule,
   driverFlagDefs,
   listDrivers,
-  planFleetSwarm,
   retiredDriverNames,
 } from '../api/drivers.js';
 import { DEFAULT_PARALLEL } from '../api/fleet.js';
+import { swarmWarnings } from '../api/swarm-flags.js';
 import { MachineError, UsageError } from '../errors.js';
-import type { FlagDef, ParsedFlags } from '../flags/def.js';
-import { flagInt, flagSlice, flagString } from '../flags/def.js';
+import type { FlagDef } from '../flags/def.js';
+import { flagInt, flagString } from '../flags/def.js';
 import { parseFlags } from '../flags/parse.js';
 import { apiFor } from './api.js';
 import type { CommandContext } from './command.js';
-import { lookupDriverName, sharedCreateFlags } from './create-flags.js';
 import { flagHelpLine } from './help.js';
 import { exitCodeOf, onInterrupt } from './interrupt.js';
 import { jsonFlag } from './json-flag.js';
 import { liveViewFor } from './live-view.js';
-import { swarmManagers, swarmRequest, swarmWarnings } from './swarm-flags.js';
 
 /** New: how many machines of a fleet (`create NAME1 NAME2 ...`) are created at once. */
 const parallelFlag: FlagDef = {
@@ -93,38 +93,6 @@ export async function run(ctx: CommandContext): Promise<void> {
 }
 
 /**
- * The create request of each named machine, from the one command line. Every machine of a fleet
- * gets the same flags; what differs by name (a fleet's Swarm roles) belongs here.
- */
-export function requestsFor(
-  names: string[],
-  ctx: Pick<CommandContext, 'flags'> & { globals: { nativeSSH: boolean } },
-  driver: string,
-  driverFlags: ParsedFlags,
-): CreateRequest[] {
-  const swarm = planFleetSwarm(names, swarmRequest(ctx.flags), swarmManagers(ctx.flags));
-  return names.map((name, i) => ({
-    name,
-    driver,
-    driverFlags,
-    engine: {
-      installURL: flagString(ctx.flags, 'engine-install-url'),
-      opts: flagSlice(ctx.flags, 'engine-opt'),
-      insecureRegistries: flagSlice(ctx.flags, 'engine-insecure-registry'),
-      registryMirrors: flagSlice(ctx.flags, 'engine-registry-mirror'),
-      labels: flagSlice(ctx.flags, 'engine-label'),
-      storageDriver: flagString(ctx.flags, 'engine-storage-driver'),
-      env: flagSlice(ctx.flags, 'engine-env'),
-      version: flagString(ctx.flags, 'engine-version'),
-    },
-    swarm: swarm[i],
-    tlsSANs: flagSlice(ctx.flags, 'tls-san'),
-    nativeSSH: ctx.globals.nativeSSH,
-    waitTimeoutMs: flagInt(ctx.flags, 'wait-timeout') * 1000,
-  }));
-}
-
-/**
  * Several machines in parallel, each line prefixed with its machine's name; a summary at the
  * end, on stdout what was created, on stderr what failed (then the exit status is not 0).
  */
@@ -178,15 +146,4 @@ async function createFleet(ctx: CommandContext, requests: CreateRequest[], paral
   const codes = new Set(result.failed.map((f) => f.exitCode));
   const exitCode = interrupted || (codes.size === 1 ? [...codes][0] : 1);
   throw new MachineError(lines.join('\n'), { exitCode });
-}
-
-/** The subset of parsed flags that belongs to the driver. */
-export function pick(all: ParsedFlags, defs: FlagDef[]): ParsedFlags {
-  const out: ParsedFlags = { values: new Map(), explicit: new Set() };
-  for (const d of defs) {
-    const v = all.values.get(d.name);
-    if (v !== undefined) out.values.set(d.name, v);
-    if (all.explicit.has(d.name)) out.explicit.add(d.name);
-  }
-  return out;
 }

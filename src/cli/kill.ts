@@ -1,6 +1,6 @@
+import { waitTimeoutFlag } from '../api/create-flags.js';
 import { flagInt } from '../flags/def.js';
 import type { CommandContext } from './command.js';
-import { waitTimeoutFlag } from './create-flags.js';
 import { runAction } from './run-action.js';
 
 export const flags = [waitTimeoutFlag];

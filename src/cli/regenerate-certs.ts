@@ -1,8 +1,8 @@
+import { waitTimeoutFlag } from '../api/create-flags.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagInt } from '../flags/def.js';
 import type { CommandContext } from './command.js';
-import { waitTimeoutFlag } from './create-flags.js';
 import { isYes, readAnswer } from './prompt.js';
 import { runAction } from './run-action.js';
 

@@ -1,7 +1,7 @@
+import { waitTimeoutFlag } from '../api/create-flags.js';
 import { RESTARTED_NOTICE } from '../api/lifecycle.js';
 import { flagInt } from '../flags/def.js';
 import type { CommandContext } from './command.js';
-import { waitTimeoutFlag } from './create-flags.js';
 import { jsonFlag } from './json-flag.js';
 import { runAction } from './run-action.js';
 

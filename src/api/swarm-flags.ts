@@ -1,7 +1,7 @@
-import { managerCountAdvice, type SwarmRequest } from '../api/drivers.js';
 import { oneLine } from '../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../flags/def.js';
+import { managerCountAdvice, type SwarmRequest } from './drivers.js';
 
 /** New create flags of Swarm mode, beside the original's --swarm-* ones. */
 export const swarmModeFlags: FlagDef[] = [
