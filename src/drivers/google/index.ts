@@ -30,7 +30,7 @@ import {
 } from './api.js';
 import { computeTokens } from './credentials.js';
 import { DEFAULT_ENDPOINT, flags } from './flags.js';
-import { resolveImage } from './images.js';
+import { parseImage, resolveImage } from './images.js';
 import { waitOperation } from './operations.js';
 import {
   instanceNameProblem,
@@ -76,6 +76,7 @@ class GoogleDriver extends CloudDriver {
           encodedJson: str(this.json, 'AuthEncodedJSON') || process.env.GOOGLE_AUTH_ENCODED_JSON || '',
           env: process.env,
           signal: ctx?.signal,
+          debug: ctx?.debug,
         }),
         ctx,
       });
@@ -817,6 +818,8 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
   } catch {
     throw new MachineError(`--google-endpoint "${endpoint}" is not an http(s) URL`);
   }
+  const image = parseImage(flagString(p, 'google-machine-image'));
+  if (typeof image === 'string') throw new MachineError(image);
   const tags = parseTags(flagString(p, 'google-tags'));
   if (tags.problem) throw new MachineError(tags.problem);
   const labels = parseLabels(flagSlice(p, 'google-vm-labels'), 'google-vm-labels');
