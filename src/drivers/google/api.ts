@@ -45,6 +45,7 @@ export interface Region {
 export interface MachineType {
   name: string;
   guestCpus?: number;
+  isSharedCpu?: boolean;
   deprecated?: Deprecation;
 }
 export interface Image {

@@ -151,7 +151,7 @@ class GoogleDriver extends CloudDriver {
     const proj = await api.find<Project>(`projects/${q(project)}`);
     if (!proj)
       throw new MachineError(
-        `Project with ID "${project}" not found; --google-project takes the project ID (gcloud projects list)`,
+        `Project with ID ${project} not found; --google-project takes the project ID (gcloud projects list)`,
       );
 
     const zoneName = this.zone;
@@ -258,6 +258,10 @@ class GoogleDriver extends CloudDriver {
       }
 
       const acc = str(this.json, 'AcceleratorType');
+      if (acc && type.isSharedCpu)
+        throw new MachineError(
+          `machine type ${typeName} is shared-core and cannot have GPUs; choose e.g. --google-machine-type n1-standard-4 for --google-accelerator`,
+        );
       if (acc && !(await api.find(api.p(`zones/${q(zoneName)}/acceleratorTypes/${q(acc)}`))))
         throw new MachineError(
           `accelerator type ${acc} is not offered in zone ${zoneName}; see gcloud compute accelerator-types list --filter zone:${zoneName}`,
