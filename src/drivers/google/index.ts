@@ -155,7 +155,24 @@ class GoogleDriver extends CloudDriver {
       );
 
     const zoneName = this.zone;
-    const zone = await api.find<Zone>(api.p(`zones/${q(zoneName)}`));
+    const typeName = str(this.json, 'MachineType');
+    const diskType = str(this.json, 'DiskType');
+    const network = str(this.json, 'Network');
+    const useExisting = bool(this.json, 'UseExisting');
+    // Asked all at once (each is a round trip to Google), judged one by one in this order.
+    const ask = {
+      zone: early(api.find<Zone>(api.p(`zones/${q(zoneName)}`))),
+      type: early(api.find<MachineType>(api.p(`zones/${q(zoneName)}/machineTypes/${q(typeName)}`))),
+      diskType: early(api.find(api.p(`zones/${q(zoneName)}/diskTypes/${q(diskType)}`))),
+      instance: early(api.find<Instance>(this.instancePath())),
+      disk: early(useExisting ? Promise.resolve(undefined) : api.find<Disk>(this.diskPath())),
+      image: early(
+        useExisting ? Promise.resolve(undefined) : resolveImage(api, str(this.json, 'MachineImage')),
+      ),
+      network: early(api.find<Network>(api.p(`global/networks/${q(network)}`))),
+      region: early(api.find<Region>(api.p(`regions/${q(regionOf(zoneName))}`))),
+    };
+    const zone = await ask.zone();
     if (!zone) {
       const all = (await api.list<Zone>(api.p('zones'))).map((z) => z.name);
       const near = all.filter((z) => regionOf(z) === regionOf(zoneName)).sort();
@@ -169,8 +186,7 @@ class GoogleDriver extends CloudDriver {
       throw new MachineError(`zone ${zoneName} is ${zone.deprecated?.state}; choose another --google-zone`);
     const region = lastSegment(zone.region) || regionOf(zoneName);
 
-    const typeName = str(this.json, 'MachineType');
-    const type = await api.find<MachineType>(api.p(`zones/${q(zoneName)}/machineTypes/${q(typeName)}`));
+    const type = await ask.type();
     if (!type)
       throw new MachineError(
         `machine type ${typeName} does not exist in zone ${zoneName}; see gcloud compute machine-types list --zones ${zoneName}`,
@@ -179,15 +195,13 @@ class GoogleDriver extends CloudDriver {
       throw new MachineError(
         `machine type ${typeName} is ${type.deprecated?.state} in zone ${zoneName}${replacement(type.deprecated)}; choose another --google-machine-type`,
       );
-    const diskType = str(this.json, 'DiskType');
-    if (!(await api.find(api.p(`zones/${q(zoneName)}/diskTypes/${q(diskType)}`))))
+    if (!(await ask.diskType()))
       throw new MachineError(
         `disk type ${diskType} does not exist in zone ${zoneName}; see gcloud compute disk-types list --zones ${zoneName}`,
       );
 
     const resolved: DriverJSON = { Region: region };
-    const useExisting = bool(this.json, 'UseExisting');
-    const instance = await api.find<Instance>(this.instancePath());
+    const instance = await ask.instance();
     if (useExisting) {
       if (!instance)
         throw new MachineError(
@@ -198,11 +212,12 @@ class GoogleDriver extends CloudDriver {
         throw new MachineError(
           `an instance named ${name} already exists in zone ${zoneName} of project ${project}; choose another machine name, or give --google-use-existing to make it this machine`,
         );
-      if (await api.find<Disk>(this.diskPath()))
+      if (await ask.disk())
         throw new MachineError(
           `a disk named ${this.diskName} already exists in zone ${zoneName}; the instance's boot disk takes that name: delete it (gcloud compute disks delete ${this.diskName} --zone ${zoneName}) or choose another machine name`,
         );
-      const img = await resolveImage(api, str(this.json, 'MachineImage'));
+      const img = await ask.image();
+      if (!img) throw new MachineError('no image was resolved');
       const state = img.image.deprecated?.state;
       if (state === 'OBSOLETE' || state === 'DELETED')
         throw new MachineError(
@@ -219,8 +234,7 @@ class GoogleDriver extends CloudDriver {
         );
       resolved.ResolvedImage = img.source;
 
-      const network = str(this.json, 'Network');
-      const net = await api.find<Network>(api.p(`global/networks/${q(network)}`));
+      const net = await ask.network();
       if (!net)
         throw new MachineError(
           `network ${network} does not exist in project ${project}; see gcloud compute networks list`,
@@ -267,7 +281,11 @@ class GoogleDriver extends CloudDriver {
           `accelerator type ${acc} is not offered in zone ${zoneName}; see gcloud compute accelerator-types list --filter zone:${zoneName}`,
         );
 
-      const reg = await api.get<Region>(api.p(`regions/${q(region)}`));
+      const reg =
+        region === regionOf(zoneName)
+          ? await ask.region()
+          : await api.find<Region>(api.p(`regions/${q(region)}`));
+      if (!reg) throw new MachineError(`region ${region} of zone ${zoneName} does not exist`);
       const preemptible = bool(this.json, 'Preemptible');
       const need: [string, number][] = [
         [
@@ -757,6 +775,22 @@ class GoogleDriver extends CloudDriver {
   override getSSHUsername(): string {
     return str(this.json, 'SSHUser') || 'docker-user';
   }
+}
+
+/**
+ * A request started now whose answer is taken later: a failure is kept (not unhandled) until then,
+ * so that the checks before it decide what the user is told first.
+ */
+function early<T>(p: Promise<T>): () => Promise<T> {
+  const settled = p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  return async () => {
+    const r = await settled;
+    if (!r.ok) throw r.error;
+    return r.value;
+  };
 }
 
 /** Compute Engine's statuses that mean the resource can no longer be used for a new one. */
