@@ -170,6 +170,8 @@ interface OperationState {
   need: number;
   onRunning?: () => void | Promise<void>;
   onDone?: () => void | Promise<void>;
+  /** Undoes what the request committed when the operation fails late. */
+  onFail?: () => void;
   fail?: OpError;
 }
 
@@ -498,7 +500,7 @@ export class FakeGoogle extends EventEmitter {
     if (!token) {
       return this.fail(
         res,
-        '',
+        route?.id ?? '',
         new HttpError(
           401,
           'required',
@@ -512,7 +514,7 @@ export class FakeGoogle extends EventEmitter {
     if (!ok) {
       return this.fail(
         res,
-        '',
+        route?.id ?? '',
         new HttpError(
           401,
           'authError',
@@ -525,7 +527,7 @@ export class FakeGoogle extends EventEmitter {
     this.counted++;
     if (this.opts.throttleEvery && this.counted % this.opts.throttleEvery === 0) {
       this.throttled++;
-      return this.fail(res, '', new HttpError(429, 'rateLimitExceeded', 'Rate Limit Exceeded'));
+      return this.fail(res, route?.id ?? '', new HttpError(429, 'rateLimitExceeded', 'Rate Limit Exceeded'));
     }
     if (!route) {
       return this.fail(
@@ -649,7 +651,10 @@ export class FakeGoogle extends EventEmitter {
     operationType: string,
     targetLink: string,
     targetId: string,
-    hooks: Pick<OperationState, 'onRunning' | 'onDone'> & { fail?: OpError; warnings?: Obj[] } = {},
+    hooks: Pick<OperationState, 'onRunning' | 'onDone' | 'onFail'> & {
+      fail?: OpError;
+      warnings?: Obj[];
+    } = {},
   ): OperationState {
     const name = `operation-${Date.now()}-${randomBytes(6)
       .toString('hex')
@@ -686,6 +691,7 @@ export class FakeGoogle extends EventEmitter {
       need: this.opts.operationPolls,
       onRunning: hooks.onRunning,
       onDone: hooks.onDone,
+      onFail: hooks.onFail,
       fail,
     };
     this.operationMap.set(`${scope}/${name}`, s);
@@ -712,6 +718,7 @@ export class FakeGoogle extends EventEmitter {
       s.op.error = { errors: [{ code: s.fail.code, message: s.fail.message }] };
       s.op.httpErrorStatusCode = s.fail.httpStatus;
       s.op.httpErrorMessage = s.fail.httpMessage;
+      s.onFail?.();
     } else {
       await s.onDone?.();
     }
@@ -2100,6 +2107,16 @@ export class FakeGoogle extends EventEmitter {
     }
     const op = this.newOperation(project, { zone }, 'insert', selfLink, id, {
       warnings,
+      // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
+      onFail: () => {
+        this.instanceMap.delete(key);
+        for (const d of newDisks) this.diskMap.delete(`${project}/${zone}/${d.disk.name}`);
+        for (const d of attachDisks) {
+          d.disk.users = (d.disk.users ?? []).filter((u) => u !== selfLink);
+          if (!d.disk.users.length) delete d.disk.users;
+        }
+        this.releaseAddresses(s);
+      },
       onRunning: () => {
         if (s.inst.status === 'PROVISIONING') s.inst.status = 'STAGING';
       },
