@@ -669,6 +669,101 @@ describe('FakeGoogle timing and faults', () => {
     });
   });
 
+  test("Google's front end: unknown fields and query parameters, and path values off the pattern, are 400", async () => {
+    await withFake({}, async (g) => {
+      const { call } = client(g);
+      const typo = await call(
+        'POST',
+        `projects/${P}/zones/${Z}/instances`,
+        instanceBody('typo', { networkInterfaces: [{ acessConfigs: [] }] }),
+      );
+      assert.equal(typo.status, 400);
+      assert.equal(
+        typo.body.error.message,
+        `Invalid JSON payload received. Unknown name "acessConfigs" at 'resource.networkInterfaces[0]': Cannot find field.`,
+      );
+      const q = await call('GET', `projects/${P}/zones/${Z}/instances?max_results=5`);
+      assert.equal(q.status, 400);
+      assert.match(q.body.error.message, /Unknown name "max_results"/);
+      assert.equal((await call('GET', `projects/${P}/zones/${Z}/instances?fields=items(name)`)).status, 200);
+      const path = await call('GET', `projects/${P}/zones/${Z}/instances/Bad_Name`);
+      assert.equal(path.status, 400);
+      assert.equal(path.body.error.errors[0].reason, 'invalidParameter');
+      assert.deepEqual(g.instances(), []);
+    });
+  });
+
+  test('addresses: each instance keeps its host across stop/start; newAddressOnStart models a new one', async () => {
+    for (const newAddressOnStart of [false, true]) {
+      await withFake(
+        { addresses: ['127.0.0.11', '127.0.0.12', '127.0.0.13'], operationPolls: 0, newAddressOnStart },
+        async (g) => {
+          const { call } = client(g);
+          for (const n of ['a1', 'a2'])
+            await call('POST', `projects/${P}/zones/${Z}/instances`, instanceBody(n));
+          assert.equal(g.addressOf('a1')?.natIP, '127.0.0.11');
+          assert.equal(g.addressOf('a2')?.natIP, '127.0.0.12');
+          await call('POST', `projects/${P}/zones/${Z}/instances/a1/stop`);
+          assert.equal(g.addressOf('a1')?.natIP, undefined);
+          await call('POST', `projects/${P}/zones/${Z}/instances/a1/start`);
+          await call('POST', `projects/${P}/zones/${Z}/instances/a2/stop`);
+          await call('POST', `projects/${P}/zones/${Z}/instances/a2/start`);
+          assert.deepEqual(
+            [g.addressOf('a1')?.natIP, g.addressOf('a2')?.natIP],
+            newAddressOnStart ? ['127.0.0.13', '127.0.0.11'] : ['127.0.0.11', '127.0.0.12'],
+          );
+        },
+      );
+    }
+  });
+
+  test("a subnetwork in the zone's region; internal addresses from internalAddresses; delete during insert", async () => {
+    const power: string[] = [];
+    await withFake(
+      {
+        internalAddresses: ['10.9.0.5'],
+        operationPolls: 2,
+        onPower: (n, on) => void power.push(`${n}:${on}`),
+      },
+      async (g) => {
+        const { call, poll } = client(g);
+        const wrongRegion = await call(
+          'POST',
+          `projects/${P}/zones/${Z}/instances`,
+          instanceBody('sn', {
+            networkInterfaces: [{ subnetwork: `projects/${P}/regions/us-central1/subnetworks/default` }],
+          }),
+        );
+        assert.equal(wrongRegion.status, 400);
+        const missing = await call(
+          'POST',
+          `projects/${P}/zones/${Z}/instances`,
+          instanceBody('sn', {
+            networkInterfaces: [{ subnetwork: `regions/asia-northeast3/subnetworks/backend` }],
+          }),
+        );
+        assert.equal(missing.status, 404);
+        const ok = await call(
+          'POST',
+          `projects/${P}/zones/${Z}/instances`,
+          instanceBody('sn', {
+            networkInterfaces: [{ subnetwork: `regions/asia-northeast3/subnetworks/default` }],
+          }),
+        );
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        assert.deepEqual(g.addressOf('sn'), { natIP: undefined, networkIP: '10.9.0.5' });
+        // Deleted before its insert finished: the host is never powered on.
+        const del = await call('DELETE', `projects/${P}/zones/${Z}/instances/sn`);
+        await poll(del.body);
+        await poll(ok.body);
+        assert.deepEqual(g.instances(), []);
+        assert.deepEqual(g.disks(), []);
+        assert.deepEqual(power, []);
+        assert.deepEqual(await g.validate(), []);
+      },
+    );
+  });
+
   test('holdInsertMs: the instance exists (created event) before the insert is answered', async () => {
     await withFake(
       { holdInsertMs: 300, operationPolls: 0, acceptToken: (t) => t.startsWith('ya29.') },

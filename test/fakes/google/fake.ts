@@ -94,6 +94,11 @@ export interface FakeGoogleOptions {
   throttleEvery?: number;
   /** Time between committing an insert and answering it: where a kill -9 can land. */
   holdInsertMs?: number;
+  /**
+   * A started instance gets the next address of the pool, as GCE's ephemeral addresses change
+   * (default false: it gets its old one back, so a test's host stays the instance's host).
+   */
+  newAddressOnStart?: boolean;
   /** Base of selfLinks: this fake's own URL (default) or Google's (https://www.googleapis.com/compute/v1/). */
   linkBase?: 'fake' | 'google';
   /**
@@ -140,8 +145,10 @@ interface InstanceState {
   };
   /** Instance GETs left that still see STAGING after the insert completed. */
   stagingPolls: number;
-  /** Set while an operation that will change it runs. */
-  busy?: string;
+  /** Whether the test's host was told it is on (onPower). */
+  powered: boolean;
+  /** Ephemeral external addresses by interface/access config, kept for the next start. */
+  lastNatIPs: Map<string, string>;
 }
 
 interface DiskState {
@@ -325,6 +332,7 @@ export class FakeGoogle extends EventEmitter {
       instanceQuota: 24,
       holdInsertMs: 0,
       linkBase: 'fake',
+      newAddressOnStart: false,
       ...opts,
     };
     this.images = [...IMAGES, ...this.opts.images];
@@ -419,6 +427,22 @@ export class FakeGoogle extends EventEmitter {
 
   get operationCount(): number {
     return this.operationMap.size;
+  }
+
+  /** An instance's addresses: external (natIP of the first access config, if any) and internal. */
+  addressOf(name: string, zone?: string): { natIP?: string; networkIP: string } | undefined {
+    const s = [...this.instanceMap.values()].find((x) => x.inst.name === name && (!zone || x.zone === zone));
+    if (!s) return undefined;
+    const nic = s.inst.networkInterfaces[0];
+    const natIP = nic?.accessConfigs?.[0]?.natIP as string | undefined;
+    return { natIP, networkIP: String(nic?.networkIP ?? '') };
+  }
+
+  /** A regional static external address that exists before the test (status RESERVED). */
+  addStaticAddress(project: string, region: string, name: string, address: string): Obj {
+    const a = this.newAddress(project, region, name, address, 'EXTERNAL');
+    this.addressMap.set(`${project}/${region}/${name}`, { project, region, address: a });
+    return a;
   }
 
   /** A disk that exists before the test (e.g. one kept from an earlier instance). */
@@ -543,6 +567,50 @@ export class FakeGoogle extends EventEmitter {
     }
     if (body !== undefined && discovery!.methods.get(id)?.request) {
       this.recorded.push({ method: id, kind: 'request', status: 0, body });
+    }
+    // What Google's front end refuses before Compute sees the request.
+    for (const [name, value] of Object.entries(route.params)) {
+      if (discovery!.parameterMatches(id, name, value) === false) {
+        const pattern = discovery!.methods.get(id)!.parameters![name].pattern;
+        return this.fail(
+          res,
+          id,
+          new HttpError(
+            400,
+            'invalidParameter',
+            `Invalid value '${value}'. Values must match the following regular expression: '${pattern}'`,
+            { location: name, locationType: 'parameter' },
+          ),
+        );
+      }
+    }
+    for (const name of new Set(url.searchParams.keys())) {
+      if (discovery!.parameterMatches(id, name, '') === undefined) {
+        return this.fail(
+          res,
+          id,
+          new HttpError(
+            400,
+            'badRequest',
+            `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`,
+          ),
+        );
+      }
+    }
+    const unknown = body === undefined ? [] : discovery!.unknownNames(id, body);
+    if (unknown.length) {
+      const path = unknown[0];
+      const dot = path.lastIndexOf('.');
+      const at = dot < 0 ? 'resource' : `resource.${path.slice(0, dot)}`;
+      return this.fail(
+        res,
+        id,
+        new HttpError(
+          400,
+          'badRequest',
+          `Invalid JSON payload received. Unknown name "${path.slice(dot + 1)}" at '${at}': Cannot find field.`,
+        ),
+      );
     }
     const f = this.failures.findIndex((x) => x.id === id);
     if (f >= 0) {
@@ -1050,7 +1118,7 @@ export class FakeGoogle extends EventEmitter {
     // Instances
     'compute.instances.get'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
-      if (s.inst.status === 'STAGING' && s.stagingPolls > 0 && !s.busy) {
+      if (s.inst.status === 'STAGING' && s.stagingPolls > 0) {
         s.stagingPolls--;
         if (s.stagingPolls === 0) return this.becomeRunning(s).then(() => s.inst);
       }
@@ -1067,7 +1135,7 @@ export class FakeGoogle extends EventEmitter {
     },
     'compute.instances.delete'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
-      const wasOn = s.inst.status === 'RUNNING' || s.inst.status === 'STAGING';
+
       const op = this.newOperation(
         p.project,
         { zone: p.zone },
@@ -1079,6 +1147,7 @@ export class FakeGoogle extends EventEmitter {
             s.inst.status = 'STOPPING';
           },
           onDone: async () => {
+            if (!this.alive(s)) return;
             this.instanceMap.delete(`${p.project}/${p.zone}/${p.instance}`);
             for (const d of s.inst.disks) {
               const dname = String(d.source).split('/').pop()!;
@@ -1092,7 +1161,10 @@ export class FakeGoogle extends EventEmitter {
               }
             }
             this.releaseAddresses(s);
-            if (wasOn) await this.opts.onPower?.(p.instance, false);
+            if (s.powered) {
+              s.powered = false;
+              await this.opts.onPower?.(p.instance, false);
+            }
           },
         },
       );
@@ -1111,15 +1183,21 @@ export class FakeGoogle extends EventEmitter {
             if (s.inst.status !== 'TERMINATED') s.inst.status = 'STOPPING';
           },
           onDone: async () => {
-            if (s.inst.status === 'TERMINATED') return;
+            if (!this.alive(s) || s.inst.status === 'TERMINATED') return;
             s.inst.status = 'TERMINATED';
             s.inst.lastStopTimestamp = new Date().toISOString();
-            for (const nic of s.inst.networkInterfaces) {
-              for (const ac of nic.accessConfigs ?? []) {
-                if (!this.isStatic(s.project, s.zone, String(ac.natIP ?? ''))) delete ac.natIP;
-              }
+            s.inst.networkInterfaces.forEach((nic, i) => {
+              (nic.accessConfigs ?? []).forEach((ac, j) => {
+                const ip = String(ac.natIP ?? '');
+                if (!ip || this.isStatic(s.project, s.zone, ip)) return;
+                s.lastNatIPs.set(`${i}/${j}`, ip);
+                delete ac.natIP;
+              });
+            });
+            if (s.powered) {
+              s.powered = false;
+              await this.opts.onPower?.(p.instance, false);
             }
-            await this.opts.onPower?.(p.instance, false);
           },
         },
       );
@@ -1144,10 +1222,13 @@ export class FakeGoogle extends EventEmitter {
             if (s.inst.status === 'TERMINATED' || s.inst.status === 'STOPPED') s.inst.status = 'STAGING';
           },
           onDone: async () => {
-            if (s.inst.status === 'RUNNING') return;
-            for (const nic of s.inst.networkInterfaces) {
-              for (const ac of nic.accessConfigs ?? []) ac.natIP ??= this.external();
-            }
+            if (!this.alive(s) || s.inst.status === 'RUNNING') return;
+            s.inst.networkInterfaces.forEach((nic, i) => {
+              (nic.accessConfigs ?? []).forEach((ac, j) => {
+                const kept = s.lastNatIPs.get(`${i}/${j}`);
+                ac.natIP ??= this.opts.newAddressOnStart || !kept ? this.external() : kept;
+              });
+            });
             await this.becomeRunning(s);
           },
         },
@@ -1706,8 +1787,16 @@ export class FakeGoogle extends EventEmitter {
     await this.opts.onCreate?.(name, lines, Object.fromEntries(items.map((i) => [i.key, i.value])));
   }
 
+  private alive(s: InstanceState): boolean {
+    return this.instanceMap.get(`${s.project}/${s.zone}/${s.inst.name}`) === s;
+  }
+
   private async becomeRunning(s: InstanceState): Promise<void> {
-    await this.opts.onPower?.(s.inst.name, true);
+    if (!this.alive(s)) return;
+    if (!s.powered) {
+      s.powered = true;
+      await this.opts.onPower?.(s.inst.name, true);
+    }
     s.inst.status = 'RUNNING';
     s.inst.lastStartTimestamp = new Date().toISOString();
   }
@@ -2090,7 +2179,14 @@ export class FakeGoogle extends EventEmitter {
     if (accelOut.length) inst.guestAccelerators = accelOut;
     if (body.minCpuPlatform !== undefined) inst.minCpuPlatform = body.minCpuPlatform;
     if (body.hostname !== undefined) inst.hostname = body.hostname;
-    const s: InstanceState = { project, zone, inst, stagingPolls: this.opts.runningPolls };
+    const s: InstanceState = {
+      project,
+      zone,
+      inst,
+      stagingPolls: this.opts.runningPolls,
+      powered: false,
+      lastNatIPs: new Map(),
+    };
     this.instanceMap.set(key, s);
     for (const d of newDisks) {
       d.disk.users = [selfLink];
@@ -2121,6 +2217,7 @@ export class FakeGoogle extends EventEmitter {
         if (s.inst.status === 'PROVISIONING') s.inst.status = 'STAGING';
       },
       onDone: async () => {
+        if (!this.alive(s)) return;
         for (const d of newDisks) d.disk.status = 'READY';
         inst.cpuPlatform = String(body.minCpuPlatform ?? 'Intel Broadwell').replace(
           'Automatic',
