@@ -225,6 +225,10 @@ export class Discovery {
         }
         v.forEach((x, i) => {
           if (s.items) this.node(s.items, x, `${path}[${i}]`, method, out);
+          // The document puts some item patterns on the array (Tags.items).
+          const re = s.pattern ? this.pattern(s.pattern) : null;
+          if (re && typeof x === 'string' && !re.test(x))
+            out.push(`${path}[${i}]: '${x}' does not match ${s.pattern}`);
         });
         return;
       }

@@ -566,6 +566,13 @@ describe('FakeGoogle refuses what GCE refuses', () => {
     );
     assert.equal(two.status, 200);
     assert.equal(two.body.name, one.body.name);
+    assert.equal(g.instances().filter((i) => i.name === 'i-rid').length, 1);
+    const badId = await call(
+      'POST',
+      `projects/${P}/zones/${Z}/instances?requestId=retry-1`,
+      instanceBody('i-rid2'),
+    );
+    assert.equal(badId.status, 400);
   });
 
   test('firewall update adds a port; a duplicate firewall is 409', async () => {
@@ -827,5 +834,13 @@ describe('validate()', () => {
     assert.ok(problems.some((p) => /#2 .*name: required by compute.instances.insert, missing/.test(p)));
     assert.ok(problems.some((p) => /#3 .*error.message: required, missing/.test(p)));
     assert.equal(problems.length, 7, problems.join('\n'));
+    // A pattern the document puts on an array applies to its items; int64 as a string passes.
+    assert.deepEqual(d.checkValue({ $ref: 'Tags' }, { items: ['Bad Tag'] }), [
+      "items[0]: 'Bad Tag' does not match [a-z](?:[-a-z0-9]{0,61}[a-z0-9])?",
+    ]);
+    assert.deepEqual(d.checkValue({ $ref: 'AttachedDiskInitializeParams' }, { diskSizeGb: '10' }), []);
+    assert.deepEqual(d.checkValue({ $ref: 'Metadata' }, { fingerprint: 'not base64!' }), [
+      "fingerprint: 'not base64!' is not base64",
+    ]);
   });
 });

@@ -34,6 +34,9 @@ import { Discovery } from './discovery.js';
  * Addresses handed out are only those configured (`addresses`, `internalAddresses`): the test's own
  * hosts. With none configured, external addresses come from 192.0.2.0/24 (TEST-NET-1).
  *
+ * Events: 'created' {kind: 'instance' | 'disk' | 'firewall' | 'address', name}, emitted when an
+ * insert is committed and before it is answered (held `holdInsertMs`): where a kill -9 lands.
+ *
  * Wiring: `const g = new FakeGoogle({ projects: ['my-proj'], addresses: [hostIP] }); await g.start();`
  * then point the driver at `g.url` (endpoint override) with a token `g.opts.token` (or an
  * `acceptToken` that knows the OAuth fake's tokens); `await g.validate()` at the end must be [].
@@ -624,6 +627,15 @@ export class FakeGoogle extends EventEmitter {
       if (p.region !== undefined) this.region(p.project, p.region);
       const q = url.searchParams;
       const requestId = q.get('requestId');
+      if (
+        requestId !== null &&
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)
+      )
+        throw new HttpError(
+          400,
+          'invalid',
+          `Invalid value for field 'requestId': '${requestId}'. The request id must be a valid UUID.`,
+        );
       if (requestId && method !== 'GET') {
         const known = this.requestIds.get(requestId);
         if (known && this.operationMap.has(known)) {
@@ -1317,7 +1329,8 @@ export class FakeGoogle extends EventEmitter {
           ? this.resolveImage(p.project, String(body.sourceImage), 'resource.sourceImage')
           : undefined;
       const type = this.diskType(p.project, p.zone, body.type, 'resource.type');
-      const size = body.sizeGb !== undefined ? Number(body.sizeGb) : (image?.diskSizeGb ?? 10) || 500;
+      // GCE's default for a blank disk is 500 GB; one from an image is the image's size.
+      const size = body.sizeGb !== undefined ? Number(body.sizeGb) : image ? (image.diskSizeGb ?? 10) : 500;
       const labels = this.checkLabels(body.labels, 'resource.labels');
       const disk = this.newDisk(p.project, p.zone, name, size, type, image, labels);
       this.diskMap.set(key, { project: p.project, zone: p.zone, disk });
