@@ -771,6 +771,35 @@ describe('FakeGoogle timing and faults', () => {
     );
   });
 
+  test('runningPolls: STAGING after the insert is DONE until enough GETs; labels on the boot disk', async () => {
+    await withFake({ operationPolls: 0, runningPolls: 2 }, async (g) => {
+      const { call } = client(g);
+      const body = instanceBody('slowboot', { labels: { team: 'ops' } });
+      body.disks[0].initializeParams.labels = { team: 'ops' };
+      const r = await call('POST', `projects/${P}/zones/${Z}/instances`, body);
+      assert.equal(r.body.status, 'DONE');
+      const seen: string[] = [];
+      for (let i = 0; i < 3; i++)
+        seen.push((await call('GET', `projects/${P}/zones/${Z}/instances/slowboot`)).body.status);
+      assert.deepEqual(seen, ['STAGING', 'RUNNING', 'RUNNING']);
+      const disk = (await call('GET', `projects/${P}/zones/${Z}/disks/slowboot-disk`)).body;
+      assert.deepEqual(disk.labels, { team: 'ops' });
+      const relabel = await call('POST', `projects/${P}/zones/${Z}/disks/slowboot-disk/setLabels`, {
+        labels: { team: 'dev' },
+        labelFingerprint: disk.labelFingerprint,
+      });
+      assert.equal(relabel.body.status, 'DONE');
+      assert.deepEqual((await call('GET', `projects/${P}/zones/${Z}/disks/slowboot-disk`)).body.labels, {
+        team: 'dev',
+      });
+      const blank = await call('POST', `projects/${P}/zones/${Z}/disks`, { name: 'data' });
+      assert.equal(blank.status, 200);
+      assert.equal((await call('GET', `projects/${P}/zones/${Z}/disks/data`)).body.sizeGb, '500');
+      assert.equal((await call('POST', `projects/${P}/zones/${Z}/disks`, { name: 'data' })).status, 409);
+      assert.deepEqual(await g.validate(), []);
+    });
+  });
+
   test('holdInsertMs: the instance exists (created event) before the insert is answered', async () => {
     await withFake(
       { holdInsertMs: 300, operationPolls: 0, acceptToken: (t) => t.startsWith('ya29.') },

@@ -16,8 +16,13 @@ import { Discovery } from './discovery.js';
  *   `operationPolls` GETs; `.../operations/{op}/wait` returns at DONE or after `waitMs`;
  *   late failures (quota) appear in the operation's `error.errors[]` with `httpErrorStatusCode`;
  * - instances go PROVISIONING → STAGING → RUNNING, stop → STOPPING → TERMINATED (the ephemeral
- *   external address is released), start → STAGING → RUNNING (a new one from the pool);
- *   delete removes the instance and its autoDelete disks when the operation completes;
+ *   external address is released), start → STAGING → RUNNING (the instance's old address back,
+ *   or the pool's next with `newAddressOnStart`); delete removes the instance and its autoDelete
+ *   disks when the operation completes; a failed insert operation leaves nothing behind;
+ * - instance inserts are checked as GCE does: name, machine type in the zone, image, disk type and
+ *   size, network/subnetwork (region of the zone), natIP (a reserved static address of the region),
+ *   labels, tags, metadata keys, service accounts and scopes, accelerators (not on shared-core
+ *   types; onHostMaintenance must be TERMINATE), preemptible scheduling, minCpuPlatform;
  * - a boot disk from `initializeParams` (`diskName`, default the instance's name) or an existing
  *   disk given as `source`; a disk in use cannot be deleted;
  * - metadata, tags and labels fingerprints: a stale or missing one → 412 conditionNotMet;
@@ -29,7 +34,20 @@ import { Discovery } from './discovery.js';
  *   operation, an OBSOLETE one → 400, an absent one → 404;
  * - lists with `maxResults` (≤ 500, more → 400), `pageToken`/`nextPageToken` and a simple `filter`;
  * - a bearer token on every request (401 UNAUTHENTICATED otherwise), optional 429 throttling,
- *   `requestId` idempotency (a retried mutation answers the first operation).
+ *   `requestId` idempotency (a retried mutation answers the first operation);
+ * - what Google's front end refuses: a body field or query parameter the document does not name,
+ *   a path value off the document's pattern (400).
+ *
+ * Routes modelled: projects.get; zones, regions get/list; machineTypes get/list; diskTypes,
+ * acceleratorTypes, networks, subnetworks get; images get/getFromFamily/list; instances
+ * get/list/insert/delete/start/stop/setMetadata/setTags/setLabels; disks get/list/insert/delete/
+ * setLabels; firewalls get/list/insert/update/patch/delete; addresses (regional) get/list/insert/
+ * delete; zone, region and global operations get/wait/list. Any other method → 501.
+ *
+ * For tests: instances(), disks(), firewalls(), addresses(), operationCount, addressOf(name),
+ * `requests` (every request: method, path, query, method id, body), `recorded` (bodies),
+ * failNext(methodId, ...) for one refused call, failOperation(type, code, ...) for a late failure,
+ * addDisk/addStaticAddress for what exists before the test.
  *
  * Addresses handed out are only those configured (`addresses`, `internalAddresses`): the test's own
  * hosts. With none configured, external addresses come from 192.0.2.0/24 (TEST-NET-1).
