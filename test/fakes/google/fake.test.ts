@@ -800,6 +800,56 @@ describe('FakeGoogle timing and faults', () => {
     });
   });
 
+  test('CPUS quota: counted from machine types per region, the region shows the usage', async () => {
+    await withFake({ operationPolls: 0, cpuQuota: 4 }, async (g) => {
+      const { call } = client(g);
+      const mt = (t: string) => ({ machineType: `zones/${Z}/machineTypes/${t}` });
+      assert.equal(
+        (await call('POST', `projects/${P}/zones/${Z}/instances`, instanceBody('c1', mt('n1-standard-2'))))
+          .body.error,
+        undefined,
+      );
+      const over = await call(
+        'POST',
+        `projects/${P}/zones/${Z}/instances`,
+        instanceBody('c2', mt('n1-standard-4')),
+      );
+      assert.equal(over.body.error.errors[0].code, 'QUOTA_EXCEEDED');
+      assert.match(
+        over.body.error.errors[0].message,
+        /^Quota 'CPUS' exceeded\.\s+Limit: 4\.0 in region asia-northeast3\.$/,
+      );
+      const fits = await call(
+        'POST',
+        `projects/${P}/zones/${Z}/instances`,
+        instanceBody('c3', mt('n1-standard-2')),
+      );
+      assert.equal(fits.body.error, undefined);
+      // Another region has its own quota.
+      const elsewhere = await call(
+        'POST',
+        `projects/${P}/zones/europe-west1-b/instances`,
+        instanceBody('c4', {
+          machineType: 'zones/europe-west1-b/machineTypes/n1-standard-4',
+          disks: [
+            {
+              boot: true,
+              autoDelete: true,
+              initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+            },
+          ],
+        }),
+      );
+      assert.equal(elsewhere.body.error, undefined, JSON.stringify(elsewhere.body));
+      const region = (await call('GET', `projects/${P}/regions/asia-northeast3`)).body;
+      assert.deepEqual(
+        region.quotas.find((q: Obj) => q.metric === 'CPUS'),
+        { metric: 'CPUS', limit: 4, usage: 4 },
+      );
+      assert.deepEqual(await g.validate(), []);
+    });
+  });
+
   test('holdInsertMs: the instance exists (created event) before the insert is answered', async () => {
     await withFake(
       { holdInsertMs: 300, operationPolls: 0, acceptToken: (t) => t.startsWith('ya29.') },

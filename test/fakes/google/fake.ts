@@ -109,8 +109,13 @@ export interface FakeGoogleOptions {
   waitMs?: number;
   /** The time one wait step takes (each step counts as one poll). Default 20. */
   waitStepMs?: number;
-  /** Instances a project may hold; one more → the insert operation fails with QUOTA_EXCEEDED. Default 24. */
+  /**
+   * Instances a project may hold in one region (GCE's regional INSTANCES quota); one more → the
+   * insert operation (not the insert call) fails with QUOTA_EXCEEDED. Default 24.
+   */
   instanceQuota?: number;
+  /** vCPUs a project may use in one region (CPUS quota), counted from the machine types. Default 24. */
+  cpuQuota?: number;
   /** Every Nth request (counted after authentication) answers 429 rateLimitExceeded. */
   throttleEvery?: number;
   /** Time between committing an insert and answering it: where a kill -9 can land. */
@@ -351,6 +356,7 @@ export class FakeGoogle extends EventEmitter {
       waitMs: 2000,
       waitStepMs: 20,
       instanceQuota: 24,
+      cpuQuota: 24,
       holdInsertMs: 0,
       linkBase: 'fake',
       newAddressOnStart: false,
@@ -1613,12 +1619,18 @@ export class FakeGoogle extends EventEmitter {
         .map((z) => this.link(`projects/${project}/zones/${z}`)),
       quotas: [
         { metric: 'INSTANCES', limit: this.opts.instanceQuota, usage: instances.length },
-        { metric: 'CPUS', limit: 24, usage: instances.length },
+        { metric: 'CPUS', limit: this.opts.cpuQuota, usage: this.cpusIn(project, region) },
         { metric: 'IN_USE_ADDRESSES', limit: 8, usage: instances.length },
       ],
       selfLink: this.link(`projects/${project}/regions/${region}`),
       supportsPzs: false,
     };
+  }
+
+  private cpusIn(project: string, region: string): number {
+    return [...this.instanceMap.values()]
+      .filter((s) => s.project === project && regionOf(s.zone) === region)
+      .reduce((n, s) => n + (MACHINE_TYPES[String(s.inst.machineType).split('/').pop()!]?.cpus ?? 2), 0);
   }
 
   private machineTypeBody(project: string, zone: string, name: string): Obj {
@@ -2155,17 +2167,21 @@ export class FakeGoogle extends EventEmitter {
     });
 
     // Everything GCE checks at once is checked; the rest happens in the operation.
-    const inProject = [...this.instanceMap.values()].filter((s) => s.project === project).length;
+    const inRegion = [...this.instanceMap.values()].filter(
+      (s) => s.project === project && regionOf(s.zone) === region,
+    ).length;
+    const cpus = this.cpusIn(project, region) + (MACHINE_TYPES[machineType]?.cpus ?? 2);
     const clash = newDisks.find((d) => this.diskMap.has(`${project}/${zone}/${d.disk.name}`));
     let fail: OpError | undefined;
-    if (inProject >= this.opts.instanceQuota) {
-      fail = {
-        code: 'QUOTA_EXCEEDED',
-        message: `Quota 'INSTANCES' exceeded.  Limit: ${this.opts.instanceQuota}.0 in region ${region}.`,
-        httpStatus: 403,
-        httpMessage: 'FORBIDDEN',
-      };
-    } else if (clash) {
+    const quota = (metric: string, limit: number): OpError => ({
+      code: 'QUOTA_EXCEEDED',
+      message: `Quota '${metric}' exceeded.  Limit: ${limit}.0 in region ${region}.`,
+      httpStatus: 403,
+      httpMessage: 'FORBIDDEN',
+    });
+    if (inRegion >= this.opts.instanceQuota) fail = quota('INSTANCES', this.opts.instanceQuota);
+    else if (cpus > this.opts.cpuQuota) fail = quota('CPUS', this.opts.cpuQuota);
+    else if (clash) {
       fail = {
         code: 'RESOURCE_ALREADY_EXISTS',
         message: `The resource 'projects/${project}/zones/${zone}/disks/${clash.disk.name}' already exists`,
