@@ -922,4 +922,49 @@ describe('validate()', () => {
       "fingerprint: 'not base64!' is not base64",
     ]);
   });
+
+  test('no blind spot: a stray field put into any object of any body of a whole run is reported', async () => {
+    const d = Discovery.load(DISCOVERY);
+    await withFake({ operationPolls: 1, addresses: ['127.0.0.1'] }, async (g) => {
+      const { call, poll } = client(g);
+      const body = instanceBody('probe', {
+        labels: { a: 'b' },
+        metadata: { items: [{ key: 'k', value: 'v' }] },
+      });
+      await poll((await call('POST', `projects/${P}/zones/${Z}/instances`, body)).body);
+      await call('GET', `projects/${P}/zones/${Z}/instances/probe`);
+      await call('GET', `projects/${P}/zones/${Z}/instances`);
+      await call('GET', `projects/${P}/zones/${Z}/disks/probe-disk`);
+      await call('GET', `projects/${P}/regions/asia-northeast3`);
+      await call('GET', `projects/${P}`);
+      await call('GET', 'projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20200223');
+      await call('GET', `projects/${P}/zones/${Z}/instances/none`);
+      assert.deepEqual(await g.validate(), []);
+      let probes = 0;
+      for (const rec of g.recorded) {
+        const objects: Obj[] = [];
+        const walk = (v: unknown) => {
+          if (Array.isArray(v)) v.forEach(walk);
+          else if (v && typeof v === 'object') {
+            objects.push(v as Obj);
+            Object.values(v).forEach(walk);
+          }
+        };
+        const copy = structuredClone(rec);
+        walk(copy.body);
+        for (const o of objects) {
+          o.zzStray = true;
+          const problems = d.check([copy]);
+          assert.equal(
+            problems.length,
+            1,
+            `${rec.method} ${JSON.stringify(o).slice(0, 120)}: ${problems.join('; ')}`,
+          );
+          delete o.zzStray;
+          probes++;
+        }
+      }
+      assert.ok(probes > 40, `${probes} objects probed`);
+    });
+  });
 });
