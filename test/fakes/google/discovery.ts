@@ -25,8 +25,17 @@ export interface SchemaNode {
   required?: string[];
 }
 
-interface MethodDef {
+export interface ParameterDef {
+  location: 'path' | 'query';
+  type: string;
+  pattern?: string;
+  required?: boolean;
+  repeated?: boolean;
+}
+
+export interface MethodDef {
   id: string;
+  parameters?: Record<string, ParameterDef>;
   httpMethod: string;
   flatPath?: string;
   path: string;
@@ -44,6 +53,8 @@ export interface DiscoveryDoc {
   servicePath: string;
   schemas: Record<string, SchemaNode & { id?: string }>;
   resources: Record<string, ResourceDef>;
+  /** Query parameters every method takes (fields, alt, prettyPrint...). */
+  parameters: Record<string, ParameterDef>;
 }
 
 /** A body sent or received under a method of the document (its id, e.g. compute.instances.insert). */
@@ -137,6 +148,27 @@ export class Discovery {
     return problems;
   }
 
+  /**
+   * Properties of a request body that its schema does not name, as paths ('disks[0].sizeGb'):
+   * Google's front end refuses these ("Unknown name ... Cannot find field").
+   */
+  unknownNames(method: string, body: unknown): string[] {
+    const m = this.methods.get(method);
+    if (!m?.request) return [];
+    const out: string[] = [];
+    this.node(m.request, body, '', undefined, out);
+    return out.filter((p) => p.includes(': not a property of ')).map((p) => p.slice(0, p.indexOf(': ')));
+  }
+
+  /** A path or query parameter's value against its pattern in the document; unknown names are false. */
+  parameterMatches(method: string, name: string, value: string): boolean | undefined {
+    const def = this.methods.get(method)?.parameters?.[name] ?? this.doc.parameters[name];
+    if (!def) return undefined;
+    if (!def.pattern) return true;
+    const re = this.pattern(def.pattern);
+    return re ? re.test(value) : true;
+  }
+
   /** Problems of one value against a schema node (for tests of the checker itself). */
   checkValue(schema: SchemaNode, value: unknown, requiredFor?: string): string[] {
     const out: string[] = [];
@@ -193,6 +225,10 @@ export class Discovery {
         }
         v.forEach((x, i) => {
           if (s.items) this.node(s.items, x, `${path}[${i}]`, method, out);
+          // The document puts some item patterns on the array (Tags.items).
+          const re = s.pattern ? this.pattern(s.pattern) : null;
+          if (re && typeof x === 'string' && !re.test(x))
+            out.push(`${path}[${i}]: '${x}' does not match ${s.pattern}`);
         });
         return;
       }

@@ -16,8 +16,13 @@ import { Discovery } from './discovery.js';
  *   `operationPolls` GETs; `.../operations/{op}/wait` returns at DONE or after `waitMs`;
  *   late failures (quota) appear in the operation's `error.errors[]` with `httpErrorStatusCode`;
  * - instances go PROVISIONING → STAGING → RUNNING, stop → STOPPING → TERMINATED (the ephemeral
- *   external address is released), start → STAGING → RUNNING (a new one from the pool);
- *   delete removes the instance and its autoDelete disks when the operation completes;
+ *   external address is released), start → STAGING → RUNNING (the instance's old address back,
+ *   or the pool's next with `newAddressOnStart`); delete removes the instance and its autoDelete
+ *   disks when the operation completes; a failed insert operation leaves nothing behind;
+ * - instance inserts are checked as GCE does: name, machine type in the zone, image, disk type and
+ *   size, network/subnetwork (region of the zone), natIP (a reserved static address of the region),
+ *   labels, tags, metadata keys, service accounts and scopes, accelerators (not on shared-core
+ *   types; onHostMaintenance must be TERMINATE), preemptible scheduling, minCpuPlatform;
  * - a boot disk from `initializeParams` (`diskName`, default the instance's name) or an existing
  *   disk given as `source`; a disk in use cannot be deleted;
  * - metadata, tags and labels fingerprints: a stale or missing one → 412 conditionNotMet;
@@ -29,10 +34,26 @@ import { Discovery } from './discovery.js';
  *   operation, an OBSOLETE one → 400, an absent one → 404;
  * - lists with `maxResults` (≤ 500, more → 400), `pageToken`/`nextPageToken` and a simple `filter`;
  * - a bearer token on every request (401 UNAUTHENTICATED otherwise), optional 429 throttling,
- *   `requestId` idempotency (a retried mutation answers the first operation).
+ *   `requestId` idempotency (a retried mutation answers the first operation);
+ * - what Google's front end refuses: a body field or query parameter the document does not name,
+ *   a path value off the document's pattern (400).
+ *
+ * Routes modelled: projects.get; zones, regions get/list; machineTypes get/list; diskTypes,
+ * acceleratorTypes, networks, subnetworks get; images get/getFromFamily/list; instances
+ * get/list/insert/delete/start/stop/setMetadata/setTags/setLabels; disks get/list/insert/delete/
+ * setLabels; firewalls get/list/insert/update/patch/delete; addresses (regional) get/list/insert/
+ * delete; zone, region and global operations get/wait/list. Any other method → 501.
+ *
+ * For tests: instances(), disks(), firewalls(), addresses(), operationCount, addressOf(name),
+ * `requests` (every request: method, path, query, method id, body), `recorded` (bodies),
+ * failNext(methodId, ...) for one refused call, failOperation(type, code, ...) for a late failure,
+ * addDisk/addStaticAddress for what exists before the test.
  *
  * Addresses handed out are only those configured (`addresses`, `internalAddresses`): the test's own
  * hosts. With none configured, external addresses come from 192.0.2.0/24 (TEST-NET-1).
+ *
+ * Events: 'created' {kind: 'instance' | 'disk' | 'firewall' | 'address', name}, emitted when an
+ * insert is committed and before it is answered (held `holdInsertMs`): where a kill -9 lands.
  *
  * Wiring: `const g = new FakeGoogle({ projects: ['my-proj'], addresses: [hostIP] }); await g.start();`
  * then point the driver at `g.url` (endpoint override) with a token `g.opts.token` (or an
@@ -88,12 +109,22 @@ export interface FakeGoogleOptions {
   waitMs?: number;
   /** The time one wait step takes (each step counts as one poll). Default 20. */
   waitStepMs?: number;
-  /** Instances a project may hold; one more → the insert operation fails with QUOTA_EXCEEDED. Default 24. */
+  /**
+   * Instances a project may hold in one region (GCE's regional INSTANCES quota); one more → the
+   * insert operation (not the insert call) fails with QUOTA_EXCEEDED. Default 24.
+   */
   instanceQuota?: number;
+  /** vCPUs a project may use in one region (CPUS quota), counted from the machine types. Default 24. */
+  cpuQuota?: number;
   /** Every Nth request (counted after authentication) answers 429 rateLimitExceeded. */
   throttleEvery?: number;
   /** Time between committing an insert and answering it: where a kill -9 can land. */
   holdInsertMs?: number;
+  /**
+   * A started instance gets the next address of the pool, as GCE's ephemeral addresses change
+   * (default false: it gets its old one back, so a test's host stays the instance's host).
+   */
+  newAddressOnStart?: boolean;
   /** Base of selfLinks: this fake's own URL (default) or Google's (https://www.googleapis.com/compute/v1/). */
   linkBase?: 'fake' | 'google';
   /**
@@ -140,8 +171,10 @@ interface InstanceState {
   };
   /** Instance GETs left that still see STAGING after the insert completed. */
   stagingPolls: number;
-  /** Set while an operation that will change it runs. */
-  busy?: string;
+  /** Whether the test's host was told it is on (onPower). */
+  powered: boolean;
+  /** Ephemeral external addresses by interface/access config, kept for the next start. */
+  lastNatIPs: Map<string, string>;
 }
 
 interface DiskState {
@@ -170,6 +203,8 @@ interface OperationState {
   need: number;
   onRunning?: () => void | Promise<void>;
   onDone?: () => void | Promise<void>;
+  /** Undoes what the request committed when the operation fails late. */
+  onFail?: () => void;
   fail?: OpError;
 }
 
@@ -321,8 +356,10 @@ export class FakeGoogle extends EventEmitter {
       waitMs: 2000,
       waitStepMs: 20,
       instanceQuota: 24,
+      cpuQuota: 24,
       holdInsertMs: 0,
       linkBase: 'fake',
+      newAddressOnStart: false,
       ...opts,
     };
     this.images = [...IMAGES, ...this.opts.images];
@@ -419,6 +456,22 @@ export class FakeGoogle extends EventEmitter {
     return this.operationMap.size;
   }
 
+  /** An instance's addresses: external (natIP of the first access config, if any) and internal. */
+  addressOf(name: string, zone?: string): { natIP?: string; networkIP: string } | undefined {
+    const s = [...this.instanceMap.values()].find((x) => x.inst.name === name && (!zone || x.zone === zone));
+    if (!s) return undefined;
+    const nic = s.inst.networkInterfaces[0];
+    const natIP = nic?.accessConfigs?.[0]?.natIP as string | undefined;
+    return { natIP, networkIP: String(nic?.networkIP ?? '') };
+  }
+
+  /** A regional static external address that exists before the test (status RESERVED). */
+  addStaticAddress(project: string, region: string, name: string, address: string): Obj {
+    const a = this.newAddress(project, region, name, address, 'EXTERNAL');
+    this.addressMap.set(`${project}/${region}/${name}`, { project, region, address: a });
+    return a;
+  }
+
   /** A disk that exists before the test (e.g. one kept from an earlier instance). */
   addDisk(project: string, zone: string, name: string, sizeGb = 10): Obj {
     const disk = this.newDisk(project, zone, name, sizeGb, 'pd-standard', undefined, {});
@@ -498,7 +551,7 @@ export class FakeGoogle extends EventEmitter {
     if (!token) {
       return this.fail(
         res,
-        '',
+        route?.id ?? '',
         new HttpError(
           401,
           'required',
@@ -512,7 +565,7 @@ export class FakeGoogle extends EventEmitter {
     if (!ok) {
       return this.fail(
         res,
-        '',
+        route?.id ?? '',
         new HttpError(
           401,
           'authError',
@@ -525,7 +578,7 @@ export class FakeGoogle extends EventEmitter {
     this.counted++;
     if (this.opts.throttleEvery && this.counted % this.opts.throttleEvery === 0) {
       this.throttled++;
-      return this.fail(res, '', new HttpError(429, 'rateLimitExceeded', 'Rate Limit Exceeded'));
+      return this.fail(res, route?.id ?? '', new HttpError(429, 'rateLimitExceeded', 'Rate Limit Exceeded'));
     }
     if (!route) {
       return this.fail(
@@ -542,6 +595,50 @@ export class FakeGoogle extends EventEmitter {
     if (body !== undefined && discovery!.methods.get(id)?.request) {
       this.recorded.push({ method: id, kind: 'request', status: 0, body });
     }
+    // What Google's front end refuses before Compute sees the request.
+    for (const [name, value] of Object.entries(route.params)) {
+      if (discovery!.parameterMatches(id, name, value) === false) {
+        const pattern = discovery!.methods.get(id)!.parameters![name].pattern;
+        return this.fail(
+          res,
+          id,
+          new HttpError(
+            400,
+            'invalidParameter',
+            `Invalid value '${value}'. Values must match the following regular expression: '${pattern}'`,
+            { location: name, locationType: 'parameter' },
+          ),
+        );
+      }
+    }
+    for (const name of new Set(url.searchParams.keys())) {
+      if (discovery!.parameterMatches(id, name, '') === undefined) {
+        return this.fail(
+          res,
+          id,
+          new HttpError(
+            400,
+            'badRequest',
+            `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`,
+          ),
+        );
+      }
+    }
+    const unknown = body === undefined ? [] : discovery!.unknownNames(id, body);
+    if (unknown.length) {
+      const path = unknown[0];
+      const dot = path.lastIndexOf('.');
+      const at = dot < 0 ? 'resource' : `resource.${path.slice(0, dot)}`;
+      return this.fail(
+        res,
+        id,
+        new HttpError(
+          400,
+          'badRequest',
+          `Invalid JSON payload received. Unknown name "${path.slice(dot + 1)}" at '${at}': Cannot find field.`,
+        ),
+      );
+    }
     const f = this.failures.findIndex((x) => x.id === id);
     if (f >= 0) {
       const [x] = this.failures.splice(f, 1);
@@ -554,6 +651,15 @@ export class FakeGoogle extends EventEmitter {
       if (p.region !== undefined) this.region(p.project, p.region);
       const q = url.searchParams;
       const requestId = q.get('requestId');
+      if (
+        requestId !== null &&
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)
+      )
+        throw new HttpError(
+          400,
+          'invalid',
+          `Invalid value for field 'requestId': '${requestId}'. The request id must be a valid UUID.`,
+        );
       if (requestId && method !== 'GET') {
         const known = this.requestIds.get(requestId);
         if (known && this.operationMap.has(known)) {
@@ -649,7 +755,10 @@ export class FakeGoogle extends EventEmitter {
     operationType: string,
     targetLink: string,
     targetId: string,
-    hooks: Pick<OperationState, 'onRunning' | 'onDone'> & { fail?: OpError; warnings?: Obj[] } = {},
+    hooks: Pick<OperationState, 'onRunning' | 'onDone' | 'onFail'> & {
+      fail?: OpError;
+      warnings?: Obj[];
+    } = {},
   ): OperationState {
     const name = `operation-${Date.now()}-${randomBytes(6)
       .toString('hex')
@@ -686,6 +795,7 @@ export class FakeGoogle extends EventEmitter {
       need: this.opts.operationPolls,
       onRunning: hooks.onRunning,
       onDone: hooks.onDone,
+      onFail: hooks.onFail,
       fail,
     };
     this.operationMap.set(`${scope}/${name}`, s);
@@ -712,6 +822,7 @@ export class FakeGoogle extends EventEmitter {
       s.op.error = { errors: [{ code: s.fail.code, message: s.fail.message }] };
       s.op.httpErrorStatusCode = s.fail.httpStatus;
       s.op.httpErrorMessage = s.fail.httpMessage;
+      s.onFail?.();
     } else {
       await s.onDone?.();
     }
@@ -1043,7 +1154,7 @@ export class FakeGoogle extends EventEmitter {
     // Instances
     'compute.instances.get'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
-      if (s.inst.status === 'STAGING' && s.stagingPolls > 0 && !s.busy) {
+      if (s.inst.status === 'STAGING' && s.stagingPolls > 0) {
         s.stagingPolls--;
         if (s.stagingPolls === 0) return this.becomeRunning(s).then(() => s.inst);
       }
@@ -1060,7 +1171,7 @@ export class FakeGoogle extends EventEmitter {
     },
     'compute.instances.delete'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
-      const wasOn = s.inst.status === 'RUNNING' || s.inst.status === 'STAGING';
+
       const op = this.newOperation(
         p.project,
         { zone: p.zone },
@@ -1072,6 +1183,7 @@ export class FakeGoogle extends EventEmitter {
             s.inst.status = 'STOPPING';
           },
           onDone: async () => {
+            if (!this.alive(s)) return;
             this.instanceMap.delete(`${p.project}/${p.zone}/${p.instance}`);
             for (const d of s.inst.disks) {
               const dname = String(d.source).split('/').pop()!;
@@ -1085,7 +1197,10 @@ export class FakeGoogle extends EventEmitter {
               }
             }
             this.releaseAddresses(s);
-            if (wasOn) await this.opts.onPower?.(p.instance, false);
+            if (s.powered) {
+              s.powered = false;
+              await this.opts.onPower?.(p.instance, false);
+            }
           },
         },
       );
@@ -1104,15 +1219,21 @@ export class FakeGoogle extends EventEmitter {
             if (s.inst.status !== 'TERMINATED') s.inst.status = 'STOPPING';
           },
           onDone: async () => {
-            if (s.inst.status === 'TERMINATED') return;
+            if (!this.alive(s) || s.inst.status === 'TERMINATED') return;
             s.inst.status = 'TERMINATED';
             s.inst.lastStopTimestamp = new Date().toISOString();
-            for (const nic of s.inst.networkInterfaces) {
-              for (const ac of nic.accessConfigs ?? []) {
-                if (!this.isStatic(s.project, s.zone, String(ac.natIP ?? ''))) delete ac.natIP;
-              }
+            s.inst.networkInterfaces.forEach((nic, i) => {
+              (nic.accessConfigs ?? []).forEach((ac, j) => {
+                const ip = String(ac.natIP ?? '');
+                if (!ip || this.isStatic(s.project, s.zone, ip)) return;
+                s.lastNatIPs.set(`${i}/${j}`, ip);
+                delete ac.natIP;
+              });
+            });
+            if (s.powered) {
+              s.powered = false;
+              await this.opts.onPower?.(p.instance, false);
             }
-            await this.opts.onPower?.(p.instance, false);
           },
         },
       );
@@ -1137,10 +1258,13 @@ export class FakeGoogle extends EventEmitter {
             if (s.inst.status === 'TERMINATED' || s.inst.status === 'STOPPED') s.inst.status = 'STAGING';
           },
           onDone: async () => {
-            if (s.inst.status === 'RUNNING') return;
-            for (const nic of s.inst.networkInterfaces) {
-              for (const ac of nic.accessConfigs ?? []) ac.natIP ??= this.external();
-            }
+            if (!this.alive(s) || s.inst.status === 'RUNNING') return;
+            s.inst.networkInterfaces.forEach((nic, i) => {
+              (nic.accessConfigs ?? []).forEach((ac, j) => {
+                const kept = s.lastNatIPs.get(`${i}/${j}`);
+                ac.natIP ??= this.opts.newAddressOnStart || !kept ? this.external() : kept;
+              });
+            });
             await this.becomeRunning(s);
           },
         },
@@ -1229,7 +1353,8 @@ export class FakeGoogle extends EventEmitter {
           ? this.resolveImage(p.project, String(body.sourceImage), 'resource.sourceImage')
           : undefined;
       const type = this.diskType(p.project, p.zone, body.type, 'resource.type');
-      const size = body.sizeGb !== undefined ? Number(body.sizeGb) : (image?.diskSizeGb ?? 10) || 500;
+      // GCE's default for a blank disk is 500 GB; one from an image is the image's size.
+      const size = body.sizeGb !== undefined ? Number(body.sizeGb) : image ? (image.diskSizeGb ?? 10) : 500;
       const labels = this.checkLabels(body.labels, 'resource.labels');
       const disk = this.newDisk(p.project, p.zone, name, size, type, image, labels);
       this.diskMap.set(key, { project: p.project, zone: p.zone, disk });
@@ -1494,12 +1619,18 @@ export class FakeGoogle extends EventEmitter {
         .map((z) => this.link(`projects/${project}/zones/${z}`)),
       quotas: [
         { metric: 'INSTANCES', limit: this.opts.instanceQuota, usage: instances.length },
-        { metric: 'CPUS', limit: 24, usage: instances.length },
+        { metric: 'CPUS', limit: this.opts.cpuQuota, usage: this.cpusIn(project, region) },
         { metric: 'IN_USE_ADDRESSES', limit: 8, usage: instances.length },
       ],
       selfLink: this.link(`projects/${project}/regions/${region}`),
       supportsPzs: false,
     };
+  }
+
+  private cpusIn(project: string, region: string): number {
+    return [...this.instanceMap.values()]
+      .filter((s) => s.project === project && regionOf(s.zone) === region)
+      .reduce((n, s) => n + (MACHINE_TYPES[String(s.inst.machineType).split('/').pop()!]?.cpus ?? 2), 0);
   }
 
   private machineTypeBody(project: string, zone: string, name: string): Obj {
@@ -1699,8 +1830,16 @@ export class FakeGoogle extends EventEmitter {
     await this.opts.onCreate?.(name, lines, Object.fromEntries(items.map((i) => [i.key, i.value])));
   }
 
+  private alive(s: InstanceState): boolean {
+    return this.instanceMap.get(`${s.project}/${s.zone}/${s.inst.name}`) === s;
+  }
+
   private async becomeRunning(s: InstanceState): Promise<void> {
-    await this.opts.onPower?.(s.inst.name, true);
+    if (!this.alive(s)) return;
+    if (!s.powered) {
+      s.powered = true;
+      await this.opts.onPower?.(s.inst.name, true);
+    }
     s.inst.status = 'RUNNING';
     s.inst.lastStartTimestamp = new Date().toISOString();
   }
@@ -2028,17 +2167,21 @@ export class FakeGoogle extends EventEmitter {
     });
 
     // Everything GCE checks at once is checked; the rest happens in the operation.
-    const inProject = [...this.instanceMap.values()].filter((s) => s.project === project).length;
+    const inRegion = [...this.instanceMap.values()].filter(
+      (s) => s.project === project && regionOf(s.zone) === region,
+    ).length;
+    const cpus = this.cpusIn(project, region) + (MACHINE_TYPES[machineType]?.cpus ?? 2);
     const clash = newDisks.find((d) => this.diskMap.has(`${project}/${zone}/${d.disk.name}`));
     let fail: OpError | undefined;
-    if (inProject >= this.opts.instanceQuota) {
-      fail = {
-        code: 'QUOTA_EXCEEDED',
-        message: `Quota 'INSTANCES' exceeded.  Limit: ${this.opts.instanceQuota}.0 in region ${region}.`,
-        httpStatus: 403,
-        httpMessage: 'FORBIDDEN',
-      };
-    } else if (clash) {
+    const quota = (metric: string, limit: number): OpError => ({
+      code: 'QUOTA_EXCEEDED',
+      message: `Quota '${metric}' exceeded.  Limit: ${limit}.0 in region ${region}.`,
+      httpStatus: 403,
+      httpMessage: 'FORBIDDEN',
+    });
+    if (inRegion >= this.opts.instanceQuota) fail = quota('INSTANCES', this.opts.instanceQuota);
+    else if (cpus > this.opts.cpuQuota) fail = quota('CPUS', this.opts.cpuQuota);
+    else if (clash) {
       fail = {
         code: 'RESOURCE_ALREADY_EXISTS',
         message: `The resource 'projects/${project}/zones/${zone}/disks/${clash.disk.name}' already exists`,
@@ -2083,7 +2226,14 @@ export class FakeGoogle extends EventEmitter {
     if (accelOut.length) inst.guestAccelerators = accelOut;
     if (body.minCpuPlatform !== undefined) inst.minCpuPlatform = body.minCpuPlatform;
     if (body.hostname !== undefined) inst.hostname = body.hostname;
-    const s: InstanceState = { project, zone, inst, stagingPolls: this.opts.runningPolls };
+    const s: InstanceState = {
+      project,
+      zone,
+      inst,
+      stagingPolls: this.opts.runningPolls,
+      powered: false,
+      lastNatIPs: new Map(),
+    };
     this.instanceMap.set(key, s);
     for (const d of newDisks) {
       d.disk.users = [selfLink];
@@ -2100,10 +2250,21 @@ export class FakeGoogle extends EventEmitter {
     }
     const op = this.newOperation(project, { zone }, 'insert', selfLink, id, {
       warnings,
+      // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
+      onFail: () => {
+        this.instanceMap.delete(key);
+        for (const d of newDisks) this.diskMap.delete(`${project}/${zone}/${d.disk.name}`);
+        for (const d of attachDisks) {
+          d.disk.users = (d.disk.users ?? []).filter((u) => u !== selfLink);
+          if (!d.disk.users.length) delete d.disk.users;
+        }
+        this.releaseAddresses(s);
+      },
       onRunning: () => {
         if (s.inst.status === 'PROVISIONING') s.inst.status = 'STAGING';
       },
       onDone: async () => {
+        if (!this.alive(s)) return;
         for (const d of newDisks) d.disk.status = 'READY';
         inst.cpuPlatform = String(body.minCpuPlatform ?? 'Intel Broadwell').replace(
           'Automatic',
