@@ -189,16 +189,17 @@ export class FakeGoogleOAuth {
     await writeFile(path, this.authorizedUserJSON(o), { mode: 0o600 });
   }
 
-  /** What was issued under this token, or undefined if it never was. */
-  issued(token: string): IssuedToken | undefined {
-    return this.tokens.get(token);
-  }
+  /** What was issued under this token, or undefined if it never was. (Bound: pass it as is.) */
+  readonly issued = (token: string): IssuedToken | undefined => this.tokens.get(token);
 
-  /** Whether a Compute API may accept this bearer token: minted here, not expired, not revoked. */
-  acceptToken(token: string): boolean {
+  /**
+   * Whether a Compute API may accept this bearer token: minted here, not expired, not revoked.
+   * Bound, so that it can be handed over as it is: `new FakeGCE({acceptToken: oauth.acceptToken})`.
+   */
+  readonly acceptToken = (token: string): boolean => {
     const t = this.tokens.get(token);
     return !!t && !t.revoked && t.expiresAt > Date.now();
-  }
+  };
 
   /** The token stops being accepted (as after a password change or a key deletion). */
   revoke(token: string): void {
