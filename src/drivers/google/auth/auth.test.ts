@@ -309,6 +309,9 @@ test('bad key files: one line naming the file and the problem, never the key', a
     /^GOOGLE_APPLICATION_CREDENTIALS names .*nowhere\.json, which cannot be read: no such file/,
   );
 
+  const noKeyFile = await oneLine(googleTokenSource(opts({}, { keyFile: join(dir, 'gone.json') })));
+  assert.match(noKeyFile, /^the Google key file .*gone\.json cannot be read: no such file or directory$/);
+
   const notB64 = await oneLine(googleTokenSource(opts({}, { encodedJson: 'this is not base64!' })));
   assert.equal(
     notB64,
@@ -388,6 +391,18 @@ test("the token endpoint's refusal: one line naming the credential's source, not
   );
   assert.match(badClient, /invalid_client: Unauthorized \(HTTP 401\)/);
   assert.ok(!badClient.includes('wrong-secret'));
+
+  // An answer without a token is not taken for one.
+  const okKey = join(dir, 'ok-sa.json');
+  await fake.writeServiceAccountKey(okKey);
+  fake.failNext(200, 'weird', 'no token here');
+  const empty = await oneLine(
+    (await googleTokenSource(opts({ GOOGLE_APPLICATION_CREDENTIALS: okKey }))).token(),
+  );
+  assert.match(
+    empty,
+    /ok-sa\.json\): the token endpoint http:\/\/127\.0\.0\.1:\d+\/token answered without an access_token$/,
+  );
 
   // A token endpoint that is not there: one line, naming the source.
   const dead = join(dir, 'dead-endpoint.json');
