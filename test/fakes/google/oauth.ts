@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -36,6 +37,8 @@ export interface FakeOAuthOptions {
   user?: { clientId: string; clientSecret: string; refreshToken: string };
   /** Scopes a service account may ask for; any other is invalid_scope. Default: compute, cloud-platform. */
   knownScopes?: string[];
+  /** Serve HTTPS with this certificate (as Google's endpoint is), for tests of the trust store. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface FakeServiceAccount {
@@ -78,6 +81,7 @@ export class FakeGoogleOAuth {
   /** The metadata server's answers name this account and project. */
   metadataProject = 'fake-gce-project';
   private readonly knownScopes: Set<string>;
+  private readonly tls: FakeOAuthOptions['tls'];
   private failures: { status: number; error: string; description: string }[] = [];
   private server: Server | undefined;
   private seq = 0;
@@ -90,6 +94,7 @@ export class FakeGoogleOAuth {
       refreshToken: `1//fake-refresh-${randomBytes(24).toString('hex')}`,
     };
     this.knownScopes = new Set(opts.knownScopes ?? [COMPUTE_SCOPE, CLOUD_PLATFORM_SCOPE]);
+    this.tls = opts.tls;
   }
 
   /** This endpoint's token URL: what a key file's token_uri names and a JWT's aud must be. */
@@ -99,11 +104,11 @@ export class FakeGoogleOAuth {
 
   /** host:port, as GCE_METADATA_HOST takes it. */
   get metadataHost(): string {
-    return this.url.replace(/^http:\/\//, '');
+    return this.url.replace(/^https?:\/\//, '');
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -113,9 +118,11 @@ export class FakeGoogleOAuth {
           this.send(res, 500, { error: 'internal_failure', error_description: String(err) });
         }
       });
-    });
+    };
+    this.server = this.tls ? createHttpsServer(this.tls, listener) : createServer(listener);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const scheme = this.tls ? 'https' : 'http';
+    this.url = `${scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -189,16 +196,17 @@ export class FakeGoogleOAuth {
     await writeFile(path, this.authorizedUserJSON(o), { mode: 0o600 });
   }
 
-  /** What was issued under this token, or undefined if it never was. */
-  issued(token: string): IssuedToken | undefined {
-    return this.tokens.get(token);
-  }
+  /** What was issued under this token, or undefined if it never was. (Bound: pass it as is.) */
+  readonly issued = (token: string): IssuedToken | undefined => this.tokens.get(token);
 
-  /** Whether a Compute API may accept this bearer token: minted here, not expired, not revoked. */
-  acceptToken(token: string): boolean {
+  /**
+   * Whether a Compute API may accept this bearer token: minted here, not expired, not revoked.
+   * Bound, so that it can be handed over as it is: `new FakeGCE({acceptToken: oauth.acceptToken})`.
+   */
+  readonly acceptToken = (token: string): boolean => {
     const t = this.tokens.get(token);
     return !!t && !t.revoked && t.expiresAt > Date.now();
-  }
+  };
 
   /** The token stops being accepted (as after a password change or a key deletion). */
   revoke(token: string): void {

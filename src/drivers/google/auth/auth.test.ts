@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { COMPUTE_SCOPE, FakeGoogleOAuth, JWT_BEARER } from '../../../../test/fakes/google/oauth.js';
+import { makeTestCA } from '../../../../test/helpers/test-ca.js';
+import { generateServerCert } from '../../../cert/server.js';
 import { redact, setDebugSink } from '../../../debug.js';
 import { MachineError } from '../../../errors.js';
 import { metadataHost, onGCE } from './gce.js';
@@ -309,6 +311,9 @@ test('bad key files: one line naming the file and the problem, never the key', a
     /^GOOGLE_APPLICATION_CREDENTIALS names .*nowhere\.json, which cannot be read: no such file/,
   );
 
+  const noKeyFile = await oneLine(googleTokenSource(opts({}, { keyFile: join(dir, 'gone.json') })));
+  assert.match(noKeyFile, /^the Google key file .*gone\.json cannot be read: no such file or directory$/);
+
   const notB64 = await oneLine(googleTokenSource(opts({}, { encodedJson: 'this is not base64!' })));
   assert.equal(
     notB64,
@@ -389,6 +394,18 @@ test("the token endpoint's refusal: one line naming the credential's source, not
   assert.match(badClient, /invalid_client: Unauthorized \(HTTP 401\)/);
   assert.ok(!badClient.includes('wrong-secret'));
 
+  // An answer without a token is not taken for one.
+  const okKey = join(dir, 'ok-sa.json');
+  await fake.writeServiceAccountKey(okKey);
+  fake.failNext(200, 'weird', 'no token here');
+  const empty = await oneLine(
+    (await googleTokenSource(opts({ GOOGLE_APPLICATION_CREDENTIALS: okKey }))).token(),
+  );
+  assert.match(
+    empty,
+    /ok-sa\.json\): the token endpoint http:\/\/127\.0\.0\.1:\d+\/token answered without an access_token$/,
+  );
+
   // A token endpoint that is not there: one line, naming the source.
   const dead = join(dir, 'dead-endpoint.json');
   await writeFile(
@@ -402,6 +419,43 @@ test("the token endpoint's refusal: one line naming the credential's source, not
     unreachable,
     /^cannot get a Google access token for the user credentials in GOOGLE_APPLICATION_CREDENTIALS \(.*dead-endpoint\.json\): .*127\.0\.0\.1:9 could not be reached/,
   );
+});
+
+test('an HTTPS token endpoint is checked against the trust store, NODE_EXTRA_CA_CERTS included', async () => {
+  const tlsDir = await mkdtemp(join(dir, 'tls-'));
+  await makeTestCA(tlsDir, 'ca');
+  await generateServerCert({
+    caCertPath: join(tlsDir, 'ca', 'ca.pem'),
+    caKeyPath: join(tlsDir, 'ca', 'ca-key.pem'),
+    certPath: join(tlsDir, 'server.pem'),
+    keyPath: join(tlsDir, 'server-key.pem'),
+    org: 'test',
+    hosts: ['127.0.0.1'],
+  });
+  const tlsFake = new FakeGoogleOAuth({
+    tls: {
+      cert: await readFile(join(tlsDir, 'server.pem')),
+      key: await readFile(join(tlsDir, 'server-key.pem')),
+    },
+  });
+  await tlsFake.start();
+  try {
+    assert.match(tlsFake.tokenUri, /^https:\/\/127\.0\.0\.1:\d+\/token$/);
+    const key = join(tlsDir, 'sa.json');
+    await tlsFake.writeServiceAccountKey(key);
+    const trusted = await googleTokenSource(
+      opts({ GOOGLE_APPLICATION_CREDENTIALS: key, NODE_EXTRA_CA_CERTS: join(tlsDir, 'ca', 'ca.pem') }),
+    );
+    assert.ok(tlsFake.acceptToken(await trusted.token()));
+    const strict = await googleTokenSource(opts({ GOOGLE_APPLICATION_CREDENTIALS: key }));
+    const msg = await oneLine(strict.token());
+    assert.match(
+      msg,
+      /^cannot get a Google access token for the service-account key .*sa\.json\): .*certificate/,
+    );
+  } finally {
+    await tlsFake.stop();
+  }
 });
 
 test('the metadata-server decision: GCE_METADATA_HOST, else the DMI product name; no packet either way', async () => {
