@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
+import { googleDriver } from '../../src/drivers/google/index.js';
 import { FakeGoogle, type FakeGoogleOptions } from '../fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../fakes/google/oauth.js';
 import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
@@ -159,10 +160,21 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
       ['--google-zone', 'europe-west1-b'],
       /Quota INSTANCES exceeded in region europe-west1: 0 of 0 in use, and this instance needs 1/,
     ],
+    [
+      'a CPU quota too small for the machine type',
+      ['--google-machine-type', 'n1-standard-4'],
+      /Quota CPUS exceeded in region us-central1: 0 of 2 in use, and this instance needs 4/,
+    ],
   ];
   for (const [what, flags, want] of badInput) {
     test(`${what}: one clear line, exit non-zero, nothing made`, async () => {
-      await start(what.startsWith('a quota') ? { instanceQuota: 0 } : {});
+      await start(
+        what.startsWith('a quota')
+          ? { instanceQuota: 0 }
+          : what.startsWith('a CPU quota')
+            ? { cpuQuota: 2 }
+            : {},
+      );
       const r =
         what === 'no project'
           ? await s.run(['create', '-d', 'google', 'm1'], { env: env(), timeoutMs: 60_000 })
@@ -318,7 +330,7 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
-  test("the walkthrough's flags and every other option reach the insert request; the ledger names what was made", async () => {
+  test("the walkthrough's zone, tags and image and every other option reach the insert request; the ledger names what was made", async () => {
     await start();
     const ud = join(home, 'user-data.yml');
     await writeFile(ud, '#cloud-config\npackages: [htop]\n');
@@ -563,9 +575,44 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     const disk = fake.diskMap.get(`${PROJECT}/us-central1-a/st1-disk`);
     if (disk) disk.disk.users = [];
     assert.equal((await s.run(['status', 'st1'], { env: env() })).stdout.trim(), 'Stopped');
+    // Start makes the instance again from the kept disk (the driver alone: no host to provision).
+    const cfg = JSON.parse(await readFile(join(s.dir, 'machines', 'st1', 'config.json'), 'utf8'));
+    const driver = googleDriver.fromJSON(cfg.Driver);
+    const saved = { ...process.env };
+    Object.assign(process.env, env());
+    const lines: string[] = [];
+    let state = '';
+    try {
+      await driver.start({
+        log: (l) => lines.push(l),
+        debug: () => {},
+        save: async () => {},
+        ssh: () => Promise.reject(new Error('no SSH here')),
+        waitFor: () => Promise.reject(new Error('no wait here')),
+      });
+      state = await driver.getState();
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    assert.deepEqual(lines, ['Instance st1 is gone; making it again from its disk st1-disk...']);
+    const again2 = fake.recorded
+      .filter((x) => x.kind === 'request' && x.method === 'compute.instances.insert')
+      .at(-1)?.body as Json;
+    assert.deepEqual(again2.disks, [
+      {
+        boot: true,
+        autoDelete: true,
+        type: 'PERSISTENT',
+        mode: 'READ_WRITE',
+        source: `projects/${PROJECT}/zones/us-central1-a/disks/st1-disk`,
+      },
+    ]);
+    assert.equal(driver.toJSON().IPAddress, '127.0.0.1');
+    assert.equal(state, 'Running');
     const r = await s.run(['rm', '-y', 'st1'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Deleted disk st1-disk \(st1-disk\)/);
+    assert.match(r.stdout, /Deleted instance st1 \(st1\)/);
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
