@@ -616,6 +616,19 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
+  test('a throttling API (429 rateLimitExceeded every 4th request): the create retries and gets there', async () => {
+    await start({ throttleEvery: 4 });
+    const k = await killAt(/Instance address: 127\.0\.0\.1/, 't1', [], false);
+    assert.ok(fake.throttled > 0, 'the fake throttled some requests');
+    // Every change carries a requestId, the same on its retries: Compute Engine acts once.
+    const changes = fake.requests.filter((q) => q.method !== 'GET');
+    assert.ok(changes.length > 0 && changes.every((q) => /[?&]requestId=[0-9a-f-]{36}/.test(q.query)));
+    assert.deepEqual(k.made.instances, ['t1']);
+    const r = await s.run(['rm', '-y', 't1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
+  });
+
   test('rm names what it could not delete with the gcloud command, keeps it in the ledger, and a later rm finishes', async () => {
     await start();
     await killAt(/Instance address: /, 'r1', [], false);

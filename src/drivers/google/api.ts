@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CloudConnection } from '../cloud/connection.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
 import type { DriverContext } from '../driver.js';
@@ -161,6 +162,9 @@ export class ComputeAPI {
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    // A change carries a requestId: when an answer is lost and the request is sent again,
+    // Compute Engine answers with the first operation instead of acting twice.
+    if (method !== 'GET') path = `${path}${path.includes('?') ? '&' : '?'}requestId=${randomUUID()}`;
     for (let attempt = 1; ; attempt++) {
       if (!this.current) this.current = await this.tokens.token();
       try {
