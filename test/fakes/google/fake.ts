@@ -31,7 +31,8 @@ import { Discovery } from './discovery.js';
  * - `sourceImage` as a full URL (www.googleapis.com, compute.googleapis.com or this fake's own),
  *   a partial `projects/p/global/images/[family/]x` or `global/images/x`; a bare name → 400
  *   "The URL is malformed"; a DEPRECATED image works with a DEPRECATED_RESOURCE_USED warning on the
- *   operation, an OBSOLETE one → 400, an absent one → 404;
+ *   operation; an absent one (or a family with no current image) → 400 "The referenced image
+ *   resource cannot be found." at insert (images.get of it → 404); an OBSOLETE one → 400;
  * - lists with `maxResults` (≤ 500, more → 400), `pageToken`/`nextPageToken` and a simple `filter`;
  * - a bearer token on every request (401 UNAUTHENTICATED otherwise), optional 429 throttling,
  *   `requestId` idempotency (a retried mutation answers the first operation);
@@ -953,19 +954,12 @@ export class FakeGoogle extends EventEmitter {
     }
     if (!m) throw invalid(field, ref, 'The URL is malformed.');
     const [, imgProject, family, name] = m;
-    if (family) {
-      const img = this.fromFamily(imgProject, name);
-      if (!img) throw notFound(`projects/${imgProject}/global/images/family/${name}`);
-      return img;
-    }
-    const img = this.images.find((i) => i.project === imgProject && i.name === name && i.state !== 'DELETED');
-    if (!img) throw notFound(`projects/${imgProject}/global/images/${name}`);
-    if (img.state === 'OBSOLETE')
-      throw new HttpError(
-        400,
-        'invalid',
-        `Invalid value for field '${field}': '${ref}'. The referenced image resource cannot be found or is obsolete.`,
-      );
+    // At insert GCE names the field (images.get of the same image is a 404 notFound).
+    const img = family
+      ? this.fromFamily(imgProject, name)
+      : this.images.find((i) => i.project === imgProject && i.name === name && i.state !== 'DELETED');
+    if (!img) throw invalid(field, ref, 'The referenced image resource cannot be found.');
+    if (img.state === 'OBSOLETE') throw invalid(field, ref, 'The referenced image resource is obsolete.');
     return img;
   }
 
@@ -1944,8 +1938,8 @@ export class FakeGoogle extends EventEmitter {
       if ((sched.onHostMaintenance ?? 'MIGRATE') === 'MIGRATE')
         throw new HttpError(
           400,
-          'invalidResourceUsage',
-          "Invalid resource usage: 'Instances with guest accelerators do not support live migration.'.",
+          'badRequest',
+          'Instances with guest accelerators do not support live migration.',
         );
     }
     if (sched.preemptible === true) {
