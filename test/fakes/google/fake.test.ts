@@ -421,6 +421,11 @@ describe('FakeGoogle refuses what GCE refuses', () => {
     assert.ok(before >= 4, `the quota of 4 is reached (${before})`);
     const r = await call('POST', `projects/${P}/zones/${Z}/instances`, instanceBody('i-quota'));
     assert.equal(r.status, 200);
+    // As GCE: the instance shows while the insert runs, and is gone when it fails.
+    assert.equal(
+      (await call('GET', `projects/${P}/zones/${Z}/instances/i-quota`)).body.status,
+      'PROVISIONING',
+    );
     const { op } = await poll(r.body);
     assert.equal(op.error.errors[0].code, 'QUOTA_EXCEEDED');
     assert.match(

@@ -2173,8 +2173,11 @@ export class FakeGoogle extends EventEmitter {
       httpStatus: 403,
       httpMessage: 'FORBIDDEN',
     });
-    if (inRegion >= this.opts.instanceQuota) fail = quota('INSTANCES', this.opts.instanceQuota);
-    else if (cpus > this.opts.cpuQuota) fail = quota('CPUS', this.opts.cpuQuota);
+    // Over quota, GCE accepts the insert and shows the instance PROVISIONING until the operation
+    // fails; then it is gone. A disk name taken fails the same way but never touches that disk.
+    let quotaFail: OpError | undefined;
+    if (inRegion >= this.opts.instanceQuota) quotaFail = quota('INSTANCES', this.opts.instanceQuota);
+    else if (cpus > this.opts.cpuQuota) quotaFail = quota('CPUS', this.opts.cpuQuota);
     else if (clash) {
       fail = {
         code: 'RESOURCE_ALREADY_EXISTS',
@@ -2244,6 +2247,7 @@ export class FakeGoogle extends EventEmitter {
     }
     const op = this.newOperation(project, { zone }, 'insert', selfLink, id, {
       warnings,
+      fail: quotaFail,
       // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
       onFail: () => {
         this.instanceMap.delete(key);
