@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Discovery } from './discovery.js';
+import { applyFilter } from './filter.js';
 import { DISCOVERY, FakeGoogle, type FakeGoogleOptions } from './fake.js';
 
 // The fake itself, driven with plain fetch as a driver would: what GCE does, and that every body
@@ -978,5 +979,21 @@ describe('validate()', () => {
       }
       assert.ok(probes > 40, `${probes} objects probed`);
     });
+  });
+
+  test('list filters: = and != compare, eq and ne match a whole regular expression, clauses AND together', () => {
+    const items = [
+      { name: 'dm-a', status: 'RUNNING', labels: { role: 'manager' } },
+      { name: 'dm-b', status: 'TERMINATED', labels: { role: 'worker' } },
+      { name: 'other', status: 'RUNNING', labels: {} },
+    ];
+    const names = (f: string) => applyFilter(items, f).map((i) => i.name);
+    assert.deepEqual(names('name = "dm-a"'), ['dm-a']);
+    assert.deepEqual(names('name != dm-a'), ['dm-b', 'other']);
+    assert.deepEqual(names('name eq dm-.*'), ['dm-a', 'dm-b']);
+    assert.deepEqual(names('name eq dm'), [], 'eq matches the whole name');
+    assert.deepEqual(names('(name eq dm-.*) (status = RUNNING)'), ['dm-a']);
+    assert.deepEqual(names('labels.role = worker AND status = "TERMINATED"'), ['dm-b']);
+    assert.throws(() => applyFilter(items, 'name ~ x'), /Invalid list filter expression/);
   });
 });
