@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Discovery } from './discovery.js';
-import { applyFilter } from './filter.js';
 import { DISCOVERY, FakeGoogle, type FakeGoogleOptions } from './fake.js';
+import { applyFilter } from './filter.js';
 
 // The fake itself, driven with plain fetch as a driver would: what GCE does, and that every body
 // it sent or received matches the Compute discovery document.
