@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Discovery } from './discovery.js';
 import { DISCOVERY, FakeGoogle, type FakeGoogleOptions } from './fake.js';
+import { applyFilter } from './filter.js';
 
 // The fake itself, driven with plain fetch as a driver would: what GCE does, and that every body
 // it sent or received matches the Compute discovery document.
@@ -303,9 +304,16 @@ describe('FakeGoogle refuses what GCE refuses', () => {
         ),
       }),
     );
-    assert.equal(old.status, 404);
+    // GCE names the field at insert; images.get of the same image is a 404.
+    assert.equal(old.status, 400);
     assert.equal(
       old.body.error.message,
+      "Invalid value for field 'resource.disks[0].initializeParams.sourceImage': 'https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20170721'. The referenced image resource cannot be found.",
+    );
+    const oldGet = await call('GET', 'projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20170721');
+    assert.equal(oldGet.status, 404);
+    assert.equal(
+      oldGet.body.error.message,
       "The resource 'projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20170721' was not found",
     );
     const obsolete = await call(
@@ -373,8 +381,8 @@ describe('FakeGoogle refuses what GCE refuses', () => {
     for (const m of [undefined, 'MIGRATE']) {
       const r = await call('POST', `projects/${P}/zones/${Z}/instances`, gpu(m));
       assert.equal(r.status, 400);
-      assert.equal(r.body.error.errors[0].reason, 'invalidResourceUsage');
-      assert.match(r.body.error.message, /guest accelerators do not support live migration/);
+      assert.equal(r.body.error.errors[0].reason, 'badRequest');
+      assert.equal(r.body.error.message, 'Instances with guest accelerators do not support live migration.');
     }
     const ok = await call('POST', `projects/${P}/zones/${Z}/instances`, gpu('TERMINATE'));
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -414,6 +422,11 @@ describe('FakeGoogle refuses what GCE refuses', () => {
     assert.ok(before >= 4, `the quota of 4 is reached (${before})`);
     const r = await call('POST', `projects/${P}/zones/${Z}/instances`, instanceBody('i-quota'));
     assert.equal(r.status, 200);
+    // As GCE: the instance shows while the insert runs, and is gone when it fails.
+    assert.equal(
+      (await call('GET', `projects/${P}/zones/${Z}/instances/i-quota`)).body.status,
+      'PROVISIONING',
+    );
     const { op } = await poll(r.body);
     assert.equal(op.error.errors[0].code, 'QUOTA_EXCEEDED');
     assert.match(
@@ -966,5 +979,21 @@ describe('validate()', () => {
       }
       assert.ok(probes > 40, `${probes} objects probed`);
     });
+  });
+
+  test('list filters: = and != compare, eq and ne match a whole regular expression, clauses AND together', () => {
+    const items = [
+      { name: 'dm-a', status: 'RUNNING', labels: { role: 'manager' } },
+      { name: 'dm-b', status: 'TERMINATED', labels: { role: 'worker' } },
+      { name: 'other', status: 'RUNNING', labels: {} },
+    ];
+    const names = (f: string) => applyFilter(items, f).map((i) => i.name);
+    assert.deepEqual(names('name = "dm-a"'), ['dm-a']);
+    assert.deepEqual(names('name != dm-a'), ['dm-b', 'other']);
+    assert.deepEqual(names('name eq dm-.*'), ['dm-a', 'dm-b']);
+    assert.deepEqual(names('name eq dm'), [], 'eq matches the whole name');
+    assert.deepEqual(names('(name eq dm-.*) (status = RUNNING)'), ['dm-a']);
+    assert.deepEqual(names('labels.role = worker AND status = "TERMINATED"'), ['dm-b']);
+    assert.throws(() => applyFilter(items, 'name ~ x'), /Invalid list filter expression/);
   });
 });

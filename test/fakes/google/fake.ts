@@ -2,7 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  ACCELERATORS,
+  CPU_PLATFORMS,
+  DISK_TYPES,
+  IMAGES,
+  type ImageDef,
+  imageDate,
+  MACHINE_TYPES,
+  regionOf,
+  ZONES,
+} from './catalog.js';
 import { Discovery } from './discovery.js';
+import { badName, exists, HTTP_MESSAGES, HttpError, invalid, notFound } from './errors.js';
+import { applyFilter } from './filter.js';
+
+export { IMAGES, type ImageDef, MACHINE_TYPES, ZONES } from './catalog.js';
 
 /**
  * A stateful Google Compute Engine v1 API on 127.0.0.1, for the google driver's tests, written
@@ -31,7 +46,8 @@ import { Discovery } from './discovery.js';
  * - `sourceImage` as a full URL (www.googleapis.com, compute.googleapis.com or this fake's own),
  *   a partial `projects/p/global/images/[family/]x` or `global/images/x`; a bare name → 400
  *   "The URL is malformed"; a DEPRECATED image works with a DEPRECATED_RESOURCE_USED warning on the
- *   operation, an OBSOLETE one → 400, an absent one → 404;
+ *   operation; an absent one (or a family with no current image) → 400 "The referenced image
+ *   resource cannot be found." at insert (images.get of it → 404); an OBSOLETE one → 400;
  * - lists with `maxResults` (≤ 500, more → 400), `pageToken`/`nextPageToken` and a simple `filter`;
  * - a bearer token on every request (401 UNAUTHENTICATED otherwise), optional 429 throttling,
  *   `requestId` idempotency (a retried mutation answers the first operation);
@@ -60,18 +76,6 @@ import { Discovery } from './discovery.js';
  * `acceptToken` that knows the OAuth fake's tokens); `await g.validate()` at the end must be [].
  */
 export const DISCOVERY = '/work/shared/reference/api-specs/gcp/compute/v1/compute-api.json';
-
-export interface ImageDef {
-  project: string;
-  name: string;
-  family?: string;
-  /** DEPRECATED images still work (with a warning); OBSOLETE and DELETED ones are refused. */
-  state?: 'DEPRECATED' | 'OBSOLETE' | 'DELETED';
-  replacement?: string;
-  diskSizeGb?: number;
-  created?: string;
-  architecture?: 'X86_64' | 'ARM64';
-}
 
 export interface StaticAddressDef {
   project?: string;
@@ -208,102 +212,7 @@ interface OperationState {
   fail?: OpError;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-    readonly extra: Obj = {},
-  ) {
-    super(message);
-  }
-}
-
-export const ZONES = [
-  'us-central1-a',
-  'us-central1-b',
-  'us-central1-c',
-  'us-central1-f',
-  'us-east1-b',
-  'us-west1-a',
-  'europe-west1-b',
-  'europe-west1-c',
-  'europe-west1-d',
-  'europe-west3-a',
-  'asia-northeast1-a',
-  'asia-northeast3-a',
-  'asia-northeast3-b',
-];
-
-export const MACHINE_TYPES: Record<string, { cpus: number; memoryMb: number; shared?: boolean }> = {
-  'f1-micro': { cpus: 1, memoryMb: 614, shared: true },
-  'g1-small': { cpus: 1, memoryMb: 1740, shared: true },
-  'e2-micro': { cpus: 2, memoryMb: 1024, shared: true },
-  'e2-small': { cpus: 2, memoryMb: 2048, shared: true },
-  'e2-medium': { cpus: 2, memoryMb: 4096, shared: true },
-  'e2-standard-2': { cpus: 2, memoryMb: 8192 },
-  'n1-standard-1': { cpus: 1, memoryMb: 3840 },
-  'n1-standard-2': { cpus: 2, memoryMb: 7680 },
-  'n1-standard-4': { cpus: 4, memoryMb: 15360 },
-  'n2-standard-2': { cpus: 2, memoryMb: 8192 },
-};
-
-const ACCELERATORS = ['nvidia-tesla-t4', 'nvidia-tesla-k80', 'nvidia-tesla-v100', 'nvidia-tesla-p100'];
-const CPU_PLATFORMS = [
-  'Intel Broadwell',
-  'Intel Skylake',
-  'Intel Cascade Lake',
-  'Intel Ice Lake',
-  'AMD Rome',
-  'AMD Milan',
-];
-const DISK_TYPES = ['pd-standard', 'pd-balanced', 'pd-ssd', 'pd-extreme'];
-
-/** The public image catalogue; ubuntu-1604-xenial-v20170721 (the original's default) is gone. */
-export const IMAGES: ImageDef[] = [
-  {
-    project: 'ubuntu-os-cloud',
-    name: 'ubuntu-1404-trusty-v20190514',
-    family: 'ubuntu-1404-lts',
-    state: 'OBSOLETE',
-  },
-  {
-    project: 'ubuntu-os-cloud',
-    name: 'ubuntu-1604-xenial-v20200223',
-    family: 'ubuntu-1604-lts',
-    state: 'DEPRECATED',
-    replacement: 'ubuntu-1604-xenial-v20210429',
-  },
-  {
-    project: 'ubuntu-os-cloud',
-    name: 'ubuntu-1604-xenial-v20210429',
-    family: 'ubuntu-1604-lts',
-    state: 'DEPRECATED',
-    replacement: 'ubuntu-2004-focal-v20251015',
-  },
-  { project: 'ubuntu-os-cloud', name: 'ubuntu-2004-focal-v20251015', family: 'ubuntu-2004-lts' },
-  {
-    project: 'ubuntu-os-cloud',
-    name: 'ubuntu-2204-jammy-v20220420',
-    family: 'ubuntu-2204-lts',
-    state: 'DEPRECATED',
-  },
-  { project: 'ubuntu-os-cloud', name: 'ubuntu-2204-jammy-v20251023', family: 'ubuntu-2204-lts' },
-  { project: 'ubuntu-os-cloud', name: 'ubuntu-2404-noble-amd64-v20251001', family: 'ubuntu-2404-lts-amd64' },
-  { project: 'ubuntu-os-cloud', name: 'ubuntu-2404-noble-amd64-v20251120', family: 'ubuntu-2404-lts-amd64' },
-  {
-    project: 'ubuntu-os-cloud',
-    name: 'ubuntu-2404-noble-arm64-v20251120',
-    family: 'ubuntu-2404-lts-arm64',
-    architecture: 'ARM64',
-  },
-  { project: 'debian-cloud', name: 'debian-11-bullseye-v20251014', family: 'debian-11' },
-  { project: 'debian-cloud', name: 'debian-12-bookworm-v20251014', family: 'debian-12' },
-  { project: 'debian-cloud', name: 'debian-12-bookworm-v20251111', family: 'debian-12' },
-];
-
 const NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const NAME_RE = '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)';
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const LINK_PREFIXES = [
@@ -953,19 +862,12 @@ export class FakeGoogle extends EventEmitter {
     }
     if (!m) throw invalid(field, ref, 'The URL is malformed.');
     const [, imgProject, family, name] = m;
-    if (family) {
-      const img = this.fromFamily(imgProject, name);
-      if (!img) throw notFound(`projects/${imgProject}/global/images/family/${name}`);
-      return img;
-    }
-    const img = this.images.find((i) => i.project === imgProject && i.name === name && i.state !== 'DELETED');
-    if (!img) throw notFound(`projects/${imgProject}/global/images/${name}`);
-    if (img.state === 'OBSOLETE')
-      throw new HttpError(
-        400,
-        'invalid',
-        `Invalid value for field '${field}': '${ref}'. The referenced image resource cannot be found or is obsolete.`,
-      );
+    // At insert GCE names the field (images.get of the same image is a 404 notFound).
+    const img = family
+      ? this.fromFamily(imgProject, name)
+      : this.images.find((i) => i.project === imgProject && i.name === name && i.state !== 'DELETED');
+    if (!img) throw invalid(field, ref, 'The referenced image resource cannot be found.');
+    if (img.state === 'OBSOLETE') throw invalid(field, ref, 'The referenced image resource is obsolete.');
     return img;
   }
 
@@ -1690,7 +1592,7 @@ export class FakeGoogle extends EventEmitter {
 
   private firewallBody(project: string, body: Obj, old: Obj | undefined): Obj & { name: string } {
     const name = String(body.name);
-    const network = this.network(project, body.network, 'resource.network');
+    const network = this.network(project, body.network);
     const allowed = body.allowed ?? [];
     const denied = body.denied ?? [];
     if (!Array.isArray(allowed) || !Array.isArray(denied))
@@ -1747,7 +1649,7 @@ export class FakeGoogle extends EventEmitter {
   }
 
   /** A network reference (default the `default` network): its full link, or 404. */
-  private network(project: string, ref: unknown, _field: string): string {
+  private network(project: string, ref: unknown): string {
     const rest = ref === undefined ? 'global/networks/default' : this.partial(String(ref), project);
     const m = /^global\/networks\/([^/]+)$/.exec(rest);
     const name = m?.[1] ?? String(ref);
@@ -1944,8 +1846,8 @@ export class FakeGoogle extends EventEmitter {
       if ((sched.onHostMaintenance ?? 'MIGRATE') === 'MIGRATE')
         throw new HttpError(
           400,
-          'invalidResourceUsage',
-          "Invalid resource usage: 'Instances with guest accelerators do not support live migration.'.",
+          'badRequest',
+          'Instances with guest accelerators do not support live migration.',
         );
     }
     if (sched.preemptible === true) {
@@ -2028,10 +1930,10 @@ export class FakeGoogle extends EventEmitter {
         subnetwork = this.link(`projects/${project}/regions/${region}/subnetworks/${m[2]}`);
         network =
           n.network !== undefined
-            ? this.network(project, n.network, `resource.networkInterfaces[${i}].network`)
+            ? this.network(project, n.network)
             : this.link(`projects/${project}/global/networks/${m[2]}`);
       } else {
-        network = this.network(project, n.network, `resource.networkInterfaces[${i}].network`);
+        network = this.network(project, n.network);
         subnetwork = this.link(
           `projects/${project}/regions/${region}/subnetworks/${network.split('/').pop()}`,
         );
@@ -2179,8 +2081,11 @@ export class FakeGoogle extends EventEmitter {
       httpStatus: 403,
       httpMessage: 'FORBIDDEN',
     });
-    if (inRegion >= this.opts.instanceQuota) fail = quota('INSTANCES', this.opts.instanceQuota);
-    else if (cpus > this.opts.cpuQuota) fail = quota('CPUS', this.opts.cpuQuota);
+    // Over quota, GCE accepts the insert and shows the instance PROVISIONING until the operation
+    // fails; then it is gone. A disk name taken fails the same way but never touches that disk.
+    let quotaFail: OpError | undefined;
+    if (inRegion >= this.opts.instanceQuota) quotaFail = quota('INSTANCES', this.opts.instanceQuota);
+    else if (cpus > this.opts.cpuQuota) quotaFail = quota('CPUS', this.opts.cpuQuota);
     else if (clash) {
       fail = {
         code: 'RESOURCE_ALREADY_EXISTS',
@@ -2250,6 +2155,7 @@ export class FakeGoogle extends EventEmitter {
     }
     const op = this.newOperation(project, { zone }, 'insert', selfLink, id, {
       warnings,
+      fail: quotaFail,
       // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
       onFail: () => {
         this.instanceMap.delete(key);
@@ -2283,73 +2189,6 @@ export class FakeGoogle extends EventEmitter {
   }
 }
 
-const HTTP_MESSAGES: Record<number, string> = {
-  400: 'BAD REQUEST',
-  403: 'FORBIDDEN',
-  404: 'NOT FOUND',
-  409: 'CONFLICT',
-  412: 'PRECONDITION FAILED',
-  429: 'TOO MANY REQUESTS',
-  503: 'SERVICE UNAVAILABLE',
-};
-
-function regionOf(zone: string): string {
-  return zone.slice(0, -2);
-}
-
 function fingerprint(): string {
   return randomBytes(8).toString('base64');
-}
-
-function imageDate(name: string): string {
-  const m = /v(\d{4})(\d{2})(\d{2})$/.exec(name);
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : '2020-01-01';
-}
-
-function notFound(resource: string): HttpError {
-  return new HttpError(404, 'notFound', `The resource '${resource}' was not found`);
-}
-
-function exists(resource: string): HttpError {
-  return new HttpError(409, 'alreadyExists', `The resource '${resource}' already exists`);
-}
-
-function invalid(field: string, value: string, why: string): HttpError {
-  return new HttpError(400, 'invalid', `Invalid value for field '${field}': '${value}'. ${why}`);
-}
-
-function badName(field: string, value: string): HttpError {
-  return invalid(field, value, `Must be a match of regex '${NAME_RE}'`);
-}
-
-/** GCE's list filter, the forms a driver sends: `name = "x"`, `name eq x`, `labels.k = v`, joined by AND. */
-function applyFilter(items: Obj[], filter: string | null): Obj[] {
-  if (!filter?.trim()) return items;
-  const clauses = filter
-    .split(/\)\s*(?:AND\s*)?\(|\s+AND\s+/)
-    .map((c) => c.replace(/^[\s(]+|[\s)]+$/g, ''))
-    .filter(Boolean);
-  const tests = clauses.map((c) => {
-    const m = /^([\w.-]+)\s*(=|!=|eq|ne)\s*(?:"([^"]*)"|(\S+))$/.exec(c);
-    if (!m)
-      throw new HttpError(
-        400,
-        'invalid',
-        `Invalid value for field 'filter': '${filter}'. Invalid list filter expression.`,
-      );
-    const [, field, opr, quoted, bare] = m;
-    const want = quoted ?? bare;
-    return (item: Obj) => {
-      let v: unknown = item;
-      for (const part of field.split('.')) v = (v as Obj | undefined)?.[part];
-      const got = v === undefined ? '' : String(v);
-      if (opr === 'eq' || opr === 'ne') {
-        const hit = new RegExp(`^(?:${want})$`).test(got);
-        return opr === 'eq' ? hit : !hit;
-      }
-      const hit = got === want;
-      return opr === '=' ? hit : !hit;
-    };
-  });
-  return items.filter((i) => tests.every((t) => t(i)));
 }
