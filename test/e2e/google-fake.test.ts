@@ -473,6 +473,15 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     assert.deepEqual((only.inserted as Json).networkInterfaces[0].accessConfigs, []);
     const rmr = await s.run(['rm', '-y', 's1', 's3'], { env: env() });
     assert.equal(rmr.code, 0, rmr.stderr);
+    // Given as the address itself: found by a filtered list of the region's addresses.
+    const byIP = await killAt(
+      /Instance address: 127\.0\.0\.1/,
+      's4',
+      ['--google-address', '127.0.0.1'],
+      false,
+    );
+    assert.equal((byIP.inserted as Json).networkInterfaces[0].accessConfigs[0].natIP, '127.0.0.1');
+    assert.equal((await s.run(['rm', '-y', 's4'], { env: env() })).code, 0);
     // The reserved address is the user's: released by the instance's delete, never deleted.
     assert.deepEqual(
       fake.addresses().map((a) => [a.name, a.status]),
@@ -613,6 +622,19 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     const r = await s.run(['rm', '-y', 'st1'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Deleted instance st1 \(st1\)/);
+    assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
+  });
+
+  test('a machine the original made (no ledger): rm deletes its instance and disk by name, as the original did', async () => {
+    await start();
+    await killAt(/Instance address: /, 'old1', [], false);
+    const path = join(s.dir, 'machines', 'old1', 'config.json');
+    const cfg = JSON.parse(await readFile(path, 'utf8'));
+    delete cfg.Driver.Ledger;
+    await writeFile(path, JSON.stringify(cfg), { mode: 0o600 });
+    const r = await s.run(['rm', '-y', 'old1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deleted instance old1 \(old1\)/);
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
