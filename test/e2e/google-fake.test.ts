@@ -563,7 +563,10 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
 
   test('status reads the instance; with the instance gone and its disk kept it is Stopped; a revoked token is renewed once; the key never shows', async () => {
     await start();
+    const asked = oauth.requests.length;
     await killAt(/Instance address: /, 'st1', [], false);
+    // One token for the whole create: every call and every poll shares it.
+    assert.equal(oauth.requests.length - asked, 1);
     const status = await s.run(['--debug', 'status', 'st1'], { env: env() });
     assert.equal(status.stdout.trim(), 'Running', status.stderr);
     const keyJSON = JSON.parse(await readFile(key, 'utf8')) as { private_key: string };

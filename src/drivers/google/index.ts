@@ -26,6 +26,7 @@ import {
   type Project,
   type Quota,
   type Region,
+  type TokenSource,
   type Zone,
 } from './api.js';
 import { computeTokens } from './credentials.js';
@@ -65,6 +66,7 @@ class GoogleDriver extends CloudDriver {
   protected readonly serverNoun = 'instance';
   protected readonly pollIntervalMs = 1000;
   private compute: ComputeAPI | undefined;
+  private tokens: TokenSource | undefined;
   private lastInstance: Instance | undefined;
 
   private api(ctx?: Pick<DriverContext, 'debug' | 'signal'>): ComputeAPI {
@@ -72,17 +74,23 @@ class GoogleDriver extends CloudDriver {
       new ComputeAPI({
         endpoint: this.endpoint,
         project: this.project,
-        tokens: computeTokens({
-          encodedJson: str(this.json, 'AuthEncodedJSON') || process.env.GOOGLE_AUTH_ENCODED_JSON || '',
-          env: process.env,
-          signal: ctx?.signal,
-          debug: ctx?.debug,
-        }),
+        tokens: this.tokenSource(ctx),
         ctx,
       });
     if (ctx) return make();
     this.compute ??= make();
     return this.compute;
+  }
+
+  /** One credential for the driver's life: a token is minted once and shared by every call. */
+  private tokenSource(ctx?: Pick<DriverContext, 'debug' | 'signal'>): TokenSource {
+    this.tokens ??= computeTokens({
+      encodedJson: str(this.json, 'AuthEncodedJSON') || process.env.GOOGLE_AUTH_ENCODED_JSON || '',
+      env: process.env,
+      signal: ctx?.signal,
+      debug: ctx?.debug,
+    });
+    return this.tokens;
   }
 
   private get endpoint(): string {
