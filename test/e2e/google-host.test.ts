@@ -175,6 +175,7 @@ describe('the google walkthrough with a real host at the address the fake hands 
     const ls = await sh('docker-machine ls');
     assert.equal(ls.code, 0, ls.stderr);
     const row = ls.stdout.split('\n').find((l) => l.startsWith('gcp-host'));
+    process.stderr.write(`docker-machine ls: ${row}\n`);
     assert.match(
       row ?? ls.stdout,
       new RegExp(
