@@ -654,6 +654,37 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
+  test('stop, then start: the new ephemeral address is read again and saved', async () => {
+    await start({ addresses: ['127.0.0.1', '127.0.0.2'], newAddressOnStart: true });
+    await killAt(/Instance address: 127\.0\.0\.1/, 'ip1', [], false);
+    const stop = await s.run(['stop', 'ip1'], { env: env() });
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await s.run(['status', 'ip1'], { env: env() })).stdout.trim(), 'Stopped');
+    // The driver's start alone: the command would go on to SSH, which has no host here.
+    const path = join(s.dir, 'machines', 'ip1', 'config.json');
+    const cfg = JSON.parse(await readFile(path, 'utf8'));
+    const driver = googleDriver.fromJSON(cfg.Driver);
+    const saved = { ...process.env };
+    Object.assign(process.env, env());
+    try {
+      await driver.start({
+        log: () => {},
+        debug: () => {},
+        save: async () => {},
+        ssh: () => Promise.reject(new Error('no SSH here')),
+        waitFor: () => Promise.reject(new Error('no wait here')),
+      });
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    assert.equal(driver.toJSON().IPAddress, '127.0.0.2');
+    assert.ok(fake.requests.some((q) => q.id === 'compute.instances.stop'));
+    assert.ok(fake.requests.some((q) => q.id === 'compute.instances.start'));
+    const r = await s.run(['rm', '-y', 'ip1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   test('rm names what it could not delete with the gcloud command, keeps it in the ledger, and a later rm finishes', async () => {
     await start();
     await killAt(/Instance address: /, 'r1', [], false);
