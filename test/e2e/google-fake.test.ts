@@ -79,6 +79,27 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
   const nothing = { instances: [], disks: [], firewalls: [] };
   const mutations = () => fake.requests.filter((r) => r.method !== 'GET');
 
+  /** The driver's own start on a machine of the store: the command would go on to SSH, which has no host here. */
+  const driverStart = async (name: string, lines: string[] = []) => {
+    const cfg = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'));
+    const driver = googleDriver.fromJSON(cfg.Driver);
+    const saved = { ...process.env };
+    Object.assign(process.env, env());
+    try {
+      await driver.start({
+        log: (l) => lines.push(l),
+        debug: () => {},
+        save: async () => {},
+        ssh: () => Promise.reject(new Error('no SSH here')),
+        waitFor: () => Promise.reject(new Error('no wait here')),
+      });
+      return { driver, state: await driver.getState() };
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  };
+
   const badInput: [string, string[], RegExp][] = [
     ['no project', [], /no Google Cloud Project name specified \(--google-project\)/],
     [
@@ -587,26 +608,9 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     const disk = fake.diskMap.get(`${PROJECT}/us-central1-a/st1-disk`);
     if (disk) disk.disk.users = [];
     assert.equal((await s.run(['status', 'st1'], { env: env() })).stdout.trim(), 'Stopped');
-    // Start makes the instance again from the kept disk (the driver alone: no host to provision).
-    const cfg = JSON.parse(await readFile(join(s.dir, 'machines', 'st1', 'config.json'), 'utf8'));
-    const driver = googleDriver.fromJSON(cfg.Driver);
-    const saved = { ...process.env };
-    Object.assign(process.env, env());
+    // Start makes the instance again from the kept disk.
     const lines: string[] = [];
-    let state = '';
-    try {
-      await driver.start({
-        log: (l) => lines.push(l),
-        debug: () => {},
-        save: async () => {},
-        ssh: () => Promise.reject(new Error('no SSH here')),
-        waitFor: () => Promise.reject(new Error('no wait here')),
-      });
-      state = await driver.getState();
-    } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-      Object.assign(process.env, saved);
-    }
+    const { driver, state } = await driverStart('st1', lines);
     assert.deepEqual(lines, ['Instance st1 is gone; making it again from its disk st1-disk...']);
     const again2 = fake.recorded
       .filter((x) => x.kind === 'request' && x.method === 'compute.instances.insert')
@@ -654,30 +658,54 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
+  test("the firewall-rule prefixes: this machine's own rules instead of the shared one, its tags on the instance, deleted by rm", async () => {
+    await start();
+    const k = await killAt(
+      /Instance address: /,
+      'f1',
+      [
+        '--google-external-firewall-rule-prefix',
+        'dm-ext',
+        '--google-internal-firewall-rule-prefix',
+        'dm-int',
+        '--google-open-port',
+        '8443',
+      ],
+      false,
+    );
+    const rules = Object.fromEntries(fake.firewalls().map((f) => [String(f.name), f as Json]));
+    assert.deepEqual(Object.keys(rules).sort(), ['dm-ext-f1', 'dm-int-f1']);
+    assert.deepEqual(rules['dm-ext-f1'].targetTags, ['dm-ext-f1']);
+    assert.deepEqual(rules['dm-ext-f1'].sourceRanges, ['0.0.0.0/0']);
+    assert.deepEqual(rules['dm-ext-f1'].allowed, [{ IPProtocol: 'tcp', ports: ['2376', '8443'] }]);
+    assert.deepEqual(rules['dm-int-f1'].sourceTags, ['docker-machine']);
+    assert.deepEqual(rules['dm-int-f1'].targetTags, ['dm-int-f1']);
+    assert.deepEqual((k.inserted as Json).tags.items, ['docker-machine', 'dm-ext-f1', 'dm-int-f1']);
+    assert.deepEqual(
+      k.ledger.map((e) => [e.kind, e.id]),
+      [
+        ['firewall_rule', 'dm-ext-f1'],
+        ['firewall_rule', 'dm-int-f1'],
+        ['disk', 'f1-disk'],
+        ['instance', 'f1'],
+      ],
+    );
+    const r = await s.run(['rm', '-y', 'f1'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /Deleted instance f1[\s\S]*Deleted firewall rule dm-int-f1 \(dm-int-f1\)[\s\S]*Deleted firewall rule dm-ext-f1/,
+    );
+    assert.deepEqual(inventory(), nothing);
+  });
+
   test('stop, then start: the new ephemeral address is read again and saved', async () => {
     await start({ addresses: ['127.0.0.1', '127.0.0.2'], newAddressOnStart: true });
     await killAt(/Instance address: 127\.0\.0\.1/, 'ip1', [], false);
     const stop = await s.run(['stop', 'ip1'], { env: env() });
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await s.run(['status', 'ip1'], { env: env() })).stdout.trim(), 'Stopped');
-    // The driver's start alone: the command would go on to SSH, which has no host here.
-    const path = join(s.dir, 'machines', 'ip1', 'config.json');
-    const cfg = JSON.parse(await readFile(path, 'utf8'));
-    const driver = googleDriver.fromJSON(cfg.Driver);
-    const saved = { ...process.env };
-    Object.assign(process.env, env());
-    try {
-      await driver.start({
-        log: () => {},
-        debug: () => {},
-        save: async () => {},
-        ssh: () => Promise.reject(new Error('no SSH here')),
-        waitFor: () => Promise.reject(new Error('no wait here')),
-      });
-    } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-      Object.assign(process.env, saved);
-    }
+    const { driver } = await driverStart('ip1');
     assert.equal(driver.toJSON().IPAddress, '127.0.0.2');
     assert.ok(fake.requests.some((q) => q.id === 'compute.instances.stop'));
     assert.ok(fake.requests.some((q) => q.id === 'compute.instances.start'));
