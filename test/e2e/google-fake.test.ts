@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -238,11 +238,17 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
    * while it holds the answer), kill -9, then (unless told not to) rm -y: the fake must be left
    * with only the shared rule and what the user had.
    */
-  const killAt = async (at: RegExp | string, name: string, extra: string[] = [], remove = true) => {
+  const killAt = async (
+    at: RegExp | string,
+    name: string,
+    extra: string[] = [],
+    remove = true,
+    e: NodeJS.ProcessEnv = {},
+  ) => {
     const child = spawn(
       process.execPath,
       [binPath, 'create', '-d', 'google', '--google-project', PROJECT, ...extra, name],
-      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }), stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env(e) }), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     const seen = await new Promise<boolean>((resolve) => {
@@ -642,6 +648,28 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     const r = await s.run(['rm', '-y', 'old1'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Deleted instance old1 \(old1\)/);
+    assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
+  });
+
+  test('--google-auth-encoded-json: the key is used, kept in config.json (0600) for later commands, and never printed', async () => {
+    await start();
+    const encoded = Buffer.from(await readFile(key, 'utf8')).toString('base64');
+    // No other credential: a GOOGLE_APPLICATION_CREDENTIALS that names nothing would be an error.
+    const noKey = { GOOGLE_APPLICATION_CREDENTIALS: '' };
+    const k = await killAt(/Instance address: /, 'e1', ['--google-auth-encoded-json', encoded], false, noKey);
+    assert.ok(!k.output.includes(encoded));
+    const path = join(s.dir, 'machines', 'e1', 'config.json');
+    assert.equal(k.driver.AuthEncodedJSON, encoded);
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    const st = await s.run(['--debug', 'status', 'e1'], { env: env(noKey) });
+    assert.equal(st.stdout.trim(), 'Running', st.stderr);
+    assert.match(
+      st.stderr,
+      /credentials from the service-account key of docker-machine@dm-test-project\.iam\.gserviceaccount\.com in --google-auth-encoded-json/,
+    );
+    assert.ok(!st.stderr.includes(encoded) && !st.stderr.includes(encoded.slice(0, 40)));
+    const r = await s.run(['rm', '-y', 'e1'], { env: env(noKey) });
+    assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });
 
