@@ -676,13 +676,14 @@ class GoogleDriver extends CloudDriver {
         byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${project}`,
       },
       firewall: {
-        lookup: (f) => exists(rule(f.value), f.value),
+        // Only to say it is left: a rule that cannot be read (no permission) must not fail the rm.
+        lookup: (f) => exists(rule(f.value), f.value).catch(() => [f.value]),
         keep: async () => `shared by every machine tagged ${MACHINE_TAG}; rm never deletes it`,
         delete: async () => {},
         byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${project}`,
       },
       existing_instance: {
-        lookup: (f) => exists(this.instancePath(f.value), f.value),
+        lookup: (f) => exists(this.instancePath(f.value), f.value).catch(() => [f.value]),
         keep: async () =>
           'it existed before this machine (--google-use-existing); delete it yourself if you want it gone',
         delete: async () => {},
