@@ -656,8 +656,13 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     const encoded = Buffer.from(await readFile(key, 'utf8')).toString('base64');
     // No other credential: a GOOGLE_APPLICATION_CREDENTIALS that names nothing would be an error.
     const noKey = { GOOGLE_APPLICATION_CREDENTIALS: '' };
-    const k = await killAt(/Instance address: /, 'e1', ['--google-auth-encoded-json', encoded], false, noKey);
-    assert.ok(!k.output.includes(encoded));
+    const k = await killAt(/Instance address: /, 'e1', ['--google-auth-encoded-json', encoded], false, {
+      ...noKey,
+      MACHINE_DEBUG: '1',
+    });
+    // With the debug log on, which shows every flag and request.
+    assert.match(k.output, /POST .*\/token/);
+    assert.ok(!k.output.includes(encoded) && !k.output.includes(encoded.slice(0, 40)));
     const path = join(s.dir, 'machines', 'e1', 'config.json');
     assert.equal(k.driver.AuthEncodedJSON, encoded);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
