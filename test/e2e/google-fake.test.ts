@@ -139,6 +139,16 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     ],
     ['an unknown network', ['--google-network', 'backend'], /network backend does not exist in project/],
     [
+      'an unknown Shared VPC network of a host project',
+      ['--google-network', 'projects/host-project/global/networks/shared'],
+      /network projects\/host-project\/global\/networks\/shared does not exist; see gcloud compute networks list/,
+    ],
+    [
+      'a malformed network path',
+      ['--google-network', 'projects/x/networks'],
+      /--google-network projects\/x\/networks: expected a network name, or projects\/PROJECT\/global\/networks\/NAME/,
+    ],
+    [
       'an unknown subnetwork',
       ['--google-subnetwork', 'frontend'],
       /subnetwork frontend does not exist in region us-central1/,
@@ -371,6 +381,10 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
         'asia-northeast3-a',
         '--google-machine-type',
         'n1-standard-1',
+        '--google-network',
+        `https://www.googleapis.com/compute/v1/projects/${PROJECT}/global/networks/default`,
+        '--google-subnetwork',
+        `projects/${PROJECT}/regions/asia-northeast3/subnetworks/default`,
         '--google-tags',
         'http-server',
         '--google-machine-image',
@@ -446,6 +460,11 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
         scopes: ['https://www.googleapis.com/auth/cloud-platform'],
       },
     ]);
+    assert.equal(body.networkInterfaces[0].network, `projects/${PROJECT}/global/networks/default`);
+    assert.equal(
+      body.networkInterfaces[0].subnetwork,
+      `projects/${PROJECT}/regions/asia-northeast3/subnetworks/default`,
+    );
     assert.deepEqual(body.networkInterfaces[0].accessConfigs, [
       { type: 'ONE_TO_ONE_NAT', name: 'External NAT' },
     ]);

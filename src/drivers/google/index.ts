@@ -177,7 +177,7 @@ class GoogleDriver extends CloudDriver {
       image: early(
         useExisting ? Promise.resolve(undefined) : resolveImage(api, str(this.json, 'MachineImage')),
       ),
-      network: early(api.find<Network>(api.p(`global/networks/${q(network)}`))),
+      network: early(api.find<Network>(this.networkLink)),
       region: early(api.find<Region>(api.p(`regions/${q(regionOf(zoneName))}`))),
     };
     const zone = await ask.zone();
@@ -245,11 +245,11 @@ class GoogleDriver extends CloudDriver {
       const net = await ask.network();
       if (!net)
         throw new MachineError(
-          `network ${network} does not exist in project ${project}; see gcloud compute networks list`,
+          `network ${network} does not exist${network.includes('/') ? '' : ` in project ${project}`}; see gcloud compute networks list`,
         );
       const sub = str(this.json, 'Subnetwork');
       if (sub) {
-        if (!(await api.find(api.p(`regions/${q(region)}/subnetworks/${q(sub)}`))))
+        if (!(await api.find(this.subnetworkLink(region))))
           throw new MachineError(
             `subnetwork ${sub} does not exist in region ${region}; see gcloud compute networks subnets list --regions ${region}`,
           );
@@ -340,8 +340,19 @@ class GoogleDriver extends CloudDriver {
     return [...byProto].map(([IPProtocol, ports]) => ({ IPProtocol, ports }));
   }
 
+  /**
+   * The network as a path under the API: a name in the machine's project, or (a Shared VPC's
+   * network of a host project) a path or URL as gcloud prints it.
+   */
   private get networkLink(): string {
-    return `projects/${this.project}/global/networks/${str(this.json, 'Network')}`;
+    return resourcePath(str(this.json, 'Network'), `projects/${this.project}/global/networks/`);
+  }
+
+  private subnetworkLink(region = this.region): string {
+    return resourcePath(
+      str(this.json, 'Subnetwork'),
+      `projects/${this.project}/regions/${region}/subnetworks/`,
+    );
   }
 
   /** The rule names this machine's own firewall rules get, from the prefix flags. */
@@ -429,9 +440,9 @@ class GoogleDriver extends CloudDriver {
           throw err;
         }
       }
-      if (lastSegment(rule.network) !== str(this.json, 'Network'))
+      if (lastSegment(rule.network) !== lastSegment(this.networkLink))
         ctx.log(
-          `Firewall rule ${SHARED_RULE} is on network ${lastSegment(rule.network)}, not ${str(this.json, 'Network')}: the engine port may be closed; open it, or give --google-external-firewall-rule-prefix`,
+          `Firewall rule ${SHARED_RULE} is on network ${lastSegment(rule.network)}, not ${lastSegment(this.networkLink)}: the engine port may be closed; open it, or give --google-external-firewall-rule-prefix`,
         );
       const merged = mergeAllowed(rule.allowed ?? [], want);
       if (!merged) return;
@@ -513,7 +524,7 @@ class GoogleDriver extends CloudDriver {
       networkInterfaces: [
         {
           network: this.networkLink,
-          ...(sub ? { subnetwork: `projects/${project}/regions/${this.region}/subnetworks/${sub}` } : {}),
+          ...(sub ? { subnetwork: this.subnetworkLink() } : {}),
           accessConfigs: internalOnly
             ? []
             : [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT', ...(nat ? { natIP: nat } : {}) }],
@@ -786,6 +797,13 @@ class GoogleDriver extends CloudDriver {
   }
 }
 
+/** A name under `base`, or a path or URL (of another project) as given, made relative to the API. */
+function resourcePath(value: string, base: string): string {
+  if (!value.includes('/')) return `${base}${value}`;
+  const path = value.replace(/^https?:\/\/[^/]+\/compute\/(v1|beta|alpha)\//, '').replace(/^\/+/, '');
+  return path.startsWith('projects/') ? path : `${base.split('/').slice(0, 2).join('/')}/${path}`;
+}
+
 /**
  * A request started now whose answer is taken later: a failure is kept (not unhandled) until then,
  * so that the checks before it decide what the user is told first.
@@ -887,6 +905,25 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     const bad = openPortProblem(op);
     if (bad) throw new MachineError(bad);
   }
+  const net = flagString(p, 'google-network') || 'default';
+  if (
+    !/^projects\/[^/]+\/global\/networks\/[a-z](?:[-a-z0-9]*[a-z0-9])?$/.test(
+      resourcePath(net, `projects/${project}/global/networks/`),
+    )
+  )
+    throw new MachineError(
+      `--google-network ${net}: expected a network name, or projects/PROJECT/global/networks/NAME (a Shared VPC's)`,
+    );
+  const subnet = flagString(p, 'google-subnetwork');
+  if (
+    subnet &&
+    !/^projects\/[^/]+\/regions\/[a-z0-9-]+\/subnetworks\/[a-z](?:[-a-z0-9]*[a-z0-9])?$/.test(
+      resourcePath(subnet, `projects/${project}/regions/r/subnetworks/`),
+    )
+  )
+    throw new MachineError(
+      `--google-subnetwork ${subnet}: expected a subnetwork name, or projects/PROJECT/regions/REGION/subnetworks/NAME (a Shared VPC's)`,
+    );
   const size = flagInt(p, 'google-disk-size');
   if (size < 10 || size > 65536)
     throw new MachineError(`--google-disk-size ${size}: a boot disk is 10 to 65536 GB`);
@@ -915,7 +952,7 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     MachineImage: flagString(p, 'google-machine-image'),
     DiskType: flagString(p, 'google-disk-type'),
     Address: flagString(p, 'google-address'),
-    Network: flagString(p, 'google-network') || 'default',
+    Network: net,
     Subnetwork: flagString(p, 'google-subnetwork'),
     Preemptible: flagBool(p, 'google-preemptible'),
     UseInternalIP: flagBool(p, 'google-use-internal-ip') || flagBool(p, 'google-use-internal-ip-only'),
