@@ -348,6 +348,11 @@ class GoogleDriver extends CloudDriver {
     return resourcePath(str(this.json, 'Network'), `projects/${this.project}/global/networks/`);
   }
 
+  /** Firewall rules live in the network's project: a Shared VPC's host project. */
+  private firewallsPath(): string {
+    return `projects/${this.networkLink.split('/')[1]}/global/firewalls`;
+  }
+
   private subnetworkLink(region = this.region): string {
     return resourcePath(
       str(this.json, 'Subnetwork'),
@@ -398,7 +403,7 @@ class GoogleDriver extends CloudDriver {
         { by: 'name', value: r.name },
         `firewall rule ${r.name}`,
       );
-      const op = await api.call<Operation>('POST', api.p('global/firewalls'), rule);
+      const op = await api.call<Operation>('POST', this.firewallsPath(), rule);
       await ledger.made(entry, r.name);
       await this.wait(ctx, api, op, `insert of firewall rule ${r.name}`);
     }
@@ -409,7 +414,7 @@ class GoogleDriver extends CloudDriver {
    * ports it lacks. Another machine's create may make it meanwhile: then it is changed instead.
    */
   private async sharedRule(ctx: DriverContext, ledger: Ledger, api: ComputeAPI): Promise<void> {
-    const path = api.p(`global/firewalls/${SHARED_RULE}`);
+    const path = `${this.firewallsPath()}/${SHARED_RULE}`;
     const want = this.allowed();
     for (let attempt = 1; ; attempt++) {
       const rule = await api.find<Firewall>(path);
@@ -420,7 +425,7 @@ class GoogleDriver extends CloudDriver {
           `firewall rule ${SHARED_RULE}`,
         );
         try {
-          const op = await api.call<Operation>('POST', api.p('global/firewalls'), {
+          const op = await api.call<Operation>('POST', this.firewallsPath(), {
             name: SHARED_RULE,
             network: this.networkLink,
             direction: 'INGRESS',
@@ -660,7 +665,8 @@ class GoogleDriver extends CloudDriver {
     const zone = this.zone;
     const project = this.project;
     const exists = async (path: string, name: string) => ((await api.find(path)) ? [name] : []);
-    const rule = (n: string) => api.p(`global/firewalls/${n}`);
+    const rule = (n: string) => `${this.firewallsPath()}/${n}`;
+    const fwProject = this.networkLink.split('/')[1];
     return {
       instance: {
         lookup: (f) => exists(this.instancePath(f.value), f.value),
@@ -684,14 +690,14 @@ class GoogleDriver extends CloudDriver {
           const op = await api.call<Operation>('DELETE', rule(id));
           await this.wait(waitCtx, api, op, `delete of firewall rule ${id}`);
         },
-        byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${project}`,
+        byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${fwProject}`,
       },
       firewall: {
         // Only to say it is left: a rule that cannot be read (no permission) must not fail the rm.
         lookup: (f) => exists(rule(f.value), f.value).catch(() => [f.value]),
         keep: async () => `shared by every machine tagged ${MACHINE_TAG}; rm never deletes it`,
         delete: async () => {},
-        byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${project}`,
+        byHand: (id) => `gcloud compute firewall-rules delete ${id} --project ${fwProject}`,
       },
       existing_instance: {
         lookup: (f) => exists(this.instancePath(f.value), f.value).catch(() => [f.value]),
