@@ -7,6 +7,12 @@
  * removed with `rm -y`, so no test host is needed. The first create (which makes the store's CA)
  * is not counted.
  *
+ * With `--driver google`, the same against the Compute Engine fake (test/fakes/google/), its
+ * operations DONE in their first answer and its instances RUNNING at the first read, so that
+ * nothing is waited for: the wall time up to the "Instance address" line is the tool's overhead.
+ * Credentials come from a service-account key whose token_uri is the fake OAuth endpoint (one
+ * token per create process).
+ *
  * With `--driver amazonec2`, the same against moto_server (test/fakes/amazonec2/moto.ts), whose
  * instances are running at the first DescribeInstances: there is no wait to subtract, and the
  * overhead is the wall time up to the "Instance address" line.
@@ -14,7 +20,7 @@
  * With `--driver azure`, the same against the Resource Manager and Azure AD fakes
  * (test/fakes/azure/), up to the "Virtual machine address" line.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|amazonec2|azure]
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|google|amazonec2|azure]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,6 +28,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Moto } from '../test/fakes/amazonec2/moto.js';
 import { FakeDigitalOcean } from '../test/fakes/digitalocean/fake.js';
+import { FakeGoogle } from '../test/fakes/google/fake.js';
+import { FakeGoogleOAuth } from '../test/fakes/google/oauth.js';
 import { FakeHetzner } from '../test/fakes/hetzner/fake.js';
 import { cleanEnv, runCLI } from '../test/helpers/cli.js';
 
@@ -40,7 +48,10 @@ if (DRIVER === 'amazonec2') {
 /** What differs per provider: the fake, the environment, the address line, the server's wait. */
 interface Provider {
   url: string;
-  calls: string[];
+  /** The fake's calls so far, as "METHOD path". */
+  calls(): string[];
+  /** Flags every create gets (an SSH port that fails at once where the driver has one). */
+  flags: string[];
   addressLine: RegExp;
   env: Record<string, string>;
   /** ms from the create's answer to the poll that saw the server running. */
@@ -55,7 +66,8 @@ async function provider(): Promise<Provider> {
     await fake.start();
     return {
       url: fake.url,
-      calls: fake.calls,
+      calls: () => fake.calls,
+      flags: ['--hetzner-ssh-port', '1'],
       addressLine: /Server address: /,
       env: { HETZNER_API_TOKEN: TOKEN, HCLOUD_ENDPOINT: fake.url },
       waitMs: (name) => {
@@ -65,13 +77,41 @@ async function provider(): Promise<Provider> {
       stop: () => fake.stop(),
     };
   }
+  if (DRIVER === 'google') {
+    const oauth = new FakeGoogleOAuth();
+    await oauth.start();
+    const fake = new FakeGoogle({
+      projects: ['bench-project'],
+      addresses: ['127.0.0.1'],
+      operationPolls: 0,
+      acceptToken: (t) => oauth.acceptToken(t),
+    });
+    await fake.start();
+    const keyDir = await mkdtemp(join(tmpdir(), 'dm-bench-gce-key-'));
+    const key = join(keyDir, 'sa.json');
+    await oauth.writeServiceAccountKey(key, oauth.addServiceAccount('bench', 'bench-project'));
+    return {
+      url: fake.url,
+      calls: () => fake.requests.map((r) => `${r.method} ${r.id || r.path}`),
+      flags: ['--google-project', 'bench-project'],
+      addressLine: /Instance address: /,
+      env: { GOOGLE_APPLICATION_CREDENTIALS: key, GOOGLE_COMPUTE_ENDPOINT: fake.url, HOME: keyDir },
+      waitMs: () => 0,
+      stop: async () => {
+        await fake.stop();
+        await oauth.stop();
+        await rm(keyDir, { recursive: true, force: true });
+      },
+    };
+  }
   if (DRIVER !== 'digitalocean')
-    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, azure or amazonec2`);
+    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, google, azure or amazonec2`);
   const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
   await fake.start();
   return {
     url: fake.url,
-    calls: fake.calls,
+    calls: () => fake.calls,
+    flags: ['--digitalocean-ssh-port', '1'],
     addressLine: /Droplet address: /,
     env: { DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: fake.url },
     waitMs: (name) => {
@@ -112,16 +152,11 @@ async function azureProvider(): Promise<Provider> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-bench-azure-ca-'));
   const bundle = join(dir, 'ca.pem');
   await writeFile(bundle, `${await readFile(aad.caPath, 'utf8')}\n${await readFile(fake.caPath, 'utf8')}`);
-  const calls: string[] = [];
   const requests = fake.requests;
   return {
     url: fake.url,
-    get calls() {
-      calls.length = 0;
-      for (const r of requests)
-        calls.push(`${r.method} ${r.path.replace(/\/(b\d+|warmup)(?=\/|-|$)/g, '/{m}')}`);
-      return calls;
-    },
+    calls: () => requests.map((r) => `${r.method} ${r.path.replace(/\/(b\d+|warmup)(?=\/|-|$)/g, '/{m}')}`),
+    flags: [],
     addressLine: /Virtual machine address: /,
     env: {
       NODE_EXTRA_CA_CERTS: bundle,
@@ -146,9 +181,9 @@ const env = { MACHINE_STORAGE_PATH: store, ...fake.env };
 
 /** One create up to its address line: wall ms and the fake's calls during it. */
 async function once(name: string): Promise<{ wallMs: number; waitMs: number; calls: string[] }> {
-  const before = fake.calls.length;
+  const before = fake.calls().length;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [bin, 'create', '-d', DRIVER, `--${DRIVER}-ssh-port`, '1', name], {
+  const child = spawn(process.execPath, [bin, 'create', '-d', DRIVER, ...fake.flags, name], {
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -166,7 +201,7 @@ async function once(name: string): Promise<{ wallMs: number; waitMs: number; cal
     child.stderr.on('data', onData);
     child.on('exit', () => reject(new Error(`create ${name} ended before its address line:\n${out}`)));
   });
-  const calls = fake.calls.slice(before);
+  const calls = fake.calls().slice(before);
   const waitMs = fake.waitMs(name);
   const r = await runCLI(['rm', '-y', name], { env });
   if (r.code !== 0) throw new Error(`rm ${name}: ${r.stderr}`);

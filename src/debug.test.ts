@@ -27,6 +27,7 @@ test('secret flags by name', () => {
     'github-api-token',
     'digitalocean-access-token',
     'hetzner-api-token',
+    'google-auth-encoded-json',
     'amazonec2-secret-key',
     'vmwarevsphere-password',
   ])

@@ -48,9 +48,9 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Names of flags whose values are secrets: tokens, passwords, secret and access keys. */
+/** Names of flags whose values are secrets: tokens, passwords, secret and access keys, key JSON. */
 export function isSecretFlag(name: string): boolean {
-  return /token|secret|password|passwd|access-key|api-key|credential/i.test(name);
+  return /token|secret|password|passwd|access-key|api-key|credential|encoded-json/i.test(name);
 }
 
 /** Milliseconds since `started`, as the log prints them. */

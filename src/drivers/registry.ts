@@ -56,6 +56,13 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'QEMU (qemu-system-x86_64 or qemu-system-aarch64, and qemu-img)',
     load: async () => (await import('./qemu/index.js')).qemuDriver,
   },
+  google: {
+    description:
+      'a Google Compute Engine instance, reached as docker-user over SSH at its external (or internal) address',
+    needs:
+      'a Google Cloud project (--google-project, $GOOGLE_PROJECT) and credentials ($GOOGLE_APPLICATION_CREDENTIALS, --google-auth-encoded-json, or gcloud auth application-default login)',
+    load: async () => (await import('./google/index.js')).googleDriver,
+  },
   hetzner: {
     description: 'a Hetzner Cloud server, reached as root over SSH at its public IPv4',
     needs:

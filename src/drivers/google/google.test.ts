@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { CloudAPIError } from '../cloud/errors.js';
+import { ComputeAPI, type Operation, parseGoogleError } from './api.js';
+import { parseImage, publicProjects, resolveImage } from './images.js';
+import { waitOperation } from './operations.js';
+import {
+  machineState,
+  openPortProblem,
+  parseAccelerator,
+  parseLabels,
+  parseTags,
+  regionOf,
+} from './state.js';
+
+test('image references: URL, project path, family path, PROJECT/WORD, bare word; a malformed one is a line', () => {
+  assert.deepEqual(
+    parseImage(
+      'https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20200223',
+    ),
+    { kind: 'name', project: 'ubuntu-os-cloud', name: 'ubuntu-1604-xenial-v20200223' },
+  );
+  assert.deepEqual(
+    parseImage(
+      'https://compute.googleapis.com/compute/v1/projects/debian-cloud/global/images/family/debian-12',
+    ),
+    {
+      kind: 'family',
+      project: 'debian-cloud',
+      family: 'debian-12',
+    },
+  );
+  assert.deepEqual(parseImage('projects/cos-cloud/global/images/cos-stable-109'), {
+    kind: 'name',
+    project: 'cos-cloud',
+    name: 'cos-stable-109',
+  });
+  assert.deepEqual(parseImage('ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64'), {
+    kind: 'family',
+    project: 'ubuntu-os-cloud',
+    family: 'ubuntu-2404-lts-amd64',
+  });
+  assert.deepEqual(parseImage('global/images/my-golden'), { kind: 'name', project: '', name: 'my-golden' });
+  assert.deepEqual(parseImage('ubuntu-os-cloud/ubuntu-2204-lts'), {
+    kind: 'either',
+    project: 'ubuntu-os-cloud',
+    word: 'ubuntu-2204-lts',
+  });
+  assert.deepEqual(parseImage('ubuntu-2404-lts-amd64'), { kind: 'bare', word: 'ubuntu-2404-lts-amd64' });
+  for (const bad of ['Ubuntu 16.04', 'http://x/y', 'a/b/c', 'projects/p/global/disks/d', ''])
+    assert.match(
+      String(parseImage(bad)),
+      /is not an image reference Compute Engine takes; give https:\/\//,
+      bad,
+    );
+  assert.deepEqual(publicProjects('ubuntu-pro-2204-lts'), ['ubuntu-os-pro-cloud', 'ubuntu-os-cloud']);
+  assert.deepEqual(publicProjects('debian-12'), ['debian-cloud']);
+  assert.deepEqual(publicProjects('my-image'), []);
+});
+
+test('instance states, tags, labels, ports, accelerators, regions', () => {
+  assert.equal(machineState('PROVISIONING'), 'Starting');
+  assert.equal(machineState('STAGING'), 'Starting');
+  assert.equal(machineState('RUNNING'), 'Running');
+  assert.equal(machineState('STOPPING'), 'Stopping');
+  assert.equal(machineState('TERMINATED'), 'Stopped');
+  assert.equal(machineState('REPAIRING'), '');
+  assert.deepEqual(parseTags('http-server, https-server').tags, ['http-server', 'https-server']);
+  assert.match(parseTags('http_server').problem, /"http_server" is not a network tag/);
+  assert.deepEqual(parseLabels(['team:a,env=test'], 'google-vm-labels').labels, { team: 'a', env: 'test' });
+  assert.match(parseLabels(['Team=a'], 'google-label').problem, /"Team" is not a label key/);
+  assert.match(parseLabels(['team=A B'], 'google-label').problem, /"A B" is not a label value/);
+  assert.equal(openPortProblem('8080'), '');
+  assert.equal(openPortProblem('8000-8010/udp'), '');
+  assert.match(openPortProblem('70000'), /expected PORT/);
+  assert.match(openPortProblem('10-5'), /expected PORT/);
+  assert.deepEqual(parseAccelerator('type=nvidia-tesla-t4,count=2'), { type: 'nvidia-tesla-t4', count: 2 });
+  assert.match(String(parseAccelerator('nvidia-tesla-t4')), /expected type=TYPE,count=N/);
+  assert.equal(regionOf('asia-northeast3-a'), 'asia-northeast3');
+});
+
+test("Google's error body is one line: reason, message", () => {
+  assert.deepEqual(
+    parseGoogleError(404, {
+      error: {
+        code: 404,
+        message: "The resource 'projects/p/zones/nowhere-a' was not found",
+        errors: [{ domain: 'global', reason: 'notFound', message: 'x' }],
+      },
+    }),
+    { code: 'notFound', message: "The resource 'projects/p/zones/nowhere-a' was not found" },
+  );
+  assert.equal(parseGoogleError(502, '<html>\nbad gateway\n</html>').message, '<html> bad gateway </html>');
+});
+
+/** A tiny Compute endpoint: answers from a table, counts calls, refuses a token it was told to. */
+async function endpoint(
+  answer: (path: string, auth: string) => [number, unknown],
+): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const [status, body] = answer(req.url ?? '', req.headers.authorization ?? '');
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
+
+test('an operation is polled to DONE with a doubling back-off; its warnings are shown once; its error is a refusal with its status', async () => {
+  let polls = 0;
+  const { url, server } = await endpoint((path) => {
+    if (path.endsWith('/operations/op-1')) {
+      polls++;
+      return [
+        200,
+        {
+          name: 'op-1',
+          zone: 'https://x/compute/v1/projects/p/zones/z-a',
+          status: polls < 3 ? 'RUNNING' : 'DONE',
+          warnings: [{ code: 'DEPRECATED_RESOURCE_USED', message: "The resource 'img' is deprecated." }],
+        },
+      ];
+    }
+    if (path.endsWith('/operations/op-2'))
+      return [
+        200,
+        {
+          name: 'op-2',
+          status: 'DONE',
+          httpErrorStatusCode: 403,
+          error: {
+            errors: [{ code: 'QUOTA_EXCEEDED', message: "Quota 'CPUS' exceeded.  Limit: 8.0 in region r." }],
+          },
+        },
+      ];
+    return [404, { error: { code: 404, message: 'no', errors: [{ reason: 'notFound' }] } }];
+  });
+  try {
+    const api = new ComputeAPI({
+      endpoint: url,
+      project: 'p',
+      tokens: { token: async () => 't', invalidate() {} },
+    });
+    const slept: number[] = [];
+    const lines: string[] = [];
+    const first: Operation = { name: 'op-1', zone: 'zones/z-a', status: 'PENDING' };
+    const done = await waitOperation(api, first, {
+      what: 'insert of instance m1',
+      log: (l) => lines.push(l),
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+      maxDelayMs: 3000,
+    });
+    assert.equal(done.status, 'DONE');
+    assert.deepEqual(slept, [1000, 2000, 3000]);
+    assert.deepEqual(lines, [
+      "Warning from Compute Engine (insert of instance m1): DEPRECATED_RESOURCE_USED: The resource 'img' is deprecated.",
+    ]);
+    await assert.rejects(
+      waitOperation(
+        api,
+        { name: 'op-2', status: 'RUNNING' },
+        { what: 'x', log: () => {}, sleep: async () => {} },
+      ),
+      (err) =>
+        err instanceof CloudAPIError &&
+        err.status === 403 &&
+        err.message ===
+          "Google Compute Engine API: QUOTA_EXCEEDED: Quota 'CPUS' exceeded.  Limit: 8.0 in region r. (HTTP 403)",
+    );
+    // Bounded: an operation that never ends is a line naming it.
+    await assert.rejects(
+      waitOperation(
+        api,
+        { name: 'op-9', status: 'RUNNING' },
+        { what: 'stop of instance m1', log: () => {}, timeoutMs: 0 },
+      ),
+      /Compute Engine's stop of instance m1 \(operation op-9\) is still RUNNING after 0 s/,
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test('a 401 drops the token and asks once more with a new one; a second 401 is the error', async () => {
+  let minted = 0;
+  const { url, server } = await endpoint((_path, auth) =>
+    auth === 'Bearer t2'
+      ? [200, { name: 'p' }]
+      : [401, { error: { code: 401, message: 'Invalid Credentials', errors: [{ reason: 'authError' }] } }],
+  );
+  try {
+    const tokens = {
+      token: async () => `t${++minted}`,
+      invalidate() {},
+    };
+    const api = new ComputeAPI({ endpoint: url, project: 'p', tokens });
+    assert.deepEqual(await api.get('projects/p'), { name: 'p' });
+    assert.equal(minted, 2);
+    const api2 = new ComputeAPI({
+      endpoint: url,
+      project: 'p',
+      tokens: { token: async () => 'bad', invalidate() {} },
+    });
+    await assert.rejects(
+      api2.get('projects/p'),
+      /Google Compute Engine API: authError: Invalid Credentials \(HTTP 401\)/,
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test('a bare family name is found in the public project its name points to', async () => {
+  const seen: string[] = [];
+  const { url, server } = await endpoint((path) => {
+    seen.push(path);
+    if (path === '/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64')
+      return [200, { name: 'ubuntu-2404-noble-amd64-v20250101' }];
+    return [404, { error: { code: 404, message: 'not found', errors: [{ reason: 'notFound' }] } }];
+  });
+  try {
+    const api = new ComputeAPI({
+      endpoint: url,
+      project: 'mine',
+      tokens: { token: async () => 't', invalidate() {} },
+    });
+    const r = await resolveImage(api, 'ubuntu-2404-lts-amd64');
+    assert.equal(r.source, 'projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20250101');
+    assert.deepEqual(seen, [
+      '/compute/v1/projects/mine/global/images/ubuntu-2404-lts-amd64',
+      '/compute/v1/projects/mine/global/images/family/ubuntu-2404-lts-amd64',
+      '/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-2404-lts-amd64',
+      '/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64',
+    ]);
+    await assert.rejects(
+      resolveImage(api, 'debian-99'),
+      /no image or image family named debian-99 in projects mine, debian-cloud; give https:/,
+    );
+  } finally {
+    server.close();
+  }
+});
