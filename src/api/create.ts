@@ -8,7 +8,7 @@ import { errorMessage, MachineError, PreCreateError } from '../errors.js';
 import type { ParsedFlags } from '../flags/def.js';
 import { flagValueProblem } from '../flags/parse.js';
 import { checkEngineVersion } from '../provision/versions.js';
-import { CONFIG_VERSION, type HostConfig } from '../store/host.js';
+import { type BaseDriverFields, CONFIG_VERSION, type HostConfig } from '../store/host.js';
 import { validateMachineName } from '../store/store.js';
 import { ensureCertificates } from './certs.js';
 import type { ApiContext } from './context.js';
@@ -79,7 +79,7 @@ export async function prepareCreate(
     // The command line checked these already; a program calling the API may not have.
     const bad = flagValueProblem(mod.flags, req.driverFlags, ctx.env);
     if (bad) throw new MachineError(bad);
-    driver = traceCalls(mod.fromFlags(baseDriverFields(name, ctx.store.root), req.driverFlags), `(${name}) `);
+    driver = traceCalls(mod.fromFlags(driverBase(name, ctx.store.root, req), req.driverFlags), `(${name}) `);
   } catch (err) {
     throw new MachineError(`Error setting machine configuration from flags provided: ${errorMessage(err)}`);
   }
@@ -195,4 +195,20 @@ async function reportEngine(ctx: ApiContext, machine: Machine): Promise<void> {
       message: `Warning: the engine at ${result.url} does not answer yet (${result.error}). The machine is saved; 'docker-machine ls' shows when it does.`,
     });
   }
+}
+
+/**
+ * The fields every driver starts from. A machine joining a cluster carries its swarm role, as the
+ * original's drivers copied it from the swarm flags, so that drivers with firewalls (amazonec2,
+ * google, azure) open the manager's port.
+ */
+function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDriverFields {
+  const base = baseDriverFields(name, storeRoot);
+  const s = req.swarm;
+  if (req.driver !== 'none' && (s?.master || s?.agent)) {
+    base.SwarmMaster = !!s.master;
+    base.SwarmHost = s.host || 'tcp://0.0.0.0:3376';
+    base.SwarmDiscovery = s.discovery ?? '';
+  }
+  return base;
 }

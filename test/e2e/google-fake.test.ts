@@ -493,7 +493,16 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
       { IPProtocol: 'tcp', ports: ['2376', '8080', '9000-9100'] },
       { IPProtocol: 'udp', ports: ['53'] },
     ]);
-    const r = await s.run(['rm', '-y', 'o1', 'o2'], { env: env() });
+    // A swarm manager: the driver sees its role (as the original's drivers did) and the rule
+    // opens the original's standalone Swarm port and Swarm mode's 2377.
+    const m = await killAt(/Instance address: /, 'o3', ['--swarm-master'], false);
+    assert.equal(m.driver.SwarmMaster, true);
+    assert.equal(m.driver.SwarmHost, 'tcp://0.0.0.0:3376');
+    assert.deepEqual((fake.firewalls()[0] as Json).allowed, [
+      { IPProtocol: 'tcp', ports: ['2376', '8080', '9000-9100', '3376', '2377'] },
+      { IPProtocol: 'udp', ports: ['53'] },
+    ]);
+    const r = await s.run(['rm', '-y', 'o1', 'o2', 'o3'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
   });

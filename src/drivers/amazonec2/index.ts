@@ -337,7 +337,8 @@ class AmazonEC2Driver extends CloudDriver {
     ];
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
-      out.push({ port: m ? Number(m[1]) : 3376, proto: 'tcp' });
+      // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).
+      out.push({ port: m ? Number(m[1]) : 3376, proto: 'tcp' }, { port: 2377, proto: 'tcp' });
     }
     for (const p of strings(this.json, 'OpenPorts')) {
       const [port, proto = 'tcp'] = p.split('/');

@@ -73,6 +73,7 @@ describe('azure: states and values', () => {
         'SSHAllowAny 100 22',
         'DockerAllowAny 300 2376',
         'DockerSwarmAllowAny 500 3376',
+        'SwarmManagerAllowAny 510 2377',
         'Port8080-TcpAllowAny 1000 8080',
         'Port53-UdpAllowAny 1001 53',
       ],

@@ -200,7 +200,11 @@ export function securityRules(o: {
     rule('SSHAllowAny', o.sshPort, 'Tcp', 100),
     rule('DockerAllowAny', o.dockerPort, 'Tcp', 300),
   ];
-  if (o.swarmPort) rules.push(rule('DockerSwarmAllowAny', o.swarmPort, 'Tcp', 500));
+  if (o.swarmPort) {
+    rules.push(rule('DockerSwarmAllowAny', o.swarmPort, 'Tcp', 500));
+    // A Swarm-mode manager (what --swarm-master makes here) is joined on 2377.
+    rules.push(rule('SwarmManagerAllowAny', 2377, 'Tcp', 510));
+  }
   let priority = 1000;
   const seen = new Set(rules.map((r) => `${r.properties.destinationPortRange}/${r.properties.protocol}`));
   for (const p of o.open) {

@@ -329,7 +329,8 @@ class GoogleDriver extends CloudDriver {
     const byProto = new Map<string, string[]>([['tcp', ['2376']]]);
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
-      byProto.get('tcp')?.push(m ? m[1] : '3376');
+      // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).
+      byProto.get('tcp')?.push(m ? m[1] : '3376', '2377');
     }
     for (const p of this.list('OpenPorts')) {
       const [port, proto = 'tcp'] = p.split('/');
