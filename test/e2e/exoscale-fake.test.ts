@@ -86,7 +86,7 @@ describe('exoscale driver against the fake API', { timeout: 10 * 60_000 }, () =>
     [
       'an unknown template',
       ['--exoscale-image', 'Linux Ubuntu 16.04 LTS 64-bit'],
-      /template "Linux Ubuntu 16.04 LTS 64-bit" does not exist in zone ch-dk-2; give a template's name or id/,
+      /template 'Linux Ubuntu 16.04 LTS 64-bit' does not exist in zone ch-dk-2; give a template's name or id \(exo compute instance-template list\), e.g. 'Linux Ubuntu 24.04 LTS 64-bit' or 'Linux Ubuntu 22.04 LTS 64-bit' or 'Linux Debian 12 \(Bookworm\) 64-bit'/,
     ],
     ['a disk too small', ['--exoscale-disk-size', '5'], /--exoscale-disk-size 5: Exoscale takes 10 to 51200/],
     [

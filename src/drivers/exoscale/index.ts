@@ -210,12 +210,9 @@ class ExoscaleDriver extends CloudDriver {
       });
       if (hits.length) return newest(hits);
     }
-    const some = pub
-      .map((t) => t.name)
-      .filter((n) => /ubuntu|debian/i.test(n))
-      .slice(0, 4);
+    const some = [...new Set(pub.map((t) => t.name).filter((n) => /ubuntu|debian/i.test(n)))].slice(0, 3);
     throw new MachineError(
-      `template "${image}" does not exist in zone ${this.zone}; give a template's name or id (exo compute instance-template list), e.g. ${some.map((n) => `"${n}"`).join(', ')}`,
+      `template '${image}' does not exist in zone ${this.zone}; give a template's name or id (exo compute instance-template list), e.g. ${some.map((n) => `'${n}'`).join(' or ')}`,
     );
   }
 
