@@ -109,6 +109,9 @@ interface InstanceState {
   zone: string;
   polls: number;
   createOp: string;
+  /** When the create was answered, and when a GET first showed it running (for the bench). */
+  answeredAt?: number;
+  runningAt?: number;
 }
 
 export class FakeExoscale extends EventEmitter {
@@ -490,6 +493,7 @@ export class FakeExoscale extends EventEmitter {
       reference: { id, link: `/v2/instance/${id}`, command: 'create-instance' },
     };
     this.ops.set(opId, { op: o, polls: 0 });
+    s.answeredAt = Date.now();
     this.send(res, 'POST /instance', 200, o);
   }
 
@@ -498,6 +502,7 @@ export class FakeExoscale extends EventEmitter {
     const op = this.ops.get(s.createOp);
     if (s.instance.state === 'starting' && op?.op.state === 'success' && ++s.polls > this.opts.pollsToRunning)
       s.instance.state = 'running';
+    if (s.instance.state === 'running') s.runningAt ??= Date.now();
     return s.instance;
   }
 
