@@ -27,6 +27,8 @@ test('secret flags by name', () => {
     'github-api-token',
     'digitalocean-access-token',
     'hetzner-api-token',
+    'exoscale-api-key',
+    'exoscale-api-secret-key',
     'amazonec2-secret-key',
     'vmwarevsphere-password',
   ])

@@ -127,6 +127,25 @@ describe('exoscale driver against the fake API', { timeout: 10 * 60_000 }, () =>
     });
   }
 
+  test('--debug: every request is logged, its Authorization header and the secret never', async () => {
+    await start();
+    const r = await s.run(
+      ['--debug', 'create', '-d', 'exoscale', ...creds, '--exoscale-image', 'nope', 'd1'],
+      {
+        env: env(),
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(r.code, 3, r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.match(
+      out,
+      /GET http:\/\/127\.0\.0\.1:\d+\/ch-dk-2\/v2\/template\?visibility=public .*authorization=<REDACTED>/,
+    );
+    assert.ok(!out.includes(SECRET), 'the secret is in no line');
+    assert.ok(!/EXO2-HMAC-SHA256|signature=/.test(out), 'no signature is in any line');
+  });
+
   const killAt = async (at: RegExp | string, name: string, extra: string[] = [], remove = true) => {
     const child = spawn(process.execPath, [binPath, 'create', '-d', 'exoscale', ...creds, ...extra, name], {
       env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
