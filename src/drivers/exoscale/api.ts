@@ -141,13 +141,18 @@ export async function waitOperation(
 ): Promise<Operation> {
   let op = first;
   const started = Date.now();
+  // Most operations (a key, a group, a rule) are done within a second: the first polls come
+  // sooner, doubling up to the driver's interval, so that a create's ten operations do not each
+  // wait a full interval.
+  let wait = Math.min(200, o.intervalMs);
   while (op.state === 'pending') {
     if (Date.now() - started > o.timeoutMs)
       throw new MachineError(
         `${what}: still pending after ${Math.round(o.timeoutMs / 1000)} s (operation ${op.id})`,
       );
     if (o.signal?.aborted) throw new MachineError('interrupted before it finished');
-    await new Promise((r) => setTimeout(r, o.intervalMs));
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, o.intervalMs);
     op = await operation(c, op.id);
   }
   if (op.state !== 'success')
