@@ -20,7 +20,7 @@
  * With `--driver azure`, the same against the Resource Manager and Azure AD fakes
  * (test/fakes/azure/), up to the "Virtual machine address" line.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|google|amazonec2|azure]
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|google|exoscale|amazonec2|azure]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Moto } from '../test/fakes/amazonec2/moto.js';
 import { FakeDigitalOcean } from '../test/fakes/digitalocean/fake.js';
+import { FakeExoscale } from '../test/fakes/exoscale/fake.js';
 import { FakeGoogle } from '../test/fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../test/fakes/google/oauth.js';
 import { FakeHetzner } from '../test/fakes/hetzner/fake.js';
@@ -104,8 +105,26 @@ async function provider(): Promise<Provider> {
       },
     };
   }
+  if (DRIVER === 'exoscale') {
+    const key = 'EXObench0123456789';
+    const secret = 'bench-secret-0123456789';
+    const fake = new FakeExoscale({ key, secret, addresses: ['127.0.0.1'], operationPolls: 2 });
+    await fake.start();
+    return {
+      url: fake.url,
+      calls: () => fake.calls,
+      flags: [],
+      addressLine: /Instance address: /,
+      env: { EXOSCALE_API_KEY: key, EXOSCALE_API_SECRET: secret, EXOSCALE_ENDPOINT: fake.url },
+      waitMs: (name) => {
+        const s = [...fake.instances.values()].find((x) => x.instance.name === name);
+        return s?.runningAt && s.answeredAt ? s.runningAt - s.answeredAt : 0;
+      },
+      stop: () => fake.stop(),
+    };
+  }
   if (DRIVER !== 'digitalocean')
-    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, google, azure or amazonec2`);
+    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, google, exoscale, azure or amazonec2`);
   const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
   await fake.start();
   return {

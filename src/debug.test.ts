@@ -28,6 +28,8 @@ test('secret flags by name', () => {
     'digitalocean-access-token',
     'hetzner-api-token',
     'google-auth-encoded-json',
+    'exoscale-api-key',
+    'exoscale-api-secret-key',
     'amazonec2-secret-key',
     'vmwarevsphere-password',
   ])

@@ -39,6 +39,12 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'a Docker engine (--docker-host, $DOCKER_HOST)',
     load: async () => (await import('./docker/index.js')).dockerDriver,
   },
+  exoscale: {
+    description: 'an Exoscale Compute instance (v2 API), reached over SSH at its public IPv4',
+    needs:
+      'an Exoscale API key and secret (--exoscale-api-key and --exoscale-api-secret-key, or $EXOSCALE_API_KEY and $EXOSCALE_API_SECRET)',
+    load: async () => (await import('./exoscale/index.js')).exoscaleDriver,
+  },
   generic: {
     description: 'an existing Linux server reached by SSH, made into a TLS-secured Docker host',
     needs: 'a Linux server reached by SSH (--generic-ip-address)',
