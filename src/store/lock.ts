@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import { promises as fsp, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -427,6 +427,10 @@ async function pauseAt(point: string, path: string): Promise<void> {
   const part = at < 0 ? '' : want.slice(at + 1);
   if (p !== point || !basename(path).includes(part)) return;
   const marker = process.env.DM_TEST_PAUSE_MARKER;
-  if (marker) writeFileSync(marker, `${process.pid} ${point} ${path}\n`);
+  if (marker) {
+    // Written whole, then renamed: a test that sees the file reads the whole line.
+    writeFileSync(`${marker}.${process.pid}`, `${process.pid} ${point} ${path}\n`);
+    renameSync(`${marker}.${process.pid}`, marker);
+  }
   await new Promise<never>(() => setInterval(() => {}, 60_000));
 }
