@@ -19,7 +19,8 @@ import { ApiError, keystoneError, novaError, unauthorized } from './errors.js';
 import { auditId, authenticate, newTokenId, tokenBody } from './keystone.js';
 import { type Ctx, cinder, glance, type Reply } from './misc.js';
 import { neutron, portBody } from './neutron.js';
-import { nova } from './nova.js';
+import { MAX_MICROVERSION, nova } from './nova.js';
+import { checkSent } from './shapes.js';
 import type {
   AddressRequest,
   AddressSource,
@@ -107,8 +108,6 @@ export interface FakeOpenStackOptions {
   images?: ImageSpec[];
   networks?: NetworkSpec[];
   availabilityZones?: string[];
-  /** The newest compute microversion; a request for a newer one gets 406 as from Nova. */
-  maxMicroversion?: string;
 }
 
 export const DEFAULT_DOMAINS: DomainSpec[] = [
@@ -271,7 +270,6 @@ export class FakeOpenStack extends EventEmitter {
       images: DEFAULT_IMAGES,
       networks: DEFAULT_NETWORKS,
       availabilityZones: ['nova', 'us-west'],
-      maxMicroversion: '2.1',
       ...opts,
       quotas: { ...DEFAULT_QUOTAS, ...opts.quotas },
     };
@@ -351,6 +349,11 @@ export class FakeOpenStack extends EventEmitter {
   /** The next request whose method and path (without query) match gets this error instead. */
   failNext(method: string, path: RegExp, error: ApiError): void {
     this.failures.push({ method, path, error });
+  }
+
+  /** Problems of the answers sent so far that a published sample documents (shapes.ts). */
+  checkSamples(): string[] {
+    return checkSent(this.sent);
   }
 
   /** Every token issued so far stops working: the next request with one gets 401, as after expiry. */
@@ -798,12 +801,12 @@ export class FakeOpenStack extends EventEmitter {
     if (service === 'compute') {
       const asked = microversionAsked(req);
       if (asked) record.microversion = asked;
-      const mv = asked === 'latest' ? this.opts.maxMicroversion : (asked ?? '2.1');
+      const mv = asked === 'latest' ? MAX_MICROVERSION : (asked ?? '2.1');
       if (!/^2\.\d+$/.test(mv)) throw novaError(400, `Invalid API version request: ${mv}`);
-      if (cmpVersion(mv, this.opts.maxMicroversion) > 0 || cmpVersion(mv, '2.1') < 0) {
+      if (cmpVersion(mv, MAX_MICROVERSION) > 0 || cmpVersion(mv, '2.1') < 0) {
         throw novaError(
           406,
-          `Version ${mv} is not supported by the API. Minimum is 2.1 and maximum is ${this.opts.maxMicroversion}.`,
+          `Version ${mv} is not supported by the API. Minimum is 2.1 and maximum is ${MAX_MICROVERSION}.`,
         );
       }
       ctx.microversion = mv;

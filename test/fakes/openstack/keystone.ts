@@ -119,7 +119,8 @@ export function authenticate(
     const old = typeof t.id === 'string' ? tokens.get(t.id) : undefined;
     if (!old || old.expiresAt <= now || old.revoked) throw keystoneError(404, `Failed to validate token`);
     if (old.appCredentialId) throw keystoneError(401, NEEDS_AUTH);
-    result = { userId: old.userId, methods: ['token'], projectId: old.projectId, domainId: old.domainId };
+    // Without a scope, a token gives an unscoped one (auth-token-unscoped-request/-response).
+    result = { userId: old.userId, methods: ['token'] };
     if (auth.scope === undefined) return result;
   }
   const user = id.users.find((u) => u.id === result.userId)!;

@@ -52,6 +52,11 @@ const BDM_FIELDS = [
   'volume_id',
   'image_id',
 ];
+/**
+ * The newest microversion: the fake answers with 2.1's bodies only, so it says so, and a client
+ * asking for more gets Nova's 406.
+ */
+export const MAX_MICROVERSION = '2.1';
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 /** Nova's schema error: "Invalid input for field/attribute <last path part>. Value: <value>. <message>". */
@@ -125,7 +130,7 @@ function versions(ctx: Ctx, all: boolean): Reply {
   const v21 = {
     id: 'v2.1',
     status: 'CURRENT',
-    version: ctx.os.opts.maxMicroversion,
+    version: MAX_MICROVERSION,
     min_version: '2.1',
     updated: '2013-07-23T11:33:21Z',
     links: [{ rel: 'self', href: `${ctx.base}/v2.1/` }],
