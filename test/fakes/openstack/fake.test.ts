@@ -971,6 +971,35 @@ describe('Neutron', () => {
     assert.equal(os.floatingIps.size, 0);
   });
 
+  test('a cloud without Neutron in its catalog: servers still get addresses; Nova lists its networks', async () => {
+    const os = await start({ services: ['identity', 'compute', 'image'], addresses: ['127.0.0.4'] });
+    const t = await auth(os, {
+      auth: {
+        identity: { methods: ['password'], password: { user: DEMO } },
+        scope: { project: DEMO_PROJECT },
+      },
+    });
+    assert.deepEqual(
+      t.body.token.catalog.map((c: Obj) => c.type),
+      ['identity', 'compute', 'image'],
+    );
+    const nova = os.endpoint('compute');
+    const nets = await call('GET', `${nova}/os-tenant-networks`, { token: t.token });
+    assert.deepEqual(nets.body.networks, [{ id: PRIVATE, label: 'private', cidr: '10.0.0.0/24' }]);
+    const r = await call('POST', `${nova}/servers`, {
+      token: t.token,
+      body: { server: { name: 'nn', flavorRef: '1', imageRef: CIRROS } },
+    });
+    assert.equal(r.status, 202, r.text);
+    const id = r.body.server.id;
+    await call('GET', `${nova}/servers/${id}`, { token: t.token });
+    const server = (await call('GET', `${nova}/servers/${id}`, { token: t.token })).body.server;
+    assert.equal(server.addresses.private[0].addr, '127.0.0.4');
+    assert.deepEqual(os.servers.get(id)?.info.fixedAddresses, ['127.0.0.4', '2001:db8:1::a']);
+    const neutron = await call('GET', `${os.endpoint('network')}/v2.0/networks`, { token: t.token });
+    assert.equal(neutron.status, 404, 'no Neutron behind the catalog');
+  });
+
   test('security groups: a group opening 22 and 2376, duplicates and bad ranges refused, in use and default kept', async () => {
     const os = await start();
     const s = await session(os);

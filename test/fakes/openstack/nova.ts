@@ -122,6 +122,7 @@ export async function nova(ctx: Ctx): Promise<Reply> {
   }
   if (p.startsWith('/os-floating-ip')) return floatingIps(ctx, p);
   if (p.startsWith('/os-server-groups')) return serverGroups(ctx, p);
+  if ((p === '/os-networks' || p === '/os-tenant-networks') && method === 'GET') return novaNetworks(ctx, p);
   if (p === '/limits' && method === 'GET') return limits(ctx);
   throw novaError(404, 'The resource could not be found.');
 }
@@ -491,22 +492,20 @@ async function createServer(ctx: Ctx): Promise<Reply> {
   const visible = (n: NetworkState) =>
     n.region === ctx.region && (n.projectId === token.projectId || n.shared || n.external);
   const chosen: { net: NetworkState; fixedIp?: string }[] = [];
-  if (os.opts.services.includes('network')) {
-    for (const n of nets) {
-      if (n.port !== undefined)
-        throw novaError(501, 'Booting on an existing port is not modelled by the fake.');
-      const net = [...os.networks.values()].find((x) => x.id === n.uuid && visible(x));
-      if (!net) throw novaError(400, `Network ${String(n.uuid)} could not be found.`);
-      if (net.external && !ctx.admin)
-        throw novaError(403, `It is not allowed to create an interface on external network ${net.id}`);
-      chosen.push({ net, fixedIp: typeof n.fixed_ip === 'string' ? n.fixed_ip : undefined });
-    }
-    if (!nets.length) {
-      const candidates = [...os.networks.values()].filter((x) => visible(x) && !x.external);
-      if (candidates.length > 1)
-        throw novaError(409, 'Multiple possible networks found, use a Network ID to be more specific.');
-      if (candidates.length === 1) chosen.push({ net: candidates[0] });
-    }
+  for (const n of nets) {
+    if (n.port !== undefined)
+      throw novaError(501, 'Booting on an existing port is not modelled by the fake.');
+    const net = [...os.networks.values()].find((x) => x.id === n.uuid && visible(x));
+    if (!net) throw novaError(400, `Network ${String(n.uuid)} could not be found.`);
+    if (net.external && !ctx.admin)
+      throw novaError(403, `It is not allowed to create an interface on external network ${net.id}`);
+    chosen.push({ net, fixedIp: typeof n.fixed_ip === 'string' ? n.fixed_ip : undefined });
+  }
+  if (!nets.length) {
+    const candidates = [...os.networks.values()].filter((x) => visible(x) && !x.external);
+    if (candidates.length > 1)
+      throw novaError(409, 'Multiple possible networks found, use a Network ID to be more specific.');
+    if (candidates.length === 1) chosen.push({ net: candidates[0] });
   }
   const groups = groupsAsked.length ? groupsAsked : ['default'];
   const groupIds: string[] = [];
@@ -596,6 +595,7 @@ async function createServer(ctx: Ctx): Promise<Reply> {
     networks: chosen.map((c) => c.net.id),
     securityGroups: groups,
     schedulerHints: hints,
+    fixedAddresses: [] as string[],
   };
   const s: ServerState = {
     id,
@@ -654,6 +654,7 @@ async function createServer(ctx: Ctx): Promise<Reply> {
     });
     s.volumes.push({ id: v.id, deleteOnTermination: v.deleteOnTermination });
   }
+  info.fixedAddresses = s.ports.flatMap((pid) => os.ports.get(pid)!.fixedIps.map((f) => f.ip_address));
   if (serverGroupId) os.serverGroups.get(serverGroupId)!.members.push(id);
   await os.opts.onCreate?.(info);
   os.emitCreated('server', id, name);
@@ -1161,6 +1162,58 @@ function limits(ctx: Ctx): Reply {
           totalFloatingIpsUsed: 0,
         },
       },
+    },
+  };
+}
+
+/**
+ * os-networks / os-tenant-networks: the networks as Nova lists them (nova-network's API, proxied to
+ * Neutron up to 2.35), which a client without Neutron resolves a network name with.
+ */
+function novaNetworks(ctx: Ctx, p: string): Reply {
+  const nets = [...ctx.os.networks.values()].filter(
+    (n) => n.region === ctx.region && !n.external && (n.projectId === ctx.token.projectId || n.shared),
+  );
+  if (p === '/os-tenant-networks') {
+    const v4 = (n: NetworkState) => n.subnets.find((s) => s.version === 4)?.cidr ?? null;
+    return { status: 200, body: { networks: nets.map((n) => ({ id: n.id, label: n.name, cidr: v4(n) })) } };
+  }
+  const nulls = [
+    'bridge',
+    'bridge_interface',
+    'broadcast',
+    'cidr_v6',
+    'created_at',
+    'deleted',
+    'deleted_at',
+    'dhcp_start',
+    'dns1',
+    'dns2',
+    'gateway',
+    'gateway_v6',
+    'host',
+    'injected',
+    'multi_host',
+    'netmask',
+    'netmask_v6',
+    'priority',
+    'rxtx_base',
+    'updated_at',
+    'vlan',
+    'vpn_private_address',
+    'vpn_public_address',
+    'vpn_public_port',
+  ];
+  return {
+    status: 200,
+    body: {
+      networks: nets.map((n) => ({
+        id: n.id,
+        label: n.name,
+        cidr: n.subnets.find((s) => s.version === 4)?.cidr ?? null,
+        project_id: n.projectId,
+        ...Object.fromEntries(nulls.map((k) => [k, null])),
+      })),
     },
   };
 }

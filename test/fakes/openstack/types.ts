@@ -122,6 +122,8 @@ export interface ServerInfo {
   networks: string[];
   securityGroups: string[];
   schedulerHints: Obj;
+  /** The fixed addresses its ports got (shown by Nova once the server is ACTIVE). */
+  fixedAddresses: string[];
 }
 
 export interface Quotas {
