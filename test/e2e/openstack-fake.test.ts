@@ -146,6 +146,12 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     assert.deepEqual(body.networks, [{ uuid: '3a7b5c9d-1e2f-4a6b-8c0d-2e4f6a8b0c1d' }]);
     const group = [...fake.securityGroups.values()].find((g) => g.name.startsWith('docker-machine-m1-'));
     assert.ok(group, 'a security group of its own');
+    assert.deepEqual(
+      group.rules
+        .filter((r) => r.direction === 'ingress')
+        .map((r) => `${r.protocol}:${r.port_range_min}:${r.remote_ip_prefix ?? 'group'}`),
+      ['tcp:22:0.0.0.0/0', 'tcp:2376:0.0.0.0/0'],
+    );
     const st = (await s.run(['status', 'm1'], { env: env() })).stdout.trim();
     assert.equal(st, 'Running');
     assert.equal((await s.run(['stop', 'm1'], { env: env() })).code, 0);
@@ -153,6 +159,9 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     // start waits for SSH next, which no host answers here: the driver's part is done at this line.
     await runUntil('m1', ['start', 'm1'], /Machine "m1" was started/);
     assert.equal((await s.run(['status', 'm1'], { env: env() })).stdout.trim(), 'Running');
+    const kill = await s.run(['kill', 'm1'], { env: env() });
+    assert.equal(kill.code, 0, kill.stderr);
+    assert.equal((await s.run(['status', 'm1'], { env: env() })).stdout.trim(), 'Stopped');
     const inspect = await s.run(['inspect', 'm1'], { env: env() });
     assert.match(inspect.stdout, /"Password": "\\u003cREDACTED\\u003e"/);
     assert.ok(!inspect.stdout.includes(`"${PASSWORD}"`));
@@ -296,6 +305,128 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     assert.match(b.out, /Floating IP .* reused from public/);
     assert.ok(!b.ledger.some((e) => e.kind === 'floating_ip'));
     await removeAll('f2', { floatingIps: [mine.address] });
+  });
+
+  test('a v2.0 auth URL is one line naming the v3 URL, and nothing is asked of the cloud', async () => {
+    await start();
+    const v2 = fake.authUrl.replace(/\/v3$/, '/v2.0');
+    const r = await s.run(
+      ['create', '-d', 'openstack', ...NAMES, ...SERVER, '--openstack-auth-url', v2, 'v1'],
+      {
+        env: env(),
+        timeoutMs: 60_000,
+      },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /is Keystone v2\.0, which this driver does not speak; give the v3 URL \(http:\/\/127\.0\.0\.1:\d+\/identity\/v3\)/,
+    );
+    assert.equal(fake.requests.length, 0);
+  });
+
+  test("a server that ends in ERROR: the create fails with Nova's fault, and rm removes what it made", async () => {
+    await start({ buildResult: () => 'ERROR' });
+    const r = await s.run(['create', '-d', 'openstack', ...NAMES, ...SERVER, 'e1'], {
+      env: env(),
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /server e1 \(id [0-9a-f-]{36}\) will not run: No valid host was found\./);
+    assert.equal(fake.servers.size, 1);
+    await removeAll('e1');
+  });
+
+  test('boot from volume, server group, zone, config drive, user data, metadata and an existing key pair', async () => {
+    await start();
+    const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
+    const keyPath = join(home, 'mine');
+    await rm(keyPath, { force: true });
+    const { publicLine } = await generateSSHKeyPair(keyPath);
+    fake.addKeypair('mine', publicLine.trim(), { userId: 'fd786d56402c4d1691372e7dee0d00b5' });
+    const ud = join(home, 'ud.yaml');
+    await writeFile(ud, '#cloud-config\npackages: [htop]\n');
+    // The server group is the user's, made beforehand with the API.
+    const token = await fetch(`${fake.authUrl}/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: 'demo', domain: { id: 'default' }, password: PASSWORD } },
+          },
+          scope: { project: { name: 'demo', domain: { id: 'default' } } },
+        },
+      }),
+    }).then((x) => x.headers.get('x-subject-token') ?? '');
+    const sg = await fetch(`${fake.endpoint('compute')}/os-server-groups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': token },
+      body: JSON.stringify({ server_group: { name: 'spread', policies: ['anti-affinity'] } }),
+    });
+    assert.equal(sg.status, 200, await sg.clone().text());
+    const zone = (await fetch(`${fake.endpoint('compute')}/os-availability-zone`, {
+      headers: { 'x-auth-token': token },
+    }).then((x) => x.json())) as { availabilityZoneInfo: { zoneName: string }[] };
+    const az = zone.availabilityZoneInfo[0].zoneName;
+    const k = await createUntil(
+      'v1',
+      [
+        ...NAMES,
+        ...SERVER,
+        '--openstack-boot-from-volume',
+        '--openstack-volume-size',
+        '10',
+        '--openstack-server-group-name',
+        'spread',
+        '--openstack-availability-zone',
+        az,
+        '--openstack-config-drive',
+        '--openstack-user-data-file',
+        ud,
+        '--openstack-metadata',
+        'role,web',
+        '--openstack-keypair-name',
+        'mine',
+        '--openstack-private-key-file',
+        keyPath,
+      ],
+      /Server address: /,
+    );
+    assert.deepEqual(
+      k.ledger.map((e) => e.kind),
+      ['security_group', 'server'],
+      "the key pair is not this machine's",
+    );
+    const server = [...fake.servers.values()][0];
+    assert.equal(server.info.userData, '#cloud-config\npackages: [htop]\n');
+    assert.equal(server.info.configDrive, true);
+    assert.equal(server.info.keyName, 'mine');
+    assert.equal(server.info.availabilityZone, az);
+    assert.equal(server.info.metadata.role, 'web');
+    assert.ok(server.serverGroupId, 'in the server group');
+    assert.equal(server.volumes.length, 1);
+    assert.equal(server.volumes[0].deleteOnTermination, true);
+    assert.equal(fake.volumes.get(server.volumes[0].id)?.size, 10);
+    await removeAll('v1', { keypairs: ['mine'], serverGroups: ['spread'] });
+  });
+
+  test('--debug: every request is logged, the password, secrets and tokens never', async () => {
+    await start();
+    const r = await s.run(
+      ['--debug', 'create', '-d', 'openstack', ...NAMES, ...SERVER, '--openstack-image-name', 'nope', 'd1'],
+      { env: env(), timeoutMs: 60_000 },
+    );
+    assert.notEqual(r.code, 0);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /POST http:\/\/127\.0\.0\.1:\d+\/identity\/v3\/auth\/tokens /);
+    assert.match(
+      out,
+      /GET http:\/\/127\.0\.0\.1:\d+\/RegionOne\/public\/compute\/v2\.1\/flavors\/detail .*x-auth-token=<REDACTED>/,
+    );
+    assert.ok(!out.includes(PASSWORD), 'the password is in no line');
+    for (const t of fake.tokens.keys()) assert.ok(!out.includes(t), 'no token is in any line');
   });
 
   test('kill -9 at each create step, then rm -y: nothing is left', async () => {

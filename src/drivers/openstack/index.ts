@@ -114,6 +114,12 @@ export class OpenStackDriver extends CloudDriver {
     }
     const os = await this.api(ctx);
     const nova = os.conn('compute');
+    // A cloud without Neutron in its catalog is a nova-network one, whatever the flag says.
+    if (this.managesNetwork && !os.has('network') && !bool(this.json, 'ComputeNetwork')) {
+      if (str(this.json, 'NetworkName'))
+        throw new MachineError('--openstack-net-name needs Neutron, which this cloud lacks; give --openstack-net-id');
+      this.set({ ComputeNetwork: true });
+    }
     ctx.log('Checking the flavor, image and network...');
     await this.checkFlavor(nova);
     await this.checkImage(os);
