@@ -429,6 +429,31 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     for (const t of fake.tokens.keys()) assert.ok(!out.includes(t), 'no token is in any line');
   });
 
+  test("a swarm manager's group opens 2377 and 3376, and the gossip ports to its network's subnet; throttling is waited out", async () => {
+    await start({ rateLimit: { limit: 2, windowMs: 1000, retryAfterSeconds: 1 } });
+    await createUntil('w1', [...NAMES, ...SERVER, '--swarm', '--swarm-master'], /Server address: /);
+    const group = [...fake.securityGroups.values()].find((g) => g.name.startsWith('docker-machine-w1-'));
+    assert.deepEqual(
+      group?.rules
+        .filter((r) => r.direction === 'ingress')
+        .map((r) => `${r.protocol}:${r.port_range_min}:${r.remote_ip_prefix}`),
+      [
+        'tcp:22:0.0.0.0/0',
+        'tcp:2376:0.0.0.0/0',
+        'tcp:2377:0.0.0.0/0',
+        'tcp:3376:0.0.0.0/0',
+        'tcp:7946:10.0.0.0/24',
+        'udp:7946:10.0.0.0/24',
+        'udp:4789:10.0.0.0/24',
+      ],
+    );
+    assert.ok(
+      fake.requests.some((r) => r.status === 429),
+      'the fake throttled some requests',
+    );
+    await removeAll('w1');
+  });
+
   test('kill -9 at each create step, then rm -y: nothing is left', async () => {
     await start({ holdMs: 400 });
     const args = [...NAMES, ...SERVER, '--openstack-floatingip-pool', 'public'];

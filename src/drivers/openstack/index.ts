@@ -117,7 +117,9 @@ export class OpenStackDriver extends CloudDriver {
     // A cloud without Neutron in its catalog is a nova-network one, whatever the flag says.
     if (this.managesNetwork && !os.has('network') && !bool(this.json, 'ComputeNetwork')) {
       if (str(this.json, 'NetworkName'))
-        throw new MachineError('--openstack-net-name needs Neutron, which this cloud lacks; give --openstack-net-id');
+        throw new MachineError(
+          '--openstack-net-name needs Neutron, which this cloud lacks; give --openstack-net-id',
+        );
       this.set({ ComputeNetwork: true });
     }
     ctx.log('Checking the flavor, image and network...');
@@ -314,21 +316,50 @@ export class OpenStackDriver extends CloudDriver {
     await ctx.save();
   }
 
-  /** Ingress this machine needs: SSH, the engine, and a swarm manager's and member's ports. */
-  private rules(): { protocol: string; port: number; fromGroup?: boolean }[] {
-    const r: { protocol: string; port: number; fromGroup?: boolean }[] = [
+  /**
+   * Ingress this machine needs: SSH and the engine from anywhere; a swarm manager's ports (Swarm
+   * mode's 2377 and the original's standalone port) from anywhere; and a swarm member's gossip
+   * and overlay ports from its network's subnets, where the other members are (each machine has
+   * a group of its own, so a rule naming the group would admit no other member).
+   */
+  private rules(cidrs: string[]): { protocol: string; port: number; from?: string }[] {
+    const r: { protocol: string; port: number; from?: string }[] = [
       { protocol: 'tcp', port: num(this.json, 'SSHPort') || 22 },
       { protocol: 'tcp', port: num(this.json, 'EnginePort') || 2376 },
     ];
-    if (bool(this.json, 'SwarmMaster'))
-      r.push({ protocol: 'tcp', port: 2377 }, { protocol: 'tcp', port: 3376 });
-    if (bool(this.json, 'SwarmMaster') || str(this.json, 'SwarmDiscovery'))
-      r.push(
-        { protocol: 'tcp', port: 7946, fromGroup: true },
-        { protocol: 'udp', port: 7946, fromGroup: true },
-        { protocol: 'udp', port: 4789, fromGroup: true },
+    if (bool(this.json, 'SwarmMaster')) {
+      const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
+      r.push({ protocol: 'tcp', port: 2377 }, { protocol: 'tcp', port: m ? Number(m[1]) : 3376 });
+    }
+    if (str(this.json, 'SwarmHost'))
+      for (const from of cidrs)
+        r.push(
+          { protocol: 'tcp', port: 7946, from },
+          { protocol: 'udp', port: 7946, from },
+          { protocol: 'udp', port: 4789, from },
+        );
+    return r.filter(
+      (x, i) => r.findIndex((y) => y.port === x.port && y.protocol === x.protocol && y.from === x.from) === i,
+    );
+  }
+
+  /** The CIDRs of the machine's network, of its IP version, for a swarm member's rules. */
+  private async memberCIDRs(ctx: DriverContext, neutron: CloudConnection): Promise<string[]> {
+    if (!str(this.json, 'SwarmHost')) return [];
+    const net = str(this.json, 'NetworkId');
+    if (!net) {
+      ctx.log(
+        'Swarm ports 7946 and 4789 are not opened: give the network (--openstack-net-name) to open them to it',
       );
-    return r;
+      return [];
+    }
+    const v = num(this.json, 'IpVersion') || 4;
+    const subnets = await api.listAll<{ network_id: string; cidr: string; ip_version: number }>(
+      neutron,
+      `subnets${api.q({ network_id: net })}`,
+      'subnets',
+    );
+    return subnets.filter((x) => x.network_id === net && Number(x.ip_version) === v).map((x) => x.cidr);
   }
 
   /** A security group of this machine's own when none is named (Neutron only). */
@@ -336,6 +367,7 @@ export class OpenStackDriver extends CloudDriver {
     if (!this.useNeutron || this.list('SecurityGroups').length) return;
     const neutron = await this.neutron(ctx);
     const name = `docker-machine-${this.machineName}-${this.tag}`;
+    const cidrs = await this.memberCIDRs(ctx, neutron);
     const entry = await ledger.intend(
       'security_group',
       { by: 'name', value: name },
@@ -350,7 +382,7 @@ export class OpenStackDriver extends CloudDriver {
     this.set({ SecurityGroupID: id });
     await ctx.save();
     const v6 = num(this.json, 'IpVersion') === 6;
-    for (const rule of this.rules()) {
+    for (const rule of this.rules(cidrs)) {
       await neutron.post('security-group-rules', {
         security_group_rule: {
           security_group_id: id,
@@ -359,7 +391,7 @@ export class OpenStackDriver extends CloudDriver {
           protocol: rule.protocol,
           port_range_min: rule.port,
           port_range_max: rule.port,
-          ...(rule.fromGroup ? { remote_group_id: id } : { remote_ip_prefix: v6 ? '::/0' : '0.0.0.0/0' }),
+          remote_ip_prefix: rule.from ?? (v6 ? '::/0' : '0.0.0.0/0'),
         },
       });
     }
