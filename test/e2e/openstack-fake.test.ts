@@ -454,6 +454,99 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     await removeAll('w1');
   });
 
+  test("a machine of the original's store (no ledger): rm deletes its server and generated key pair", async () => {
+    await start();
+    // What the original made: a key pair and a server, by the API.
+    const token = await fetch(`${fake.authUrl}/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: 'demo', domain: { id: 'default' }, password: PASSWORD } },
+          },
+          scope: { project: { name: 'demo', domain: { id: 'default' } } },
+        },
+      }),
+    }).then((x) => x.headers.get('x-subject-token') ?? '');
+    const nova = (path: string, body: unknown) =>
+      fetch(`${fake.endpoint('compute')}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-token': token },
+        body: JSON.stringify(body),
+      }).then((x) => x.json() as Promise<Record<string, { id?: string; name?: string }>>);
+    const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');
+    const { publicLine } = await generateSSHKeyPair(join(home, 'orig_key'));
+    await nova('os-keypairs', { keypair: { name: 'old1-a1b2', public_key: publicLine.trim() } });
+    const made = await nova('servers', {
+      server: {
+        name: 'old1',
+        flavorRef: '2',
+        imageRef: 'b1e2d3c4-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+        key_name: 'old1-a1b2',
+        networks: [{ uuid: '3a7b5c9d-1e2f-4a6b-8c0d-2e4f6a8b0c1d' }],
+      },
+    });
+    const id = made.server?.id ?? '';
+    assert.ok(id);
+    const dir = join(s.dir, 'machines', 'old1');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const template = await readFile(
+      join(import.meta.dirname, '..', 'fixtures', 'store', 'generic-v3.json'),
+      'utf8',
+    );
+    const config = JSON.parse(template.replaceAll('$STORE', s.dir));
+    config.DriverName = 'openstack';
+    config.Name = 'old1';
+    // The original's openstack driver fields (no Ledger, no MachineTag).
+    config.Driver = {
+      IPAddress: '127.0.0.1',
+      MachineName: 'old1',
+      SSHUser: 'root',
+      SSHPort: 22,
+      SSHKeyPath: join(dir, 'id_rsa'),
+      StorePath: s.dir,
+      SwarmMaster: false,
+      SwarmHost: '',
+      SwarmDiscovery: '',
+      AuthUrl: fake.authUrl,
+      ActiveTimeout: 200,
+      Insecure: false,
+      CaCert: '',
+      DomainID: '',
+      DomainName: 'Default',
+      Username: 'demo',
+      Password: PASSWORD,
+      TenantName: 'demo',
+      TenantId: '',
+      Region: '',
+      AvailabilityZone: '',
+      EndpointType: '',
+      MachineId: id,
+      FlavorName: 'm1.small',
+      FlavorId: '2',
+      ImageName: 'debian-12',
+      ImageId: 'b1e2d3c4-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+      KeyPairName: 'old1-a1b2',
+      NetworkName: 'private',
+      NetworkId: '3a7b5c9d-1e2f-4a6b-8c0d-2e4f6a8b0c1d',
+      UserData: null,
+      PrivateKeyFile: '',
+      SecurityGroups: null,
+      FloatingIpPool: '',
+      ComputeNetwork: false,
+      FloatingIpPoolId: '',
+      IpVersion: 4,
+      ConfigDrive: false,
+    };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
+    assert.equal((await s.run(['status', 'old1'], { env: env() })).stdout.trim(), 'Starting');
+    const r = await removeAll('old1');
+    assert.match(r.stdout, /Deleted server old1 \([0-9a-f-]{36}\)[\s\S]*Deleted key pair old1-a1b2/);
+  });
+
   test('kill -9 at each create step, then rm -y: nothing is left', async () => {
     await start({ holdMs: 400 });
     const args = [...NAMES, ...SERVER, '--openstack-floatingip-pool', 'public'];

@@ -606,15 +606,17 @@ export class OpenStackDriver extends CloudDriver {
       },
       server: {
         lookup: async (f) =>
-          (
-            await api.listAll<api.Server>(
-              await nova(),
-              `servers/detail${api.q({ name: `^${escapeRegex(this.machineName)}$` })}`,
-              'servers',
-            )
-          )
-            .filter((s) => s.metadata?.[TAG_KEY] === f.value)
-            .map((s) => s.id),
+          f.by === 'id'
+            ? []
+            : (
+                await api.listAll<api.Server>(
+                  await nova(),
+                  `servers/detail${api.q({ name: `^${escapeRegex(this.machineName)}$` })}`,
+                  'servers',
+                )
+              )
+                .filter((s) => s.metadata?.[TAG_KEY] === f.value)
+                .map((s) => s.id),
         // Waited for: its ports hold the security group, and its key pair may go only after it.
         delete: async (id) => {
           const c = await nova();
@@ -667,6 +669,30 @@ export class OpenStackDriver extends CloudDriver {
         byHand: (name) => `openstack keypair delete ${name}`,
       },
     };
+  }
+
+  /**
+   * A machine the original made has no ledger: its server (MachineId) and the key pair it
+   * generated (not one given with --openstack-private-key-file) are what it made, as its rm
+   * deleted them. A floating IP it allocated was never recorded, so it stays, as with the original.
+   */
+  override async remove(ctx: DriverContext): Promise<void> {
+    if (!Array.isArray(this.json.Ledger) && this.serverId) {
+      const kp = str(this.json, 'KeyPairName');
+      const entries = [
+        ...(kp && !str(this.json, 'PrivateKeyFile')
+          ? [{ kind: 'keypair', id: kp, find: { by: 'name', value: kp }, label: `key pair ${kp}` }]
+          : []),
+        {
+          kind: 'server',
+          id: this.serverId,
+          find: { by: 'id', value: this.serverId },
+          label: `server ${this.machineName}`,
+        },
+      ];
+      this.set({ Ledger: entries });
+    }
+    await super.remove(ctx);
   }
 
   /** A power action, then its outcome waited for (the original returned at once). */
