@@ -20,7 +20,7 @@
  * With `--driver azure`, the same against the Resource Manager and Azure AD fakes
  * (test/fakes/azure/), up to the "Virtual machine address" line.
  *
- *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|google|exoscale|amazonec2|azure]
+ *   node scripts/build.mjs && node --import tsx bench/cloud-create.ts [--runs N] [--driver hetzner|google|exoscale|openstack|amazonec2|azure]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,6 +32,7 @@ import { FakeExoscale } from '../test/fakes/exoscale/fake.js';
 import { FakeGoogle } from '../test/fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../test/fakes/google/oauth.js';
 import { FakeHetzner } from '../test/fakes/hetzner/fake.js';
+import { FakeOpenStack } from '../test/fakes/openstack/fake.js';
 import { cleanEnv, runCLI } from '../test/helpers/cli.js';
 
 const root = join(import.meta.dirname, '..');
@@ -105,6 +106,36 @@ async function provider(): Promise<Provider> {
       },
     };
   }
+  if (DRIVER === 'openstack') {
+    const fake = new FakeOpenStack({ addresses: ['127.0.0.1'], pollsToActive: 2 });
+    await fake.start();
+    return {
+      url: fake.authUrl,
+      calls: () => fake.requests.map((r) => `${r.method} ${r.url}`),
+      flags: [
+        '--openstack-username',
+        'demo',
+        '--openstack-password',
+        'secret',
+        '--openstack-tenant-name',
+        'demo',
+        '--openstack-domain-name',
+        'Default',
+        '--openstack-flavor-name',
+        'm1.small',
+        '--openstack-image-name',
+        'debian-12',
+        '--openstack-net-name',
+        'private',
+        '--openstack-ssh-port',
+        '1',
+      ],
+      addressLine: /Server address: /,
+      env: { OS_AUTH_URL: fake.authUrl, MACHINE_OPENSTACK_POLL_MS: '100' },
+      waitMs: () => 0,
+      stop: () => fake.close(),
+    };
+  }
   if (DRIVER === 'exoscale') {
     const key = 'EXObench0123456789';
     const secret = 'bench-secret-0123456789';
@@ -124,7 +155,9 @@ async function provider(): Promise<Provider> {
     };
   }
   if (DRIVER !== 'digitalocean')
-    throw new Error(`--driver ${DRIVER}: digitalocean, hetzner, google, exoscale, azure or amazonec2`);
+    throw new Error(
+      `--driver ${DRIVER}: digitalocean, hetzner, google, exoscale, openstack, azure or amazonec2`,
+    );
   const fake = new FakeDigitalOcean({ token: TOKEN, addresses: ['127.0.0.1'], pollsToActive: 2 });
   await fake.start();
   return {

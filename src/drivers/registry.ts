@@ -56,6 +56,13 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'Windows with Hyper-V and its PowerShell module, run by a Hyper-V Administrator',
     load: async () => (await import('./hyperv/index.js')).hypervDriver,
   },
+  openstack: {
+    description:
+      'an OpenStack server (Keystone v3, Nova, Neutron), reached as root over SSH at its fixed or floating address',
+    needs:
+      'OpenStack credentials (--openstack-auth-url with a user and password or an application credential, $OS_AUTH_URL, or a clouds.yaml entry with --openstack-cloud or $OS_CLOUD)',
+    load: async () => (await import('./openstack/index.js')).openstackDriver,
+  },
   qemu: {
     description:
       'a local virtual machine under QEMU (KVM, HVF or software emulation) from a cloud or built image',
@@ -74,6 +81,13 @@ const drivers: Record<string, DriverEntry> = {
     needs:
       'a Hetzner Cloud API token (--hetzner-api-token, $HETZNER_API_TOKEN, $HCLOUD_TOKEN, or hcloud context create)',
     load: async () => (await import('./hetzner/index.js')).hetznerDriver,
+  },
+  rackspace: {
+    description:
+      'a Rackspace cloud server (OpenStack with Rackspace identity), reached as root over SSH at its public IPv4',
+    needs:
+      'a Rackspace user name and API key (--rackspace-username and --rackspace-api-key, or $OS_USERNAME and $OS_API_KEY)',
+    load: async () => (await import('./rackspace/index.js')).rackspaceDriver,
   },
   virtualbox: {
     description:

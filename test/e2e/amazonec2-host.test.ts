@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { Moto } from '../fakes/amazonec2/moto.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
+import { testHostsAvailable } from '../helpers/testhost.js';
 
 /**
  * A whole machine life on the amazonec2 driver against moto_server, with a real Debian host
@@ -30,95 +18,44 @@ const skip = testHostsAvailable()
   ? false
   : 'needs root, dockerd, debootstrap and ip (npm test installs them)';
 
-/** A /24 in 10.200-249.x.0 that no route of this computer covers yet. */
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
-    if (!routes.includes(`${cidr}.`)) return cidr;
-  }
-  throw new Error('no free 10.2xx.y.0/24 for the test network');
-}
-
 describe('create -d amazonec2 against moto_server with a real host at the instance address', {
   skip,
   timeout: 15 * 60_000,
 }, () => {
   const moto = new Moto();
-  let engine: HostEngine;
-  let host: TestHost;
+  let rig: CloudHost;
   let s: CliStore;
-  let work: string;
-  let prefix: string;
   let net: { vpc: string; subnet: string };
-  let watch: NodeJS.Timeout | undefined;
+  let unwatch: (() => void) | undefined;
 
   before(async () => {
     await moto.start();
-    work = await mkdtemp(join(tmpdir(), 'dm-ec2host-'));
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    prefix = freeSubnet();
-    // Docker's own allocations stay in .128/25, away from the addresses moto hands out (.4 up).
-    await engine.docker([
-      'network',
-      'create',
-      '--subnet',
-      `${prefix}.0/24`,
-      '--gateway',
-      `${prefix}.1`,
-      '--ip-range',
-      `${prefix}.128/25`,
-      'ec2net',
-    ]);
-    // The host's own key: none of the driver's, which it authorises when the create makes it.
-    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
-    host = await startTestHost(engine, image, {
-      authorizedKey: publicLine,
-      network: { name: 'ec2net', ip: `${prefix}.4` },
-    });
-    net = await moto.network(`${prefix}.0/24`);
+    rig = await startCloudHost({ name: 'ec2host', at: 'own-address', lastOctet: 4 });
+    net = await moto.network(rig.subnet!);
     s = await tempStore();
   });
 
   after(async () => {
-    if (watch) clearInterval(watch);
-    await host?.stop();
-    await engine?.stop();
+    unwatch?.();
+    await rig?.stop();
     await moto.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const env = () => ({
-    HOME: work,
+    HOME: rig.work,
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ACCESS_KEY_ID: 'AKIDHOSTTEST',
     AWS_SECRET_ACCESS_KEY: 'host-test-secret',
     AWS_ENDPOINT_URL_EC2: moto.proxyUrl,
-    DOCKER_CONFIG: join(work, 'docker-config'),
+    DOCKER_CONFIG: join(rig.work, 'docker-config'),
   });
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$(${cliShell} env ec1)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const { run, withEnv } = cloudCli(() => s, env, 'ec1');
 
   test('create: key pair, security group, instance, its private address, then SSH and provisioning', async () => {
     // cloud-init's part on EC2: the key pair's public key in the login user's authorized keys.
     const pub = join(s.dir, 'machines', 'ec1', 'id_rsa.pub');
-    let given = false;
-    watch = setInterval(() => {
-      if (given || !existsSync(pub)) return;
-      given = true;
-      readFile(pub, 'utf8')
-        .then((k) => host.exec(`printf '%s\\n' '${k.trim()}' >> /root/.ssh/authorized_keys2`))
-        .catch(() => {
-          given = false;
-        });
-    }, 100);
+    unwatch = rig.whenKeyWritten(pub, (k) => rig.authorizeRoot([k]));
     const r = await run([
       'create',
       '-d',
@@ -141,7 +78,7 @@ describe('create -d amazonec2 against moto_server with a real host at the instan
     assert.match(
       out,
       new RegExp(
-        `\\(ec1\\) Creating SSH key\\.\\.\\.[\\s\\S]*\\(ec1\\) Security group docker-machine created \\(sg-\\w+\\)[\\s\\S]*\\(ec1\\) Waiting for instance ec1 \\(i-\\w+\\) to be running\\.\\.\\.[\\s\\S]*\\(ec1\\) Instance ec1 \\(i-\\w+\\) is running \\(after \\d+ s\\)[\\s\\S]*\\(ec1\\) Instance address: ${prefix.replace(/\./g, '\\.')}\\.4[\\s\\S]*Docker is up and running!`,
+        `\\(ec1\\) Creating SSH key\\.\\.\\.[\\s\\S]*\\(ec1\\) Security group docker-machine created \\(sg-\\w+\\)[\\s\\S]*\\(ec1\\) Waiting for instance ec1 \\(i-\\w+\\) to be running\\.\\.\\.[\\s\\S]*\\(ec1\\) Instance ec1 \\(i-\\w+\\) is running \\(after \\d+ s\\)[\\s\\S]*\\(ec1\\) Instance address: ${rig.address.replace(/\./g, '\\.')}[\\s\\S]*Docker is up and running!`,
       ),
     );
     const inv = await moto.inventory();
@@ -156,7 +93,7 @@ describe('create -d amazonec2 against moto_server with a real host at the instan
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello\n');
     const ls = await run(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}']);
-    assert.equal(ls.stdout.trim(), `ec1 amazonec2 Running tcp://${prefix}.4:2376`);
+    assert.equal(ls.stdout.trim(), `ec1 amazonec2 Running tcp://${rig.address}:2376`);
   });
 
   test('stop stops the instance; start starts it, waits until running and for Docker', async () => {
@@ -164,8 +101,8 @@ describe('create -d amazonec2 against moto_server with a real host at the instan
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await run(['status', 'ec1'])).stdout.trim(), 'Stopped');
     // The host goes down with its instance and comes back with it.
-    await engine.docker(['stop', '-t', '20', host.id]);
-    await engine.docker(['start', host.id]);
+    await rig.power(false);
+    await rig.power(true);
     const start = await run(['start', 'ec1']);
     assert.equal(start.code, 0, start.stderr);
     assert.equal((await run(['status', 'ec1'])).stdout.trim(), 'Running');

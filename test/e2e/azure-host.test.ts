@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { FakeAzureAD } from '../fakes/azure/aad.js';
 import { FakeAzure } from '../fakes/azure/arm.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
+import { testHostsAvailable } from '../helpers/testhost.js';
 
 /**
  * The guide's azure walkthrough against the Resource Manager and Azure AD fakes, with a real
@@ -36,50 +26,20 @@ const SUB = '6a1b9c3e-5f2d-4e8a-9b7c-0d1e2f3a4b5c';
 const CLIENT = '5e0a6d4c-2b1f-4a39-9c87-1d2e3f4a5b6c';
 const SECRET = 'guide-sp-secret-0123456789';
 
-/** A /24 in 10.200-249.x.0 that no route of this computer covers yet. */
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
-    if (!routes.includes(`${cidr}.`)) return cidr;
-  }
-  throw new Error('no free 10.2xx.y.0/24 for the test network');
-}
-
 describe('the azure walkthrough with a real host behind the fakes', {
   skip,
   timeout: 20 * 60_000,
 }, () => {
-  let engine: HostEngine;
-  let host: TestHost;
+  let rig: CloudHost;
   let aad: FakeAzureAD;
   let fake: FakeAzure;
   let s: CliStore;
-  let work: string;
   let ip: string;
   let bundle: string;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-azhost-'));
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    const prefix = freeSubnet();
-    await engine.docker([
-      'network',
-      'create',
-      '--subnet',
-      `${prefix}.0/24`,
-      '--gateway',
-      `${prefix}.1`,
-      '--ip-range',
-      `${prefix}.128/25`,
-      'aznet',
-    ]);
-    ip = `${prefix}.4`;
-    // The host's own key: none of the driver's, which it authorises when the VM is made.
-    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
-    host = await startTestHost(engine, image, { authorizedKey: publicLine, network: { name: 'aznet', ip } });
+    rig = await startCloudHost({ name: 'azhost', at: 'own-address', lastOctet: 4 });
+    ip = rig.address;
 
     aad = new FakeAzureAD();
     await aad.start();
@@ -94,44 +54,31 @@ describe('the azure walkthrough with a real host behind the fakes', {
       lroPolls: 1,
       retryAfter: 1,
       // The VM agent's part: the admin user, with sudo, and the VM's key in its authorized keys.
-      onCreate: async (_vm, keys) => {
-        await host.exec(
-          `id docker-user >/dev/null 2>&1 || useradd -m -s /bin/bash docker-user; echo 'docker-user ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/docker-user; install -d -m 700 -o docker-user -g docker-user /home/docker-user/.ssh; printf '%s\\n' ${keys.map((k) => `'${k}'`).join(' ')} >> /home/docker-user/.ssh/authorized_keys; chown docker-user:docker-user /home/docker-user/.ssh/authorized_keys; chmod 600 /home/docker-user/.ssh/authorized_keys`,
-        );
-      },
-      onPower: async (_vm, on) => {
-        await engine.docker(on ? ['start', host.id] : ['stop', '-t', '20', host.id]);
-      },
+      onCreate: (_vm, keys) => rig.addSudoUser('docker-user', keys),
+      onPower: (_vm, on) => rig.power(on),
     });
     await fake.start();
-    bundle = join(work, 'ca-bundle.pem');
+    bundle = join(rig.work, 'ca-bundle.pem');
     await writeFile(bundle, `${await readFile(aad.caPath, 'utf8')}\n${await readFile(fake.caPath, 'utf8')}`);
     s = await tempStore();
   });
 
   after(async () => {
-    await host?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await fake?.stop();
     await aad?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const env = () => ({
-    HOME: work,
+    HOME: rig.work,
     NODE_EXTRA_CA_CERTS: bundle,
     AZURE_SUBSCRIPTION_ID: SUB,
     AZURE_RESOURCE_MANAGER_ENDPOINT: fake.url,
     AZURE_AUTHORITY_HOST: aad.url,
-    DOCKER_CONFIG: join(work, 'docker-config'),
+    DOCKER_CONFIG: join(rig.work, 'docker-config'),
   });
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env azure-host)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const { run, withEnv } = cloudCli(() => s, env, 'azure-host');
 
   test("create with the guide's flags: group, network, NSG, IP, NIC, availability set, VM, then SSH and provisioning", async () => {
     const r = await run([

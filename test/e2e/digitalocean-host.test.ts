@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FakeDigitalOcean } from '../fakes/digitalocean/fake.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
-import { type HostRig, startHostRig } from '../helpers/generic-rig.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
 /**
@@ -21,27 +21,21 @@ describe('create -d digitalocean with a real host behind the fake API', {
   skip,
   timeout: 15 * 60_000,
 }, () => {
-  let rig: HostRig;
+  let rig: CloudHost;
   let host: TestHost;
   let fake: FakeDigitalOcean;
   let s: CliStore;
 
   before(async () => {
-    rig = await startHostRig({ prefix: 'do', withDocker: true });
-    host = rig.hosts[0];
+    rig = await startCloudHost({ name: 'dohost', at: 'loopback' });
+    host = rig.host;
     fake = new FakeDigitalOcean({
       token: TOKEN,
-      addresses: ['127.0.0.1'],
+      addresses: [rig.address],
       pollsToActive: 2,
       // cloud-init's part: the droplet's keys in root's authorized keys.
-      onCreate: async (_id, keys) => {
-        await host.exec(
-          `mkdir -p /root/.ssh && printf '%s\\n' ${keys.map((k) => `'${k}'`).join(' ')} >> /root/.ssh/authorized_keys2`,
-        );
-      },
-      onPower: async (_id, on) => {
-        await rig.engine.docker(on ? ['start', host.id] : ['stop', '-t', '20', host.id]);
-      },
+      onCreate: (_id, keys) => rig.authorizeRoot(keys),
+      onPower: (_id, on) => rig.power(on),
     });
     await fake.start();
     s = await tempStore();
@@ -58,12 +52,7 @@ describe('create -d digitalocean with a real host behind the fake API', {
     DIGITALOCEAN_API_URL: fake.url,
     DOCKER_CONFIG: join(rig.work, 'docker-config'),
   });
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$(${cliShell} env do1)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const { run, withEnv } = cloudCli(() => s, env, 'do1');
 
   test('create: key, droplet, wait until active, address, then SSH and provisioning', async () => {
     const r = await run([

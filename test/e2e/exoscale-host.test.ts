@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { FakeExoscale } from '../fakes/exoscale/fake.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
+import { testHostsAvailable } from '../helpers/testhost.js';
 
 /**
  * A whole machine life on the exoscale driver: the fake v2 API hands out the address of a real
@@ -30,61 +19,25 @@ const skip = testHostsAvailable()
 const KEY = 'EXOhosttest0123456789';
 const SECRET = 'exo-host-secret-0123456789';
 
-/** A /24 in 10.200-249.x.0 that no route of this computer covers yet. */
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
-    if (!routes.includes(`${cidr}.`)) return cidr;
-  }
-  throw new Error('no free 10.2xx.y.0/24 for the test network');
-}
-
 describe('create -d exoscale with a real host behind the fake API', {
   skip,
   timeout: 15 * 60_000,
 }, () => {
-  let engine: HostEngine;
-  let host: TestHost;
+  let rig: CloudHost;
   let fake: FakeExoscale;
   let s: CliStore;
-  let work: string;
   let ip: string;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-exohost-'));
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    const prefix = freeSubnet();
-    await engine.docker([
-      'network',
-      'create',
-      '--subnet',
-      `${prefix}.0/24`,
-      '--gateway',
-      `${prefix}.1`,
-      '--ip-range',
-      `${prefix}.128/25`,
-      'exonet',
-    ]);
-    ip = `${prefix}.4`;
-    // The host's own key: none of the driver's, which it authorises when the instance is made.
-    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
-    host = await startTestHost(engine, image, { authorizedKey: publicLine, network: { name: 'exonet', ip } });
+    rig = await startCloudHost({ name: 'exohost', at: 'own-address', lastOctet: 4 });
+    ip = rig.address;
     fake = new FakeExoscale({
       key: KEY,
       secret: SECRET,
       addresses: [ip],
       // cloud-init's part: the instance's registered keys in the login user's authorized keys.
-      onCreate: async (_id, keys) => {
-        await host.exec(
-          `mkdir -p /root/.ssh && printf '%s\\n' ${keys.map((k) => `'${k}'`).join(' ')} >> /root/.ssh/authorized_keys2`,
-        );
-      },
-      onPower: async (_id, on) => {
-        await engine.docker(on ? ['start', host.id] : ['stop', '-t', '20', host.id]);
-      },
+      onCreate: (_id, keys) => rig.authorizeRoot(keys),
+      onPower: (_id, on) => rig.power(on),
     });
     await fake.start();
     s = await tempStore();
@@ -92,26 +45,19 @@ describe('create -d exoscale with a real host behind the fake API', {
 
   after(async () => {
     await fake?.stop();
-    await host?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const env = () => ({
-    HOME: work,
+    HOME: rig.work,
     EXOSCALE_API_KEY: KEY,
     EXOSCALE_API_SECRET: SECRET,
     EXOSCALE_ENDPOINT: fake.url,
     MACHINE_EXOSCALE_POLL_MS: '200',
-    DOCKER_CONFIG: join(work, 'docker-config'),
+    DOCKER_CONFIG: join(rig.work, 'docker-config'),
   });
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env ex1)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const { run, withEnv } = cloudCli(() => s, env, 'ex1');
 
   test('create: key, security group, instance, its operation and state, address, then SSH and provisioning', async () => {
     const r = await run([

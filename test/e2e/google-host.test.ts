@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { FakeGoogle } from '../fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../fakes/google/oauth.js';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { type CloudHost, startCloudHost } from '../helpers/cloud-host.js';
+import { testHostsAvailable } from '../helpers/testhost.js';
 
 /**
  * The issue's walkthrough, word for word, against the Compute Engine fake: the instance's external
@@ -39,22 +29,11 @@ const WALKTHROUGH = `docker-machine create --driver google \\
   --google-machine-image https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-1604-xenial-v20200223 \\
   gcp-host`;
 
-/** A /24 in 10.150-199.x.0 that no route of this computer covers yet. */
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
-    if (!routes.includes(`${cidr}.`)) return cidr;
-  }
-  throw new Error('no free 10.1xx.y.0/24 for the test network');
-}
-
 describe('the google walkthrough with a real host at the address the fake hands out', {
   skip,
   timeout: 15 * 60_000,
 }, () => {
-  let engine: HostEngine;
-  let host: TestHost;
+  let rig: CloudHost;
   let oauth: FakeGoogleOAuth;
   let fake: FakeGoogle;
   let s: CliStore;
@@ -62,26 +41,9 @@ describe('the google walkthrough with a real host at the address the fake hands 
   let ip: string;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-gcehost-'));
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    const prefix = freeSubnet();
-    await engine.docker([
-      'network',
-      'create',
-      '--subnet',
-      `${prefix}.0/24`,
-      '--gateway',
-      `${prefix}.1`,
-      '--ip-range',
-      `${prefix}.128/25`,
-      'gcenet',
-    ]);
-    ip = `${prefix}.9`;
-    // The host's root key is none of the driver's: the driver's reaches docker-user by metadata.
-    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
-    host = await startTestHost(engine, image, { authorizedKey: publicLine, network: { name: 'gcenet', ip } });
+    rig = await startCloudHost({ name: 'gcehost', at: 'own-address', lastOctet: 9 });
+    work = rig.work;
+    ip = rig.address;
     oauth = new FakeGoogleOAuth();
     await oauth.start();
     await oauth.writeServiceAccountKey(
@@ -97,21 +59,12 @@ describe('the google walkthrough with a real host at the address the fake hands 
         for (const line of keys) {
           const i = line.indexOf(':');
           const user = line.slice(0, i);
-          const key = line.slice(i + 1);
           assert.match(user, /^[a-z_][a-z0-9_-]*$/);
-          await host.exec(
-            `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user}; ` +
-              `echo '${user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/google-${user}; ` +
-              `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh; ` +
-              `printf '%s\\n' '${key}' >> /home/${user}/.ssh/authorized_keys; ` +
-              `chown ${user}:${user} /home/${user}/.ssh/authorized_keys; chmod 600 /home/${user}/.ssh/authorized_keys`,
-          );
+          await rig.addSudoUser(user, [line.slice(i + 1)]);
         }
       },
-      onPower: async (_name, on) => {
-        // A delete powers off too; the host is the test's, so only stop it then.
-        await engine.docker(on ? ['start', host.id] : ['stop', '-t', '20', host.id]);
-      },
+      // A delete powers off too; the host is the test's, so only stop it then.
+      onPower: (_name, on) => rig.power(on),
     });
     await fake.start();
     s = await tempStore();
@@ -127,10 +80,8 @@ describe('the google walkthrough with a real host at the address the fake hands 
   after(async () => {
     await fake?.stop();
     await oauth?.stop();
-    await host?.stop();
-    await engine?.stop();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const env = () => ({

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, repoRoot, runProcess, tempStore } from '../helpers/cli.js';
-import {
-  type HostEngine,
-  hostRootfs,
-  importHostImage,
-  startHostEngine,
-  startTestHost,
-  type TestHost,
-  testHostsAvailable,
-} from '../helpers/testhost.js';
+import { type CliStore, repoRoot, tempStore } from '../helpers/cli.js';
+import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
+import { testHostsAvailable } from '../helpers/testhost.js';
 
 /**
  * A whole machine life on the hyperv driver against the fake powershell, with a real Debian host
@@ -35,50 +26,22 @@ const skip = (() => {
   return false;
 })();
 
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' });
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
-    if (!routes.includes(`${cidr}.`)) return cidr;
-  }
-  throw new Error('no free 10.2xx.y.0/24 for the test network');
-}
-
 const FAKE = join(repoRoot, 'test', 'fakes', 'hyperv', 'powershell');
 
 describe('create -d hyperv against the fake powershell with a real host at the reported address', {
   skip,
   timeout: 15 * 60_000,
 }, () => {
-  let engine: HostEngine;
-  let host: TestHost;
+  let rig: CloudHost;
   let s: CliStore;
   let work: string;
-  let prefix: string;
-  let watch: NodeJS.Timeout | undefined;
+  let ip: string;
+  let unwatch: (() => void) | undefined;
 
   before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'dm-hypervhost-'));
-    const tarball = await hostRootfs({ withDocker: true }, (l) => process.stderr.write(`${l}\n`));
-    engine = await startHostEngine();
-    const image = await importHostImage(engine, tarball, 'dm-testhost:docker');
-    prefix = freeSubnet();
-    await engine.docker([
-      'network',
-      'create',
-      '--subnet',
-      `${prefix}.0/24`,
-      '--gateway',
-      `${prefix}.1`,
-      '--ip-range',
-      `${prefix}.128/25`,
-      'hvnet',
-    ]);
-    const { publicLine } = await generateSSHKeyPair(join(work, 'unused_key'));
-    host = await startTestHost(engine, image, {
-      authorizedKey: publicLine,
-      network: { name: 'hvnet', ip: `${prefix}.10` },
-    });
+    rig = await startCloudHost({ name: 'hvhost', at: 'own-address', lastOctet: 10 });
+    work = rig.work;
+    ip = rig.address;
     s = await tempStore();
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(work, 'base.qcow2'), '64M']);
     await writeFile(
@@ -93,11 +56,9 @@ describe('create -d hyperv against the fake powershell with a real host at the r
   });
 
   after(async () => {
-    if (watch) clearInterval(watch);
-    await host?.stop();
-    await engine?.stop();
+    unwatch?.();
+    await rig?.stop();
     await s?.cleanup();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   const env = () => ({
@@ -105,36 +66,17 @@ describe('create -d hyperv against the fake powershell with a real host at the r
     FAKE_HYPERV_NODE: process.execPath,
     FAKE_HYPERV_STATE: join(work, 'state.json'),
     FAKE_HYPERV_LOG: join(work, 'commands.log'),
-    FAKE_HYPERV_IP: `${prefix}.10`,
+    FAKE_HYPERV_IP: ip,
     DOCKER_CONFIG: join(work, 'docker-config'),
   });
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env hv1)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const { run, withEnv } = cloudCli(() => s, env, 'hv1');
   const vms = () => JSON.parse(readFileSync(join(work, 'state.json'), 'utf8')).vms;
 
   test('create: disk, seed, VM, start, the reported address, then SSH as docker and provisioning', async () => {
     // The seed's part in a real guest: the user docker (in the group docker.io made), with sudo
     // and the machine's key.
     const pub = join(s.dir, 'machines', 'hv1', 'id_rsa.pub');
-    let given = false;
-    watch = setInterval(() => {
-      if (given || !existsSync(pub)) return;
-      given = true;
-      readFile(pub, 'utf8')
-        .then((k) =>
-          host.exec(
-            `id docker >/dev/null 2>&1 || useradd -m -s /bin/bash -g docker docker; echo 'docker ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/docker; mkdir -p /home/docker/.ssh; printf '%s\\n' '${k.trim()}' > /home/docker/.ssh/authorized_keys; chown -R docker: /home/docker/.ssh; chmod 700 /home/docker/.ssh; chmod 600 /home/docker/.ssh/authorized_keys`,
-          ),
-        )
-        .catch((err) => {
-          process.stderr.write(`authorizing the key: ${err}\n`);
-          given = false;
-        });
-    }, 100);
+    unwatch = rig.whenKeyWritten(pub, (k) => rig.addSudoUser('docker', [k]));
     const r = await run([
       'create',
       '-d',
@@ -163,7 +105,7 @@ describe('create -d hyperv against the fake powershell with a real host at the r
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello\n');
     const ls = await run(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}']);
-    assert.equal(ls.stdout.trim(), `hv1 hyperv Running tcp://${prefix}.10:2376`);
+    assert.equal(ls.stdout.trim(), `hv1 hyperv Running tcp://${ip}:2376`);
   });
 
   test('stop, then start: Stop-VM and Start-VM, the address again, the engine answers', async () => {

@@ -42,6 +42,11 @@ export interface ConnectionOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A private cloud's own trust (OpenStack's --openstack-cacert): these CAs are trusted besides
+   * the usual ones; `insecure` checks no certificate at all, as the user asked.
+   */
+  tls?: { ca?: string[]; insecure?: boolean };
   /** For tests of the backoff: what waits between attempts. */
   sleep?(ms: number): Promise<void>;
 }
@@ -205,6 +210,7 @@ export class CloudConnection {
       timeoutMs: this.opts.timeoutMs ?? 60_000,
       signal: this.opts.signal,
       env: this.opts.env ?? process.env,
+      tls: this.opts.tls,
     });
     this.opts.debug?.(`${method} ${url.pathname} -> ${res.status} in ${Date.now() - started} ms`);
     return res;
@@ -224,14 +230,19 @@ interface RawResponse {
   text: string;
 }
 
-let httpsAgent: { ca: string[]; agent: import('node:http').Agent } | undefined;
+let httpsAgent: { ca: string[]; insecure: boolean; agent: import('node:http').Agent } | undefined;
 
 async function transport(
   method: string,
   url: URL,
   headers: Record<string, string>,
   payload: string | undefined,
-  o: { timeoutMs: number; signal?: AbortSignal; env: NodeJS.ProcessEnv },
+  o: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    env: NodeJS.ProcessEnv;
+    tls?: { ca?: string[]; insecure?: boolean };
+  },
 ): Promise<RawResponse> {
   const { proxyFor, ConnectProxyAgent } = await import('./proxy.js');
   const proxy = proxyFor(url, o.env);
@@ -248,13 +259,16 @@ async function transport(
   };
   if (https) {
     const { trustedCAs } = await import('./trust.js');
-    const ca = trustedCAs(o.env);
+    const ca = o.tls?.ca?.length ? withExtra(trustedCAs(o.env), o.tls.ca) : trustedCAs(o.env);
+    const insecure = o.tls?.insecure === true;
+    const tlsOpts = insecure ? { rejectUnauthorized: false } : { ca };
     if (proxy) {
-      reqOpts.agent = new ConnectProxyAgent(proxy, { ca, keepAlive: false });
+      reqOpts.agent = new ConnectProxyAgent(proxy, { ...tlsOpts, keepAlive: false });
     } else {
       // One agent per trust store: its TLS context is built once, and a create's calls share a
       // connection (free sockets do not keep the process alive).
-      if (httpsAgent?.ca !== ca) httpsAgent = { ca, agent: new mod.Agent({ ca, keepAlive: true }) };
+      if (httpsAgent?.ca !== ca || httpsAgent.insecure !== insecure)
+        httpsAgent = { ca, insecure, agent: new mod.Agent({ ...tlsOpts, keepAlive: true }) };
       reqOpts.agent = httpsAgent.agent;
     }
   } else if (proxy) {
@@ -280,6 +294,18 @@ async function transport(
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+// The same array for the same extra CAs, so that the agent above is reused across a create's calls.
+const withExtraCache = new Map<string, string[]>();
+function withExtra(base: string[], extra: string[]): string[] {
+  const key = extra.join('\n');
+  let all = withExtraCache.get(key);
+  if (!all || all.length !== base.length + extra.length) {
+    all = [...base, ...extra];
+    withExtraCache.set(key, all);
+  }
+  return all;
 }
 
 function parseJSON(text: string): unknown {
