@@ -58,8 +58,11 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
     return r;
   };
   afterEach(async () => {
+    // Every body the driver was answered with keeps the shape of Nova's and Keystone's samples.
+    const problems = fake?.checkSamples() ?? [];
     await fake?.close();
     await s?.cleanup();
+    assert.deepEqual(problems, []);
   });
   const env = (extra: NodeJS.ProcessEnv = {}) => ({
     HOME: home,
