@@ -168,6 +168,8 @@ mkdirSync(outDir, { recursive: true });
 // read on its first import.
 const work = join(outDir, `.modules-${process.pid}`);
 rmSync(work, { recursive: true, force: true });
+// Gone however the build ends: dist/ is what npm packs.
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 await build({
   entryPoints: [join(root, 'src/main-standalone.ts')],
   outdir: work,
@@ -225,7 +227,6 @@ for (const target of targets) {
   sums.push(`${sum}  ${name}`);
   process.stderr.write(`${name}: ${(statSync(out).size / 1e6).toFixed(1)} MB\n`);
 }
-rmSync(work, { recursive: true });
 
 // sha256sum -c / shasum -a 256 -c format. A build of some targets keeps the others' lines.
 const sumsFile = join(outDir, 'SHA256SUMS');
