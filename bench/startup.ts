@@ -87,7 +87,13 @@ for (let i = 0; i < Number(process.argv[3]); i++) {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-bench-'));
   const store = join(dir, 'store');
-  const env: NodeJS.ProcessEnv = { ...process.env, MACHINE_STORAGE_PATH: store, SHELL: '/bin/bash' };
+  // create writes a docker context per machine: into a folder of the bench's own, not ~/.docker.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MACHINE_STORAGE_PATH: store,
+    DOCKER_CONFIG: join(dir, 'docker-config'),
+    SHELL: '/bin/bash',
+  };
   delete env.DOCKER_HOST;
   // This sandbox sets NODE_EXTRA_CA_CERTS, which makes every node process read a CA bundle at
   // start (about 80 ms here, more than node -e 0 itself): a constant that says nothing about us.

@@ -21,11 +21,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { buildDefines, builtinsByRequire, noNativeAddons } from './bundle-options.mjs';
+import { buildDefines, noNativeAddons } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -59,6 +60,36 @@ const RUNTIMES = {
 // What the executable gives its first argument to run the qemu segment hub instead of the CLI
 // (src/main-standalone.ts, src/drivers/qemu/segment.ts).
 const SEGMENT_HUB_ARG = '--run-qemu-segment-hub';
+
+// An ES module made by esbuild from a CommonJS package exports only `default`, where Node (and
+// the CommonJS bundles) give its properties as named exports too: `const { Client } = await
+// import('ssh2')` would get undefined. The package's import() gets a module of its own that
+// exports each property by name, as Node's import of it does.
+function cjsNamedExports(pkgName) {
+  const names = Object.keys(createRequire(join(root, 'package.json'))(pkgName)).filter((k) =>
+    /^[A-Za-z_$][\w$]*$/.test(k),
+  );
+  const filter = new RegExp(`^${pkgName}$`);
+  return {
+    name: 'cjs-named-exports',
+    setup(b) {
+      b.onResolve({ filter }, (args) =>
+        args.kind === 'dynamic-import' || args.kind === 'import-statement'
+          ? { path: pkgName, namespace: 'cjs-named-exports' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'cjs-named-exports' }, () => ({
+        contents: [
+          `const m = require(${JSON.stringify(pkgName)});`,
+          ...names.map((n) => `export const ${n} = m.${n};`),
+          'export default m;',
+        ].join('\n'),
+        resolveDir: root,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 function fail(message) {
   process.stderr.write(`build-standalone: ${message}\n`);
@@ -128,22 +159,35 @@ const targets = parseTargets(process.argv.slice(2));
 const outDir = join(root, 'dist', 'standalone');
 mkdirSync(outDir, { recursive: true });
 
-// One CommonJS file: every command, ssh2 (its pure-JS code, the native add-on left out) and the
-// segment hub, all inside, since nothing can sit beside an executable.
-const bundle = join(outDir, 'docker-machine.cjs');
+// Every command, ssh2 (its pure-JS code, the native add-on left out) and the segment hub, all
+// inside, since nothing can sit beside an executable; but not in one script. The runtime reads the
+// whole of a script it starts, so every driver and every heavy command would be read by each
+// light command too. esbuild splits the code at each import() into ES modules (the modules two
+// of them share, such as errors.ts with MachineError and the driver registry, in chunks of their
+// own, so each class exists once), and Bun compiles those modules into the executable, each
+// read on its first import.
+const work = join(outDir, `.modules-${process.pid}`);
+rmSync(work, { recursive: true, force: true });
+// Gone however the build ends: dist/ is what npm packs.
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 await build({
   entryPoints: [join(root, 'src/main-standalone.ts')],
-  outfile: bundle,
+  outdir: work,
+  entryNames: '[name]',
+  chunkNames: '[name]-[hash]',
   bundle: true,
+  splitting: true,
   platform: 'node',
   target: 'node20',
-  format: 'cjs',
+  format: 'esm',
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [noNativeAddons, builtinsByRequire],
+  // No builtinsByRequire: the executable runs real import() of Node's modules.
+  plugins: [noNativeAddons, cjsNamedExports('ssh2')],
   define: { ...buildDefines(root, pkg), __DM_SEGMENT_HUB_ARG__: JSON.stringify(SEGMENT_HUB_ARG) },
 });
+const entry = join(work, 'main-standalone.js');
 
 const compiler = runtime(hostTarget());
 const sums = [];
@@ -154,13 +198,21 @@ for (const target of targets) {
     compiler,
     [
       'build',
-      bundle,
+      entry,
       '--compile',
+      // Bun splits again where esbuild did (at each import()) and embeds every module; with
+      // --bytecode each is compiled ahead of time, which ES modules allow since Bun 1.4.
+      '--splitting',
+      '--format=esm',
       `--target=bun-${target}`,
       `--compile-executable-path=${runtime(target)}`,
       `--outfile=${out}`,
       '--minify',
       '--bytecode',
+      // Tier-up thresholds x10 at start: a light command ends before JIT-compiling its code
+      // would pay (about 1 ms of CPU less per run); src/main-standalone.ts sets the normal policy
+      // back for every other command.
+      '--compile-jit-policy=10',
       // Nothing in the directory the command runs in may change what it does: no .env, no
       // bunfig.toml (whose preload would run code inside the CLI), no tsconfig.json or
       // package.json read at run time.
@@ -175,7 +227,6 @@ for (const target of targets) {
   sums.push(`${sum}  ${name}`);
   process.stderr.write(`${name}: ${(statSync(out).size / 1e6).toFixed(1)} MB\n`);
 }
-rmSync(bundle);
 
 // sha256sum -c / shasum -a 256 -c format. A build of some targets keeps the others' lines.
 const sumsFile = join(outDir, 'SHA256SUMS');

@@ -76,6 +76,8 @@ if [ "$mode" = all ] && [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
   echo "== standalone executable"
   node scripts/build-standalone.mjs --target linux-x64
   standalone_bin=$(mktemp -d "${TMPDIR:-/tmp}/dm-standalone.XXXXXX")
+  # mktemp makes it 0700: the tests that run the CLI as the nobody user need to reach it.
+  chmod 755 "$standalone_bin"
   cleanup+=("$standalone_bin")
   cp dist/standalone/docker-machine-linux-x64 "$standalone_bin/docker-machine"
   export DM_TEST_BIN="$standalone_bin/docker-machine"

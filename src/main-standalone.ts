@@ -1,8 +1,8 @@
 /**
  * The entry of the single-file executables (scripts/build-standalone.mjs): one file holds every
- * command and the qemu segment hub. The light commands start without initialising the others'
- * modules (each import() below is a lazy part of the bundle), as the loader's choice of bundle
- * does for the Node build.
+ * command and the qemu segment hub, each an ES module read on its first import(). The light
+ * commands start without reading the others' modules, as the loader's choice of bundle does for
+ * the Node build.
  */
 import { commandNameOf } from './cli/app.js';
 import { COMMAND_LIST, findIn } from './cli/command-list.js';
@@ -11,6 +11,17 @@ import { runProcess } from './cli/process-main.js';
 
 declare const __DM_SEGMENT_HUB_ARG__: string;
 
+/**
+ * The executable starts with JavaScriptCore's tier-up thresholds raised (--compile-jit-policy in
+ * scripts/build-standalone.mjs): a light command is over in milliseconds, before compiling any of
+ * its code would pay. Anything that may run longer (create, provisioning, ssh2's ciphers, the
+ * hub) gets the normal JIT back.
+ */
+function normalJit(): void {
+  const bun = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun;
+  bun?.unsafe?.setJITPolicy?.(1);
+}
+
 // The runtime puts the embedded script's inner path in argv[1]; the app's name is the name the
 // user ran (argv0), as bin/docker-machine is under Node.
 process.argv[1] = process.argv0 || process.execPath;
@@ -18,6 +29,7 @@ process.argv[1] = process.argv0 || process.execPath;
 if (process.argv[2] === __DM_SEGMENT_HUB_ARG__) {
   // src/drivers/qemu/segment.ts starts the hub by running this same file with that argument.
   process.argv.splice(2, 1);
+  normalJit();
   void import('./drivers/qemu/segment-hub-main.js');
 } else {
   const name = commandNameOf(process.argv, process.env);
@@ -25,6 +37,7 @@ if (process.argv[2] === __DM_SEGMENT_HUB_ARG__) {
   if (command !== undefined && isLight(command.name)) {
     runProcess(lightCommands);
   } else {
+    normalJit();
     void import('./cli/commands.js').then((m) => runProcess(m.commands));
   }
 }

@@ -151,6 +151,39 @@ describe('the single-file executable', { skip }, () => {
     });
   });
 
+  test('a driver is a module of its own, read on use, and its errors are still the typed MachineError', async () => {
+    // The executable holds each driver and command as an ES module of its own (so that a light
+    // command reads none of them); each class must still exist once. create -d virtualbox with no
+    // VBoxManage: the driver's pre-create check fails inside its module, the create command's
+    // module makes it a PreCreateError (exit 3), and the entry module's `instanceof MachineError`
+    // must recognise it: a second copy of src/errors.ts would make it exit 1 with "unexpected
+    // internal error".
+    const bytes = await readFile(exe);
+    const modules = new Set(bytes.toString('latin1').match(/\/\$bunfs\/root\/[\w.-]+\.js/g) ?? []);
+    for (const name of ['virtualbox', 'hetzner', 'amazonec2', 'create']) {
+      assert.ok(
+        [...modules].some((m) => m.startsWith(`/$bunfs/root/${name}-`)),
+        `no module of its own for ${name} in ${[...modules].join(' ')}`,
+      );
+    }
+    const emptyPath = join(root, 'empty-path');
+    await mkdir(emptyPath, { recursive: true });
+    const env = { MACHINE_STORAGE_PATH: join(root, 'typed-store'), PATH: emptyPath };
+    const args = ['create', '-d', 'virtualbox', 'vb'];
+    const [viaNode, viaExe] = await Promise.all([
+      runProcess(process.execPath, [binPath, ...args], {
+        env: { ...env, MACHINE_STORAGE_PATH: join(root, 'typed-node') },
+      }),
+      runProcess(exe, args, { env }),
+    ]);
+    assert.equal(viaExe.code, 3, viaExe.stderr);
+    assert.equal(
+      viaExe.stderr,
+      'Error with pre-create check: "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path"\n',
+    );
+    assert.deepEqual([viaExe.code, viaExe.stderr], [viaNode.code, viaNode.stderr]);
+  });
+
   test("env and config against engines with the right certificate, another host's, another CA's: as the Node build", async () => {
     // The executable checks with Bun's own TLS and leaves every failure to the Node code path:
     // a wrong pass would show here as success where the Node build fails.
