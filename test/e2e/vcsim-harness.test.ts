@@ -219,6 +219,14 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
       vm: name,
       id: vm,
     });
+    // ExtraConfig as a driver sets cloud-init's guestinfo (one key twice: the last value holds).
+    const option = (k: string, v: string) =>
+      `<extraConfig xsi:type="OptionValue"><key>${k}</key><value xsi:type="xsd:string">${v}</value></extraConfig>`;
+    await s.vmCall(
+      'ReconfigVM_Task',
+      vm,
+      `<spec>${option('guestinfo.userdata', 'b2xk')}${option('guestinfo.userdata', 'bmV3')}${option('guestinfo.userdata.encoding', 'base64')}</spec>`,
+    );
     let p = await s.props('VirtualMachine', vm, GUEST);
     assert.equal(text(p['runtime.powerState']!, 'val'), 'poweredOff');
     assert.deepEqual(ipConfigAddresses(p['guest.net'] ?? ''), [], 'no address before power-on');
@@ -226,6 +234,10 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     await s.vmCall('PowerOnVM_Task', vm);
     const on = await vc.waitForEvent((e) => e.event === 'poweredOn' && e.vm === name, 5_000);
     assert.deepEqual(on.ips, ['172.30.9.5']);
+    assert.deepEqual(on.extraConfig, {
+      'guestinfo.userdata': 'bmV3',
+      'guestinfo.userdata.encoding': 'base64',
+    });
     // Set before the power-on task completes: a client waiting after it sees it at once.
     p = await s.props('VirtualMachine', vm, GUEST);
     assert.equal(text(p['runtime.powerState']!, 'val'), 'poweredOn');
@@ -247,11 +259,37 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     p = await s.props('VirtualMachine', vm, GUEST);
     assert.deepEqual(ipConfigAddresses(p['guest.net'] ?? ''), [], 'a powered-off guest reports no address');
     assert.notEqual(text(p['guest.toolsRunningStatus']!, 'val'), 'guestToolsRunning');
-    assert.deepEqual(await vc.vms(), [{ name, id: vm, powerState: 'poweredOff', template: false, ips: [] }]);
+    assert.deepEqual(await vc.vms(), [
+      {
+        name,
+        id: vm,
+        powerState: 'poweredOff',
+        template: false,
+        ips: [],
+        cpus: 1,
+        memoryMB: 512,
+        disksKB: [],
+        networks: ['VM Network'],
+        datastores: ['LocalDS_0'],
+        folder: 'vm',
+        pool: 'Resources',
+        host: 'DC0_H0',
+        extraConfig: { 'guestinfo.userdata': 'bmV3', 'guestinfo.userdata.encoding': 'base64' },
+      },
+    ]);
+    assert.ok(
+      existsSync(`${vc.inventory.datastoreDirs['LocalDS_0']}/${name}`),
+      "the VM's files are on its datastore",
+    );
 
     await s.vmCall('Destroy_Task', vm);
     await vc.waitForEvent((e) => e.event === 'destroyed' && e.vm === name, 5_000);
     assert.deepEqual(await vc.vms(), []);
+    assert.equal(
+      existsSync(`${vc.inventory.datastoreDirs['LocalDS_0']}/${name}`),
+      false,
+      'Destroy_Task removed its files',
+    );
     assert.deepEqual(
       vc.events.map((e) => e.event),
       ['created', 'poweredOn', 'poweredOff', 'destroyed'],

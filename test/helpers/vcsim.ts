@@ -131,6 +131,8 @@ export interface VcsimEvent {
   ips?: string[];
   /** renamed: the former name. */
   from?: string;
+  /** poweredOn: the VM's ExtraConfig (cloud-init's guestinfo.* among it), for a test host to act on. */
+  extraConfig?: Record<string, string>;
 }
 
 export interface VcsimVm {
@@ -138,7 +140,21 @@ export interface VcsimVm {
   id: string;
   powerState: 'poweredOn' | 'poweredOff' | 'suspended';
   template: boolean;
+  /** What its guest reports now (guest.net), empty when off or without Tools. */
   ips: string[];
+  cpus: number;
+  memoryMB: number;
+  /** Each disk's capacity in KB, in device order. */
+  disksKB: number[];
+  /** Names of its networks and datastores. */
+  networks: string[];
+  datastores: string[];
+  /** Names of its folder, resource pool and host. */
+  folder: string;
+  pool: string;
+  host: string;
+  /** ExtraConfig (guestinfo.* and --vmwarevsphere-cfgparam keys); a key set twice has its last value. */
+  extraConfig: Record<string, string>;
 }
 
 export interface VcsimOptions {
@@ -188,7 +204,7 @@ export interface Vcsim {
   setGuestIp(vm: string, ips: string | string[]): Promise<{ applied: boolean }>;
   /** Replace the pool of addresses for VMs powering on with none set. */
   setIpPool(ips: string[]): Promise<void>;
-  /** Every VM as the simulator holds it (not through the SOAP API under test). */
+  /** Every VM as the simulator holds it (not through the SOAP API under test), by name. */
   vms(): Promise<VcsimVm[]>;
   /** Stop the simulator (its own pid only) and remove its files. */
   close(): Promise<void>;

@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -424,7 +425,12 @@ func (h *guestHook) UpdateObject(obj mo.Reference, changes []types.PropertyChang
 			} else {
 				reportGuest(vm, nil)
 			}
-			h.out.emit(map[string]interface{}{"event": state, "vm": vm.Name, "id": vm.Self.Value, "ips": nonNil(ips)})
+			event := map[string]interface{}{"event": state, "vm": vm.Name, "id": vm.Self.Value, "ips": nonNil(ips)}
+			if state == string(types.VirtualMachinePowerStatePoweredOn) {
+				// What a test host standing in for the guest needs: cloud-init's guestinfo.
+				event["extraConfig"] = extraConfig(vm)
+			}
+			h.out.emit(event)
 		}
 	}
 }
@@ -506,11 +512,84 @@ func reportGuest(vm *mo.VirtualMachine, ips []string) {
 }
 
 type vmState struct {
-	Name       string   `json:"name"`
-	ID         string   `json:"id"`
-	PowerState string   `json:"powerState"`
-	Template   bool     `json:"template"`
-	IPs        []string `json:"ips"`
+	Name        string            `json:"name"`
+	ID          string            `json:"id"`
+	PowerState  string            `json:"powerState"`
+	Template    bool              `json:"template"`
+	IPs         []string          `json:"ips"`
+	CPUs        int32             `json:"cpus"`
+	MemoryMB    int32             `json:"memoryMB"`
+	DisksKB     []int64           `json:"disksKB"`
+	Networks    []string          `json:"networks"`
+	Datastores  []string          `json:"datastores"`
+	Folder      string            `json:"folder"`
+	Pool        string            `json:"pool"`
+	Host        string            `json:"host"`
+	ExtraConfig map[string]string `json:"extraConfig"`
+}
+
+// describe is a VM as the simulator holds it; the caller holds the VM's lock.
+func describe(vm *simulator.VirtualMachine) vmState {
+	s := vmState{
+		Name: vm.Name, ID: vm.Self.Value, PowerState: string(vm.Runtime.PowerState),
+		IPs: []string{}, DisksKB: []int64{}, Networks: []string{}, Datastores: []string{},
+		ExtraConfig: extraConfig(&vm.VirtualMachine),
+	}
+	if vm.Config != nil {
+		s.Template = vm.Config.Template
+		s.CPUs = vm.Config.Hardware.NumCPU
+		s.MemoryMB = vm.Config.Hardware.MemoryMB
+		for _, d := range vm.Config.Hardware.Device {
+			if disk, ok := d.(*types.VirtualDisk); ok {
+				s.DisksKB = append(s.DisksKB, disk.CapacityInKB)
+			}
+		}
+	}
+	if vm.Guest != nil && vm.Guest.IpAddress != "" {
+		for _, n := range vm.Guest.Net {
+			s.IPs = append(s.IPs, n.IpAddress...)
+		}
+	}
+	for _, ref := range vm.Network {
+		s.Networks = append(s.Networks, nameOf(ref))
+	}
+	for _, ref := range vm.Datastore {
+		s.Datastores = append(s.Datastores, nameOf(ref))
+	}
+	if vm.Parent != nil {
+		s.Folder = nameOf(*vm.Parent)
+	}
+	if vm.ResourcePool != nil {
+		s.Pool = nameOf(*vm.ResourcePool)
+	}
+	if vm.Runtime.Host != nil {
+		s.Host = nameOf(*vm.Runtime.Host)
+	}
+	return s
+}
+
+func nameOf(ref types.ManagedObjectReference) string {
+	if e, ok := simulator.Map.Get(ref).(mo.Entity); ok {
+		return e.Entity().Name
+	}
+	return ref.Value
+}
+
+// extraConfig is the VM's ExtraConfig as a map. The 0.24 simulator appends a key set again
+// instead of replacing it, so the last value of a key is its value.
+func extraConfig(vm *mo.VirtualMachine) map[string]string {
+	out := map[string]string{}
+	if vm.Config == nil {
+		return out
+	}
+	for _, o := range vm.Config.ExtraConfig {
+		v := o.GetOptionValue()
+		if v.Key == "govcsim" {
+			continue
+		}
+		out[v.Key] = fmt.Sprint(v.Value)
+	}
+	return out
 }
 
 func (h *guestHook) mux() *http.ServeMux {
@@ -563,19 +642,9 @@ func (h *guestHook) mux() *http.ServeMux {
 		list := []vmState{}
 		for _, e := range simulator.Map.All("VirtualMachine") {
 			vm := e.(*simulator.VirtualMachine)
-			simulator.Map.WithLock(vm, func() {
-				s := vmState{Name: vm.Name, ID: vm.Self.Value, PowerState: string(vm.Runtime.PowerState), IPs: []string{}}
-				if vm.Config != nil {
-					s.Template = vm.Config.Template
-				}
-				if vm.Guest != nil && vm.Guest.IpAddress != "" {
-					for _, n := range vm.Guest.Net {
-						s.IPs = append(s.IPs, n.IpAddress...)
-					}
-				}
-				list = append(list, s)
-			})
+			simulator.Map.WithLock(vm, func() { list = append(list, describe(vm)) })
 		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 		writeJSON(w, list)
 	})
 	return mux
