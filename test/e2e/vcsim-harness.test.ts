@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:https';
+import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { processRuns } from '../../src/process-alive.js';
 import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
 
@@ -357,5 +360,30 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     await vc.close();
     assert.equal(processRuns(vc.pid), false, `vcsim pid ${vc.pid} still runs after close`);
     assert.equal(existsSync(vc.dir), false, `${vc.dir} is still there`);
+  });
+
+  test('a test process killed with SIGKILL leaves no simulator, and the next start removes its folder', async () => {
+    const helper = fileURLToPath(new URL('../helpers/vcsim.ts', import.meta.url));
+    const script =
+      `import { startVcsim } from ${JSON.stringify(helper)};` +
+      'const vc = await startVcsim(); console.log(JSON.stringify({ pid: vc.pid, dir: vc.dir }));' +
+      'setInterval(() => {}, 1000);';
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`the test process ended (${code}) before vcsim served`)));
+    });
+    const { pid, dir } = JSON.parse(first) as { pid: number; dir: string };
+    assert.ok(processRuns(pid));
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (processRuns(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(processRuns(pid), false, 'vcsim ends when the process that started it is killed');
+    assert.ok(existsSync(dir), 'a killed run cannot remove its own folder');
+    const next = await startVcsim();
+    started.push(next);
+    assert.equal(existsSync(dir), false, "the next start removed the killed run's folder");
   });
 });
