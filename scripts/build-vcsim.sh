@@ -21,4 +21,4 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/dm-vcsim-build.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 cd "$src"
 GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH="$scratch/gopath:$gocode" GOCACHE="${GOCACHE:-$scratch/cache}" \
-  go build -trimpath -o "$out" .
+  go build -o "$out" .
