@@ -6,8 +6,9 @@ import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { processRuns } from '../../src/process-alive.js';
-import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
+import { guestinfoData, startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
 
 /**
  * The vCenter simulator the vmwarevsphere driver is tested against: raw SOAP over verified TLS,
@@ -225,10 +226,14 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     // ExtraConfig as a driver sets cloud-init's guestinfo (one key twice: the last value holds).
     const option = (k: string, v: string) =>
       `<extraConfig xsi:type="OptionValue"><key>${k}</key><value xsi:type="xsd:string">${v}</value></extraConfig>`;
+    const userData = '#cloud-config\nssh_authorized_keys:\n  - ssh-ed25519 AAAAtest\n';
+    const metaData = gzipSync(JSON.stringify({ 'local-hostname': name })).toString('base64');
     await s.vmCall(
       'ReconfigVM_Task',
       vm,
-      `<spec>${option('guestinfo.userdata', 'b2xk')}${option('guestinfo.userdata', 'bmV3')}${option('guestinfo.userdata.encoding', 'base64')}</spec>`,
+      `<spec>${option('guestinfo.userdata', 'b2xk')}${option('guestinfo.userdata', Buffer.from(userData).toString('base64'))}` +
+        `${option('guestinfo.userdata.encoding', 'base64')}${option('guestinfo.metadata', metaData)}` +
+        `${option('guestinfo.metadata.encoding', 'gzip+base64')}</spec>`,
     );
     let p = await s.props('VirtualMachine', vm, GUEST);
     assert.equal(text(p['runtime.powerState']!, 'val'), 'poweredOff');
@@ -237,9 +242,11 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     await s.vmCall('PowerOnVM_Task', vm);
     const on = await vc.waitForEvent((e) => e.event === 'poweredOn' && e.vm === name, 5_000);
     assert.deepEqual(on.ips, ['172.30.9.5']);
-    assert.deepEqual(on.extraConfig, {
-      'guestinfo.userdata': 'bmV3',
-      'guestinfo.userdata.encoding': 'base64',
+    // What a test host standing in for the guest reads, as cloud-init would.
+    assert.deepEqual(guestinfoData(on.extraConfig!), {
+      userData,
+      metaData: JSON.stringify({ 'local-hostname': name }),
+      vendorData: undefined,
     });
     // Set before the power-on task completes: a client waiting after it sees it at once.
     p = await s.props('VirtualMachine', vm, GUEST);
@@ -277,7 +284,12 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
         folder: 'vm',
         pool: 'Resources',
         host: 'DC0_H0',
-        extraConfig: { 'guestinfo.userdata': 'bmV3', 'guestinfo.userdata.encoding': 'base64' },
+        extraConfig: {
+          'guestinfo.userdata': Buffer.from(userData).toString('base64'),
+          'guestinfo.userdata.encoding': 'base64',
+          'guestinfo.metadata': metaData,
+          'guestinfo.metadata.encoding': 'gzip+base64',
+        },
       },
     ]);
     assert.ok(

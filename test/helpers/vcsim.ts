@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { partialFile, removeLeftoversOf } from '../../src/cache/partial.js';
 import { buildOnce } from './build-once.js';
 import { onProcessEnd, sweepKilledDirs } from './cleanup.js';
@@ -359,6 +360,37 @@ export async function startVcsim(opts: VcsimOptions = {}): Promise<Vcsim> {
       return (await control('GET', '/vms')) as VcsimVm[];
     },
     close,
+  };
+}
+
+/**
+ * What cloud-init's VMware datasource reads from a VM's ExtraConfig (a poweredOn event's, or
+ * vms()'), decoded as it decodes it: guestinfo.userdata / .metadata / .vendordata, each with an
+ * optional .encoding of base64 (b64) or gzip+base64 (gz+b64); the older
+ * guestinfo.cloud-init.config.data with guestinfo.cloud-init.data.encoding stands for user-data
+ * when guestinfo.userdata is absent. A test host standing in for the guest takes its keys from it.
+ */
+export function guestinfoData(extraConfig: Record<string, string>): {
+  userData?: string;
+  metaData?: string;
+  vendorData?: string;
+} {
+  const read = (key: string, encodingKey = `${key}.encoding`): string | undefined => {
+    const value = extraConfig[key];
+    if (value === undefined) return undefined;
+    const encoding = (extraConfig[encodingKey] ?? '').trim().toLowerCase();
+    if (encoding === '') return value;
+    if (encoding === 'base64' || encoding === 'b64') return Buffer.from(value, 'base64').toString('utf8');
+    if (encoding === 'gzip+base64' || encoding === 'gz+b64')
+      return gunzipSync(Buffer.from(value, 'base64')).toString('utf8');
+    throw new Error(`${encodingKey} is ${encoding}: cloud-init knows base64, b64, gzip+base64 and gz+b64`);
+  };
+  return {
+    userData:
+      read('guestinfo.userdata') ??
+      read('guestinfo.cloud-init.config.data', 'guestinfo.cloud-init.data.encoding'),
+    metaData: read('guestinfo.metadata'),
+    vendorData: read('guestinfo.vendordata'),
   };
 }
 
