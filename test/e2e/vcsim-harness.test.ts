@@ -264,8 +264,20 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     assert.deepEqual(ipConfigAddresses(p['guest.net']!), ['172.30.9.6']);
     assert.equal(text(p['summary.guest.ipAddress']!, 'val'), '172.30.9.6');
 
-    await s.vmCall('PowerOffVM_Task', vm);
+    // A guest shutdown (the driver's stop) is a power-off too; power-on gives the address again.
+    await s.call(`<ShutdownGuest xmlns="urn:vim25">${mo('_this', 'VirtualMachine', vm)}</ShutdownGuest>`);
     await vc.waitForEvent((e) => e.event === 'poweredOff' && e.vm === name, 5_000);
+    p = await s.props('VirtualMachine', vm, GUEST);
+    assert.deepEqual(ipConfigAddresses(p['guest.net'] ?? ''), []);
+    await s.vmCall('PowerOnVM_Task', vm);
+    p = await s.props('VirtualMachine', vm, GUEST);
+    assert.deepEqual(ipConfigAddresses(p['guest.net']!), ['172.30.9.6']);
+
+    await s.vmCall('PowerOffVM_Task', vm);
+    await vc.waitForEvent(
+      (e) => e.event === 'poweredOff' && e.vm === name && vc.events.indexOf(e) > 3,
+      5_000,
+    );
     p = await s.props('VirtualMachine', vm, GUEST);
     assert.deepEqual(ipConfigAddresses(p['guest.net'] ?? ''), [], 'a powered-off guest reports no address');
     assert.notEqual(text(p['guest.toolsRunningStatus']!, 'val'), 'guestToolsRunning');
@@ -307,7 +319,7 @@ describe('vCenter simulator harness', { skip, timeout: 600_000 }, () => {
     );
     assert.deepEqual(
       vc.events.map((e) => e.event),
-      ['created', 'poweredOn', 'poweredOff', 'destroyed'],
+      ['created', 'poweredOn', 'poweredOff', 'poweredOn', 'poweredOff', 'destroyed'],
     );
   });
 
