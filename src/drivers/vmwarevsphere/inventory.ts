@@ -1,6 +1,6 @@
 import { MachineError } from '../../errors.js';
-import type { MoRef } from './soap/envelope.js';
 import { items, moRef, textOf, type VimClient } from './soap/client.js';
+import type { MoRef } from './soap/envelope.js';
 
 /**
  * The names a user gives (datacenter, folder, datastore or datastore cluster, networks, host,

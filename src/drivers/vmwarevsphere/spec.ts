@@ -1,5 +1,5 @@
-import { el, type MoRef, optionValue, ref, val } from './soap/envelope.js';
 import type { NetworkBacking } from './inventory.js';
+import { el, type MoRef, optionValue, ref, val } from './soap/envelope.js';
 
 /**
  * The VM specs create sends, as vim25 XML in the WSDL's element order (vSphere checks it): a new
@@ -121,6 +121,7 @@ export interface Device {
   capacityInKB?: number;
   fileName?: string;
   datastore?: MoRef;
+  label?: string;
 }
 
 /**
@@ -144,6 +145,8 @@ export function cloneReconfig(o: {
           'device',
           [
             val('key', disk.key),
+            // vSphere takes an edit without it; vcsim 0.24.2 fails on an edited device that has none.
+            el('deviceInfo', [val('label', disk.label ?? 'Hard disk 1'), val('summary', '')]),
             el(
               'backing',
               [
