@@ -66,8 +66,8 @@ describe('vim25 XML', () => {
 });
 
 describe('vim25 faults', () => {
-  const fault = (detail: string, msg: string) =>
-    child(
+  const fault = (detail: string, msg: string) => {
+    const f = child(
       child(
         parseXML(
           answer(
@@ -78,6 +78,9 @@ describe('vim25 faults', () => {
       ),
       'Fault',
     );
+    assert.ok(f);
+    return f;
+  };
   test('a SOAP Fault becomes a typed error with its type and message; gone and refused as the cloud layer reads them', () => {
     const login = soapFault(
       fault(
