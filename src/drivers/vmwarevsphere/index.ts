@@ -15,6 +15,7 @@ import type { Driver, DriverContext, DriverModule, MachineState } from '../drive
 import { CREATION_TYPES, type CreationType, flags } from './flags.js';
 import { guestAddress } from './guest.js';
 import { type NetworkBacking, resolveDatacenter, resolvePlacement, resolveSource } from './inventory.js';
+import { deployLibraryItem, findLibraryItem, type LibraryItem } from './library.js';
 import { items, moRef, textOf, VimClient } from './soap/client.js';
 import { type MoRef, ref, val } from './soap/envelope.js';
 import { VimFault } from './soap/fault.js';
@@ -44,6 +45,7 @@ interface Resolved {
   datastoreName: string;
   networks: NetworkBacking[];
   source?: MoRef;
+  libraryItem?: LibraryItem;
 }
 
 class VSphereDriver extends CloudDriver {
@@ -74,6 +76,13 @@ class VSphereDriver extends CloudDriver {
     return `VM ${this.machineName}${id ? ` (${id})` : ''}`;
   }
 
+  private get username(): string {
+    return str(this.json, 'Username') || process.env.VSPHERE_USERNAME || '';
+  }
+  private get password(): string {
+    return str(this.json, 'Password') || process.env.VSPHERE_PASSWORD || '';
+  }
+
   /** A logged-in session, opened once per command and closed by `session`. */
   private async connect(ctx?: Pick<DriverContext, 'debug'>): Promise<VimClient> {
     if (this.client) return this.client;
@@ -94,10 +103,7 @@ class VSphereDriver extends CloudDriver {
     });
     await c.connect();
     try {
-      await c.login(
-        str(this.json, 'Username') || process.env.VSPHERE_USERNAME || '',
-        str(this.json, 'Password') || process.env.VSPHERE_PASSWORD || '',
-      );
+      await c.login(this.username, this.password);
     } catch (err) {
       await c.logout();
       if (err instanceof VimFault && err.code === 'InvalidLogin')
@@ -138,10 +144,6 @@ class VSphereDriver extends CloudDriver {
       throw new MachineError(
         `--vmwarevsphere-creation-type ${type} needs --vmwarevsphere-clone-from (the ${type === 'library' ? 'library item' : type} to start from)`,
       );
-    if (type === 'library')
-      throw new MachineError(
-        'creation type library is not built yet: deploy the library item as a template once (Deploy VM from this template, then Convert to Template) and give --vmwarevsphere-creation-type template --vmwarevsphere-clone-from NAME',
-      );
     if (type === 'legacy') {
       const iso = str(this.json, 'Boot2DockerURL');
       if (!iso)
@@ -178,6 +180,11 @@ class VSphereDriver extends CloudDriver {
         type === 'vm' || type === 'template'
           ? await resolveSource(c, p.dcPath, p.datacenter, from, type === 'template')
           : undefined;
+      let libraryItem: LibraryItem | undefined;
+      if (type === 'library') {
+        await c.restLogin(this.username, this.password);
+        libraryItem = await findLibraryItem(c, str(this.json, 'ContentLibrary'), from);
+      }
       const r: Resolved = {
         dcPath: p.dcPath,
         datacenter: p.datacenter,
@@ -188,6 +195,7 @@ class VSphereDriver extends CloudDriver {
         datastoreName: p.datastoreName,
         networks: p.networks.map((n) => n.backing),
         source,
+        libraryItem,
       };
       this.set({ Resolved: r as unknown as DriverJSON[string], DatastoreName: p.datastoreName });
     });
@@ -288,6 +296,31 @@ class VSphereDriver extends CloudDriver {
           ),
         ]),
         `adding the CD-ROMs to ${this.serverLabel()}`,
+        TASK_TIMEOUT_MS,
+        ctx.signal,
+      );
+    } else if (this.creationType === 'library') {
+      const item = r.libraryItem;
+      if (!item) throw new MachineError(`machine "${this.machineName}" has no library item`);
+      ctx.log(
+        `Deploying ${str(this.json, 'CloneFrom')} from content library ${str(this.json, 'ContentLibrary')}...`,
+      );
+      // The deploy cannot carry this machine's mark: rm takes the VM at this path as its own
+      // (pre-create checked that no VM had that name).
+      const entry = await ledger.intend('vm', { by: 'deployed-path', value: path }, `VM ${this.machineName}`);
+      await c.restLogin(this.username, this.password);
+      vm = await deployLibraryItem(c, item, this.machineName, r);
+      await ledger.made(entry, vm.value);
+      this.set({ VMRef: vm.value });
+      await ctx.save();
+      // vcsim 0.24.2 deploys a VM template item as a template; vSphere deploys a VM.
+      if (textOf((await c.props(vm, ['config.template']))['config.template']) === 'true')
+        await c.call('MarkAsVirtualMachine', vm, ref('pool', r.pool) + ref('host', r.host));
+      await c.runTask(
+        'ReconfigVM_Task',
+        vm,
+        cloneReconfig({ ...hw, devices: await this.devices(c, vm), networks: r.networks, extra }),
+        `configuring ${this.serverLabel()}`,
         TASK_TIMEOUT_MS,
         ctx.signal,
       );
@@ -451,7 +484,7 @@ class VSphereDriver extends CloudDriver {
             } else found = await c.findByInventoryPath(f.value);
             if (found?.type !== 'VirtualMachine') return [];
             // Only a VM this machine made: a same-named one made by someone else stays.
-            if (machineId) {
+            if (machineId && f.by !== 'deployed-path') {
               const p = await c.props(found, ['config.extraConfig']);
               const mine = items(p['config.extraConfig']).some(
                 (o) => childText(o, 'key') === ID_KEY && childText(o, 'value') === machineId,

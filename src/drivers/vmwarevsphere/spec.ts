@@ -134,6 +134,7 @@ export function cloneReconfig(o: {
   diskMB: number;
   devices: Device[];
   networks: NetworkBacking[];
+  extra?: [string, string][];
 }): string {
   const changes: string[] = [];
   const disk = o.devices.find((d) => d.type === 'VirtualDisk');
@@ -172,7 +173,12 @@ export function cloneReconfig(o: {
       changes.push(change('add', nic(-200 - i, n)));
     });
   }
-  return el('spec', [val('numCPUs', o.numCPUs), val('memoryMB', o.memoryMB), changes]);
+  return el('spec', [
+    val('numCPUs', o.numCPUs),
+    val('memoryMB', o.memoryMB),
+    changes,
+    extraConfig(o.extra ?? []),
+  ]);
 }
 
 export function isNIC(type: string): boolean {

@@ -57,6 +57,7 @@ export class VimClient {
   readonly base: string;
   private readonly agent: Agent;
   private cookie = '';
+  private restSession = '';
   private version = FIRST_VERSION;
   private sc: ServiceContent | undefined;
 
@@ -112,11 +113,16 @@ export class VimClient {
 
   async logout(): Promise<void> {
     try {
+      if (this.restSession)
+        await this.send('DELETE', '/rest/com/vmware/cis/session', '', {
+          'vmware-api-session-id': this.restSession,
+        });
       if (this.cookie && this.sc) await this.call('Logout', this.sc.sessionManager, '');
     } catch {
       // The session times out on its own; a failed logout changes nothing for the user.
     } finally {
       this.cookie = '';
+      this.restSession = '';
       this.agent.destroy();
     }
   }
@@ -328,6 +334,54 @@ export class VimClient {
         res.status === 404 ? 'NotFound' : 'SystemError',
         `uploading ${path} to datastore ${datastore}: HTTP ${res.status} ${res.body.slice(0, 200).trim()}`,
       );
+  }
+
+  /**
+   * A call to vCenter's Automation REST API under /rest (content libraries), with the same trust,
+   * in a session of its own opened by `restLogin`. JSON in and out; the answer's "value".
+   */
+  async rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    this.o.debug?.(`vSphere REST ${method} ${path}`);
+    const res = await this.send(method, `/rest${path}`, payload, {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      ...(this.restSession ? { 'vmware-api-session-id': this.restSession } : {}),
+    });
+    let parsed: { value?: T; type?: string; messages?: { default_message?: string }[] } = {};
+    try {
+      parsed = res.body ? JSON.parse(res.body) : {};
+    } catch {}
+    if (res.status >= 300) {
+      const msg =
+        parsed.value && typeof parsed.value === 'object'
+          ? ((parsed.value as { messages?: { default_message?: string }[] }).messages?.[0]?.default_message ??
+            '')
+          : String(parsed.value ?? res.body.slice(0, 200));
+      throw new VimFault(
+        res.status === 404 ? 'NotFound' : res.status === 400 ? 'InvalidArgument' : 'SystemError',
+        `${method} /rest${path}: HTTP ${res.status}${msg ? ` ${msg.trim()}` : ''}`,
+      );
+    }
+    return parsed.value as T;
+  }
+
+  async restLogin(user: string, password: string): Promise<void> {
+    const basic = Buffer.from(`${user}:${password}`).toString('base64');
+    this.o.debug?.('vSphere REST POST /com/vmware/cis/session (credentials redacted)');
+    const res = await this.send('POST', '/rest/com/vmware/cis/session', '', {
+      Authorization: `Basic ${basic}`,
+    });
+    if (res.status === 401 || res.status === 403)
+      throw new VimFault('InvalidLogin', 'the Automation API refused the user name or password');
+    if (res.status >= 300)
+      throw new VimFault(
+        'SystemError',
+        `this vSphere has no content-library API (HTTP ${res.status} at /rest)`,
+      );
+    const v = (JSON.parse(res.body) as { value?: string }).value;
+    if (!v) throw new VimFault('SystemError', 'the Automation API gave no session');
+    this.restSession = v;
   }
 
   private send(
