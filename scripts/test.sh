@@ -18,7 +18,8 @@ mode=all
 # xfsprogs and btrfs-progs make the loop-mounted file systems of the --docker-disk-size test.
 # qemu-system-x86 and qemu-utils run the qemu driver's VMs (TCG); e2fsprogs makes its ext4 base disk.
 # zsh, fish and tcsh evaluate env's output in the shell-quoting tests (bash and dash are always there).
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs zsh fish tcsh)
+# golang-go and golang-github-vmware-govmomi-dev build the vCenter simulator of the vmwarevsphere tests offline.
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs zsh fish tcsh golang-go golang-github-vmware-govmomi-dev)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do
