@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { items, VimClient } from '../../src/drivers/vmwarevsphere/soap/client.js';
 import { childText } from '../../src/drivers/vmwarevsphere/soap/xml.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { cloneArgs } from '../../src/drivers/vmwarevsphere/spec.js';
+import { binPath, type CliStore, cleanEnv, repoRoot, tempStore } from '../helpers/cli.js';
 import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
 
 /**
@@ -250,6 +251,78 @@ describe('vmwarevsphere driver against vcsim', { skip: vcsimSkipReason(), timeou
     const rm = await s.run(['rm', '-y', 'v3'], { env });
     assert.equal(rm.code, 0, rm.stderr);
     assert.deepEqual(await machineVMs('v3'), []);
+  });
+
+  test("a machine of the original (no ledger) whose ISO is gone: rm destroys its VM all the same (the original's leak)", async () => {
+    const c = await vim();
+    try {
+      const [tmpl, folder, pool, ds] = await Promise.all([
+        c.findByInventoryPath(`DC0/vm/${TEMPLATE}`),
+        c.findByInventoryPath('DC0/vm'),
+        c.findByInventoryPath(`DC0/host/${sim.inventory.hosts[0]}/Resources`),
+        c.findByInventoryPath(`DC0/datastore/${sim.inventory.datastores[0]}`),
+      ]);
+      assert.ok(tmpl && folder && pool && ds);
+      await c.runTask(
+        'CloneVM_Task',
+        tmpl,
+        cloneArgs({ folder, name: 'old1', datastore: ds, pool, extra: [] }),
+        'cloning',
+        60_000,
+      );
+    } finally {
+      await c.logout();
+    }
+    assert.deepEqual(await machineVMs('old1'), ['old1']);
+    const fixture = JSON.parse(
+      (await readFile(join(repoRoot, 'test/fixtures/store/generic-v3.json'), 'utf8')).replaceAll(
+        '$STORE',
+        s.dir,
+      ),
+    );
+    fixture.Name = 'old1';
+    fixture.DriverName = 'vmwarevsphere';
+    // The original's fields, as its driver saved them.
+    fixture.Driver = {
+      IPAddress: ADDRESS,
+      MachineName: 'old1',
+      SSHUser: 'docker',
+      SSHPort: 22,
+      SSHKeyPath: join(s.dir, 'machines', 'old1', 'id_rsa'),
+      StorePath: s.dir,
+      SwarmMaster: false,
+      SwarmHost: '',
+      SwarmDiscovery: '',
+      CPU: 2,
+      Memory: 2048,
+      DiskSize: 20480,
+      Boot2DockerURL: '',
+      IP: sim.host,
+      Port: sim.port,
+      Username: sim.username,
+      Password: sim.password,
+      Network: '',
+      Networks: ['VM Network'],
+      Datastore: sim.inventory.datastores[0],
+      Datacenter: '',
+      Folder: '',
+      ResourcePool: '',
+      HostSystem: '',
+      CfgParams: null,
+      CloudInit: '',
+    };
+    await mkdir(join(s.dir, 'machines', 'old1'), { recursive: true });
+    await writeFile(join(s.dir, 'machines', 'old1', 'config.json'), JSON.stringify(fixture, null, 4), {
+      mode: 0o600,
+    });
+    // The original never verified vCenter's certificate; its machines take the CA from the environment.
+    const ca = join(s.dir, 'vcsim-ca-old.pem');
+    await writeFile(ca, sim.caPem);
+    const rm = await s.run(['rm', '-y', 'old1'], { env: { ...env, VSPHERE_CACERT: ca } });
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, /Deleted VM old1 \(vm-\d+\)/);
+    assert.deepEqual(await machineVMs('old1'), []);
+    assert.deepEqual(leftFiles('old1'), []);
   });
 
   const bad: [string, string[], RegExp][] = [

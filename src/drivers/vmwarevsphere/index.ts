@@ -86,7 +86,9 @@ class VSphereDriver extends CloudDriver {
   /** A logged-in session, opened once per command and closed by `session`. */
   private async connect(ctx?: Pick<DriverContext, 'debug'>): Promise<VimClient> {
     if (this.client) return this.client;
-    const cacert = str(this.json, 'CACert');
+    // A machine of the original has neither setting (it never verified): the environment's, if any.
+    const original = !('Insecure' in this.json);
+    const cacert = original ? process.env.VSPHERE_CACERT || '' : str(this.json, 'CACert');
     let ca: string[] | undefined;
     if (cacert) {
       const pem = await readFile(cacert, 'utf8').catch(() => '');
@@ -97,7 +99,9 @@ class VSphereDriver extends CloudDriver {
     const c = new VimClient({
       host: str(this.json, 'IP'),
       port: num(this.json, 'Port') || 443,
-      insecure: this.json.Insecure === true,
+      insecure: original
+        ? /^(1|true)$/i.test(process.env.VSPHERE_INSECURE ?? '')
+        : this.json.Insecure === true,
       ca,
       debug: ctx?.debug,
     });

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { FlagValue, ParsedFlags } from '../../flags/def.js';
 import { isGone, isRefusal } from '../cloud/errors.js';
+import { ledgerOf } from '../cloud/ledger.js';
+import { flags } from './flags.js';
 import { guestAddress } from './guest.js';
-import { guestId, machineState } from './index.js';
+import { guestId, machineState, vmwarevsphereDriver } from './index.js';
 import { items, moRef } from './soap/client.js';
 import { el, envelope, optionValue, ref, val } from './soap/envelope.js';
 import { methodFault, soapFault } from './soap/fault.js';
@@ -264,5 +267,74 @@ describe('guest', () => {
     const mp = multipart(['#cloud-config\na: 1', '#cloud-config\nb: 2\n'], 'B');
     assert.equal(mp.split('--B\n').length, 3);
     assert.match(mp, /--B--\n$/);
+  });
+});
+
+describe('flags', () => {
+  const base = {
+    IPAddress: '',
+    MachineName: 'm1',
+    SSHUser: '',
+    SSHPort: 0,
+    SSHKeyPath: '',
+    StorePath: '/store',
+    SwarmMaster: false,
+    SwarmHost: '',
+    SwarmDiscovery: '',
+  };
+  const parsed = (given: Record<string, FlagValue>): ParsedFlags => {
+    const values = new Map<string, FlagValue>();
+    for (const f of flags)
+      values.set(f.name, f.default ?? (f.kind === 'bool' ? false : f.kind === 'stringSlice' ? [] : ''));
+    for (const [k, v] of Object.entries(given)) values.set(`vmwarevsphere-${k}`, v);
+    return { values, explicit: new Set(Object.keys(given).map((k) => `vmwarevsphere-${k}`)) };
+  };
+  const login = { vcenter: 'vc.example', username: 'u', password: 'p' };
+  const make = (given: Record<string, FlagValue>) => vmwarevsphereDriver.fromFlags(base, parsed(given));
+
+  test("the original's defaults and field names; creation type template with a clone source, else legacy", () => {
+    const j = make({ ...login }).toJSON();
+    assert.equal(j.CreationType, 'legacy');
+    assert.deepEqual(
+      [j.IP, j.Port, j.Username, j.CPU, j.Memory, j.DiskSize, j.SSHUser, j.SSHPort, j.Insecure],
+      ['vc.example', 443, 'u', 2, 2048, 20480, 'docker', 22, false],
+    );
+    assert.equal(make({ ...login, 'clone-from': 't1' }).toJSON().CreationType, 'template');
+    assert.match(String(make({ ...login }).toJSON().MachineID), /^[0-9a-f]{10}$/);
+  });
+
+  test('bad flags: one line naming the flag', () => {
+    const cases: [Record<string, FlagValue>, RegExp][] = [
+      [{}, /vSphere URL is missing: give --vmwarevsphere-vcenter HOST/],
+      [{ vcenter: 'vc' }, /vSphere username or password is missing/],
+      [
+        { ...login, 'creation-type': 'ovf' },
+        /--vmwarevsphere-creation-type ovf: give one of vm, template, library, legacy/,
+      ],
+      [
+        { ...login, 'creation-type': 'legacy', 'clone-from': 't' },
+        /--vmwarevsphere-clone-from needs --vmwarevsphere-creation-type template, vm or library/,
+      ],
+      [{ ...login, cfgparam: ['novalue'] }, /--vmwarevsphere-cfgparam novalue: give key=value/],
+      [{ ...login, 'cpu-count': 0 }, /--vmwarevsphere-cpu-count 0: give at least 1/],
+    ];
+    for (const [given, want] of cases) assert.throws(() => make(given), want);
+  });
+
+  test('a machine of the original (no ledger): rm looks for its VM by name and its boot2docker.iso', () => {
+    const d = vmwarevsphereDriver.fromJSON({
+      ...base,
+      IP: 'vc',
+      Datastore: 'ds1',
+      Datacenter: '',
+      Folder: '',
+    });
+    assert.deepEqual(
+      ledgerOf(d.toJSON()).map((e) => [e.kind, e.find.by, e.find.value]),
+      [
+        ['original_iso', 'path', '[ds1] m1/boot2docker.iso'],
+        ['vm', 'original', 'm1'],
+      ],
+    );
   });
 });
