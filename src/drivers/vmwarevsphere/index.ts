@@ -258,7 +258,6 @@ class VSphereDriver extends CloudDriver {
     let vm: MoRef | undefined;
     if (this.creationType === 'legacy') {
       const { dir, boot, seed } = await this.uploadISOs(ctx, c, ledger, r, publicKey);
-      ctx.log('Creating VM...');
       const entry = await ledger.intend('vm', { by: 'path', value: path }, `VM ${this.machineName}`);
       const result = await c.runTask(
         'CreateVM_Task',
