@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { items, VimClient } from '../../src/drivers/vmwarevsphere/soap/client.js';
-import { childText } from '../../src/drivers/vmwarevsphere/soap/xml.js';
+import { childText, xsiType as xsiTypeOf } from '../../src/drivers/vmwarevsphere/soap/xml.js';
 import { cloneArgs } from '../../src/drivers/vmwarevsphere/spec.js';
 import { binPath, type CliStore, cleanEnv, repoRoot, tempStore } from '../helpers/cli.js';
 import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
@@ -439,4 +439,154 @@ describe('vmwarevsphere driver against vcsim', { skip: vcsimSkipReason(), timeou
       assert.equal(existsSync(join(s.dir, 'machines', 'k1')), false);
     });
   }
+});
+
+describe('vmwarevsphere driver against vcsim: a cluster', {
+  skip: vcsimSkipReason(),
+  timeout: 10 * 60_000,
+}, () => {
+  let sim: Vcsim;
+  let s: CliStore;
+  before(async () => {
+    sim = await startVcsim({
+      shape: 'cluster',
+      templates: [TEMPLATE],
+      vmFolder: 'machines',
+      ipPool: Array(10).fill(ADDRESS),
+    });
+    s = await tempStore();
+  });
+  after(async () => {
+    await sim?.close();
+    await s?.cleanup();
+  });
+  const env = { MACHINE_VSPHERE_POLL_MS: '100' };
+  const conn = () => [
+    '--vmwarevsphere-vcenter',
+    sim.host,
+    '--vmwarevsphere-vcenter-port',
+    String(sim.port),
+    '--vmwarevsphere-username',
+    sim.username,
+    '--vmwarevsphere-password',
+    sim.password,
+    '--vmwarevsphere-insecure',
+  ];
+
+  test('pool, host, folder, datastore cluster and a distributed port group: the clone is placed and wired there', async () => {
+    const inv = sim.inventory;
+    assert.ok(inv.cluster && inv.pool && inv.datastoreCluster);
+    const dvpg = inv.networks.find((n) => n !== 'VM Network');
+    assert.ok(dvpg);
+    const child = spawn(
+      process.execPath,
+      [
+        binPath,
+        'create',
+        '-d',
+        'vmwarevsphere',
+        ...conn(),
+        '--vmwarevsphere-clone-from',
+        TEMPLATE,
+        '--vmwarevsphere-pool',
+        `${inv.cluster}/${inv.pool}`,
+        '--vmwarevsphere-hostsystem',
+        `${inv.cluster}/${inv.hosts[1]}`,
+        '--vmwarevsphere-folder',
+        'machines',
+        '--vmwarevsphere-datastore-cluster',
+        inv.datastoreCluster,
+        '--vmwarevsphere-network',
+        dvpg,
+        'c1',
+      ],
+      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env }), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    await new Promise<void>((resolve) => {
+      const on = (d: Buffer) => {
+        out += d;
+        if (/VM address: /.test(out)) child.kill('SIGKILL');
+      };
+      child.stdout.on('data', on);
+      child.stderr.on('data', on);
+      const bound = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.on('exit', () => {
+        clearTimeout(bound);
+        resolve();
+      });
+    });
+    assert.match(out, /VM address: 192\.0\.2\.10/);
+    const d = JSON.parse(await readFile(join(s.dir, 'machines', 'c1', 'config.json'), 'utf8')).Driver;
+    const c = new VimClient({ host: sim.host, port: sim.port, ca: [sim.caPem] });
+    await c.connect();
+    await c.login(sim.username, sim.password);
+    try {
+      const vm = { type: 'VirtualMachine', value: String(d.VMRef) };
+      const p = await c.props(vm, [
+        'resourcePool',
+        'parent',
+        'runtime.host',
+        'datastore',
+        'config.hardware.device',
+      ]);
+      const want = await Promise.all([
+        c.findByInventoryPath(`DC0/host/${inv.cluster}/${inv.pool}`),
+        c.findByInventoryPath('DC0/vm/machines'),
+        c.findByInventoryPath(`DC0/host/${inv.cluster}/${inv.hosts[1]}`),
+      ]);
+      assert.equal(p.resourcePool?.text.trim(), want[0]?.value, 'in the pool');
+      assert.equal(p.parent?.text.trim(), want[1]?.value, 'in the folder');
+      // vcsim 0.24.2 puts a clone on its source's host whatever the spec says: only that it is in the cluster.
+      assert.ok(want[2]);
+      const clusterHosts = await Promise.all(
+        inv.hosts.map((h) => c.findByInventoryPath(`DC0/host/${inv.cluster}/${h}`)),
+      );
+      assert.ok(
+        clusterHosts.some((h) => h?.value === p['runtime.host']?.text.trim()),
+        'on a host of the cluster',
+      );
+      const dsNames = await Promise.all(
+        items(p.datastore).map(async (x) =>
+          (await c.props({ type: 'Datastore', value: x.text.trim() }, ['name'])).name?.text.trim(),
+        ),
+      );
+      assert.ok(
+        dsNames.every((n) => n && inv.datastores.includes(n)),
+        `on a datastore of the cluster (${dsNames})`,
+      );
+      const nics = items(p['config.hardware.device']).filter((x) => /Vmxnet3|E1000/.test(xsiTypeOf(x)));
+      assert.equal(nics.length, 1, 'one NIC: the template NIC replaced');
+      assert.equal(xsiTypeOf(nics[0]), 'VirtualVmxnet3');
+      const backing = nics[0].children.find((x) => x.name === 'backing');
+      assert.ok(
+        backing && xsiTypeOf(backing) === 'VirtualEthernetCardDistributedVirtualPortBackingInfo',
+        'on the distributed port group',
+      );
+    } finally {
+      await c.logout();
+    }
+    const rm = await s.run(['rm', '-y', 'c1'], { env });
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(
+      (await sim.vms()).filter((v) => v.name === 'c1'),
+      [],
+    );
+  });
+
+  test('two datastores and no choice: one line naming them, nothing made', async () => {
+    const r = await s.run(
+      ['create', '-d', 'vmwarevsphere', ...conn(), '--vmwarevsphere-clone-from', TEMPLATE, 'c2'],
+      { env },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /datacenter DC0 has 2 datastores: choose one with --vmwarevsphere-datastore \(LocalDS_0, LocalDS_1\)/,
+    );
+    assert.deepEqual(
+      (await sim.vms()).filter((v) => v.name === 'c2'),
+      [],
+    );
+  });
 });

@@ -156,7 +156,11 @@ async function resolveDatastore(
       throw new MachineError(
         `datastore cluster ${r.datastoreCluster} does not exist in datacenter ${dc.path} (--vmwarevsphere-datastore-cluster)`,
       );
-    const members = await c.list(pod, 'Datastore', ['name', 'summary.freeSpace']);
+    const children = items((await c.props(pod, ['childEntity'])).childEntity)
+      .map(moRef)
+      .filter((m): m is MoRef => m?.type === 'Datastore');
+    const props = await c.properties(children, ['name', 'summary.freeSpace']);
+    const members = children.map((ref) => ({ ref, p: props.get(ref.value) ?? {} }));
     const best = members.sort(
       (a, b) => Number(textOf(b.p['summary.freeSpace'])) - Number(textOf(a.p['summary.freeSpace'])),
     )[0];
