@@ -404,6 +404,28 @@ describe('vmwarevsphere driver against vcsim', { skip: vcsimSkipReason(), timeou
     );
     assert.ok(!`${r.stdout}${r.stderr}`.includes('not-the-password'));
     assert.deepEqual(await machineVMs('b2'), []);
+    // --debug logs each vSphere call, never the credentials, on the SOAP and the REST side.
+    const dbg = await s.run(
+      [
+        '--debug',
+        'create',
+        '-d',
+        'vmwarevsphere',
+        ...conn(),
+        '--vmwarevsphere-creation-type',
+        'library',
+        '--vmwarevsphere-content-library',
+        'nolib',
+        ...clone,
+        'b4',
+      ],
+      { env },
+    );
+    const all = dbg.stdout + dbg.stderr;
+    assert.match(all, /vSphere Login SessionManager:SessionManager Login\(<credentials redacted>\)/);
+    assert.match(all, /vSphere REST POST \/com\/vmware\/cis\/session \(credentials redacted\)/);
+    assert.ok(!all.includes(sim.password), 'the password is in no debug line');
+    assert.ok(!all.includes(Buffer.from(`${sim.username}:${sim.password}`).toString('base64')));
   });
 
   test("without --vmwarevsphere-insecure the simulator's self-signed certificate is refused; --vmwarevsphere-cacert trusts it", async () => {

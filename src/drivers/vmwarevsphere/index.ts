@@ -651,7 +651,18 @@ export function guestId(os: string): string {
 }
 
 function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
-  const vcenter = flagString(p, 'vmwarevsphere-vcenter');
+  let vcenter = flagString(p, 'vmwarevsphere-vcenter');
+  let port = flagInt(p, 'vmwarevsphere-vcenter-port');
+  // govc's GOVC_URL form (https://host[:port]/sdk) is taken as the host and port it names.
+  if (/^https?:\/\//i.test(vcenter)) {
+    try {
+      const u = new URL(vcenter);
+      vcenter = u.hostname.replace(/^\[|\]$/g, '');
+      if (u.port && !p.explicit.has('vmwarevsphere-vcenter-port')) port = Number(u.port);
+    } catch {
+      throw new MachineError(`--vmwarevsphere-vcenter ${vcenter}: give a host name or address`);
+    }
+  }
   if (!vcenter)
     throw new MachineError('vSphere URL is missing: give --vmwarevsphere-vcenter HOST (or $VSPHERE_VCENTER)');
   const user = flagString(p, 'vmwarevsphere-username');
@@ -693,7 +704,7 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     DiskSize: flagInt(p, 'vmwarevsphere-disk-size'),
     Boot2DockerURL: flagString(p, 'vmwarevsphere-boot2docker-url'),
     IP: vcenter,
-    Port: flagInt(p, 'vmwarevsphere-vcenter-port'),
+    Port: port,
     Username: user,
     Password: password,
     Network: flagSlice(p, 'vmwarevsphere-network'),

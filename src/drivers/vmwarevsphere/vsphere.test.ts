@@ -301,6 +301,8 @@ describe('flags', () => {
     );
     assert.equal(make({ ...login, 'clone-from': 't1' }).toJSON().CreationType, 'template');
     assert.match(String(make({ ...login }).toJSON().MachineID), /^[0-9a-f]{10}$/);
+    const url = make({ ...login, vcenter: 'https://vc.example:8443/sdk' }).toJSON();
+    assert.deepEqual([url.IP, url.Port], ['vc.example', 8443]);
   });
 
   test('bad flags: one line naming the flag', () => {
