@@ -95,6 +95,13 @@ const drivers: Record<string, DriverEntry> = {
     needs: 'VirtualBox (VBoxManage on the PATH)',
     load: async () => (await import('./virtualbox/index.js')).virtualboxDriver,
   },
+  vmwarevsphere: {
+    description:
+      'a VM on vCenter or ESXi, cloned from a cloud-init template (or booting an ISO), reached over SSH at the address VMware Tools report',
+    needs:
+      'a vCenter or ESXi (--vmwarevsphere-vcenter, $VSPHERE_VCENTER) and its user name and password (--vmwarevsphere-username and --vmwarevsphere-password)',
+    load: async () => (await import('./vmwarevsphere/index.js')).vmwarevsphereDriver,
+  },
   none: {
     description: 'an existing Docker engine, reached by its URL; nothing is created or provisioned',
     needs: "a running engine's URL (--url)",
