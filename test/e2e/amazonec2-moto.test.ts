@@ -570,6 +570,37 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.deepEqual(await moto.inventory(), EMPTY);
   });
 
+  test("a swarm manager: its ports from anywhere, Swarm mode's node ports (7946 tcp/udp, 4789 udp) from its own group", async () => {
+    const d = await runDriverSteps('sw1', ['--swarm-master']);
+    const c = moto.ec2();
+    const [g] = list(
+      (await c.call('DescribeSecurityGroups', { GroupId: d.SecurityGroupIds as string[] })).securityGroupInfo,
+    ).map(obj);
+    const groupId = text(g.groupId);
+    const rules = list(g.ipPermissions)
+      .map(obj)
+      .map((p) => {
+        const from = [
+          ...list(p.groups).map((x) => text(obj(x).groupId)),
+          ...list(p.ipRanges).map((x) => text(obj(x).cidrIp)),
+        ];
+        return `${text(p.fromPort)}/${text(p.ipProtocol)} from ${from.join(',')}`;
+      })
+      .sort();
+    assert.deepEqual(rules, [
+      '1/tcp from 0.0.0.0/0',
+      '2376/tcp from 0.0.0.0/0',
+      '2377/tcp from 0.0.0.0/0',
+      '3376/tcp from 0.0.0.0/0',
+      `4789/udp from ${groupId}`,
+      `7946/tcp from ${groupId}`,
+      `7946/udp from ${groupId}`,
+    ]);
+    const rmr = await s.run(['rm', '-y', 'sw1'], { env: env() });
+    assert.equal(rmr.code, 0, rmr.stderr);
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
   test('two named groups, read-only, a private address only and a device name: both groups made and given to the interface, no rule added, no public address; rm deletes both', async () => {
     const d = await runDriverSteps('r1', [
       '--amazonec2-security-group',

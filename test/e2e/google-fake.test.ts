@@ -470,9 +470,28 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
       { IPProtocol: 'tcp', ports: ['2376', '8080', '9000-9100', '3376', '2377'] },
       { IPProtocol: 'udp', ports: ['53'] },
     ]);
+    // And, shared by swarm members, Swarm mode's node ports from machines tagged docker-machine.
+    const swarm = fake.firewalls().find((f) => f.name === 'docker-machines-swarm') as Json;
+    assert.deepEqual(
+      [swarm.sourceRanges, swarm.sourceTags, swarm.targetTags, swarm.allowed],
+      [
+        undefined,
+        ['docker-machine'],
+        ['docker-machine'],
+        [
+          { IPProtocol: 'tcp', ports: ['7946'] },
+          { IPProtocol: 'udp', ports: ['7946', '4789'] },
+        ],
+      ],
+    );
     const r = await s.run(['rm', '-y', 'o1', 'o2', 'o3'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
+    // Both shared rules stay, as the original's shared rule always has.
+    assert.deepEqual(inventory(), {
+      instances: [],
+      disks: [],
+      firewalls: ['docker-machines', 'docker-machines-swarm'],
+    });
   });
 
   test('a static address by name, internal-only and internal-IP use', async () => {

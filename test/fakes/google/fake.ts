@@ -1594,8 +1594,10 @@ export class FakeGoogle extends EventEmitter {
       if (typeof r !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(r))
         throw invalid('resource.sourceRanges', String(r), 'Invalid IPV4 CIDR range.');
     }
-    for (const t of (body.targetTags as unknown[]) ?? []) {
-      if (typeof t !== 'string' || !NAME.test(t)) throw badName('resource.targetTags', String(t));
+    for (const field of ['targetTags', 'sourceTags']) {
+      for (const t of (body[field] as unknown[]) ?? []) {
+        if (typeof t !== 'string' || !NAME.test(t)) throw badName(`resource.${field}`, String(t));
+      }
     }
     const fw: Obj & { name: string } = {
       kind: 'compute#firewall',
