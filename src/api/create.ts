@@ -176,7 +176,8 @@ async function createSteps(ctx: ApiContext, req: CreateRequest, p: PreparedCreat
     }
   }
   await saveMachine(ctx.store, machine);
-  await syncMachineContext(ctx, machine);
+  // Provisioning wrote the machine's context already; `none` is not provisioned.
+  if (p.driverName === 'none') await syncMachineContext(ctx, machine);
   return machine;
 }
 

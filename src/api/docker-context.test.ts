@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import fsp, { mkdtemp, rm } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -87,6 +88,35 @@ describe('machine docker contexts', () => {
     assert.equal(meta('c3').Endpoints.docker.Host, 'tcp://127.0.0.1:1');
     await a.useContext(null);
     await api().remove('c3');
+  });
+
+  test('a sync reads the context once: meta.json is read one time per update', async () => {
+    const a = api();
+    const m = await create(a, 'c5');
+    const { syncMachineContext } = await import('./docker-context.js');
+    const { openContext } = await import('./context.js');
+    const ctx = openContext({ storePath: join(dir, 'store'), env: { DOCKER_CONFIG: dockerConfig } });
+    const metaFile = join(contextPaths(dockerConfig, 'c5').meta, 'meta.json');
+    // Count reads of the file through the fs/promises binding the store module imported.
+    const original = fsp.readFile;
+    let reads = 0;
+    fsp.readFile = ((path: unknown, ...rest: unknown[]) => {
+      if (path === metaFile) reads++;
+      return (original as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof fsp.readFile;
+    syncBuiltinESMExports();
+    try {
+      await syncMachineContext(ctx, m, 'tcp://127.0.0.1:9');
+      assert.equal(reads, 1, 'a rewrite');
+      reads = 0;
+      await syncMachineContext(ctx, m, 'tcp://127.0.0.1:9');
+      assert.equal(reads, 1, 'up to date, nothing written');
+    } finally {
+      fsp.readFile = original;
+      syncBuiltinESMExports();
+    }
+    assert.equal(meta('c5').Endpoints.docker.Host, 'tcp://127.0.0.1:9');
+    await a.remove('c5');
   });
 
   test('a machine whose URL changed gets its context rewritten by the next update', async () => {

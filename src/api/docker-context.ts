@@ -2,12 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ContextTLS,
-  contextHost,
-  contextOwner,
   contextPaths,
   contextStore,
   currentContext,
   dockerConfigDir,
+  readContext,
   removeContext,
   setCurrentContext,
   writeContext,
@@ -34,8 +33,8 @@ export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: stri
   try {
     const host = url ?? (await m.driver.getURL());
     if (!host) return;
-    const owner = await contextOwner(dir, m.name);
-    if (owner === 'other' || (owner === 'ours' && (await contextStore(dir, m.name)) !== ctx.store.root)) {
+    const now = await readContext(dir, m.name);
+    if (now.owner === 'other' || (now.owner === 'ours' && now.store !== ctx.store.root)) {
       ctx.events({
         kind: 'warn',
         message: `A docker context named "${m.name}" exists and was not made by this store; it is left as it is (use 'docker-machine env ${m.name}' for this machine)`,
@@ -43,8 +42,7 @@ export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: stri
       return;
     }
     const tls = await machineTLS(m);
-    if (owner === 'ours' && (await contextHost(dir, m.name)) === host && (await sameTLS(dir, m.name, tls)))
-      return;
+    if (now.owner === 'ours' && now.host === host && (await sameTLS(dir, m.name, tls))) return;
     await writeContext(dir, {
       name: m.name,
       host,
@@ -97,8 +95,8 @@ export async function useMachineContext(ctx: ApiContext, m: Machine | null): Pro
     throw new MachineError(
       `Machine "${m.name}" has no URL yet; start it first: docker-machine start ${m.name}`,
     );
-  const store = await contextStore(dir, m.name);
-  if ((await contextOwner(dir, m.name)) !== 'none' && store !== ctx.store.root) {
+  const now = await readContext(dir, m.name);
+  if (now.owner !== 'none' && now.store !== ctx.store.root) {
     throw new MachineError(
       `A docker context named "${m.name}" exists and was not made by this store (${dir}); remove it with 'docker context rm ${m.name}' or use 'docker-machine env ${m.name}'`,
     );

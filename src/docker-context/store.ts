@@ -61,16 +61,31 @@ async function readMeta(configDir: string, name: string): Promise<MetaFile | und
   }
 }
 
+/** What a context of this name is now, from one read of its meta.json. */
+export interface ContextState {
+  /** Nobody's (absent), a machine store's, or someone else's. */
+  owner: 'none' | 'ours' | 'other';
+  /** The store a machine context names; undefined for contexts made by anyone else. */
+  store?: string;
+  /** Its docker endpoint, for deciding whether it needs a rewrite. */
+  host?: string;
+}
+
+export async function readContext(configDir: string, name: string): Promise<ContextState> {
+  const meta = await readMeta(configDir, name);
+  if (!meta) return { owner: 'none' };
+  const store = meta.Metadata?.DockerMachine?.Store;
+  return { owner: store ? 'ours' : 'other', store, host: meta.Endpoints?.docker?.Host };
+}
+
 /** Who owns the context of this name: nobody (absent), this store, or someone else. */
 export async function contextOwner(configDir: string, name: string): Promise<'none' | 'ours' | 'other'> {
-  const meta = await readMeta(configDir, name);
-  if (!meta) return 'none';
-  return meta.Metadata?.DockerMachine?.Store ? 'ours' : 'other';
+  return (await readContext(configDir, name)).owner;
 }
 
 /** The store a machine context names, or undefined for contexts made by anyone else. */
 export async function contextStore(configDir: string, name: string): Promise<string | undefined> {
-  return (await readMeta(configDir, name))?.Metadata?.DockerMachine?.Store;
+  return (await readContext(configDir, name)).store;
 }
 
 /**
@@ -99,11 +114,6 @@ export async function writeContext(configDir: string, c: MachineContext): Promis
   } catch (err) {
     throw new MachineError(`cannot write docker context "${c.name}" in ${configDir}: ${errorMessage(err)}`);
   }
-}
-
-/** The endpoint a context has now, for deciding whether it needs a rewrite. */
-export async function contextHost(configDir: string, name: string): Promise<string | undefined> {
-  return (await readMeta(configDir, name))?.Endpoints?.docker?.Host;
 }
 
 /**

@@ -15,6 +15,7 @@ import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { Moto, TEST_AMIS } from '../fakes/amazonec2/moto.js';
 import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
+import { killCreateAt } from '../helpers/kill-at.js';
 
 /**
  * The amazonec2 driver against moto_server (started here; a machine without it fails this suite
@@ -329,44 +330,22 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
       moto.holdMs = 1500;
       moto.holdActions = new Set([at]);
     }
-    const child = spawn(cliProgram, [...cliArgs, 'create', '-d', 'amazonec2', ...base(), ...extra, name], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 60_000);
-      const hit = () => {
-        clearTimeout(bound);
-        child.kill('SIGKILL');
-        resolve(true);
-      };
-      if (typeof at === 'string') {
+    const { driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'amazonec2', ...base(), ...extra, name],
+      env: env(),
+      made: (action, hit) => {
         // moto has made it; its answer is held: the kill lands before the driver hears of it.
         moto.onAction = (a) => {
-          if (a === at) setTimeout(hit, 300);
+          if (a === action) setTimeout(hit, 300);
         };
-      }
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) hit();
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => resolve(false));
+        return () => {
+          moto.onAction = undefined;
+        };
+      },
+      settleMs: moto.holdMs + 200,
     });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    moto.onAction = undefined;
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    await new Promise((r) => setTimeout(r, moto.holdMs + 200));
     moto.holdMs = 0;
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     const ledger = ledgerOf(driver);
     const made = await moto.inventory();
     const r = await s.run(['rm', '-y', name], { env: env(), timeoutMs: 300_000 });
@@ -587,6 +566,37 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     const vtags = Object.fromEntries(list(vols[0].tagSet).map((t) => [text(obj(t).key), text(obj(t).value)]));
     assert.equal(vtags.team, 'a');
     const rmr = await s.run(['rm', '-y', 't1'], { env: env() });
+    assert.equal(rmr.code, 0, rmr.stderr);
+    assert.deepEqual(await moto.inventory(), EMPTY);
+  });
+
+  test("a swarm manager: its ports from anywhere, Swarm mode's node ports (7946 tcp/udp, 4789 udp) from its own group", async () => {
+    const d = await runDriverSteps('sw1', ['--swarm-master']);
+    const c = moto.ec2();
+    const [g] = list(
+      (await c.call('DescribeSecurityGroups', { GroupId: d.SecurityGroupIds as string[] })).securityGroupInfo,
+    ).map(obj);
+    const groupId = text(g.groupId);
+    const rules = list(g.ipPermissions)
+      .map(obj)
+      .map((p) => {
+        const from = [
+          ...list(p.groups).map((x) => text(obj(x).groupId)),
+          ...list(p.ipRanges).map((x) => text(obj(x).cidrIp)),
+        ];
+        return `${text(p.fromPort)}/${text(p.ipProtocol)} from ${from.join(',')}`;
+      })
+      .sort();
+    assert.deepEqual(rules, [
+      '1/tcp from 0.0.0.0/0',
+      '2376/tcp from 0.0.0.0/0',
+      '2377/tcp from 0.0.0.0/0',
+      '3376/tcp from 0.0.0.0/0',
+      `4789/udp from ${groupId}`,
+      `7946/tcp from ${groupId}`,
+      `7946/udp from ${groupId}`,
+    ]);
+    const rmr = await s.run(['rm', '-y', 'sw1'], { env: env() });
     assert.equal(rmr.code, 0, rmr.stderr);
     assert.deepEqual(await moto.inventory(), EMPTY);
   });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { FakeAzureAD } from '../fakes/azure/aad.js';
 import { FakeAzure, type FakeAzureOptions } from '../fakes/azure/arm.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The azure driver against the Resource Manager and Azure AD fakes (no test host: what happens
@@ -221,45 +221,14 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
    */
   const killAt = async (at: RegExp | string, name: string, extra: string[] = [], remove = true) => {
     const before = fake.resources().map((r) => r.id);
-    const child = spawn(
-      process.execPath,
-      [binPath, 'create', '-d', 'azure', '--azure-ssh-port', '1', ...extra, name],
-      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const onCreated = (e: { type: string }) => {
-        if (e.type === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      child.on('exit', () => fake.off('created', onCreated));
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => resolve(false));
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 90_000);
-      child.on('exit', () => clearTimeout(bound));
+    const { out, driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'azure', '--azure-ssh-port', '1', ...extra, name],
+      env: env(),
+      made: onCreated(fake, 'type'),
+      timeoutMs: 90_000,
+      settleMs: (fake.opts.holdPutMs ?? 0) + 300,
     });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    // Let a held answer go: the fake made the resource even though no one hears of it.
-    await new Promise((r) => setTimeout(r, (fake.opts.holdPutMs ?? 0) + 300));
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     const ledger = ledgerOf(driver);
     const made = fake.resources().map((r) => r.id);
     if (!remove) return { ledger, made, driver, out, output: out };

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,8 @@ import { saveMachine } from '../../src/api/machine.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { FakeDigitalOcean } from '../fakes/digitalocean/fake.js';
-import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The digitalocean driver against the stateful fake (no test host: what happens before SSH).
@@ -310,10 +310,9 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
    * while it holds the answer), kill -9, then rm -y: the fake must be left empty.
    */
   const killAt = async (at: RegExp | string, name: string, extra: string[] = []) => {
-    const child = spawn(
-      cliProgram,
-      [
-        ...cliArgs,
+    const { driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: [
         'create',
         '-d',
         'digitalocean',
@@ -324,42 +323,9 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
         ...extra,
         name,
       ],
-      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      const onCreated = (e: { kind: string }) => {
-        if (e.kind === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      child.on('exit', () => fake.off('created', onCreated));
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => resolve(false));
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 60_000);
-      child.on('exit', () => clearTimeout(bound));
+      env: env(),
+      made: onCreated(fake),
     });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    // Let a held answer go: the fake made the resource even though no one hears of it.
-    await new Promise((r) => setTimeout(r, 600));
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     const ledger = ledgerOf(driver);
     const keyCopied = existsSync(join(s.dir, 'machines', name, 'id_rsa'));
     const made = fake.inventory();

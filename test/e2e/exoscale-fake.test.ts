@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { FakeExoscale } from '../fakes/exoscale/fake.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The exoscale driver against the stateful fake of the v2 API (no test host: what happens before
@@ -147,44 +147,12 @@ describe('exoscale driver against the fake API', { timeout: 10 * 60_000 }, () =>
   });
 
   const killAt = async (at: RegExp | string, name: string, extra: string[] = [], remove = true) => {
-    const child = spawn(process.execPath, [binPath, 'create', '-d', 'exoscale', ...creds, ...extra, name], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { out, driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'exoscale', ...creds, ...extra, name],
+      env: env(),
+      made: onCreated(fake),
     });
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const onCreated = (e: { kind: string }) => {
-        if (e.kind === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      child.on('exit', () => fake.off('created', onCreated));
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => resolve(false));
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 60_000);
-      child.on('exit', () => clearTimeout(bound));
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    // Let a held answer go: the fake made the resource even though no one hears of it.
-    await new Promise((r) => setTimeout(r, 600));
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     const ledger = ledgerOf(driver);
     const made = fake.inventory();
     if (!remove) return { ledger, made, driver, out, output: out };

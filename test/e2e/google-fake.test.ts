@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,8 @@ import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { googleDriver } from '../../src/drivers/google/index.js';
 import { FakeGoogle, type FakeGoogleOptions } from '../fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../fakes/google/oauth.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The google driver against the stateful Compute Engine fake, credentials through a
@@ -255,45 +255,13 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     remove = true,
     e: NodeJS.ProcessEnv = {},
   ) => {
-    const child = spawn(
-      process.execPath,
-      [binPath, 'create', '-d', 'google', '--google-project', PROJECT, ...extra, name],
-      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env(e) }), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const onCreated = (e: { kind: string; name: string }) => {
-        if (e.kind === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      child.on('exit', () => fake.off('created', onCreated));
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => resolve(false));
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 60_000);
-      child.on('exit', () => clearTimeout(bound));
+    const { out, driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'google', '--google-project', PROJECT, ...extra, name],
+      env: env(e),
+      made: onCreated(fake),
+      settleMs: 700,
     });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    // Let a held answer go: the fake made the resource even though no one hears of it.
-    await new Promise((r) => setTimeout(r, 700));
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     const ledger = ledgerOf(driver);
     const made = inventory();
     const inserted = fake.recorded.find(
@@ -502,9 +470,28 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
       { IPProtocol: 'tcp', ports: ['2376', '8080', '9000-9100', '3376', '2377'] },
       { IPProtocol: 'udp', ports: ['53'] },
     ]);
+    // And, shared by swarm members, Swarm mode's node ports from machines tagged docker-machine.
+    const swarm = fake.firewalls().find((f) => f.name === 'docker-machines-swarm') as Json;
+    assert.deepEqual(
+      [swarm.sourceRanges, swarm.sourceTags, swarm.targetTags, swarm.allowed],
+      [
+        undefined,
+        ['docker-machine'],
+        ['docker-machine'],
+        [
+          { IPProtocol: 'tcp', ports: ['7946'] },
+          { IPProtocol: 'udp', ports: ['7946', '4789'] },
+        ],
+      ],
+    );
     const r = await s.run(['rm', '-y', 'o1', 'o2', 'o3'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(inventory(), { instances: [], disks: [], firewalls: ['docker-machines'] });
+    // Both shared rules stay, as the original's shared rule always has.
+    assert.deepEqual(inventory(), {
+      instances: [],
+      disks: [],
+      firewalls: ['docker-machines', 'docker-machines-swarm'],
+    });
   });
 
   test('a static address by name, internal-only and internal-IP use', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FakeHetzner } from '../fakes/hetzner/fake.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { type CliStore, tempStore } from '../helpers/cli.js';
+import { type CliStore, runProcess, tempStore } from '../helpers/cli.js';
 import { type CloudHost, cloudCli, startCloudHost } from '../helpers/cloud-host.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -86,6 +86,13 @@ describe('create -d hetzner with a real host behind the fake API', {
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello\n');
+    // The provisioned create left the machine's docker context too.
+    const byContext = await runProcess(
+      'docker',
+      ['--context', 'hz1', 'run', '--pull=never', '--rm', 'busybox', 'echo', 'by context'],
+      { env: { DOCKER_CONFIG: join(rig.work, 'docker-config') }, timeoutMs: 120_000 },
+    );
+    assert.equal(byContext.stdout, 'by context\n', byContext.stderr);
     const ls = await run(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}']);
     assert.equal(ls.stdout.trim(), `hz1 hetzner Running tcp://127.0.0.1:${host.ports[0]}`);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { resolveCredentials } from './credentials.js';
 import { flattenParams } from './ec2.js';
-import { armType, endpointFrom } from './index.js';
+import { amazonec2Driver, armType, endpointFrom, ingressPorts } from './index.js';
 import { signV4 } from './sigv4.js';
 import { instancesOf, machineState } from './state.js';
 import { list, obj, parseXml, text } from './xml.js';
@@ -113,6 +113,42 @@ describe('EC2 query and answers', () => {
       ['pending', 'running', 'stopping', 'shutting-down', 'stopped', 'terminated', 'odd'].map(machineState),
       ['Starting', 'Running', 'Stopping', 'Stopping', 'Stopped', 'Error', 'Error'],
     );
+  });
+
+  test("security group ports: the original's from anywhere; Swarm mode's node ports from the group, for managers and workers", () => {
+    const show = (json: Record<string, unknown>) =>
+      ingressPorts({ SSHPort: 22, OpenPorts: ['8080', '53/udp'], ...json }).map(
+        (p) => `${p.port}/${p.proto} ${p.from}`,
+      );
+    const world = ['22/tcp anywhere', '2376/tcp anywhere', '8080/tcp anywhere', '53/udp anywhere'];
+    const nodes = ['7946/tcp group', '7946/udp group', '4789/udp group'];
+    assert.deepEqual(show({}), world);
+    assert.deepEqual(show({ SwarmMaster: true, SwarmHost: 'tcp://0.0.0.0:3376' }), [
+      '22/tcp anywhere',
+      '2376/tcp anywhere',
+      '3376/tcp anywhere',
+      '2377/tcp anywhere',
+      '8080/tcp anywhere',
+      '53/udp anywhere',
+      ...nodes,
+    ]);
+    // A worker: no manager port, the node ports all the same.
+    assert.deepEqual(show({ SwarmMaster: false, SwarmHost: 'tcp://0.0.0.0:3376' }), [...world, ...nodes]);
+    // A port the user opened to the world already is not opened again for the group.
+    assert.deepEqual(show({ OpenPorts: ['7946/udp'], SwarmHost: 'tcp://0.0.0.0:3376' }), [
+      '22/tcp anywhere',
+      '2376/tcp anywhere',
+      '7946/udp anywhere',
+      '7946/tcp group',
+      '4789/udp group',
+    ]);
+  });
+
+  test('a swarm node advertises its private address, where the group admits the other members', async () => {
+    const d = (json: Record<string, unknown>) =>
+      amazonec2Driver.fromJSON({ MachineName: 'm', IPAddress: '54.1.2.3', ...json });
+    assert.equal(await d({ PrivateIPAddress: '10.0.0.5' }).clusterAddress?.(), '10.0.0.5');
+    assert.equal(await d({ PrivateIPAddress: '' }).clusterAddress?.(), '54.1.2.3');
   });
 
   test('Graviton types take arm64 images', () => {

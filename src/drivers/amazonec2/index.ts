@@ -9,6 +9,7 @@ import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
 import type { Ledger, ResourceKind } from '../cloud/ledger.js';
+import { isSwarmMember, SWARM_NODE_PORTS } from '../cloud/swarm-ports.js';
 import type { ServerStatus } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import { resolveCredentials } from './credentials.js';
@@ -310,16 +311,19 @@ class AmazonEC2Driver extends CloudDriver {
       const have = list(g.ipPermissions)
         .map(obj)
         .map((p) => `${text(p.fromPort)}/${text(p.ipProtocol)}`);
-      const want = this.ports().filter((p) => !have.includes(`${p.port}/${p.proto}`));
+      const want = ingressPorts(this.json).filter((p) => !have.includes(`${p.port}/${p.proto}`));
       if (want.length === 0) continue;
+      const groupId = text(g.groupId);
       await c
         .call('AuthorizeSecurityGroupIngress', {
-          GroupId: text(g.groupId),
+          GroupId: groupId,
           IpPermissions: want.map((p) => ({
             IpProtocol: p.proto,
             FromPort: p.port,
             ToPort: p.port,
-            IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+            ...(p.from === 'group'
+              ? { Groups: [{ GroupId: groupId }] }
+              : { IpRanges: [{ CidrIp: '0.0.0.0/0' }] }),
           })),
         })
         .catch((err) => {
@@ -327,24 +331,6 @@ class AmazonEC2Driver extends CloudDriver {
           if (!(err instanceof CloudAPIError && err.code === 'InvalidPermission.Duplicate')) throw err;
         });
     }
-  }
-
-  /** SSH, the engine, the swarm master's port, and --amazonec2-open-port, as the original opens them. */
-  private ports(): { port: number; proto: string }[] {
-    const out = [
-      { port: num(this.json, 'SSHPort') || 22, proto: 'tcp' },
-      { port: 2376, proto: 'tcp' },
-    ];
-    if (bool(this.json, 'SwarmMaster')) {
-      const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
-      // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).
-      out.push({ port: m ? Number(m[1]) : 3376, proto: 'tcp' }, { port: 2377, proto: 'tcp' });
-    }
-    for (const p of strings(this.json, 'OpenPorts')) {
-      const [port, proto = 'tcp'] = p.split('/');
-      out.push({ port: Number(port), proto });
-    }
-    return out.filter((p, i) => out.findIndex((q) => q.port === p.port && q.proto === p.proto) === i);
   }
 
   private tags(): { Key: string; Value: string }[] {
@@ -554,6 +540,15 @@ class AmazonEC2Driver extends CloudDriver {
     return this.addressOf(inst);
   }
 
+  /**
+   * The other machines of a swarm reach this one at its private address: the security group's
+   * node ports admit the group's members there (a group reference matches no traffic to a public
+   * address).
+   */
+  async clusterAddress(): Promise<string> {
+    return str(this.json, 'PrivateIPAddress') || this.getIP();
+  }
+
   private addressOf(inst: Instance): string {
     this.set({ PrivateIPAddress: inst.privateIp });
     if (bool(this.json, 'PrivateIPOnly') || bool(this.json, 'UsePrivateIP')) {
@@ -736,6 +731,34 @@ const NO_VPC =
   'amazonec2 driver requires either the --amazonec2-subnet-id or --amazonec2-vpc-id option or an AWS Account with a default vpc-id';
 
 /** Graviton instance types (t4g, m7g, c6gn, ...) run arm64 images. */
+/**
+ * The ports each of the machine's security groups opens: SSH, the engine, a swarm manager's
+ * (the original's standalone 3376 and Swarm mode's 2377) and --amazonec2-open-port, from anywhere,
+ * as the original opens them; and, for any swarm member, Swarm mode's node-to-node ports from the
+ * group itself only (the other machines of the swarm are in it).
+ */
+export function ingressPorts(
+  json: DriverJSON,
+): { port: number; proto: string; from: 'anywhere' | 'group' }[] {
+  const out: { port: number; proto: string; from: 'anywhere' | 'group' }[] = [
+    { port: num(json, 'SSHPort') || 22, proto: 'tcp', from: 'anywhere' },
+    { port: 2376, proto: 'tcp', from: 'anywhere' },
+  ];
+  if (bool(json, 'SwarmMaster')) {
+    const m = /:(\d+)\/?$/.exec(str(json, 'SwarmHost'));
+    out.push(
+      { port: m ? Number(m[1]) : 3376, proto: 'tcp', from: 'anywhere' },
+      { port: 2377, proto: 'tcp', from: 'anywhere' },
+    );
+  }
+  for (const p of strings(json, 'OpenPorts')) {
+    const [port, proto = 'tcp'] = p.split('/');
+    out.push({ port: Number(port), proto, from: 'anywhere' });
+  }
+  if (isSwarmMember(json)) for (const p of SWARM_NODE_PORTS) out.push({ ...p, from: 'group' });
+  return out.filter((p, i) => out.findIndex((q) => q.port === p.port && q.proto === p.proto) === i);
+}
+
 export function armType(type: string): boolean {
   return /^[a-z]+\d+g[a-z]*\./.test(type);
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { ARM, armError } from './api.js';
+import { azureDriver } from './index.js';
 import { OperationFailedError } from './lro.js';
 import {
   compareVersions,
@@ -78,6 +79,38 @@ describe('azure: states and values', () => {
         'Port53-UdpAllowAny 1001 53',
       ],
     );
+  });
+
+  test("a swarm member, manager or worker: Swarm mode's node ports from the virtual network only", () => {
+    const show = (swarmPort?: number) =>
+      securityRules({ sshPort: 22, dockerPort: 2376, swarmPort, swarmNode: true, open: [] }).map(
+        (r) =>
+          `${r.name} ${r.properties.priority} ${r.properties.destinationPortRange}/${r.properties.protocol} from ${r.properties.sourceAddressPrefix}`,
+      );
+    const nodes = [
+      'SwarmNode7946-TcpAllowVnet 520 7946/Tcp from VirtualNetwork',
+      'SwarmNode7946-UdpAllowVnet 530 7946/Udp from VirtualNetwork',
+      'SwarmNode4789-UdpAllowVnet 540 4789/Udp from VirtualNetwork',
+    ];
+    assert.deepEqual(show(3376), [
+      'SSHAllowAny 100 22/Tcp from *',
+      'DockerAllowAny 300 2376/Tcp from *',
+      'DockerSwarmAllowAny 500 3376/Tcp from *',
+      'SwarmManagerAllowAny 510 2377/Tcp from *',
+      ...nodes,
+    ]);
+    assert.deepEqual(show(), [
+      'SSHAllowAny 100 22/Tcp from *',
+      'DockerAllowAny 300 2376/Tcp from *',
+      ...nodes,
+    ]);
+  });
+
+  test('a swarm node advertises its private address, in the virtual network', async () => {
+    const d = (json: Record<string, unknown>) =>
+      azureDriver.fromJSON({ MachineName: 'm', IPAddress: '20.1.2.3', ...json });
+    assert.equal(await d({ PrivateIPAddress: '192.168.0.4' }).clusterAddress?.(), '192.168.0.4');
+    assert.equal(await d({}).clusterAddress?.(), '20.1.2.3');
   });
 
   test('ARM error bodies become one line with the first detail', () => {

@@ -9,6 +9,7 @@ import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone, isRefusal } from '../cloud/errors.js';
 import { cleanupError, deleteLedger, LEDGER_KEY, type Ledger, type ResourceKind } from '../cloud/ledger.js';
+import { isSwarmMember } from '../cloud/swarm-ports.js';
 import { type ServerStatus, waitUntilRunning } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import { API_VERSION, ARM, type Provider, type TokenSource } from './api.js';
@@ -177,6 +178,11 @@ class AzureDriver extends CloudDriver {
 
   protected serverLabel(): string {
     return `virtual machine ${this.machineName}`;
+  }
+
+  /** The other machines of a swarm reach this one at its private address, in the virtual network. */
+  async clusterAddress(): Promise<string> {
+    return str(this.json, 'PrivateIPAddress') || this.getIP();
   }
 
   private swarmPort(): number | undefined {
@@ -510,6 +516,7 @@ class AzureDriver extends CloudDriver {
               sshPort: num(this.json, 'SSHPort') || 22,
               dockerPort: num(this.json, 'DockerPort') || 2376,
               swarmPort: this.swarmPort(),
+              swarmNode: isSwarmMember(this.json),
               open,
             }),
           },

@@ -1,3 +1,4 @@
+import { SWARM_NODE_PORTS } from '../cloud/swarm-ports.js';
 import type { MachineState } from '../driver.js';
 
 /**
@@ -175,21 +176,25 @@ export interface SecurityRule {
 
 /**
  * The original's rules: SSHAllowAny (100), DockerAllowAny (300), DockerSwarmAllowAny (500, a
- * swarm master), then each --azure-open-port from 1000 as Port<p>-<proto>AllowAny.
+ * swarm master), then each --azure-open-port from 1000 as Port<p>-<proto>AllowAny. Added here:
+ * Swarm mode's manager port (510) and, for any swarm member, its node ports from the virtual
+ * network (520-540).
  */
 export function securityRules(o: {
   sshPort: number;
   dockerPort: number;
   swarmPort?: number;
+  /** A swarm member (manager or worker): Swarm mode's node ports from the virtual network. */
+  swarmNode?: boolean;
   open: OpenPort[];
 }): SecurityRule[] {
-  const rule = (name: string, port: number, proto: string, priority: number): SecurityRule => ({
+  const rule = (name: string, port: number, proto: string, priority: number, source = '*'): SecurityRule => ({
     name,
     properties: {
       protocol: proto,
       sourcePortRange: '*',
       destinationPortRange: String(port),
-      sourceAddressPrefix: '*',
+      sourceAddressPrefix: source,
       destinationAddressPrefix: '*',
       access: 'Allow',
       priority,
@@ -204,6 +209,15 @@ export function securityRules(o: {
     rules.push(rule('DockerSwarmAllowAny', o.swarmPort, 'Tcp', 500));
     // A Swarm-mode manager (what --swarm-master makes here) is joined on 2377.
     rules.push(rule('SwarmManagerAllowAny', 2377, 'Tcp', 510));
+  }
+  if (o.swarmNode) {
+    // Gossip and overlay (VXLAN) between the swarm's machines: from the virtual network only.
+    let priority = 520;
+    for (const p of SWARM_NODE_PORTS) {
+      const proto = p.proto === 'tcp' ? 'Tcp' : 'Udp';
+      rules.push(rule(`SwarmNode${p.port}-${proto}AllowVnet`, p.port, proto, priority, 'VirtualNetwork'));
+      priority += 10;
+    }
   }
   let priority = 1000;
   const seen = new Set(rules.map((r) => `${r.properties.destinationPortRange}/${r.properties.protocol}`));

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { CloudAPIError } from '../cloud/errors.js';
 import { ComputeAPI, type Operation, parseGoogleError } from './api.js';
 import { parseImage, publicProjects, resolveImage } from './images.js';
+import { googleDriver, swarmFirewallRule } from './index.js';
 import { waitOperation } from './operations.js';
 import {
   machineState,
@@ -79,6 +80,28 @@ test('instance states, tags, labels, ports, accelerators, regions', () => {
   assert.deepEqual(parseAccelerator('type=nvidia-tesla-t4,count=2'), { type: 'nvidia-tesla-t4', count: 2 });
   assert.match(String(parseAccelerator('nvidia-tesla-t4')), /expected type=TYPE,count=N/);
   assert.equal(regionOf('asia-northeast3-a'), 'asia-northeast3');
+});
+
+test("swarm members share one rule: Swarm mode's node ports, from and to machines tagged docker-machine only", () => {
+  assert.deepEqual(swarmFirewallRule('projects/p/global/networks/default'), {
+    name: 'docker-machines-swarm',
+    network: 'projects/p/global/networks/default',
+    direction: 'INGRESS',
+    sourceTags: ['docker-machine'],
+    targetTags: ['docker-machine'],
+    allowed: [
+      { IPProtocol: 'tcp', ports: ['7946'] },
+      { IPProtocol: 'udp', ports: ['7946', '4789'] },
+    ],
+    description: 'docker-machine: Swarm mode between machines tagged docker-machine (gossip, overlay)',
+  });
+});
+
+test('a swarm node advertises its internal address, where the swarm rule admits the other members', async () => {
+  const d = (json: Record<string, unknown>) =>
+    googleDriver.fromJSON({ MachineName: 'm', IPAddress: '34.1.2.3', ...json });
+  assert.equal(await d({ InternalIPAddress: '10.128.0.7' }).clusterAddress?.(), '10.128.0.7');
+  assert.equal(await d({}).clusterAddress?.(), '34.1.2.3');
 });
 
 test("Google's error body is one line: reason, message", () => {

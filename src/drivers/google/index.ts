@@ -9,6 +9,7 @@ import { bool, mergeDriverJSON, num, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { CloudAPIError } from '../cloud/errors.js';
 import { LEDGER_KEY, type Ledger, type LedgerEntry, type ResourceKind } from '../cloud/ledger.js';
+import { isSwarmMember, SWARM_NODE_PORTS } from '../cloud/swarm-ports.js';
 import type { ServerStatus } from '../cloud/wait.js';
 import type { Driver, DriverContext, DriverModule, MachineState } from '../driver.js';
 import {
@@ -56,6 +57,8 @@ import {
 const MACHINE_TAG = 'docker-machine';
 /** The original's shared rule for the engine (and swarm) port. */
 const SHARED_RULE = 'docker-machines';
+/** Shared like SHARED_RULE: Swarm mode's node-to-node ports, from machines tagged MACHINE_TAG only. */
+const SWARM_RULE = 'docker-machines-swarm';
 const PROVIDER = 'Google Compute Engine';
 const MAX_METADATA_VALUE = 256 * 1024;
 const NO_PROJECT = 'no Google Cloud Project name specified (--google-project)';
@@ -378,7 +381,19 @@ class GoogleDriver extends CloudDriver {
     }
     const api = this.api(ctx);
     const own = this.ownRules();
-    if (!own.some((r) => r.external)) await this.sharedRule(ctx, ledger, api);
+    if (!own.some((r) => r.external))
+      await this.sharedRule(ctx, ledger, api, {
+        name: SHARED_RULE,
+        network: this.networkLink,
+        direction: 'INGRESS',
+        sourceRanges: ['0.0.0.0/0'],
+        targetTags: [MACHINE_TAG],
+        allowed: this.allowed(),
+        description: 'docker-machine: the Docker engine port of every machine tagged docker-machine',
+      });
+    // An internal rule (--google-internal-firewall-rule-prefix) lets all machine traffic in already.
+    if (isSwarmMember(this.json) && !own.some((r) => !r.external))
+      await this.sharedRule(ctx, ledger, api, swarmFirewallRule(this.networkLink));
     for (const r of own) {
       const rule: Firewall = r.external
         ? {
@@ -411,32 +426,26 @@ class GoogleDriver extends CloudDriver {
   }
 
   /**
-   * The original's shared rule: made when missing (recorded, and kept by rm), else given the
-   * ports it lacks. Another machine's create may make it meanwhile: then it is changed instead.
+   * A rule every machine shares (the original's engine rule, and Swarm mode's): made when missing
+   * (recorded, and kept by rm), else given the ports it lacks. Another machine's create may make
+   * it meanwhile: then it is changed instead.
    */
-  private async sharedRule(ctx: DriverContext, ledger: Ledger, api: ComputeAPI): Promise<void> {
-    const path = `${this.firewallsPath()}/${SHARED_RULE}`;
-    const want = this.allowed();
+  private async sharedRule(
+    ctx: DriverContext,
+    ledger: Ledger,
+    api: ComputeAPI,
+    want: Firewall,
+  ): Promise<void> {
+    const name = want.name;
+    const path = `${this.firewallsPath()}/${name}`;
     for (let attempt = 1; ; attempt++) {
       const rule = await api.find<Firewall>(path);
       if (!rule) {
-        const entry = await ledger.intend(
-          'firewall',
-          { by: 'name', value: SHARED_RULE },
-          `firewall rule ${SHARED_RULE}`,
-        );
+        const entry = await ledger.intend('firewall', { by: 'name', value: name }, `firewall rule ${name}`);
         try {
-          const op = await api.call<Operation>('POST', this.firewallsPath(), {
-            name: SHARED_RULE,
-            network: this.networkLink,
-            direction: 'INGRESS',
-            sourceRanges: ['0.0.0.0/0'],
-            targetTags: [MACHINE_TAG],
-            allowed: want,
-            description: 'docker-machine: the Docker engine port of every machine tagged docker-machine',
-          } satisfies Firewall);
-          await ledger.made(entry, SHARED_RULE);
-          await this.wait(ctx, api, op, `insert of firewall rule ${SHARED_RULE}`);
+          const op = await api.call<Operation>('POST', this.firewallsPath(), want);
+          await ledger.made(entry, name);
+          await this.wait(ctx, api, op, `insert of firewall rule ${name}`);
           return;
         } catch (err) {
           if (attempt < 3 && err instanceof CloudAPIError && err.status === 409) {
@@ -448,12 +457,12 @@ class GoogleDriver extends CloudDriver {
       }
       if (lastSegment(rule.network) !== lastSegment(this.networkLink))
         ctx.log(
-          `Firewall rule ${SHARED_RULE} is on network ${lastSegment(rule.network)}, not ${lastSegment(this.networkLink)}: the engine port may be closed; open it, or give --google-external-firewall-rule-prefix`,
+          `Firewall rule ${name} is on network ${lastSegment(rule.network)}, not ${lastSegment(this.networkLink)}: its ports may be closed; open them, or give --google-external-firewall-rule-prefix`,
         );
-      const merged = mergeAllowed(rule.allowed ?? [], want);
+      const merged = mergeAllowed(rule.allowed ?? [], want.allowed ?? []);
       if (!merged) return;
       const op = await api.call<Operation>('PUT', path, { ...rule, allowed: merged });
-      await this.wait(ctx, api, op, `update of firewall rule ${SHARED_RULE}`);
+      await this.wait(ctx, api, op, `update of firewall rule ${name}`);
       return;
     }
   }
@@ -642,8 +651,17 @@ class GoogleDriver extends CloudDriver {
     return { state: status, running: status === 'RUNNING' };
   }
 
+  /**
+   * The other machines of a swarm reach this one at its internal address: the swarm rule's source
+   * tags match traffic inside the network only.
+   */
+  async clusterAddress(): Promise<string> {
+    return str(this.json, 'InternalIPAddress') || this.getIP();
+  }
+
   private addressOf(i: Instance): string {
     const nic = i.networkInterfaces?.[0];
+    this.set({ InternalIPAddress: nic?.networkIP ?? '' });
     if (bool(this.json, 'UseInternalIP') || bool(this.json, 'UseInternalIPOnly')) {
       if (!nic?.networkIP) throw new MachineError(`${this.serverLabel()} has no internal address`);
       return nic.networkIP;
@@ -852,6 +870,25 @@ function gpuMetric(type: string, preemptible: boolean): string {
 }
 
 /** The rule's allowed list with the wanted ports added, or undefined when nothing is missing. */
+/**
+ * The rule shared by swarm members (managers and workers): Swarm mode's node ports, gossip on 7946
+ * (TCP, UDP) and overlay VXLAN on 4789 (UDP), from machines tagged docker-machine only, as the
+ * internal rule opens machine-to-machine traffic.
+ */
+export function swarmFirewallRule(network: string): Firewall {
+  const byProto = new Map<string, string[]>();
+  for (const p of SWARM_NODE_PORTS) byProto.set(p.proto, [...(byProto.get(p.proto) ?? []), String(p.port)]);
+  return {
+    name: SWARM_RULE,
+    network,
+    direction: 'INGRESS',
+    sourceTags: [MACHINE_TAG],
+    targetTags: [MACHINE_TAG],
+    allowed: [...byProto].map(([IPProtocol, ports]) => ({ IPProtocol, ports })),
+    description: 'docker-machine: Swarm mode between machines tagged docker-machine (gossip, overlay)',
+  };
+}
+
 function mergeAllowed(have: FirewallAllowed[], want: FirewallAllowed[]): FirewallAllowed[] | undefined {
   const out: FirewallAllowed[] = have.map((a) => ({ ...a, ...(a.ports ? { ports: [...a.ports] } : {}) }));
   let changed = false;

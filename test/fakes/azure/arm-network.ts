@@ -167,6 +167,8 @@ export function prepareNsg(body: Obj, r: Res): () => void {
   };
 }
 
+const SERVICE_TAGS = ['VirtualNetwork', 'Internet', 'AzureLoadBalancer'];
+
 export function checkRule(nsg: Res, rule: Obj, all: Obj[]): RuleData {
   const name = String(rule.name ?? '');
   const p = { ...((rule.properties ?? {}) as Obj) };
@@ -216,6 +218,20 @@ export function checkRule(nsg: Res, rule: Obj, all: Obj[]): RuleData {
         `Security rule ${nsg.id}/securityRules/${name} is missing ${one} or ${many}.`,
       );
     if (!hasMany) p[many] = [];
+  }
+  // An address prefix is '*', an IPv4 address or CIDR, or a service tag (a few of the common ones).
+  for (const field of ['sourceAddressPrefix', 'destinationAddressPrefix']) {
+    const v = p[field];
+    if (v === undefined) continue;
+    if (
+      typeof v !== 'string' ||
+      !(v === '*' || /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(v) || SERVICE_TAGS.includes(v))
+    )
+      throw new ArmError(
+        400,
+        'SecurityRuleInvalidAddressPrefix',
+        `Security rule ${nsg.id}/securityRules/${name} has invalid Address prefix. Value provided: ${String(v)}`,
+      );
   }
   p.provisioningState = 'Succeeded';
   return { name, etag: `W/"${randomUUID()}"`, properties: p };

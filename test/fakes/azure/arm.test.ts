@@ -605,6 +605,10 @@ describe('FakeAzure (Resource Manager)', () => {
       body.properties.securityRules[1].properties.priority = 50;
       const low = await c.call('PUT', `${NET}/networkSecurityGroups/dup`, body);
       assert.equal(low.body.error.code, 'SecurityRuleInvalidPriority');
+      body.properties.securityRules[1].properties.priority = 300;
+      body.properties.securityRules[1].properties.sourceAddressPrefix = 'Vnet';
+      const tag = await c.call('PUT', `${NET}/networkSecurityGroups/dup`, body);
+      assert.equal(tag.body.error.code, 'SecurityRuleInvalidAddressPrefix');
     });
 
     it('no failed request left anything behind, and every body matched its description', async () => {

@@ -1175,60 +1175,38 @@ export class FakeGoogle extends EventEmitter {
     },
     'compute.instances.setMetadata'(p, body) {
       const s = this.instance(p.project, p.zone, p.instance);
-      if (body.fingerprint !== s.inst.metadata.fingerprint)
-        throw new HttpError(
-          412,
-          'conditionNotMet',
-          'Supplied fingerprint does not match current metadata fingerprint.',
-          {
-            location: 'If-Match',
-            locationType: 'header',
-          },
-        );
-      const items = this.checkMetadata(body, 'metadata');
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'setMetadata',
-        String(s.inst.selfLink),
-        String(s.inst.id),
-        {
-          onDone: async () => {
-            s.inst.metadata = { kind: 'compute#metadata', fingerprint: fingerprint() };
-            if (items.length) s.inst.metadata.items = items;
-            await this.keysInstalled(p.instance, items);
-          },
+      return this.setFingerprinted({
+        project: p.project,
+        where: { zone: p.zone },
+        type: 'setMetadata',
+        target: s.inst,
+        supplied: body.fingerprint,
+        current: s.inst.metadata.fingerprint,
+        stale: 'Supplied fingerprint does not match current metadata fingerprint.',
+        check: () => this.checkMetadata(body, 'metadata'),
+        apply: async (items) => {
+          s.inst.metadata = { kind: 'compute#metadata', fingerprint: fingerprint() };
+          if (items.length) s.inst.metadata.items = items;
+          await this.keysInstalled(p.instance, items);
         },
-      );
-      return this.answer(op);
+      });
     },
     'compute.instances.setTags'(p, body) {
       const s = this.instance(p.project, p.zone, p.instance);
-      if (body.fingerprint !== s.inst.tags.fingerprint)
-        throw new HttpError(
-          412,
-          'conditionNotMet',
-          'Supplied fingerprint does not match current tags fingerprint.',
-          {
-            location: 'If-Match',
-            locationType: 'header',
-          },
-        );
-      const items = this.checkTags(body, 'tags');
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'setTags',
-        String(s.inst.selfLink),
-        String(s.inst.id),
-        {
-          onDone: () => {
-            s.inst.tags = { fingerprint: fingerprint() };
-            if (items.length) s.inst.tags.items = items;
-          },
+      return this.setFingerprinted({
+        project: p.project,
+        where: { zone: p.zone },
+        type: 'setTags',
+        target: s.inst,
+        supplied: body.fingerprint,
+        current: s.inst.tags.fingerprint,
+        stale: 'Supplied fingerprint does not match current tags fingerprint.',
+        check: () => this.checkTags(body, 'tags'),
+        apply: (items) => {
+          s.inst.tags = { fingerprint: fingerprint() };
+          if (items.length) s.inst.tags.items = items;
         },
-      );
-      return this.answer(op);
+      });
     },
     'compute.instances.setLabels'(p, body) {
       const s = this.instance(p.project, p.zone, p.instance);
@@ -1616,8 +1594,10 @@ export class FakeGoogle extends EventEmitter {
       if (typeof r !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(r))
         throw invalid('resource.sourceRanges', String(r), 'Invalid IPV4 CIDR range.');
     }
-    for (const t of (body.targetTags as unknown[]) ?? []) {
-      if (typeof t !== 'string' || !NAME.test(t)) throw badName('resource.targetTags', String(t));
+    for (const field of ['targetTags', 'sourceTags']) {
+      for (const t of (body[field] as unknown[]) ?? []) {
+        if (typeof t !== 'string' || !NAME.test(t)) throw badName(`resource.${field}`, String(t));
+      }
     }
     const fw: Obj & { name: string } = {
       kind: 'compute#firewall',
@@ -1762,22 +1742,43 @@ export class FakeGoogle extends EventEmitter {
   }
 
   private setLabels(target: Obj, body: Obj, project: string, where: { zone?: string }): Promise<Obj> {
-    if (body.labelFingerprint !== target.labelFingerprint)
-      throw new HttpError(
-        412,
-        'conditionNotMet',
-        'Labels fingerprint either invalid or resource labels have changed',
-        {
-          location: 'If-Match',
-          locationType: 'header',
-        },
-      );
-    const labels = this.checkLabels(body.labels ?? {}, 'labels');
-    const op = this.newOperation(project, where, 'setLabels', String(target.selfLink), String(target.id), {
-      onDone: () => {
+    return this.setFingerprinted({
+      project,
+      where,
+      type: 'setLabels',
+      target,
+      supplied: body.labelFingerprint,
+      current: target.labelFingerprint,
+      stale: 'Labels fingerprint either invalid or resource labels have changed',
+      check: () => this.checkLabels(body.labels ?? {}, 'labels'),
+      apply: (labels) => {
         target.labels = labels;
         target.labelFingerprint = fingerprint();
       },
+    });
+  }
+
+  /**
+   * The setters guarded by a fingerprint (setMetadata, setTags, setLabels): one that is not the
+   * current one (stale, or missing) is 412 conditionNotMet before the body is even read; a body
+   * that passes `check` becomes an operation on the target whose completion `apply`s it.
+   */
+  private setFingerprinted<T>(o: {
+    project: string;
+    where: { zone?: string };
+    type: string;
+    target: Obj;
+    supplied: unknown;
+    current: unknown;
+    stale: string;
+    check: () => T;
+    apply: (value: T) => void | Promise<void>;
+  }): Promise<Obj> {
+    if (o.supplied !== o.current)
+      throw new HttpError(412, 'conditionNotMet', o.stale, { location: 'If-Match', locationType: 'header' });
+    const value = o.check();
+    const op = this.newOperation(o.project, o.where, o.type, String(o.target.selfLink), String(o.target.id), {
+      onDone: () => o.apply(value),
     });
     return this.answer(op);
   }
