@@ -69,6 +69,7 @@ export async function prepareCreate(
   if (badValue) throw new MachineError(`Error creating machine: ${badValue}`);
   const swarm = await planSwarm(ctx, req);
   if (req.engine?.version) checkEngineVersion(req.engine.version);
+  if (req.engine?.endpoint === 'ssh') sshEndpointFits(req);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
 
   const mod = await loadDriver(req.driver);
@@ -211,4 +212,12 @@ function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDr
     base.SwarmDiscovery = s.discovery ?? '';
   }
   return base;
+}
+
+/** An SSH-only engine needs SSH to the machine: a `none` machine has only an engine URL. */
+function sshEndpointFits(req: CreateRequest): void {
+  if (req.driver === 'none')
+    throw new MachineError(
+      'Error creating machine: --engine-endpoint ssh needs SSH to the machine, which the none driver has not',
+    );
 }

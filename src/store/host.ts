@@ -27,7 +27,15 @@ export interface EngineOptions {
    * Written only when set, after the original's fields; the original ignores it.
    */
   EngineVersion?: string;
+  /**
+   * New (--engine-endpoint): how clients reach the engine. "ssh": the engine listens only on its
+   * unix socket and is reached through the machine's SSH. Written only for "ssh"; a config
+   * without it (every original store) is "tcp", the TLS port.
+   */
+  EngineEndpoint?: EngineEndpointKind;
 }
+
+export type EngineEndpointKind = 'tcp' | 'ssh';
 
 export interface SwarmOptions {
   IsSwarm: boolean;
