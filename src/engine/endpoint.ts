@@ -3,7 +3,7 @@ import type { EngineEndpointKind, HostConfig } from '../store/host.js';
 
 /** How clients reach the machine's engine; a config without the field (the original's) is tcp. */
 export function engineEndpointKind(config: HostConfig): EngineEndpointKind {
-  return config.HostOptions.EngineOptions.EngineEndpoint === 'ssh' ? 'ssh' : 'tcp';
+  return config.HostOptions.EngineOptions?.EngineEndpoint === 'ssh' ? 'ssh' : 'tcp';
 }
 
 export function isSSHEngine(config: HostConfig): boolean {
