@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { prepareRSAKey } from '../cert/keys.js';
 import type { EngineEndpoint } from '../drivers/driver.js';
 import { errorMessage, MachineError } from '../errors.js';
