@@ -201,7 +201,7 @@ async function reportEngine(ctx: ApiContext, machine: Machine): Promise<void> {
 /**
  * The fields every driver starts from. A machine joining a cluster carries its swarm role, as the
  * original's drivers copied it from the swarm flags, so that drivers with firewalls (amazonec2,
- * google, azure) open the manager's port.
+ * google, azure) open the manager's port; an SSH-only engine says so, for them to keep 2376 shut.
  */
 function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDriverFields {
   const base = baseDriverFields(name, storeRoot);
@@ -211,6 +211,7 @@ function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDr
     base.SwarmHost = s.host || 'tcp://0.0.0.0:3376';
     base.SwarmDiscovery = s.discovery ?? '';
   }
+  if (req.engine?.endpoint === 'ssh') base.EngineEndpoint = 'ssh';
   return base;
 }
 

@@ -111,6 +111,11 @@ export interface BaseDriverFields {
   SwarmMaster: boolean;
   SwarmHost: string;
   SwarmDiscovery: string;
+  /**
+   * Ours, only for an SSH-only engine ("ssh"): drivers with firewalls then leave the engine's
+   * port closed. The machine's HostOptions.EngineOptions.EngineEndpoint is what clients go by.
+   */
+  EngineEndpoint?: 'ssh';
 }
 
 export const DEFAULT_INSTALL_URL = 'https://get.docker.com';

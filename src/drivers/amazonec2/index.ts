@@ -331,10 +331,9 @@ class AmazonEC2Driver extends CloudDriver {
 
   /** SSH, the engine, the swarm master's port, and --amazonec2-open-port, as the original opens them. */
   private ports(): { port: number; proto: string }[] {
-    const out = [
-      { port: num(this.json, 'SSHPort') || 22, proto: 'tcp' },
-      { port: 2376, proto: 'tcp' },
-    ];
+    const out = [{ port: num(this.json, 'SSHPort') || 22, proto: 'tcp' }];
+    // An SSH-only engine (--engine-endpoint ssh) has no port to open.
+    if (str(this.json, 'EngineEndpoint') !== 'ssh') out.push({ port: 2376, proto: 'tcp' });
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
       // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).
