@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildHostOptions } from '../api/host-options.js';
 import { sshEngineVars } from '../cli/env.js';
-import { boot2dockerProfile, dockerdArgs } from '../provision/daemon-options.js';
+import { boot2dockerProfile, dockerdArgs, systemdDropIn } from '../provision/daemon-options.js';
 import { renderEnv } from '../shell/env.js';
 import {
   addStoreBlock,
@@ -91,6 +91,9 @@ describe('SSH-only engines (--engine-endpoint ssh)', () => {
     assert.deepEqual(ssh.slice(0, 3), ['-H', 'fd://', '--live-restore']);
     assert.ok(!ssh.some((a) => a.startsWith('tcp://') || a.startsWith('--tls')), ssh.join(' '));
     assert.ok(dockerdArgs(setup()).includes('tcp://0.0.0.0:2376'));
+    // The machine images' "start once provisioned" condition (a server certificate) is cleared.
+    assert.match(systemdDropIn(setup('ssh')), /^\[Unit\]\nConditionPathExists=\n\n\[Service\]\nExecStart=\n/);
+    assert.doesNotMatch(systemdDropIn(setup()), /Condition/);
     const profile = boot2dockerProfile(setup('ssh'));
     assert.doesNotMatch(profile, /tcp:\/\/|server\.pem/);
     assert.match(profile, /^DOCKER_TLS=no$/m);

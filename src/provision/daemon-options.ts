@@ -72,7 +72,12 @@ function optionFlags(s: DaemonSetup): string[][] {
 
 /** A systemd drop-in replacing the unit's ExecStart, with --engine-env as Environment. */
 export function systemdDropIn(s: DaemonSetup): string {
-  let out = '[Service]\nExecStart=\n';
+  let out = '';
+  // The machine images (docker and qemu drivers) start the engine only once a server
+  // certificate is there, i.e. once provisioned; an SSH-only engine never gets one. An empty
+  // assignment clears that condition, and this drop-in sorts after theirs.
+  if (s.engine.EngineEndpoint === 'ssh') out += '[Unit]\nConditionPathExists=\n\n';
+  out += '[Service]\nExecStart=\n';
   out += `ExecStart=${[s.dockerd, ...dockerdArgs(s)].map(execStartWord).join(' ')}\n`;
   if (s.engine.Env.length > 0) out += `Environment=${s.engine.Env.map(environmentWord).join(' ')}\n`;
   return out;
