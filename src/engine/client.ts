@@ -170,6 +170,14 @@ export class EngineClient {
       // The host is the HTTP Host header only: the agent's channel reaches the engine's socket.
       const u = new URL('http://docker/');
       return await this.exchange(await import('node:http'), agent, u, '', method, path, body, signal);
+    } catch (err) {
+      // The remote command's own failure says more than the broken stream it left; its exit
+      // status can arrive just after the stream's end.
+      for (let i = 0; i < 20 && !agent.failure && err instanceof EngineUnreachableError; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      if (agent.failure && err instanceof EngineUnreachableError)
+        throw new EngineUnreachableError(this.url, agent.failure, err.code);
+      throw err;
     } finally {
       agent.destroy();
     }

@@ -9,12 +9,15 @@ import type { SSHTarget } from '../ssh/client.js';
  * joins the channel to the engine's unix socket. Each HTTP connection is one SSH connection,
  * ended with it: nothing stays open to keep a command from exiting.
  */
-export async function sshEngineAgent(target: SSHTarget, connectTimeoutMs: number): Promise<Agent> {
+export async function sshEngineAgent(
+  target: SSHTarget,
+  connectTimeoutMs: number,
+): Promise<Agent & { failure?: string }> {
   const http = await import('node:http');
-  const agent = new http.Agent({ keepAlive: false });
+  const agent: Agent & { failure?: string } = new http.Agent({ keepAlive: false });
   Object.assign(agent, {
     createConnection(_o: unknown, done: (err: Error | null, s?: Duplex) => void) {
-      dialStdio(target, connectTimeoutMs).then(
+      dialStdio(target, connectTimeoutMs, (why) => (agent.failure = why)).then(
         (s) => done(null, s),
         (err) => done(err as Error),
       );
@@ -26,7 +29,11 @@ export async function sshEngineAgent(target: SSHTarget, connectTimeoutMs: number
 
 export const DIAL_STDIO = 'docker system dial-stdio';
 
-async function dialStdio(target: SSHTarget, connectTimeoutMs: number): Promise<Duplex> {
+async function dialStdio(
+  target: SSHTarget,
+  connectTimeoutMs: number,
+  failed: (why: string) => void,
+): Promise<Duplex> {
   const { openNative } = await import('../ssh/native.js');
   const conn = await openNative(target, { connectTimeoutMs, strict: true });
   return new Promise<Duplex>((resolve, reject) => {
@@ -39,16 +46,14 @@ async function dialStdio(target: SSHTarget, connectTimeoutMs: number): Promise<D
       ch.stderr.on('data', (d: Buffer) => {
         if (stderr.length < 2000) stderr += d;
       });
-      // A machine without the docker CLI, or a user without access to the socket, ends the
-      // command at once: that is the error, not the HTTP client's "socket hang up".
+      // A machine without the docker CLI, an engine that is not running, or a user without
+      // access to the socket ends the command at once: that is the error to report, not the
+      // HTTP client's "socket hang up", which may come first.
       ch.on('exit', (code: number | null) => {
-        if (code !== 0 && code !== null) {
-          (ch as unknown as Duplex).destroy(
-            new MachineError(
-              `"${DIAL_STDIO}" on the machine exited with ${code}${stderr.trim() ? `: ${stderr.trim()}` : ''}`,
-            ),
+        if (code !== 0 && code !== null)
+          failed(
+            `"${DIAL_STDIO}" on the machine exited with ${code}${stderr.trim() ? `: ${stderr.trim()}` : ''}`,
           );
-        }
       });
       ch.on('close', () => conn.end());
       // Node's HTTP client calls these on its sockets; a channel has no TCP options to set.
