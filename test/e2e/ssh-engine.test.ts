@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
+import { type EngineRig, startEngineRig } from '../helpers/engine-rig.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -19,18 +20,24 @@ const skip = testHostsAvailable()
 
 const USER_SSH_DIR = join(userInfo().homedir, '.ssh');
 const USER_SSH_CONFIG = join(USER_SSH_DIR, 'config');
+const sshDirBefore = existsSync(USER_SSH_DIR);
+const userConfig = async () => (existsSync(USER_SSH_CONFIG) ? readFile(USER_SSH_CONFIG, 'utf8') : undefined);
+
+after(() => {
+  // Only a folder this file's creates made, and only when empty.
+  if (!sshDirBefore && existsSync(USER_SSH_DIR) && readdirSync(USER_SSH_DIR).length === 0)
+    rmdirSync(USER_SSH_DIR);
+});
 
 describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 * 60_000 }, () => {
   let s: CliStore;
   let rig: HostRig;
   let host: TestHost;
   let url: string;
-  let sshDirBefore: boolean;
   let configBefore: string | undefined;
 
   before(async () => {
-    sshDirBefore = existsSync(USER_SSH_DIR);
-    configBefore = existsSync(USER_SSH_CONFIG) ? await readFile(USER_SSH_CONFIG, 'utf8') : undefined;
+    configBefore = await userConfig();
     rig = await startHostRig({ prefix: 'sshengine', withDocker: true });
     host = rig.hosts[0];
     url = `ssh://root@127.0.0.1:${host.sshPort}`;
@@ -41,9 +48,6 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
     await s?.run(['rm', '-y', '-f', 'sshe']).catch(() => undefined);
     await rig?.stop();
     await s?.cleanup();
-    // Only a folder this test's create made, and only when empty.
-    if (!sshDirBefore && existsSync(USER_SSH_DIR) && readdirSync(USER_SSH_DIR).length === 0)
-      rmdirSync(USER_SSH_DIR);
   });
 
   const dockerConfig = () => join(s.dir, 'docker-config');
@@ -156,5 +160,38 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
     else assert.equal(await readFile(USER_SSH_CONFIG, 'utf8'), configBefore);
     const ctx = await shell('docker context ls -q');
     assert.doesNotMatch(ctx.stdout, /^sshe$/m);
+  });
+});
+
+describe('Swarm mode on an SSH-only engine (docker driver)', { skip, timeout: 15 * 60_000 }, () => {
+  let rig: EngineRig;
+
+  before(async () => {
+    rig = await startEngineRig({ poolPrefix: '172.23' });
+  });
+
+  after(async () => {
+    await rig?.store.run(['rm', '-y', '-f', 'swssh']).catch(() => undefined);
+    await rig?.stop();
+  });
+
+  test('create --swarm-master inits the cluster through SSH; docker node ls through env', async () => {
+    const before = await userConfig();
+    const r = await rig.create('swssh', ['--engine-endpoint', 'ssh', '--swarm-master']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Initialising Swarm cluster "swssh"/);
+    const url = (await rig.store.run(['url', 'swssh'])).stdout.trim();
+    assert.match(url, /^ssh:\/\/root@127\.0\.0\.1:\d+$/);
+    const nodes = await rig.withEnv('swssh', "docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'");
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.equal(nodes.stdout, 'swssh Leader\n');
+    const ls = await rig.store.run(['ls', '--format', '{{.Name}} {{.State}} {{.URL}} {{.Error}}']);
+    assert.equal(ls.stdout, `swssh Running ${url} \n`);
+    // rm asks the engine (over SSH) about the cluster: the last manager needs -f.
+    const refused = await rig.store.run(['rm', '-y', 'swssh']);
+    assert.match(refused.stderr, /swssh is the last manager of Swarm cluster "swssh"/);
+    const rm = await rig.store.run(['rm', '-y', '-f', 'swssh']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal(await userConfig(), before);
   });
 });
