@@ -87,7 +87,7 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
     assert.ok(!existsSync(join(dir, 'server.pem')));
   });
 
-  test('url, config, env, ls and version show and use ssh://USER@HOST:PORT', async () => {
+  test('url, config, env, ls, active and version show and use ssh://USER@HOST:PORT', async (t) => {
     assert.equal((await s.run(['url', 'sshe'])).stdout, `${url}\n`);
     assert.equal((await s.run(['config', 'sshe'])).stdout, `-H=${url}\n`);
     const env = await s.run(['env', '--shell', 'bash', 'sshe']);
@@ -96,8 +96,12 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
       env.stdout.split('\n').slice(0, 4).join('\n'),
       `unset DOCKER_TLS_VERIFY\nexport DOCKER_HOST="${url}"\nunset DOCKER_CERT_PATH\nexport DOCKER_MACHINE_NAME="sshe"`,
     );
+    const started = Date.now();
     const ls = await s.run(['ls', '--format', '{{.Name}} {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}}']);
+    t.diagnostic(`ls with one SSH-only machine: ${Date.now() - started} ms`);
     assert.equal(ls.stdout, `sshe Running ${url} v20.10.24+dfsg1 \n`);
+    const active = await s.run(['active'], { env: { DOCKER_HOST: url } });
+    assert.deepEqual([active.code, active.stdout], [0, 'sshe\n']);
     const version = await s.run(['version', 'sshe']);
     assert.deepEqual([version.code, version.stdout], [0, '20.10.24+dfsg1\n']);
   });
