@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { certNotAfter } from '../cert/not-after.js';
+import { isSSHEngine } from '../engine/endpoint.js';
 import type { TLSMaterial } from '../engine/tls.js';
 import type { Machine } from './machine.js';
 
@@ -171,5 +172,10 @@ export function sharedCertWarnings(m: Machine, tls: TLSMaterial, now = Date.now(
 
 /** Machines whose engine we provisioned over SSH; a `none` machine's engine is someone else's. */
 export function healable(m: Machine): boolean {
-  return m.config.DriverName !== 'none' && m.config.HostOptions.AuthOptions.ServerCertPath !== '';
+  return (
+    m.config.DriverName !== 'none' &&
+    m.config.HostOptions.AuthOptions.ServerCertPath !== '' &&
+    // An SSH-only engine has no server certificate to heal.
+    !isSSHEngine(m.config)
+  );
 }

@@ -1,7 +1,8 @@
 import { connectionCheckMessage, validateCertificate } from '../engine/check.js';
+import { isSSHURL } from '../engine/endpoint.js';
 import type { TLSMaterial } from '../engine/tls.js';
 import { errorMessage, MachineError } from '../errors.js';
-import { machineTLS } from './engine.js';
+import { engineClient, engineURL, machineTLS } from './engine.js';
 import type { Machine } from './machine.js';
 import { swarmURL } from './swarm-url.js';
 
@@ -11,7 +12,8 @@ import { swarmURL } from './swarm-url.js';
  * store's cache folder, the TLS session is kept there for the next check to resume.
  */
 export async function checkConnection(m: Machine, swarm: boolean, cacheDir?: string): Promise<string> {
-  const url = await m.driver.getURL();
+  const url = await engineURL(m);
+  if (isSSHURL(url)) return checkSSHEngine(m, url, swarm);
   let dockerHost = url;
   const s = m.config.HostOptions.SwarmOptions;
   // A Swarm-mode manager's engine is the cluster's endpoint; the port swap is for the original's
@@ -53,4 +55,27 @@ async function engineAccepts(url: string, tls: TLSMaterial, cacheDir: string | u
   } catch {
     return false;
   }
+}
+
+/**
+ * An SSH-only engine has no TLS to check: the engine must answer through the machine's SSH, as
+ * the docker CLI will reach it. Swarm here is Swarm mode's, whose endpoint is the engine itself;
+ * the original's standalone Swarm manager listened on a TCP port such a machine does not open.
+ */
+async function checkSSHEngine(m: Machine, url: string, swarm: boolean): Promise<string> {
+  const s = m.config.HostOptions.SwarmOptions;
+  if (swarm && s.Role !== 'manager') {
+    throw new MachineError(
+      `"${m.name}" is not a Swarm-mode manager; its engine is reached over SSH (${url}), without --swarm`,
+    );
+  }
+  try {
+    await (await engineClient(m, url, 15_000)).version();
+  } catch (err) {
+    throw new MachineError(
+      `Cannot reach the engine of "${m.name}" over SSH at ${url}: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+  return url;
 }

@@ -1,6 +1,7 @@
 import { goQuote, UsageError } from '../errors.js';
 import {
   certSAN,
+  engineEndpoint,
   engineLabel,
   engineOpt,
   insecureRegistry,
@@ -79,6 +80,16 @@ export const sharedCreateFlags: FlagDef[] = [
     envVar: 'MACHINE_ENGINE_VERSION',
     usage: "Install this Docker Engine version from the distribution's packages (e.g. 24.0.7)",
     check: oneLine,
+  },
+  {
+    // New: an engine reached over the machine's SSH only, with no TCP port and no TLS.
+    name: 'engine-endpoint',
+    kind: 'string',
+    default: 'tcp',
+    envVar: 'MACHINE_ENGINE_ENDPOINT',
+    usage:
+      "How clients reach the engine: tcp (its TLS port 2376) or ssh (the machine's SSH only, no port opened)",
+    check: engineEndpoint,
   },
   {
     name: 'engine-env',

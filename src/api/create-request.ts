@@ -29,6 +29,7 @@ export function requestsFor(
       storageDriver: flagString(ctx.flags, 'engine-storage-driver'),
       env: flagSlice(ctx.flags, 'engine-env'),
       version: flagString(ctx.flags, 'engine-version'),
+      endpoint: flagString(ctx.flags, 'engine-endpoint'),
     },
     swarm: swarm[i],
     tlsSANs: flagSlice(ctx.flags, 'tls-san'),

@@ -1,6 +1,7 @@
 import { goQuote } from '../errors.js';
 import {
   certSAN,
+  engineEndpoint,
   engineLabel,
   engineOpt,
   insecureRegistry,
@@ -30,6 +31,7 @@ export function createOptionsProblem(o: CreateOptions): string | undefined {
     ['engine.storageDriver', 'engine-storage-driver', e.storageDriver, storageDriver],
     ['engine.env', 'engine-env', e.env, oneLine],
     ['engine.version', 'engine-version', e.version, oneLine],
+    ['engine.endpoint', 'engine-endpoint', e.endpoint, engineEndpoint],
     ['swarm.image', 'swarm-image', s.image, oneLine],
     ['swarm.discovery', 'swarm-discovery', s.discovery, oneLine],
     ['swarm.strategy', 'swarm-strategy', s.strategy, oneLine],

@@ -69,6 +69,7 @@ export async function prepareCreate(
   if (badValue) throw new MachineError(`Error creating machine: ${badValue}`);
   const swarm = await planSwarm(ctx, req);
   if (req.engine?.version) checkEngineVersion(req.engine.version);
+  if (req.engine?.endpoint === 'ssh') sshEndpointFits(req);
   if (await ctx.store.exists(name)) throw new MachineError(`Docker machine "${name}" already exists`);
 
   const mod = await loadDriver(req.driver);
@@ -201,7 +202,7 @@ async function reportEngine(ctx: ApiContext, machine: Machine): Promise<void> {
 /**
  * The fields every driver starts from. A machine joining a cluster carries its swarm role, as the
  * original's drivers copied it from the swarm flags, so that drivers with firewalls (amazonec2,
- * google, azure) open the manager's port.
+ * google, azure) open the manager's port; an SSH-only engine says so, for them to keep 2376 shut.
  */
 function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDriverFields {
   const base = baseDriverFields(name, storeRoot);
@@ -211,5 +212,14 @@ function driverBase(name: string, storeRoot: string, req: CreateRequest): BaseDr
     base.SwarmHost = s.host || 'tcp://0.0.0.0:3376';
     base.SwarmDiscovery = s.discovery ?? '';
   }
+  if (req.engine?.endpoint === 'ssh') base.EngineEndpoint = 'ssh';
   return base;
+}
+
+/** An SSH-only engine needs SSH to the machine: a `none` machine has only an engine URL. */
+function sshEndpointFits(req: CreateRequest): void {
+  if (req.driver === 'none')
+    throw new MachineError(
+      'Error creating machine: --engine-endpoint ssh needs SSH to the machine, which the none driver has not',
+    );
 }

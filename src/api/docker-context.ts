@@ -11,9 +11,12 @@ import {
   setCurrentContext,
   writeContext,
 } from '../docker-context/store.js';
+import { isSSHURL } from '../engine/endpoint.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ApiContext } from './context.js';
+import { engineURL } from './engine.js';
 import type { Machine } from './machine.js';
+import { dropSSHEngineAccess, syncSSHEngineAccess } from './ssh-engine-access.js';
 
 /**
  * Every machine is also a docker context of the same name in the docker CLI's own store, so that
@@ -28,10 +31,12 @@ export function contextsEnabled(env: NodeJS.ProcessEnv): boolean {
 
 /** Bring the machine's context up to date with its URL and certificates; warns, never fails. */
 export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: string): Promise<void> {
+  // The ssh entry an SSH-only machine's context (and `env`) needs follows the same events.
+  await syncSSHEngineAccess(ctx, m);
   if (!contextsEnabled(ctx.env)) return;
   const dir = dockerConfigDir(ctx.env);
   try {
-    const host = url ?? (await m.driver.getURL());
+    const host = url ?? (await engineURL(m));
     if (!host) return;
     const now = await readContext(dir, m.name);
     if (now.owner === 'other' || (now.owner === 'ours' && now.store !== ctx.store.root)) {
@@ -41,7 +46,8 @@ export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: stri
       });
       return;
     }
-    const tls = await machineTLS(m);
+    // The docker CLI reaches an SSH-only engine with ssh and the store's ssh_config entry.
+    const tls = isSSHURL(host) ? undefined : await machineTLS(m);
     if (now.owner === 'ours' && now.host === host && (await sameTLS(dir, m.name, tls))) return;
     await writeContext(dir, {
       name: m.name,
@@ -60,6 +66,7 @@ export async function syncMachineContext(ctx: ApiContext, m: Machine, url?: stri
 
 /** Remove the machine's context (only one this store made); a current context falls back to default. */
 export async function dropMachineContext(ctx: ApiContext, name: string): Promise<void> {
+  await dropSSHEngineAccess(ctx);
   if (!contextsEnabled(ctx.env)) return;
   const dir = dockerConfigDir(ctx.env);
   try {
@@ -90,7 +97,7 @@ export async function useMachineContext(ctx: ApiContext, m: Machine | null): Pro
     await setCurrentContext(dir, null);
     return 'default';
   }
-  const url = await m.driver.getURL();
+  const url = await engineURL(m);
   if (!url)
     throw new MachineError(
       `Machine "${m.name}" has no URL yet; start it first: docker-machine start ${m.name}`,

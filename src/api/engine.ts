@@ -1,4 +1,5 @@
 import { EngineClient } from '../engine/client.js';
+import { isSSHEngine, isSSHURL, sshEngineURL } from '../engine/endpoint.js';
 import { readTLSConfig } from '../engine/tls.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { Machine } from './machine.js';
@@ -8,7 +9,23 @@ import type { Machine } from './machine.js';
  * in $STORE/certs, as the original reads them; the copies in the machine folder are for docker).
  */
 export async function engineClient(m: Machine, url: string, timeoutMs?: number): Promise<EngineClient> {
+  if (isSSHURL(url)) {
+    const { sshTarget } = await import('./ssh-target.js');
+    return new EngineClient(url, null, { timeoutMs, ssh: await sshTarget(m) });
+  }
   return new EngineClient(url, await machineTLS(m), { timeoutMs });
+}
+
+/**
+ * The URL clients reach the machine's engine at: the driver's tcp:// URL, or for an SSH-only
+ * engine (--engine-endpoint ssh) ssh://USER@HOST:PORT of the machine's SSH. The driver's URL is
+ * asked for either way: it is where a stopped machine says so, in the driver's own words.
+ */
+export async function engineURL(m: Machine, signal?: AbortSignal): Promise<string> {
+  const url = await m.driver.getURL(signal);
+  if (!isSSHEngine(m.config) || url === '') return url;
+  const { sshTarget } = await import('./ssh-target.js');
+  return sshEngineURL(await sshTarget(m));
 }
 
 // Machines of one store share their client certificates: read them once per process (ls over
@@ -34,7 +51,7 @@ export function machineTLS(m: Machine): ReturnType<typeof readTLSConfig> {
 
 /** The engine's version string without the leading v, as `version NAME` prints it. */
 export async function engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
-  const url = await m.driver.getURL(signal);
+  const url = await engineURL(m, signal);
   try {
     const client = await engineClient(m, url);
     const v = await client.version(signal);
@@ -51,7 +68,7 @@ export type EngineProbe =
 export async function probeEngine(m: Machine, timeoutMs: number): Promise<EngineProbe> {
   let url = '';
   try {
-    url = await m.driver.getURL();
+    url = await engineURL(m);
     const client = await engineClient(m, url, timeoutMs);
     const v = await client.version(AbortSignal.timeout(timeoutMs));
     return { ok: true, url, version: v.Version };

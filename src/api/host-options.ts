@@ -19,6 +19,8 @@ export interface CreateOptions {
     env: string[];
     /** Install this engine version from the distribution's packages (--engine-version). */
     version: string;
+    /** How clients reach the engine (--engine-endpoint): its TLS port (default) or SSH only. */
+    endpoint: string;
   }>;
   swarm?: Partial<{
     agent: boolean;
@@ -73,6 +75,7 @@ export function buildHostOptions(
     RegistryMirror: e.registryMirrors ?? [],
     InstallURL: e.installURL ?? DEFAULT_INSTALL_URL,
     ...(e.version ? { EngineVersion: e.version } : {}),
+    ...(e.endpoint === 'ssh' ? { EngineEndpoint: 'ssh' as const } : {}),
   };
   const swarm: SwarmOptions = {
     IsSwarm: !!(s.agent || s.master),

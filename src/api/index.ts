@@ -167,6 +167,15 @@ export class MachineAPI extends MachineQueries {
         });
       }
     }
+    const { isSSHEngine } = await import('../engine/endpoint.js');
+    if (isSSHEngine(m.config)) {
+      this.ctx.events({
+        kind: 'info',
+        machine: m.name,
+        message: `${m.name} has no server certificate: its engine is reached over SSH only (--engine-endpoint ssh)`,
+      });
+      return;
+    }
     const { regenerateMachineCerts } = await import('./provision.js');
     await regenerateMachineCerts(this.ctx, m, {
       nativeSSH: !!opts.nativeSSH,

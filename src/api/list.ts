@@ -8,7 +8,7 @@ import type { EngineOptions, HostConfig, SwarmOptions } from '../store/host.js';
 import { statSignature, wasMigrated } from '../store/store.js';
 import { matchesSwarmFilter, memberOf, members, swarmColumn } from '../swarm/cluster.js';
 import type { ApiContext } from './context.js';
-import { engineClient } from './engine.js';
+import { engineClient, engineURL } from './engine.js';
 import { hasFilters, type ListFilters, matchLabel } from './list-filter.js';
 import { type Machine, machineFromConfig } from './machine.js';
 import { swarmURL } from './swarm-url.js';
@@ -271,7 +271,7 @@ async function hostItem(
   let error = '';
   let dockerVersion = 'Unknown';
   try {
-    url = await m.driver.getURL(signal);
+    url = await engineURL(m, signal);
   } catch (err) {
     error = errorMessage(err);
   }

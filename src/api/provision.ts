@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import { prepareRSAKey } from '../cert/keys.js';
 import type { EngineEndpoint } from '../drivers/driver.js';
-import { EngineClient } from '../engine/client.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ProvisionContext } from '../provision/context.js';
 import { parseOsRelease } from '../provision/os-release.js';
@@ -11,27 +9,19 @@ import { connectSSH } from '../ssh/connect.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
 import { syncMachineContext } from './docker-context.js';
-import { machineTLS } from './engine.js';
+import { engineClient, engineURL } from './engine.js';
 import type { Machine } from './machine.js';
 import { takeSeededEngine } from './seed-engine.js';
+import { sshTarget } from './ssh-target.js';
 import { waitFor } from './wait.js';
+
+export { sshTarget };
 
 export interface ProvisionOptions {
   nativeSSH: boolean;
   /** Bound of each wait (machine running, SSH, engine). */
   timeoutMs: number;
   signal?: AbortSignal;
-}
-
-/** The machine's SSH endpoint with its pinned host keys. */
-export async function sshTarget(m: Machine): Promise<SSHTarget> {
-  return {
-    host: await m.driver.getSSHHostname(),
-    port: await m.driver.getSSHPort(),
-    user: m.driver.getSSHUsername() || 'root',
-    keyPath: m.driver.getSSHKeyPath(),
-    knownHostsPath: join(m.config.HostOptions.AuthOptions.StorePath, 'known_hosts'),
-  };
 }
 
 /**
@@ -148,7 +138,7 @@ export async function withProvisioner(
       throw new MachineError(`Error detecting OS: cat /etc/os-release failed: ${osr.stderr.trim()}`);
     const os = parseOsRelease(osr.stdout, info);
     const provisioner = detectProvisioner(os);
-    const url = await m.driver.getURL(opts.signal);
+    const url = await engineURL(m, opts.signal);
     const endpoint = await m.driver.engineEndpoint?.(opts.signal);
     await fn(provisioner, provisionContext(ctx, m, ssh, url, opts, endpoint));
   } finally {
@@ -178,10 +168,10 @@ function provisionContext(
     debug: (message) => ctx.events({ kind: 'debug', message }),
     async waitForEngine() {
       ctx.events({ kind: 'debug', message: `waiting for the engine at ${url}` });
-      const client = new EngineClient(url, await machineTLS(m), { timeoutMs: 5000 });
+      const client = await engineClient(m, url, 5000);
       try {
         await waitFor({
-          what: `the Docker engine at ${url} to answer over TLS`,
+          what: `the Docker engine at ${url} to answer${url.startsWith('ssh:') ? ' over SSH' : ' over TLS'}`,
           timeoutMs: opts.timeoutMs,
           signal: opts.signal,
           progress: (message) => ctx.events({ kind: 'info', message }),

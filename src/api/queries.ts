@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { type CertProblem, certHosts, serverCertProblem } from './cert-health.js';
 import { checkConnection } from './connection.js';
 import type { ApiContext } from './context.js';
-import { engineVersion, machineTLS } from './engine.js';
+import { engineURL, engineVersion, machineTLS } from './engine.js';
 import { findActive, type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
 import { parseFilters } from './list-filter.js';
 import { loadMachine, type Machine } from './machine.js';
@@ -112,6 +112,11 @@ export class MachineQueries {
 
   engineVersion(m: Machine, signal?: AbortSignal): Promise<string> {
     return engineVersion(m, signal);
+  }
+
+  /** Where clients reach the engine: tcp://HOST:PORT, or ssh://USER@HOST:PORT for an SSH-only one. */
+  engineURL(m: Machine, signal?: AbortSignal): Promise<string> {
+    return engineURL(m, signal);
   }
 }
 

@@ -16,7 +16,9 @@ const seeded = new WeakMap<Machine, SeededEngine>();
  * install another engine first, and the seeded one would start for nothing.
  */
 export async function seedEngine(m: Machine, req: EngineSeedRequest): Promise<SeededEngine | undefined> {
-  if (m.config.HostOptions.EngineOptions.EngineVersion) return undefined;
+  const e = m.config.HostOptions.EngineOptions;
+  // An SSH-only engine has no certificate to seed; provisioning writes its drop-in.
+  if (e.EngineVersion || e.EngineEndpoint === 'ssh') return undefined;
   await makeServerCert(m.config, m.name, req.ip, req.certSANs);
   const certs = await Promise.all(
     machineCertFiles(m.config).map(async (f) => ({

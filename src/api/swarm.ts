@@ -6,7 +6,7 @@ import { chooseCluster, type Member, memberOf, members, withMembership } from '.
 import { type JoinRequest, SwarmEngine, type SwarmInfo } from '../swarm/engine.js';
 import { initOptions, joinOptions, nodeLabels, SWARM_PORT, withSwarmPort } from '../swarm/options.js';
 import type { ApiContext } from './context.js';
-import { engineClient } from './engine.js';
+import { engineClient, engineURL } from './engine.js';
 import type { CreateOptions } from './host-options.js';
 import { loadAll } from './list.js';
 import { loadMachine, type Machine, saveMachine } from './machine.js';
@@ -126,7 +126,7 @@ function resolveCluster(all: HostConfig[], key: string, waiting = false): Resolv
 }
 
 export async function swarmEngineOf(m: Machine, timeoutMs = CALL_MS): Promise<SwarmEngine> {
-  return new SwarmEngine(await engineClient(m, await m.driver.getURL(), timeoutMs));
+  return new SwarmEngine(await engineClient(m, await engineURL(m), timeoutMs));
 }
 
 interface ManagerReach {

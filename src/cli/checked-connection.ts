@@ -11,6 +11,7 @@ import {
 import { machineTLS } from '../api/engine.js';
 import type { Machine } from '../api/machine.js';
 import type { MachineQueries } from '../api/queries.js';
+import { isSSHEngine } from '../engine/endpoint.js';
 import type { MachineError } from '../errors.js';
 import { healCerts } from './cert-heal-hook.js';
 import type { CommandContext } from './command.js';
@@ -37,6 +38,8 @@ export async function checkedConnection(
     if (!heal || !(await curable(m, err))) throw wrap(err);
     return healThenCheck(ctx, api, m, swarm, wrap);
   }
+  // An SSH-only engine has no certificates of ours in the way: nothing to heal or warn about.
+  if (isSSHEngine(m.config)) return url;
   const expiring = serverCertExpiring(m);
   if (expiring && heal) return healThenCheck(ctx, api, m, swarm, wrap);
   if (expiring) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { isSSHURL } from '../engine/endpoint.js';
 import { errorMessage, goQuote, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
@@ -24,6 +25,11 @@ export async function run(ctx: CommandContext): Promise<void> {
     flagBool(ctx.flags, 'swarm'),
     (err) => new MachineError(`Error running connection boilerplate: ${errorMessage(err)}`, { cause: err }),
   );
+  if (isSSHURL(dockerHost)) {
+    // The docker CLI logs in with the store's ssh_config entry; there is no TLS to name.
+    ctx.out.write(`-H=${dockerHost}\n`);
+    return;
+  }
   await api.ensureClientCerts(m);
   const dir = m.config.HostOptions.AuthOptions.StorePath || join(api.store.machinesDir, m.name);
   ctx.out.write(

@@ -1,3 +1,5 @@
+import type { Machine } from '../api/machine.js';
+import { isSSHEngine, isSSHURL } from '../engine/endpoint.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
@@ -51,15 +53,17 @@ export async function run(ctx: CommandContext): Promise<void> {
     api,
     m,
     flagBool(ctx.flags, 'swarm'),
-    (err) => new MachineError(`Error checking TLS connection: ${errorMessage(err)}`, { cause: err }),
+    (err) =>
+      new MachineError(
+        isSSHEngine(m.config)
+          ? `Error checking the SSH connection: ${errorMessage(err)}`
+          : `Error checking TLS connection: ${errorMessage(err)}`,
+        { cause: err },
+      ),
   );
-  await api.ensureClientCerts(m);
-  const vars: EnvVars[] = [
-    { name: 'DOCKER_TLS_VERIFY', value: '1' },
-    { name: 'DOCKER_HOST', value: dockerHost },
-    { name: 'DOCKER_CERT_PATH', value: m.config.HostOptions.AuthOptions.StorePath },
-    { name: 'DOCKER_MACHINE_NAME', value: m.name },
-  ];
+  const vars = isSSHURL(dockerHost)
+    ? sshEngineVars(m.name, dockerHost)
+    : await tlsEngineVars(api, m, dockerHost);
   if (process.platform === 'win32') vars.push({ name: 'COMPOSE_CONVERT_WINDOWS_PATHS', value: 'true' });
   if (noProxy) {
     let ip: string;
@@ -75,6 +79,34 @@ export async function run(ctx: CommandContext): Promise<void> {
     vars.push({ name: cur.name, value });
   }
   print(renderEnv({ shell, unset: false, vars, commandLine }));
+}
+
+async function tlsEngineVars(
+  api: ReturnType<typeof queriesFor>,
+  m: Machine,
+  dockerHost: string,
+): Promise<EnvVars[]> {
+  await api.ensureClientCerts(m);
+  return [
+    { name: 'DOCKER_TLS_VERIFY', value: '1' },
+    { name: 'DOCKER_HOST', value: dockerHost },
+    { name: 'DOCKER_CERT_PATH', value: m.config.HostOptions.AuthOptions.StorePath },
+    { name: 'DOCKER_MACHINE_NAME', value: m.name },
+  ];
+}
+
+/**
+ * An SSH-only engine: the docker CLI logs in with the machine's key and pinned host key, which
+ * the ssh_config entry of the store gives it (docs/ssh-engines.md). The TLS variables of a
+ * previous `env` would make the CLI try TLS over the SSH stream: they are unset.
+ */
+export function sshEngineVars(name: string, dockerHost: string): EnvVars[] {
+  return [
+    { name: 'DOCKER_TLS_VERIFY', value: '', unset: true },
+    { name: 'DOCKER_HOST', value: dockerHost },
+    { name: 'DOCKER_CERT_PATH', value: '', unset: true },
+    { name: 'DOCKER_MACHINE_NAME', value: name },
+  ];
 }
 
 function noProxyVar(env: NodeJS.ProcessEnv): { name: string; value: string } {

@@ -1,3 +1,4 @@
+import { engineURL } from '../api/engine.js';
 import type { CommandContext } from './command.js';
 import { queriesFor } from './queries.js';
 import { atMostOneName, targetName } from './target.js';
@@ -8,5 +9,5 @@ export async function run(ctx: CommandContext): Promise<void> {
   atMostOneName(ctx);
   const api = queriesFor(ctx);
   const m = await api.load(await targetName(ctx));
-  ctx.out.write(`${await m.driver.getURL()}\n`);
+  ctx.out.write(`${await engineURL(m)}\n`);
 }

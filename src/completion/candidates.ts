@@ -24,6 +24,7 @@ export interface CompletionSource {
 /** Values some flags take from a fixed set. */
 const FLAG_VALUES: Record<string, string[]> = {
   shell: ['bash', 'cmd', 'emacs', 'fish', 'powershell', 'tcsh', 'zsh'],
+  'engine-endpoint': ['tcp', 'ssh'],
 };
 
 /** Commands whose arguments are not machine names. */

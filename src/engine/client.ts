@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import { traceRequest } from '../debug.js';
 import { MachineError } from '../errors.js';
 import { ipVersion } from '../ip.js';
+import type { SSHTarget } from '../ssh/client.js';
+import { isSSHURL } from './endpoint.js';
 import { dialErrorText } from './errors.js';
 import type { TLSMaterial } from './tls.js';
 import { connectVerified } from './verified-tls.js';
@@ -109,11 +111,16 @@ export class EngineClient {
   readonly url: string;
   private readonly tls: TLSMaterial | null;
   private readonly timeoutMs: number;
+  /** For an ssh:// URL: the machine's SSH login the engine is reached through. */
+  private readonly ssh?: SSHTarget;
 
-  constructor(url: string, tls: TLSMaterial | null, opts: { timeoutMs?: number } = {}) {
+  constructor(url: string, tls: TLSMaterial | null, opts: { timeoutMs?: number; ssh?: SSHTarget } = {}) {
     this.url = url;
     this.tls = tls;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.ssh = opts.ssh;
+    if (isSSHURL(url) && !this.ssh)
+      throw new MachineError(`The engine at ${url} is reached over SSH, and no SSH login was given`);
   }
 
   async version(signal?: AbortSignal): Promise<EngineVersion> {
@@ -142,10 +149,50 @@ export class EngineClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<EngineResponse> {
+    if (this.ssh) return this.sendOverSSH(this.ssh, method, path, body, signal);
     const u = new URL(this.url.replace(/^tcp:/, this.tls ? 'https:' : 'http:'));
     const hostPort = u.host;
     const mod = this.tls ? await import('node:https') : await import('node:http');
     const agent = await agentFor(this.tls);
+    return this.exchange(mod, agent, u, hostPort, method, path, body, signal);
+  }
+
+  private async sendOverSSH(
+    target: SSHTarget,
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<EngineResponse> {
+    const { sshEngineAgent } = await import('./ssh-dial.js');
+    const agent = await sshEngineAgent(target, Math.min(this.timeoutMs, CONNECT_TIMEOUT_MS));
+    try {
+      // The host is the HTTP Host header only: the agent's channel reaches the engine's socket.
+      const u = new URL('http://docker/');
+      return await this.exchange(await import('node:http'), agent, u, '', method, path, body, signal);
+    } catch (err) {
+      // The remote command's own failure says more than the broken stream it left; its exit
+      // status can arrive just after the stream's end.
+      for (let i = 0; i < 20 && !agent.failure && err instanceof EngineUnreachableError; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      if (agent.failure && err instanceof EngineUnreachableError)
+        throw new EngineUnreachableError(this.url, agent.failure, err.code);
+      throw err;
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  private exchange(
+    mod: typeof import('node:http') | typeof import('node:https'),
+    agent: Agent | import('node:http').Agent | undefined,
+    u: URL,
+    hostPort: string,
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<EngineResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<EngineResponse>((resolve, reject) => {
       let settled = false;
@@ -169,12 +216,12 @@ export class EngineClient {
         {
           method,
           host: u.hostname.replace(/^\[|\]$/g, ''),
-          port: u.port || 2376,
+          port: u.port || (this.ssh ? 80 : 2376),
           path,
           agent: agent as never,
           headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
           // SNI takes host names only; an IP there is deprecated (RFC 6066).
-          servername: ipVersion(u.hostname.replace(/^\[|\]$/g, '')) ? undefined : u.hostname,
+          servername: this.ssh || ipVersion(u.hostname.replace(/^\[|\]$/g, '')) ? undefined : u.hostname,
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
@@ -206,7 +253,7 @@ export class EngineClient {
         fail(
           new EngineUnreachableError(
             this.url,
-            dialErrorText(hostPort, err),
+            this.ssh ? err.message : dialErrorText(hostPort, err),
             (err as NodeJS.ErrnoException).code,
           ),
         ),

@@ -215,3 +215,7 @@ export function showValue(v: string): string {
     ? goQuote(v)
     : `${goQuote(chars.slice(0, SHOWN).join(''))}... (${chars.length} characters)`;
 }
+
+/** --engine-endpoint: the engine's TLS port, or the machine's SSH only. */
+export const engineEndpoint: FlagCheck = (v) =>
+  typeof v === 'string' && v !== 'tcp' && v !== 'ssh' ? 'expected tcp or ssh' : undefined;

@@ -29,15 +29,20 @@ export function dockerdArgs(s: DaemonSetup): string[] {
   const args = [
     '-H',
     s.socketActivated ? 'fd://' : 'unix:///var/run/docker.sock',
-    '-H',
-    `tcp://0.0.0.0:${s.port}`,
-    '--tlsverify',
-    '--tlscacert',
-    `${dir}/ca.pem`,
-    '--tlscert',
-    `${dir}/server.pem`,
-    '--tlskey',
-    `${dir}/server-key.pem`,
+    // An SSH-only engine (--engine-endpoint ssh) listens on its socket alone: no port, no TLS.
+    ...(e.EngineEndpoint === 'ssh'
+      ? []
+      : [
+          '-H',
+          `tcp://0.0.0.0:${s.port}`,
+          '--tlsverify',
+          '--tlscacert',
+          `${dir}/ca.pem`,
+          '--tlscert',
+          `${dir}/server.pem`,
+          '--tlskey',
+          `${dir}/server-key.pem`,
+        ]),
     ...liveRestore(s),
   ];
   if (e.StorageDriver) args.push('--storage-driver', e.StorageDriver);
@@ -67,7 +72,12 @@ function optionFlags(s: DaemonSetup): string[][] {
 
 /** A systemd drop-in replacing the unit's ExecStart, with --engine-env as Environment. */
 export function systemdDropIn(s: DaemonSetup): string {
-  let out = '[Service]\nExecStart=\n';
+  let out = '';
+  // The machine images (docker and qemu drivers) start the engine only once a server
+  // certificate is there, i.e. once provisioned; an SSH-only engine never gets one. An empty
+  // assignment clears that condition, and this drop-in sorts after theirs.
+  if (s.engine.EngineEndpoint === 'ssh') out += '[Unit]\nConditionPathExists=\n\n';
+  out += '[Service]\nExecStart=\n';
   out += `ExecStart=${[s.dockerd, ...dockerdArgs(s)].map(execStartWord).join(' ')}\n`;
   if (s.engine.Env.length > 0) out += `Environment=${s.engine.Env.map(environmentWord).join(' ')}\n`;
   return out;
@@ -84,12 +94,19 @@ export function boot2dockerProfile(s: DaemonSetup): string {
     a.replaceAll("'", "'\\''"),
   );
   let out = `\nEXTRA_ARGS='\n${extra.join('\n')}\n\n'\n`;
-  out += `CACERT=${dir}/ca.pem\n`;
-  out += `DOCKER_HOST='-H tcp://0.0.0.0:${s.port}'\n`;
-  out += `DOCKER_STORAGE=${s.engine.StorageDriver || 'overlay2'}\n`;
-  out += 'DOCKER_TLS=auto\n';
-  out += `SERVERKEY=${dir}/server-key.pem\n`;
-  out += `SERVERCERT=${dir}/server.pem\n\n`;
+  if (s.engine.EngineEndpoint === 'ssh') {
+    // boot2docker's init script always listens on the unix socket; DOCKER_HOST adds the port.
+    out += "DOCKER_HOST=''\n";
+    out += `DOCKER_STORAGE=${s.engine.StorageDriver || 'overlay2'}\n`;
+    out += 'DOCKER_TLS=no\n\n';
+  } else {
+    out += `CACERT=${dir}/ca.pem\n`;
+    out += `DOCKER_HOST='-H tcp://0.0.0.0:${s.port}'\n`;
+    out += `DOCKER_STORAGE=${s.engine.StorageDriver || 'overlay2'}\n`;
+    out += 'DOCKER_TLS=auto\n';
+    out += `SERVERKEY=${dir}/server-key.pem\n`;
+    out += `SERVERCERT=${dir}/server.pem\n\n`;
+  }
   // The init script sources the profile: a value is quoted so that it runs nothing.
   for (const e of s.engine.Env) out += `export ${quoteFor('sh', 'Env', e)}\n`;
   return `${out}\n`;

@@ -61,6 +61,10 @@ export async function installCertificates(
   sudo: string,
   dir = REMOTE_CERT_DIR,
 ): Promise<void> {
+  if (ctx.config.HostOptions.EngineOptions.EngineEndpoint === 'ssh') {
+    ctx.info('The engine is reached over SSH only: it gets no TLS port and no server certificate');
+    return;
+  }
   ctx.info('Copying certs to the local machine directory...');
   await ensureClientCertCopies(ctx.config, { overwrite: true });
   await makeServerCert(ctx.config, ctx.name, ctx.ip, ctx.certSANs);

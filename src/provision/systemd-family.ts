@@ -36,9 +36,11 @@ export function systemdProvisioner(f: SystemdFamily): Provisioner {
       await configureHostname(ctx, sudo);
       await ensureEngine(ctx, sudo, f);
       await installCertificates(ctx, sudo);
+      await socketAccessForSSHUser(ctx, sudo);
       ctx.info('Setting Docker configuration on the remote daemon...');
       await configureSystemdDaemon(ctx, sudo);
-      if (f.firewalld) await openFirewalldPort(ctx, sudo);
+      if (f.firewalld && ctx.config.HostOptions.EngineOptions.EngineEndpoint !== 'ssh')
+        await openFirewalldPort(ctx, sudo);
       await restartSystemdEngine(ctx, sudo);
       await ctx.waitForEngine();
     },
@@ -109,6 +111,20 @@ export async function restartSystemdEngine(ctx: ProvisionContext, sudo: string):
       `restarting docker failed: ${(r.stderr || r.stdout).trim()}\nlast lines of its journal:\n${journal.stdout.trim()}`,
     );
   }
+}
+
+/**
+ * An SSH-only engine is reached by `docker system dial-stdio` as the SSH user, through the
+ * engine's socket: a user other than root needs the docker group, which owns it. New logins (each
+ * engine connection is one) have it.
+ */
+async function socketAccessForSSHUser(ctx: ProvisionContext, sudo: string): Promise<void> {
+  if (ctx.config.HostOptions.EngineOptions.EngineEndpoint !== 'ssh' || sudo === '') return;
+  const user = String(ctx.config.Driver.SSHUser).replaceAll("'", "'\\''");
+  await mustRun(
+    ctx,
+    `getent group docker >/dev/null || ${sudo}groupadd docker; ${sudo}usermod -aG docker '${user}'`,
+  );
 }
 
 /** Where firewalld runs (Fedora and RHEL turn it on), the engine port must be let through. */

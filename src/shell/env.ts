@@ -5,6 +5,8 @@ import { cmdNeedsQuotes, quoteFor } from './quote.js';
 export interface EnvVars {
   name: string;
   value: string;
+  /** Unset this one even while setting the others (a variable a previous `env` left behind). */
+  unset?: boolean;
 }
 
 interface Syntax {
@@ -49,7 +51,11 @@ export function renderEnv(opts: {
     for (const v of opts.vars) out += syn.prefix + v.name + syn.delimiter + syn.suffix;
   } else {
     const set = SET[opts.shell] ?? SET_POSIX;
-    for (const v of opts.vars) out += set(v.name, quoteFor(opts.shell, v.name, v.value));
+    const syn = UNSET[opts.shell] ?? UNSET_POSIX;
+    for (const v of opts.vars)
+      out += v.unset
+        ? syn.prefix + v.name + syn.delimiter + syn.suffix
+        : set(v.name, quoteFor(opts.shell, v.name, v.value));
   }
   return out + usageHint(opts.shell, opts.commandLine);
 }

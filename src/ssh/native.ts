@@ -14,6 +14,66 @@ import { fingerprint } from './keys.js';
 import { blobType, pinKey, pinnedKeys } from './known-hosts.js';
 
 /**
+ * One logged-in ssh2 connection to the target, its host key checked against the machine's
+ * known_hosts (pinned on first contact unless `strict`, which refuses a host with no pin).
+ */
+export async function openNative(
+  target: SSHTarget,
+  opts: { connectTimeoutMs?: number; strict?: boolean } = {},
+): Promise<Client> {
+  const { Client: SSH2Client } = await import('ssh2');
+  return new Promise<Client>((resolve, reject) => {
+    const c = new SSH2Client();
+    let hostKeyError: MachineError | undefined;
+    let toPin: Buffer | undefined;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      readyTimeout: opts.connectTimeoutMs ?? 10_000,
+      keepaliveInterval: 60_000,
+      hostVerifier: (key: Buffer) => {
+        const offered = `${blobType(key)} ${key.toString('base64')}`;
+        const pinned = pinnedKeys(target.knownHostsPath, target.host, target.port);
+        if (pinned.length === 0 && !opts.strict) {
+          toPin = key;
+          return true;
+        }
+        if (pinned.length === 0) {
+          hostKeyError = new MachineError(
+            `SSH host key for [${target.host}]:${target.port} is not pinned in ${target.knownHostsPath}; 'docker-machine ssh' to the machine once pins it`,
+          );
+          return false;
+        }
+        if (pinned.includes(offered)) return true;
+        hostKeyError = new MachineError(
+          `SSH host key for [${target.host}]:${target.port} changed: expected ${pinned.map(fingerprint).join(' or ')}, got ${fingerprint(offered)}; if the machine was re-created on purpose, remove ${target.knownHostsPath} and retry`,
+        );
+        return false;
+      },
+      ...credentials(target),
+    };
+    c.once('ready', async () => {
+      if (toPin) await pinKey(target.knownHostsPath, target.host, target.port, toPin);
+      resolve(c);
+    });
+    // `on`, not `once`: a connection that drops (a rebooting server) can emit several errors,
+    // and an unhandled one would end the process; after the first, reject is a no-op.
+    c.on('error', (err: Error & { code?: string; level?: string }) => {
+      reject(hostKeyError ?? translate(target, err));
+    });
+    // A socket that closes during the handshake can end with neither 'ready' nor 'error'.
+    c.once('close', () =>
+      reject(
+        hostKeyError ??
+          new MachineError(`ssh: connection to ${target.host} port ${target.port} closed before login`),
+      ),
+    );
+    c.connect(config);
+  });
+}
+
+/**
  * The built-in client (ssh2, loaded only when used): one connection for every command of a run,
  * host keys pinned in the machine's known_hosts exactly as the external ssh pins them.
  */
@@ -21,53 +81,8 @@ export async function nativeClient(
   target: SSHTarget,
   opts: { connectTimeoutMs?: number } = {},
 ): Promise<SSHClient> {
-  const { Client: SSH2Client } = await import('ssh2');
   let conn: Promise<Client> | undefined;
-
-  const connect = () =>
-    new Promise<Client>((resolve, reject) => {
-      const c = new SSH2Client();
-      let hostKeyError: MachineError | undefined;
-      let toPin: Buffer | undefined;
-      const config: ConnectConfig = {
-        host: target.host,
-        port: target.port,
-        username: target.user,
-        readyTimeout: opts.connectTimeoutMs ?? 10_000,
-        keepaliveInterval: 60_000,
-        hostVerifier: (key: Buffer) => {
-          const offered = `${blobType(key)} ${key.toString('base64')}`;
-          const pinned = pinnedKeys(target.knownHostsPath, target.host, target.port);
-          if (pinned.length === 0) {
-            toPin = key;
-            return true;
-          }
-          if (pinned.includes(offered)) return true;
-          hostKeyError = new MachineError(
-            `SSH host key for [${target.host}]:${target.port} changed: expected ${pinned.map(fingerprint).join(' or ')}, got ${fingerprint(offered)}; if the machine was re-created on purpose, remove ${target.knownHostsPath} and retry`,
-          );
-          return false;
-        },
-        ...credentials(target),
-      };
-      c.once('ready', async () => {
-        if (toPin) await pinKey(target.knownHostsPath, target.host, target.port, toPin);
-        resolve(c);
-      });
-      // `on`, not `once`: a connection that drops (a rebooting server) can emit several errors,
-      // and an unhandled one would end the process; after the first, reject is a no-op.
-      c.on('error', (err: Error & { code?: string; level?: string }) => {
-        reject(hostKeyError ?? translate(target, err));
-      });
-      // A socket that closes during the handshake can end with neither 'ready' nor 'error'.
-      c.once('close', () =>
-        reject(
-          hostKeyError ??
-            new MachineError(`ssh: connection to ${target.host} port ${target.port} closed before login`),
-        ),
-      );
-      c.connect(config);
-    });
+  const connect = () => openNative(target, opts);
 
   const client: SSHClient = {
     async run(command: string, ro: RunOptions = {}): Promise<ExecResult> {

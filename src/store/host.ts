@@ -27,7 +27,15 @@ export interface EngineOptions {
    * Written only when set, after the original's fields; the original ignores it.
    */
   EngineVersion?: string;
+  /**
+   * New (--engine-endpoint): how clients reach the engine. "ssh": the engine listens only on its
+   * unix socket and is reached through the machine's SSH. Written only for "ssh"; a config
+   * without it (every original store) is "tcp", the TLS port.
+   */
+  EngineEndpoint?: EngineEndpointKind;
 }
+
+export type EngineEndpointKind = 'tcp' | 'ssh';
 
 export interface SwarmOptions {
   IsSwarm: boolean;
@@ -103,6 +111,11 @@ export interface BaseDriverFields {
   SwarmMaster: boolean;
   SwarmHost: string;
   SwarmDiscovery: string;
+  /**
+   * Ours, only for an SSH-only engine ("ssh"): drivers with firewalls then leave the engine's
+   * port closed. The machine's HostOptions.EngineOptions.EngineEndpoint is what clients go by.
+   */
+  EngineEndpoint?: 'ssh';
 }
 
 export const DEFAULT_INSTALL_URL = 'https://get.docker.com';

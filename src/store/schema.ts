@@ -45,6 +45,10 @@ const strList: Check = shaped('l', (v, p, k) => {
   for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') fail(`${at(p, k)}[${i}]`, 'string', v[i]);
   return v.slice();
 });
+/** Ours: "tcp" or "ssh"; another word would leave the engine's reach a guess. */
+const endpoint: Check = shaped('e', (v, p, k) =>
+  v === undefined || v === 'tcp' || v === 'ssh' ? v : fail(at(p, k), '"tcp" or "ssh"', v),
+);
 const nullableList: Check = shaped('L', (v, p, k) => (v === undefined ? null : strList(v, p, k)));
 /** A field of ours the original does not write: absent stays absent. */
 const optStr: Check = shaped('o', (v, p, k) => (v === undefined ? undefined : str(v, p, k)));
@@ -96,6 +100,7 @@ const hostV3 = obj({
       RegistryMirror: strList,
       InstallURL: str,
       EngineVersion: optStr,
+      EngineEndpoint: endpoint,
     }),
     SwarmOptions: obj({
       IsSwarm: bool,

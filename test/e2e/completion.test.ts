@@ -72,6 +72,8 @@ describe('docker-machine completion bash|zsh|fish', () => {
     assert.deepEqual(await bash('rm', 'alpha', ''), ['beta'], 'a name given once is not offered again');
     assert.deepEqual(await bash('-s', other.dir, 'stop', ''), ['gamma'], 'the store given with -s');
     assert.deepEqual(await bash('env', '--shell', 'f'), ['fish']);
+    assert.deepEqual(await bash('create', '--engine-end'), ['--engine-endpoint']);
+    assert.deepEqual(await bash('create', '--engine-endpoint', ''), ['tcp', 'ssh']);
     assert.deepEqual(await bash('scp', 'al'), ['alpha:']);
     assert.deepEqual(await bash('completion', ''), ['bash', 'zsh', 'fish']);
     assert.deepEqual(await bash('ls', ''), [], 'nothing: the shell completes file names');

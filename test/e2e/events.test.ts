@@ -92,7 +92,7 @@ describe('--json events and --format json', () => {
     assert.ok(r.stderr.includes(failed?.error ?? '?'), r.stderr);
   });
 
-  test('stop, start and rm --json: each machine started then done or failed', async () => {
+  test('stop, kill, start and rm --json: each machine started then done or failed', async () => {
     const stop = await s.run(['stop', '--json', 'ev2', 'ev3']);
     // The none driver cannot stop a machine: both fail, and say so in the event and on stderr.
     assert.equal(stop.code, 1);
@@ -103,6 +103,15 @@ describe('--json events and --format json', () => {
       assert.equal(f?.error, 'hosts without a driver cannot be stopped');
       assert.equal(f?.step, `Stopping "${m}"...`);
     }
+    const kill = await s.run(['kill', '--json', 'ev2', 'ev3']);
+    assert.equal(kill.code, 1);
+    const ek = events(kill.stdout);
+    for (const m of ['ev2', 'ev3']) {
+      const f = lifeOf(ek, m, 'kill').at(-1);
+      assert.equal(f?.state, 'failed');
+      assert.equal(f?.error, 'hosts without a driver cannot be killed');
+    }
+    assert.match(kill.stderr, /hosts without a driver cannot be killed/);
     const start = await s.run(['start', '--json', 'ev2']);
     assert.equal(start.code, 1);
     assert.equal(

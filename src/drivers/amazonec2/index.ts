@@ -742,8 +742,9 @@ export function ingressPorts(
 ): { port: number; proto: string; from: 'anywhere' | 'group' }[] {
   const out: { port: number; proto: string; from: 'anywhere' | 'group' }[] = [
     { port: num(json, 'SSHPort') || 22, proto: 'tcp', from: 'anywhere' },
-    { port: 2376, proto: 'tcp', from: 'anywhere' },
   ];
+  // An SSH-only engine (--engine-endpoint ssh) has no port to open.
+  if (str(json, 'EngineEndpoint') !== 'ssh') out.push({ port: 2376, proto: 'tcp', from: 'anywhere' });
   if (bool(json, 'SwarmMaster')) {
     const m = /:(\d+)\/?$/.exec(str(json, 'SwarmHost'));
     out.push(

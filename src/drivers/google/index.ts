@@ -329,7 +329,10 @@ class GoogleDriver extends CloudDriver {
 
   /** The ports the engine (and a swarm manager, and --google-open-port) are reached on. */
   private allowed(): FirewallAllowed[] {
-    const byProto = new Map<string, string[]>([['tcp', ['2376']]]);
+    // An SSH-only engine (--engine-endpoint ssh) has no port to open.
+    const byProto = new Map<string, string[]>([
+      ['tcp', str(this.json, 'EngineEndpoint') === 'ssh' ? [] : ['2376']],
+    ]);
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
       // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).
@@ -341,7 +344,10 @@ class GoogleDriver extends CloudDriver {
       if (!ports.includes(port)) ports.push(port);
       byProto.set(proto, ports);
     }
-    return [...byProto].map(([IPProtocol, ports]) => ({ IPProtocol, ports }));
+    // A protocol without ports would allow every port of it: left out instead.
+    return [...byProto]
+      .filter(([, ports]) => ports.length > 0)
+      .map(([IPProtocol, ports]) => ({ IPProtocol, ports }));
   }
 
   /**
@@ -381,7 +387,10 @@ class GoogleDriver extends CloudDriver {
     }
     const api = this.api(ctx);
     const own = this.ownRules();
-    if (!own.some((r) => r.external))
+    // Nothing to open from outside (an SSH-only engine, no swarm, no --google-open-port): SSH
+    // is the network's own default rule's, as for every machine.
+    const open = this.allowed().length > 0;
+    if (!own.some((r) => r.external) && open)
       await this.sharedRule(ctx, ledger, api, {
         name: SHARED_RULE,
         network: this.networkLink,
@@ -395,6 +404,7 @@ class GoogleDriver extends CloudDriver {
     if (isSwarmMember(this.json) && !own.some((r) => !r.external))
       await this.sharedRule(ctx, ledger, api, swarmFirewallRule(this.networkLink));
     for (const r of own) {
+      if (r.external && !open) continue;
       const rule: Firewall = r.external
         ? {
             name: r.name,

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { amazonec2Driver } from '../amazonec2/index.js';
+import { googleDriver } from '../google/index.js';
+
+// An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
+// make; what else they open (SSH, the Swarm manager's ports, --*-open-port) stays as it was.
+type Port = { port: number; proto: string };
+type Allowed = { IPProtocol: string; ports?: string[] };
+
+const ec2Ports = (json: Record<string, unknown>): Port[] =>
+  (amazonec2Driver.fromJSON(json) as unknown as { ports(): Port[] }).ports();
+const gceAllowed = (json: Record<string, unknown>): Allowed[] =>
+  (googleDriver.fromJSON(json) as unknown as { allowed(): Allowed[] }).allowed();
+
+test('amazonec2: the engine port only for a tcp engine', () => {
+  assert.deepEqual(ec2Ports({ SSHPort: 22 }), [
+    { port: 22, proto: 'tcp' },
+    { port: 2376, proto: 'tcp' },
+  ]);
+  assert.deepEqual(ec2Ports({ SSHPort: 22, EngineEndpoint: 'ssh' }), [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(ec2Ports({ SSHPort: 22, EngineEndpoint: 'ssh', SwarmMaster: true }), [
+    { port: 22, proto: 'tcp' },
+    { port: 3376, proto: 'tcp' },
+    { port: 2377, proto: 'tcp' },
+  ]);
+});
+
+test('google: no 2376 for an SSH-only engine, and never a protocol with no ports (it would open all)', () => {
+  assert.deepEqual(gceAllowed({}), [{ IPProtocol: 'tcp', ports: ['2376'] }]);
+  assert.deepEqual(gceAllowed({ EngineEndpoint: 'ssh' }), []);
+  assert.deepEqual(gceAllowed({ EngineEndpoint: 'ssh', OpenPorts: ['8080/udp'] }), [
+    { IPProtocol: 'udp', ports: ['8080'] },
+  ]);
+});
