@@ -1,28 +1,32 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { amazonec2Driver } from '../amazonec2/index.js';
+import { ingressPorts } from '../amazonec2/index.js';
 import { googleDriver } from '../google/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
 // make; what else they open (SSH, the Swarm manager's ports, --*-open-port) stays as it was.
-type Port = { port: number; proto: string };
+type Port = { port: number; proto: string; from: 'anywhere' | 'group' };
 type Allowed = { IPProtocol: string; ports?: string[] };
 
-const ec2Ports = (json: Record<string, unknown>): Port[] =>
-  (amazonec2Driver.fromJSON(json) as unknown as { ports(): Port[] }).ports();
+const ec2Ports = (json: Record<string, unknown>): Port[] => ingressPorts(json);
 const gceAllowed = (json: Record<string, unknown>): Allowed[] =>
   (googleDriver.fromJSON(json) as unknown as { allowed(): Allowed[] }).allowed();
 
 test('amazonec2: the engine port only for a tcp engine', () => {
   assert.deepEqual(ec2Ports({ SSHPort: 22 }), [
-    { port: 22, proto: 'tcp' },
-    { port: 2376, proto: 'tcp' },
+    { port: 22, proto: 'tcp', from: 'anywhere' },
+    { port: 2376, proto: 'tcp', from: 'anywhere' },
   ]);
-  assert.deepEqual(ec2Ports({ SSHPort: 22, EngineEndpoint: 'ssh' }), [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(ec2Ports({ SSHPort: 22, EngineEndpoint: 'ssh' }), [
+    { port: 22, proto: 'tcp', from: 'anywhere' },
+  ]);
   assert.deepEqual(ec2Ports({ SSHPort: 22, EngineEndpoint: 'ssh', SwarmMaster: true }), [
-    { port: 22, proto: 'tcp' },
-    { port: 3376, proto: 'tcp' },
-    { port: 2377, proto: 'tcp' },
+    { port: 22, proto: 'tcp', from: 'anywhere' },
+    { port: 3376, proto: 'tcp', from: 'anywhere' },
+    { port: 2377, proto: 'tcp', from: 'anywhere' },
+    { port: 7946, proto: 'tcp', from: 'group' },
+    { port: 7946, proto: 'udp', from: 'group' },
+    { port: 4789, proto: 'udp', from: 'group' },
   ]);
 });
 
