@@ -47,6 +47,12 @@ export interface ConnectionOptions {
    * the usual ones; `insecure` checks no certificate at all, as the user asked.
    */
   tls?: { ca?: string[]; insecure?: boolean };
+  /**
+   * Credentials that can expire while a command runs (a Keystone token lasts hours; a long
+   * create or a fleet can outlive it): on a 401, get new ones, and the request is sent once more
+   * with them. A 401 refused before anything was done, so even a POST is safe to repeat.
+   */
+  reauthenticate?(): Promise<void>;
   /** For tests of the backoff: what waits between attempts. */
   sleep?(ms: number): Promise<void>;
 }
@@ -136,6 +142,7 @@ export class CloudConnection {
     const payload = ro.raw ? ro.raw.text : body === undefined ? undefined : JSON.stringify(body);
     const contentType = ro.raw ? ro.raw.contentType : 'application/json';
     const safe = ro.idempotent || isIdempotent(method);
+    let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
       let res: RawResponse;
       try {
@@ -158,6 +165,13 @@ export class CloudConnection {
       const parsed = this.opts.parseBody ? this.opts.parseBody(res.text) : parseJSON(res.text);
       if (res.status >= 200 && res.status < 300)
         return { status: res.status, headers: res.headers, body: parsed as T };
+      if (res.status === 401 && this.opts.reauthenticate && !reauthenticated) {
+        reauthenticated = true;
+        this.opts.debug?.(`${method} ${url.pathname}: HTTP 401; authenticating again`);
+        await this.opts.reauthenticate();
+        attempt--;
+        continue;
+      }
       const throttled = res.status === 429 || !!this.opts.isThrottled?.(res.status, parsed);
       const transient = isTransientStatus(res.status, safe ? 'GET' : method);
       if ((throttled || transient) && attempt < this.policy.maxAttempts) {
@@ -170,7 +184,17 @@ export class CloudConnection {
         continue;
       }
       const e = this.opts.parseError(res.status, parsed ?? res.text);
-      throw new CloudAPIError(this.opts.provider, res.status, e.code, e.message, e.requestId, e.gone);
+      const again = reauthenticated && res.status === 401;
+      throw new CloudAPIError(
+        this.opts.provider,
+        res.status,
+        e.code,
+        again
+          ? `${e.message.trim().replace(/\.$/, '')}; ${method} ${url.pathname} was refused again with credentials renewed just before: check that they are allowed it`
+          : e.message,
+        e.requestId,
+        e.gone,
+      );
     }
   }
 

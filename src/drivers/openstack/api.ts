@@ -32,13 +32,30 @@ function withVersion(service: Service, url: string): string {
 
 export class OpenStackAPI {
   private readonly conns = new Map<Service, CloudConnection>();
+  private renewing: Promise<void> | undefined;
   constructor(
-    readonly session: Session,
+    public session: Session,
     private readonly iface: string,
     private readonly region: string,
     private readonly tls: TLS,
     private readonly ctx?: Pick<DriverContext, 'debug' | 'signal'>,
+    /** A new token from the same credentials, for one that expired while the command ran. */
+    private readonly renew?: () => Promise<Session>,
   ) {}
+
+  /** Requests that got 401 together share one new token. */
+  private reauthenticate(): Promise<void> {
+    const renew = this.renew;
+    if (!renew) return Promise.resolve();
+    this.renewing ??= renew()
+      .then((s) => {
+        this.session = s;
+      })
+      .finally(() => {
+        this.renewing = undefined;
+      });
+    return this.renewing;
+  }
 
   get catalog(): CatalogService[] {
     return this.session.catalog;
@@ -61,6 +78,7 @@ export class OpenStackAPI {
       debug: this.ctx?.debug,
       signal: this.ctx?.signal,
       tls: this.tls,
+      ...(this.renew ? { reauthenticate: () => this.reauthenticate() } : {}),
     });
     this.conns.set(service, c);
     return c;

@@ -55,7 +55,10 @@ export class OpenStackDriver extends CloudDriver {
   /** One token per command: every call of a create or an rm shares it. */
   protected api(ctx?: Pick<DriverContext, 'debug' | 'signal'>): Promise<api.OpenStackAPI> {
     this.session ??= this.authenticate(ctx).then(
-      (s) => new api.OpenStackAPI(s, this.iface, str(this.json, 'Region'), tlsOf(this.json), ctx),
+      (s) =>
+        new api.OpenStackAPI(s, this.iface, str(this.json, 'Region'), tlsOf(this.json), ctx, () =>
+          this.authenticate(ctx),
+        ),
     );
     this.session.catch(() => {
       this.session = undefined;

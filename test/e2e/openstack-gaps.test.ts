@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
+import { unauthorized } from '../fakes/openstack/errors.js';
+import { FakeOpenStack } from '../fakes/openstack/fake.js';
+import type { Mutation } from '../fakes/openstack/types.js';
+import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+
+/**
+ * The openstack driver against the stateful fake, for what a command meets after its start: a
+ * token that expires in the middle, a reboot, nova-network's floating IPs, existing volumes. No
+ * test host answers SSH here, so a create is ended (SIGKILL) once it printed the address.
+ */
+const NAMES = [
+  '--openstack-username',
+  'demo',
+  '--openstack-password',
+  'secret',
+  '--openstack-tenant-name',
+  'demo',
+  '--openstack-domain-name',
+  'Default',
+];
+const SERVER = [
+  '--openstack-flavor-name',
+  'm1.small',
+  '--openstack-image-name',
+  'debian-12',
+  '--openstack-net-name',
+  'private',
+];
+
+describe('openstack driver: mid-command events against the fake', { timeout: 10 * 60_000 }, () => {
+  let fake: FakeOpenStack;
+  let s: CliStore;
+  let home: string;
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'dm-osg-home-'));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+  const start = async (opts: ConstructorParameters<typeof FakeOpenStack>[0] = {}) => {
+    fake = new FakeOpenStack({
+      addresses: ['127.0.0.1'],
+      floatingAddresses: ['127.0.0.1'],
+      pollsToActive: 2,
+      ...opts,
+    });
+    await fake.start();
+    s = await tempStore();
+  };
+  afterEach(async () => {
+    const problems = fake?.checkSamples() ?? [];
+    await fake?.close();
+    await s?.cleanup();
+    assert.deepEqual(problems, []);
+  });
+  const env = () => ({ HOME: home, OS_AUTH_URL: fake.authUrl, MACHINE_OPENSTACK_POLL_MS: '100' });
+  const run = (argv: string[]) => s.run(argv, { env: env(), timeoutMs: 60_000 });
+  const tokensIssued = () =>
+    fake.requests.filter((r) => r.method === 'POST' && /\/v3\/auth\/tokens$/.test(r.url.split('?')[0]))
+      .length;
+  const refused = () => fake.requests.filter((r) => r.status === 401 && r.service !== 'identity');
+
+  /** A command ended by SIGKILL once its output matches `at`; the machine's driver JSON after it. */
+  async function runUntil(name: string, argv: string[], at: RegExp) {
+    const child = spawn(process.execPath, [binPath, ...argv], {
+      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const seen = await new Promise<boolean>((resolve) => {
+      const onData = (d: Buffer) => {
+        out += d;
+        if (at.test(out)) {
+          child.kill('SIGKILL');
+          resolve(true);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      const bound = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(false);
+      }, 90_000);
+      child.on('exit', () => {
+        clearTimeout(bound);
+        resolve(false);
+      });
+    });
+    await new Promise((r) =>
+      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
+    );
+    assert.ok(seen, `the command reached ${at} (output: ${out})`);
+    const cfg = join(s.dir, 'machines', name, 'config.json');
+    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
+    return { out, driver, ledger: ledgerOf(driver) };
+  }
+  const create = (name: string, args: string[]) =>
+    runUntil(name, ['create', '-d', 'openstack', ...NAMES, ...args, name], /Server address: 127\.0\.0\.1/);
+  const removeAll = async (name: string, keep: Partial<ReturnType<FakeOpenStack['inventory']>> = {}) => {
+    const r = await run(['rm', '-y', name]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fake.inventory(), {
+      servers: [],
+      keypairs: [],
+      floatingIps: [],
+      securityGroups: [],
+      volumes: [],
+      serverGroups: [],
+      ...keep,
+    });
+    assert.equal(existsSync(join(s.dir, 'machines', name)), false);
+    return r;
+  };
+
+  test('a token that expires mid-command: authenticated again once, the request sent again; twice refused is one line', async () => {
+    // Expiry lands as Nova commits the server (create) and as it takes a power action (stop,
+    // start): every later request of that command carries the dead token first.
+    let expireOn: RegExp | undefined = /\/servers$/;
+    await start({
+      hold: async (m: Mutation) => {
+        if (expireOn?.test(m.path) && m.method === 'POST') fake.expireTokens();
+      },
+    });
+    const k = await create('t1', SERVER);
+    assert.equal(tokensIssued(), 2, 'one token at the start, one after the 401');
+    assert.ok(refused().length >= 1, 'a request was refused with the expired token');
+    assert.equal(k.ledger.find((e) => e.kind === 'server')?.id, k.driver.MachineId);
+
+    expireOn = /\/action$/;
+    let before = tokensIssued();
+    const stop = await run(['stop', 't1']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(tokensIssued(), before + 2, 'stop: its own token and one renewal');
+    assert.equal((await run(['status', 't1'])).stdout.trim(), 'Stopped');
+    before = tokensIssued();
+    await runUntil('t1', ['start', 't1'], /Machine "t1" was started/);
+    assert.equal(tokensIssued(), before + 2, 'start: its own token and one renewal');
+    assert.equal((await run(['status', 't1'])).stdout.trim(), 'Running');
+
+    // Refused again with the new token: one line naming the request, and no third try.
+    expireOn = undefined;
+    const id = k.driver.MachineId as string;
+    fake.failNext('GET', new RegExp(`/servers/${id}$`), unauthorized(fake.authUrl));
+    fake.failNext('GET', new RegExp(`/servers/${id}$`), unauthorized(fake.authUrl));
+    before = tokensIssued();
+    const st = await run(['status', 't1']);
+    assert.notEqual(st.code, 0);
+    assert.equal(st.stderr.trim().split('\n').length, 1, st.stderr);
+    assert.match(
+      st.stderr,
+      /requires authentication; GET \/\S+\/servers\/\S+ was refused again with credentials renewed just before/,
+    );
+    assert.equal(tokensIssued(), before + 2);
+    await removeAll('t1');
+  });
+});
