@@ -162,4 +162,48 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
     assert.equal(tokensIssued(), before + 2);
     await removeAll('t1');
   });
+
+  test('restart: a soft reboot, waited for until ACTIVE with no task, within --openstack-active-timeout', async () => {
+    const reboots: number[] = [];
+    await start({
+      actionPolls: 3,
+      onAction: async (_id, action) => {
+        if (action === 'reboot') reboots.push(Date.now());
+      },
+    });
+    const k = await create('r1', [...SERVER, '--openstack-active-timeout', '3']);
+    const id = k.driver.MachineId as string;
+    // The engine is not there (no test host behind the fake): the wait for it ends the command,
+    // after the driver's part, which is what is checked.
+    const r = await run(['restart', '--wait-timeout', '2', 'r1']);
+    const action = fake.requests.findIndex(
+      (x) => x.method === 'POST' && x.url.endsWith(`/servers/${id}/action`),
+    );
+    assert.ok(action >= 0, r.stderr);
+    assert.deepEqual((fake.requests[action] as unknown as { body: unknown }).body, {
+      reboot: { type: 'SOFT' },
+    });
+    assert.equal(reboots.length, 1, 'the reboot completed (a GET saw it done)');
+    const polls = fake.requests
+      .slice(action + 1)
+      .filter((x) => x.method === 'GET' && x.url.split('?')[0].endsWith(`/servers/${id}`));
+    assert.ok(polls.length >= 3, `the server was polled through its REBOOT (${polls.length} GETs)`);
+    assert.doesNotMatch(r.stderr, /restart of server/);
+    assert.match(r.stderr, /^Waited 2 s for SSH on root@127\.0\.0\.1:22/, r.stderr);
+    assert.equal((await run(['status', 'r1'])).stdout.trim(), 'Running');
+
+    // A reboot that never ends: one line naming the bound, once it has passed.
+    fake.opts.actionPolls = 1_000_000;
+    const t0 = Date.now();
+    const stuck = await run(['restart', 'r1']);
+    assert.notEqual(stuck.code, 0);
+    assert.match(
+      stuck.stderr,
+      /restart of server r1 \(id \S+\): still REBOOT after 3 s \(--openstack-active-timeout\)/,
+    );
+    assert.equal(stuck.stderr.trim().split('\n').length, 1, stuck.stderr);
+    assert.ok(Date.now() - t0 < 20_000);
+    fake.opts.actionPolls = 0;
+    await removeAll('r1');
+  });
 });
