@@ -206,4 +206,54 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
     fake.opts.actionPolls = 0;
     await removeAll('r1');
   });
+
+  test("nova-network floating IPs (no Neutron in the catalog): allocated, associated with Nova's addFloatingIp, released by rm", async () => {
+    await start({ services: ['identity', 'compute', 'image'], floatingAddresses: ['127.0.0.9'] });
+    const args = [
+      '--openstack-flavor-name',
+      'm1.small',
+      '--openstack-image-name',
+      'debian-12',
+      '--openstack-net-id',
+      '3a7b5c9d-1e2f-4a6b-8c0d-2e4f6a8b0c1d',
+      '--openstack-floatingip-pool',
+      'public',
+    ];
+    const k = await runUntil(
+      'n1',
+      ['create', '-d', 'openstack', ...NAMES, ...args, 'n1'],
+      /Server address: 127\.0\.0\.9/,
+    );
+    assert.match(k.out, /Floating IP 127\.0\.0\.9 allocated from public/);
+    assert.deepEqual(
+      k.ledger.map((e) => e.kind),
+      ['keypair', 'server', 'nova_floating_ip'],
+    );
+    assert.equal(k.driver.ComputeNetwork, true);
+    const id = k.driver.MachineId as string;
+    const add = fake.requests.find((r) => r.method === 'POST' && r.url.endsWith(`/servers/${id}/action`));
+    assert.deepEqual((add as unknown as { body: unknown }).body, {
+      addFloatingIp: { address: '127.0.0.9' },
+    });
+    assert.equal(add?.status, 202);
+    // Nova's own view: the address is the server's.
+    const f = [...fake.floatingIps.values()][0];
+    assert.equal(f.address, '127.0.0.9');
+    assert.ok(f.portId, 'associated with a port of the server');
+    assert.equal(fake.requests.filter((r) => r.service === 'network').length, 0, 'Neutron never asked');
+    const r = await removeAll('n1');
+    assert.match(r.stdout, /Deleted floating IP from public/);
+
+    // One already free in the pool is reused, and stays in the pool after rm; the server on the
+    // project's only network, none named.
+    const mine = fake.addFloatingIp({ pool: 'public' });
+    const again = await runUntil(
+      'n2',
+      ['create', '-d', 'openstack', ...NAMES, ...args.slice(0, 4), ...args.slice(6), 'n2'],
+      new RegExp(`Server address: ${mine.address.replace(/\./g, '\\.')}`),
+    );
+    assert.match(again.out, /reused from public/);
+    assert.ok(!again.ledger.some((e) => e.kind === 'nova_floating_ip'));
+    await removeAll('n2', { floatingIps: [mine.address] });
+  });
 });
