@@ -256,4 +256,131 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
     assert.ok(!again.ledger.some((e) => e.kind === 'nova_floating_ip'));
     await removeAll('n2', { floatingIps: [mine.address] });
   });
+
+  test("Rancher's volume flags: boot from an existing volume by name or id (kept by rm), a new named one (removed), the device path", async () => {
+    await start();
+    const DEBIAN = 'b1e2d3c4-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
+    const serverPost = () =>
+      (
+        fake.requests.findLast(
+          (r) => r.method === 'POST' && /\/servers$/.test(r.url.split('?')[0]),
+        ) as unknown as {
+          body: { server: Record<string, unknown> };
+        }
+      ).body.server;
+    const mine = fake.addVolume({ name: 'boot-disk', size: 10, imageId: DEBIAN });
+
+    // By name, without --openstack-boot-from-volume: the existing volume, at the device asked for.
+    const a = await create('v1', [
+      ...SERVER,
+      '--openstack-volume-name',
+      'boot-disk',
+      '--openstack-volume-device-path',
+      '/dev/vdb',
+    ]);
+    let body = serverPost();
+    assert.equal(body.imageRef, undefined);
+    assert.deepEqual(body.block_device_mapping_v2, [
+      {
+        boot_index: 0,
+        uuid: mine.id,
+        source_type: 'volume',
+        destination_type: 'volume',
+        delete_on_termination: false,
+        device_name: '/dev/vdb',
+      },
+    ]);
+    assert.equal(mine.attachedTo, a.driver.MachineId);
+    assert.equal(mine.device, '/dev/vdb');
+    assert.ok(!a.ledger.some((e) => e.kind === 'volume'), 'not this machine to delete');
+    await removeAll('v1', { volumes: ['boot-disk'] });
+    assert.equal(mine.status, 'available');
+
+    // By id: the same, and rm leaves it again.
+    const b = await create('v2', [...SERVER, '--openstack-volume-id', mine.id]);
+    body = serverPost();
+    assert.deepEqual(body.block_device_mapping_v2, [
+      {
+        boot_index: 0,
+        uuid: mine.id,
+        source_type: 'volume',
+        destination_type: 'volume',
+        delete_on_termination: false,
+      },
+    ]);
+    assert.equal(mine.attachedTo, b.driver.MachineId);
+    await removeAll('v2', { volumes: ['boot-disk'] });
+
+    // A new volume with a name: made by Cinder from the image at the flavor's disk size (20 GB),
+    // in the ledger before the server, deleted with it.
+    const c = await create('v3', [
+      ...SERVER,
+      '--openstack-boot-from-volume',
+      '--openstack-volume-name',
+      'v3-root',
+      '--openstack-volume-device-path',
+      '/dev/vda',
+    ]);
+    assert.deepEqual(
+      c.ledger.map((e) => e.kind),
+      ['keypair', 'security_group', 'volume', 'server'],
+    );
+    const made = [...fake.volumes.values()].find((v) => v.name === 'v3-root');
+    assert.ok(made);
+    assert.equal(made.size, 20);
+    assert.equal(made.imageId, DEBIAN);
+    assert.equal(made.attachedTo, c.driver.MachineId);
+    body = serverPost();
+    assert.deepEqual(body.block_device_mapping_v2, [
+      {
+        boot_index: 0,
+        uuid: made.id,
+        source_type: 'volume',
+        destination_type: 'volume',
+        delete_on_termination: true,
+        device_name: '/dev/vda',
+      },
+    ]);
+    await removeAll('v3', { volumes: ['boot-disk'] });
+
+    // --openstack-boot-from-volume alone: Nova needs the new volume's size; the flavor's disk gives it.
+    await create('v4', [...SERVER, '--openstack-boot-from-volume']);
+    assert.equal((serverPost().block_device_mapping_v2 as { volume_size?: number }[])[0].volume_size, 20);
+    await removeAll('v4', { volumes: ['boot-disk'] });
+
+    // Bad input: one line each, nothing made.
+    const before = fake.requests.filter((r) => r.method !== 'GET' && r.service !== 'identity').length;
+    const bad: [string[], RegExp][] = [
+      [
+        ['--openstack-volume-id', '0f0e0d0c-0b0a-4908-8706-050403020100'],
+        /volume 0f0e\S+ \(--openstack-volume-id\) does not exist"?$/,
+      ],
+      [['--openstack-volume-name', 'nope'], /volume nope \(--openstack-volume-name\) does not exist"?$/],
+      [
+        ['--openstack-boot-from-volume', '--openstack-volume-name', 'boot-disk'],
+        /a volume named boot-disk exists already: leave out --openstack-boot-from-volume/,
+      ],
+      [
+        ['--openstack-volume-id', mine.id, '--openstack-volume-size', '5'],
+        /--openstack-volume-size and --openstack-volume-type are for a new volume/,
+      ],
+      [['--openstack-volume-device-path', '/dev/vdb'], /--openstack-volume-device-path needs a boot volume/],
+      [
+        ['--openstack-volume-id', mine.id, '--openstack-volume-device-path', 'vdb'],
+        /--openstack-volume-device-path vdb: give a device such as \/dev\/vda"?$/,
+      ],
+    ];
+    for (const [extra, want] of bad) {
+      const r = await run(['create', '-d', 'openstack', ...NAMES, ...SERVER, ...extra, 'vbad']);
+      assert.notEqual(r.code, 0);
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^Running pre-create checks|^Creating CA|^Creating client/.test(l));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], want);
+      assert.equal(existsSync(join(s.dir, 'machines', 'vbad')), false);
+    }
+    assert.equal(fake.requests.filter((r) => r.method !== 'GET' && r.service !== 'identity').length, before);
+  });
 });

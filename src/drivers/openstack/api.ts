@@ -141,6 +141,11 @@ export interface Network {
   name: string;
   'router:external'?: boolean;
 }
+export interface Volume {
+  id: string;
+  name: string | null;
+  status: string;
+}
 export interface SecurityGroup {
   id: string;
   name: string;

@@ -132,6 +132,13 @@ export const flags: FlagDef[] = [
     usage: 'size of the boot volume in GB (default: the flavor disk size)',
   },
   s('volume-type', 'OS_VOLUME_TYPE', 'volume type of the boot volume'),
+  s(
+    'volume-name',
+    'OS_VOLUME_NAME',
+    'boot from the existing volume of this name (kept on rm); with --openstack-boot-from-volume, the name of the new boot volume',
+  ),
+  s('volume-id', 'OS_VOLUME_ID', 'boot from this existing volume (kept on rm)'),
+  s('volume-device-path', 'OS_VOLUME_DEVICE_PATH', 'device name of the boot volume (e.g. /dev/vda)'),
   s('server-group-id', 'OS_SERVER_GROUP_ID', 'OpenStack server group ID to put the instance in'),
   s('server-group-name', 'OS_SERVER_GROUP_NAME', 'OpenStack server group name to put the instance in'),
 ];

@@ -164,6 +164,59 @@ export class OpenStackDriver extends CloudDriver {
           `volume type ${vt} does not exist; types: ${types.map((t) => t.name).join(', ') || 'none'}`,
         );
     }
+    await this.checkVolume(os);
+  }
+
+  /**
+   * The boot volume named by Rancher's flags: an existing one (by id, or by name without
+   * --openstack-boot-from-volume) must be there and detached; a new one's name must be free, so
+   * that rm after a killed create finds only this machine's by it.
+   */
+  private async checkVolume(os: api.OpenStackAPI): Promise<void> {
+    const id = str(this.json, 'VolumeId');
+    const name = str(this.json, 'VolumeName');
+    if (!id && !name) return;
+    const flag = id ? '--openstack-volume-id' : '--openstack-volume-name';
+    if (!os.has('volume'))
+      throw new MachineError(
+        `${flag} needs Cinder (a block-storage service), which this cloud's catalog lacks`,
+      );
+    const cinder = os.conn('volume');
+    const named = async () =>
+      (await api.listAll<api.Volume>(cinder, `volumes/detail${api.q({ name })}`, 'volumes')).filter(
+        (v) => v.name === name,
+      );
+    if (name && bool(this.json, 'BootFromVolume')) {
+      if ((await named()).length)
+        throw new MachineError(
+          `a volume named ${name} exists already: leave out --openstack-boot-from-volume to boot from it, or give the new one another name`,
+        );
+      return;
+    }
+    let vol: api.Volume;
+    if (id) {
+      const b = await cinder
+        .get<{ volume?: api.Volume }>(`volumes/${encodeURIComponent(id)}`)
+        .catch((err) => {
+          if (isGone(err)) throw new MachineError(`volume ${id} (--openstack-volume-id) does not exist`);
+          throw err;
+        });
+      if (!b?.volume) throw new MachineError(`OpenStack answered GET volumes/${id} without a volume`);
+      vol = b.volume;
+    } else {
+      const hits = await named();
+      if (!hits.length) throw new MachineError(`volume ${name} (--openstack-volume-name) does not exist`);
+      if (hits.length > 1)
+        throw new MachineError(
+          `${hits.length} volumes are named ${name}: give one with --openstack-volume-id (${hits.map((v) => v.id).join(', ')})`,
+        );
+      vol = hits[0];
+    }
+    if (vol.status !== 'available')
+      throw new MachineError(
+        `volume ${id || name} is ${vol.status}, not available: a server can boot only from a detached volume`,
+      );
+    this.set({ VolumeId: vol.id, VolumeExisting: true });
   }
 
   private async checkFlavor(nova: CloudConnection): Promise<void> {
@@ -409,7 +462,10 @@ export class OpenStackDriver extends CloudDriver {
       ? [str(this.json, 'SecurityGroupID')]
       : this.list('SecurityGroups');
     const image = str(this.json, 'ImageId');
-    const bfv = bool(this.json, 'BootFromVolume');
+    const existingVolume = bool(this.json, 'VolumeExisting') ? str(this.json, 'VolumeId') : '';
+    const madeVolume = str(this.json, 'BootVolumeId');
+    const bfv = bool(this.json, 'BootFromVolume') || !!existingVolume;
+    const device = str(this.json, 'VolumeDevicePath');
     const net = str(this.json, 'NetworkId');
     const server: Record<string, unknown> = {
       name: this.machineName,
@@ -425,7 +481,19 @@ export class OpenStackDriver extends CloudDriver {
       ...(bool(this.json, 'ConfigDrive') ? { config_drive: true } : {}),
       ...(net ? { networks: [{ uuid: net }] } : {}),
     };
-    if (bfv) {
+    if (existingVolume || madeVolume) {
+      // An existing volume is the user's: the server's delete leaves it.
+      server.block_device_mapping_v2 = [
+        {
+          boot_index: 0,
+          uuid: existingVolume || madeVolume,
+          source_type: 'volume',
+          destination_type: 'volume',
+          delete_on_termination: !existingVolume,
+          ...(device ? { device_name: device } : {}),
+        },
+      ];
+    } else if (bfv) {
       server.block_device_mapping_v2 = [
         {
           boot_index: 0,
@@ -435,6 +503,7 @@ export class OpenStackDriver extends CloudDriver {
           delete_on_termination: true,
           ...(num(this.json, 'VolumeSize') ? { volume_size: num(this.json, 'VolumeSize') } : {}),
           ...(str(this.json, 'VolumeType') ? { volume_type: str(this.json, 'VolumeType') } : {}),
+          ...(device ? { device_name: device } : {}),
         },
       ];
     }
@@ -444,6 +513,11 @@ export class OpenStackDriver extends CloudDriver {
 
   protected async createServer(ctx: DriverContext, ledger: Ledger): Promise<void> {
     const nova = await this.nova(ctx);
+    if (bool(this.json, 'BootFromVolume') && !bool(this.json, 'VolumeExisting')) {
+      await this.bootVolumeSize(nova);
+      if (str(this.json, 'VolumeName') && !str(this.json, 'BootVolumeId'))
+        await this.createBootVolume(ctx, ledger);
+    }
     const body = await this.serverBody();
     const entry = await ledger.intend(
       'server',
@@ -456,6 +530,55 @@ export class OpenStackDriver extends CloudDriver {
     await ledger.made(entry, id);
     this.set({ MachineId: id });
     await ctx.save();
+  }
+
+  /** Nova and Cinder need a new volume's size: --openstack-volume-size, else the flavor's disk. */
+  private async bootVolumeSize(nova: CloudConnection): Promise<void> {
+    if (num(this.json, 'VolumeSize') > 0) return;
+    const b = await nova.get<{ flavor?: api.Flavor }>(
+      `flavors/${encodeURIComponent(str(this.json, 'FlavorId'))}`,
+    );
+    const disk = Number(b?.flavor?.disk) || 0;
+    if (disk <= 0)
+      throw new MachineError(
+        `flavor ${str(this.json, 'FlavorName') || str(this.json, 'FlavorId')} has no disk size to make the boot volume with: give --openstack-volume-size`,
+      );
+    this.set({ VolumeSize: disk });
+  }
+
+  /** The boot volume named by --openstack-volume-name, from the image, made before the server. */
+  private async createBootVolume(ctx: DriverContext, ledger: Ledger): Promise<void> {
+    const os = await this.api(ctx);
+    const cinder = os.conn('volume');
+    const name = str(this.json, 'VolumeName');
+    const entry = await ledger.intend('volume', { by: 'name', value: name }, `volume ${name}`);
+    const b = await cinder.post<{ volume?: api.Volume }>('volumes', {
+      volume: {
+        name,
+        size: num(this.json, 'VolumeSize'),
+        imageRef: str(this.json, 'ImageId'),
+        ...(str(this.json, 'VolumeType') ? { volume_type: str(this.json, 'VolumeType') } : {}),
+        metadata: { [TAG_KEY]: this.tag },
+      },
+    });
+    const id = b?.volume?.id ?? '';
+    if (!id) throw new MachineError(`OpenStack did not say which volume it made for ${name}`);
+    await ledger.made(entry, id);
+    this.set({ BootVolumeId: id });
+    await ctx.save();
+    ctx.log(`Volume ${name} (${id}) made from the image; waiting for it to be available...`);
+    const started = Date.now();
+    for (;;) {
+      const v = (await cinder.get<{ volume?: api.Volume }>(`volumes/${id}`))?.volume;
+      if (v?.status === 'available') return;
+      if (v?.status === 'error')
+        throw new MachineError(`volume ${name} (${id}) ended in error while Cinder made it from the image`);
+      if (Date.now() - started > this.runningTimeoutMs)
+        throw new MachineError(
+          `volume ${name} (${id}) was still ${v?.status ?? 'unknown'} after ${Math.round(this.runningTimeoutMs / 1000)} s (--openstack-active-timeout)`,
+        );
+      await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+    }
   }
 
   protected async serverStatus(signal?: AbortSignal): Promise<ServerStatus> {
@@ -590,6 +713,7 @@ export class OpenStackDriver extends CloudDriver {
   protected resourceKinds(ctx: DriverContext): Record<string, ResourceKind> {
     const nova = () => this.nova(ctx);
     const neutron = () => this.neutron(ctx);
+    const cinder = async () => (await this.api(ctx)).conn('volume');
     const timeoutMs = this.runningTimeoutMs;
     const interval = this.pollIntervalMs;
     return {
@@ -662,6 +786,36 @@ export class OpenStackDriver extends CloudDriver {
         },
         delete: async (id) => (await neutron()).delete(`security-groups/${id}`),
         byHand: (id) => `openstack security group delete ${id}`,
+      },
+      volume: {
+        lookup: async (f) =>
+          (
+            await api.listAll<api.Volume>(
+              await cinder(),
+              `volumes/detail${api.q({ name: f.value })}`,
+              'volumes',
+            )
+          )
+            .filter((v) => v.name === f.value)
+            .map((v) => v.id),
+        // Nova deletes it with the server, or detaches it first: wait out in-use and deleting.
+        delete: async (id) => {
+          const c = await cinder();
+          const started = Date.now();
+          for (;;) {
+            try {
+              await c.delete(`volumes/${id}`);
+            } catch (err) {
+              if (isGone(err)) return;
+              if (!(err instanceof CloudAPIError && err.status === 400) || Date.now() - started > timeoutMs)
+                throw err;
+              await new Promise((r) => setTimeout(r, interval));
+              continue;
+            }
+            return;
+          }
+        },
+        byHand: (id) => `openstack volume delete ${id}`,
       },
       keypair: {
         lookup: async (f) => {
@@ -774,6 +928,8 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     FloatingIpID: '',
     FloatingIp: '',
     FloatingIpAllocated: false,
+    VolumeExisting: false,
+    BootVolumeId: '',
     Ledger: [],
   };
   return new OpenStackDriver(json);

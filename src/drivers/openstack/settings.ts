@@ -80,6 +80,9 @@ export function settingsFromFlags(
     BootFromVolume: flagBool(p, 'openstack-boot-from-volume'),
     VolumeSize: flagInt(p, 'openstack-volume-size'),
     VolumeType: flagString(p, 'openstack-volume-type'),
+    VolumeName: flagString(p, 'openstack-volume-name'),
+    VolumeId: flagString(p, 'openstack-volume-id'),
+    VolumeDevicePath: flagString(p, 'openstack-volume-device-path'),
     ServerGroupID: flagString(p, 'openstack-server-group-id'),
     ServerGroupName: flagString(p, 'openstack-server-group-name'),
   };
@@ -144,6 +147,7 @@ export function validate(json: DriverJSON): void {
   const t = Number(json.ActiveTimeout);
   if (!Number.isInteger(t) || t <= 0)
     throw new MachineError(`--openstack-active-timeout ${t}: give a number of seconds above 0`);
+  validateVolume(json);
   const vs = Number(json.VolumeSize);
   if (vs < 0)
     throw new MachineError(
@@ -194,4 +198,27 @@ export function tlsOf(json: DriverJSON): TLS {
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
     throw new MachineError(`--openstack-cacert ${file} holds no PEM certificate`);
   return { ca: [pem] };
+}
+
+/**
+ * Rancher's boot volume flags: --openstack-volume-id (or, without --openstack-boot-from-volume,
+ * --openstack-volume-name) boots from an existing volume, which stays when the machine goes; with
+ * --openstack-boot-from-volume the name is the new volume's.
+ */
+function validateVolume(json: DriverJSON): void {
+  const id = str(json, 'VolumeId');
+  const name = str(json, 'VolumeName');
+  const dev = str(json, 'VolumeDevicePath');
+  both(json, 'VolumeId', 'VolumeName', '--openstack-volume-id', '--openstack-volume-name');
+  const existing = !!id || (!!name && !bool(json, 'BootFromVolume'));
+  if (existing && (Number(json.VolumeSize) > 0 || str(json, 'VolumeType')))
+    throw new MachineError(
+      `--openstack-volume-size and --openstack-volume-type are for a new volume; the existing volume ${id || name} is used as it is`,
+    );
+  if (dev && !existing && !bool(json, 'BootFromVolume'))
+    throw new MachineError(
+      '--openstack-volume-device-path needs a boot volume: --openstack-boot-from-volume or --openstack-volume-id',
+    );
+  if (dev && !/^\/dev\/[A-Za-z0-9_./-]+$/.test(dev))
+    throw new MachineError(`--openstack-volume-device-path ${dev}: give a device such as /dev/vda`);
 }

@@ -527,7 +527,13 @@ async function createServer(ctx: Ctx): Promise<Reply> {
     }
     serverGroupId = g.id;
   }
-  const volumes: { id: string; deleteOnTermination: boolean; fromImage?: string; size?: number }[] = [];
+  const volumes: {
+    id: string;
+    deleteOnTermination: boolean;
+    fromImage?: string;
+    size?: number;
+    device?: string;
+  }[] = [];
   for (const d of bdms) {
     if (d.destination_type !== 'volume') continue;
     if (d.source_type === 'image') {
@@ -541,6 +547,7 @@ async function createServer(ctx: Ctx): Promise<Reply> {
         deleteOnTermination: d.delete_on_termination === true,
         fromImage: image.id,
         size: Number(d.volume_size),
+        device: typeof d.device_name === 'string' ? d.device_name : undefined,
       });
     } else if (d.source_type === 'volume') {
       const vol = os.volumes.get(String(d.uuid));
@@ -553,7 +560,11 @@ async function createServer(ctx: Ctx): Promise<Reply> {
           `Invalid volume: volume ${vol.id} status must be 'available', but it is '${vol.status}'`,
         );
       }
-      volumes.push({ id: vol.id, deleteOnTermination: d.delete_on_termination === true });
+      volumes.push({
+        id: vol.id,
+        deleteOnTermination: d.delete_on_termination === true,
+        device: typeof d.device_name === 'string' ? d.device_name : undefined,
+      });
     } else {
       throw novaError(
         501,
@@ -649,7 +660,8 @@ async function createServer(ctx: Ctx): Promise<Reply> {
     const vol = os.volumes.get(v.id)!;
     Object.assign(vol, {
       attachedTo: id,
-      device: '/dev/vda',
+      // Nova takes the BDM's device_name as the device; without one, libvirt's first disk.
+      device: v.device ?? '/dev/vda',
       status: vol.status === 'creating' ? 'creating' : 'attaching',
     });
     s.volumes.push({ id: v.id, deleteOnTermination: v.deleteOnTermination });
