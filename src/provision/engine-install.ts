@@ -36,6 +36,14 @@ async function installedEngine(ctx: ProvisionContext, sudo: string): Promise<Ins
   return { line, version: parseDockerdVersion(line) ?? line };
 }
 
+/**
+ * The rackspace driver's --rackspace-docker-install false (kept in its config as DockerInstall):
+ * the image brings the engine, and provisioning installs none.
+ */
+export function engineInstallOff(ctx: Pick<ProvisionContext, 'config'>): boolean {
+  return String(ctx.config.Driver.DockerInstall ?? '') === 'false';
+}
+
 const pinOf = (ctx: ProvisionContext) => ctx.config.HostOptions.EngineOptions.EngineVersion ?? '';
 
 /**
@@ -48,6 +56,14 @@ export async function ensureEngine(ctx: ProvisionContext, sudo: string, src: Eng
   const have = await installedEngine(ctx, sudo);
   if (have && (pin === '' || versionMatches(pin, have.version))) {
     ctx.info(`Docker already installed (${have.line}), keeping it`);
+    return;
+  }
+  if (engineInstallOff(ctx)) {
+    if (!have)
+      throw new MachineError(
+        '--rackspace-docker-install false, but the image has no Docker engine (no dockerd): give an image with Docker, or leave the flag out',
+      );
+    ctx.info(`Docker ${have.version} kept: --rackspace-docker-install false installs no other version`);
     return;
   }
   if (!src.packages) throw osEngineError(src, have, pin);

@@ -134,7 +134,7 @@ describe('rackspace driver: Rackspace identity in front of the OpenStack fake', 
     assert.deepEqual(fake.inventory().securityGroups, []);
   });
 
-  test('a wrong API key, or no image: one line, nothing made', async () => {
+  test('a wrong API key, no image, or a --rackspace-docker-install not true/false: one line, nothing made', async () => {
     s = await tempStore();
     const before = fake.requests.length;
     const r = await s.run(['create', '-d', 'rackspace', ...flags, '--rackspace-api-key', 'wrong', 'r2'], {
@@ -157,5 +157,27 @@ describe('rackspace driver: Rackspace identity in front of the OpenStack fake', 
       /--rackspace-image-id is needed: the original's default \(Ubuntu 16.04\) is retired/,
     );
     assert.equal(existsSync(join(s.dir, 'machines', 'r3')), false);
+    const n = fake.requests.length;
+    const badInstall = await s.run(
+      [
+        'create',
+        '-d',
+        'rackspace',
+        ...flags,
+        '--rackspace-api-key',
+        API_KEY,
+        '--rackspace-docker-install',
+        'no',
+        'r4',
+      ],
+      { env: env(), timeoutMs: 60_000 },
+    );
+    assert.notEqual(badInstall.code, 0);
+    assert.equal(
+      badInstall.stderr.trim(),
+      'Error setting machine configuration from flags provided: --rackspace-docker-install "no": give true or false',
+    );
+    assert.equal(fake.requests.length, n, 'nothing reached Nova');
+    assert.equal(existsSync(join(s.dir, 'machines', 'r4')), false);
   });
 });

@@ -202,6 +202,9 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
   const timeout = flagInt(p, 'rackspace-active-timeout');
   if (timeout <= 0)
     throw new MachineError(`--rackspace-active-timeout ${timeout}: give a number of seconds above 0`);
+  const dockerInstall = flagString(p, 'rackspace-docker-install');
+  if (dockerInstall !== 'true' && dockerInstall !== 'false')
+    throw new MachineError(`--rackspace-docker-install "${dockerInstall}": give true or false`);
   const json: DriverJSON = {
     ...base,
     IdentityURL: identity,
@@ -213,7 +216,7 @@ function driverFromFlags(base: BaseDriverFields, p: ParsedFlags): Driver {
     FlavorId: flagString(p, 'rackspace-flavor-id'),
     SSHUser: flagString(p, 'rackspace-ssh-user'),
     SSHPort: flagInt(p, 'rackspace-ssh-port'),
-    DockerInstall: flagString(p, 'rackspace-docker-install'),
+    DockerInstall: dockerInstall,
     ActiveTimeout: timeout,
     IpVersion: 4,
     SecurityGroups: [],
