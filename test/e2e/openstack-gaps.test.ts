@@ -70,16 +70,24 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
   const refused = () => fake.requests.filter((r) => r.status === 401 && r.service !== 'identity');
 
   /** A command ended by SIGKILL once its output matches `at`; the machine's driver JSON after it. */
-  async function runUntil(name: string, argv: string[], at: RegExp) {
+  async function runUntil(name: string, argv: string[], at: RegExp | string) {
     const child = spawn(process.execPath, [binPath, ...argv], {
       env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     const seen = await new Promise<boolean>((resolve) => {
+      // A string: the kind of resource whose making ends the command (the fake's 'created').
+      const onCreated = (ev: { kind: string }) => {
+        if (ev.kind === at) {
+          child.kill('SIGKILL');
+          resolve(true);
+        }
+      };
+      fake.on('created', onCreated);
       const onData = (d: Buffer) => {
         out += d;
-        if (at.test(out)) {
+        if (at instanceof RegExp && at.test(out)) {
           child.kill('SIGKILL');
           resolve(true);
         }
@@ -91,6 +99,7 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
         resolve(false);
       }, 90_000);
       child.on('exit', () => {
+        fake.off('created', onCreated);
         clearTimeout(bound);
         resolve(false);
       });
@@ -382,5 +391,31 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
       assert.equal(existsSync(join(s.dir, 'machines', 'vbad')), false);
     }
     assert.equal(fake.requests.filter((r) => r.method !== 'GET' && r.service !== 'identity').length, before);
+  });
+
+  test('kill -9 as Cinder makes the named boot volume, then rm -y: the volume is found by its name and deleted', async () => {
+    // The answer is held, so the kill lands after Cinder made it and before the id is recorded.
+    await start({ holdMs: 500 });
+    const k = await runUntil(
+      'k1',
+      [
+        'create',
+        '-d',
+        'openstack',
+        ...NAMES,
+        ...SERVER,
+        '--openstack-boot-from-volume',
+        '--openstack-volume-name',
+        'k1-root',
+        'k1',
+      ],
+      'volume',
+    );
+    const entry = k.ledger.find((e) => e.kind === 'volume');
+    assert.ok(entry, 'the volume was recorded before it was asked for');
+    assert.equal(entry.id, '', 'its id never reached the store');
+    assert.deepEqual(fake.inventory().volumes, ['k1-root']);
+    const r = await removeAll('k1');
+    assert.match(r.stdout, /volume k1-root/);
   });
 });
