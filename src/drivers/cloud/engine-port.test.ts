@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ingressPorts } from '../amazonec2/index.js';
+import { dockerRulePort } from '../azure/index.js';
+import { securityRules } from '../azure/state.js';
 import { googleDriver } from '../google/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
@@ -35,5 +37,20 @@ test('google: no 2376 for an SSH-only engine, and never a protocol with no ports
   assert.deepEqual(gceAllowed({ EngineEndpoint: 'ssh' }), []);
   assert.deepEqual(gceAllowed({ EngineEndpoint: 'ssh', OpenPorts: ['8080/udp'] }), [
     { IPProtocol: 'udp', ports: ['8080'] },
+  ]);
+});
+
+test('azure: the network security group has DockerAllowAny only for a tcp engine', () => {
+  const rules = (json: Record<string, unknown>, swarmPort?: number) =>
+    securityRules({ sshPort: 22, dockerPort: dockerRulePort(json), swarmPort, open: [] }).map(
+      (r) => `${r.name} ${r.properties.destinationPortRange}`,
+    );
+  assert.deepEqual(rules({}), ['SSHAllowAny 22', 'DockerAllowAny 2376']);
+  assert.deepEqual(rules({ DockerPort: 2380 }), ['SSHAllowAny 22', 'DockerAllowAny 2380']);
+  assert.deepEqual(rules({ EngineEndpoint: 'ssh' }), ['SSHAllowAny 22']);
+  assert.deepEqual(rules({ EngineEndpoint: 'ssh', DockerPort: 2376 }, 3376), [
+    'SSHAllowAny 22',
+    'DockerSwarmAllowAny 3376',
+    'SwarmManagerAllowAny 2377',
   ]);
 });
