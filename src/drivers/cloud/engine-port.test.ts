@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ingressPorts } from '../amazonec2/index.js';
 import { dockerRulePort } from '../azure/index.js';
 import { securityRules } from '../azure/state.js';
+import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
@@ -53,4 +54,30 @@ test('azure: the network security group has DockerAllowAny only for a tcp engine
     'DockerSwarmAllowAny 3376',
     'SwarmManagerAllowAny 2377',
   ]);
+});
+
+test("exoscale: the group made for an SSH-only engine opens 2377 but not 2376; a tcp machine's group opens both", () => {
+  const ports = (rules: Record<string, unknown>[]) =>
+    rules
+      .filter((r) => r.network === '0.0.0.0/0' && r.protocol === 'tcp')
+      .map((r) => `${r['start-port']}-${r['end-port']}`);
+  assert.deepEqual(ports(defaultRules('g')), ['22-22', '2376-2377', '3376-3377']);
+  assert.deepEqual(ports(defaultRules('g', true)), ['22-22', '2377-2377', '3376-3377']);
+  assert.equal(opensEnginePort(defaultRules('g')), true);
+  assert.equal(opensEnginePort(defaultRules('g', true)), false);
+  // The swarm node ports stay open to the group's members either way.
+  assert.equal(defaultRules('g', true).filter((r) => r['security-group']).length, 3);
+  // A group's rule from the group only, or egress, does not count as the engine's port open.
+  assert.equal(
+    opensEnginePort([
+      {
+        'flow-direction': 'egress',
+        protocol: 'tcp',
+        network: '0.0.0.0/0',
+        'start-port': 1,
+        'end-port': 65535,
+      },
+    ]),
+    false,
+  );
 });
