@@ -5,6 +5,7 @@ import { dockerRulePort } from '../azure/index.js';
 import { securityRules } from '../azure/state.js';
 import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
+import { openstackDriver } from '../openstack/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
 // make; what else they open (SSH, the Swarm manager's ports, --*-open-port) stays as it was.
@@ -79,5 +80,29 @@ test("exoscale: the group made for an SSH-only engine opens 2377 but not 2376; a
       },
     ]),
     false,
+  );
+});
+
+test("openstack: the machine's own security group has the engine's port only for a tcp engine", () => {
+  type Rule = { protocol: string; port: number; from?: string };
+  const rules = (json: Record<string, unknown>, cidrs: string[] = []) =>
+    (openstackDriver.fromJSON(json) as unknown as { rules(c: string[]): Rule[] })
+      .rules(cidrs)
+      .map((r) => `${r.port}/${r.protocol}${r.from ? ` from ${r.from}` : ''}`);
+  assert.deepEqual(rules({ SSHPort: 22 }), ['22/tcp', '2376/tcp']);
+  assert.deepEqual(rules({ SSHPort: 22, EnginePort: 2380 }), ['22/tcp', '2380/tcp']);
+  assert.deepEqual(rules({ SSHPort: 22, EngineEndpoint: 'ssh' }), ['22/tcp']);
+  assert.deepEqual(
+    rules({ SSHPort: 22, EngineEndpoint: 'ssh', SwarmMaster: true, SwarmHost: 'tcp://0.0.0.0:3376' }, [
+      '10.0.0.0/24',
+    ]),
+    [
+      '22/tcp',
+      '2377/tcp',
+      '3376/tcp',
+      '7946/tcp from 10.0.0.0/24',
+      '7946/udp from 10.0.0.0/24',
+      '4789/udp from 10.0.0.0/24',
+    ],
   );
 });
