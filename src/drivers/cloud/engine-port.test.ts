@@ -6,6 +6,7 @@ import { securityRules } from '../azure/state.js';
 import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
 import { openstackDriver } from '../openstack/index.js';
+import { natForwards } from '../virtualbox/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
 // make; what else they open (SSH, the Swarm manager's ports, --*-open-port) stays as it was.
@@ -105,4 +106,16 @@ test("openstack: the machine's own security group has the engine's port only for
       '4789/udp from 10.0.0.0/24',
     ],
   );
+});
+
+test('virtualbox: the NAT forward of 2376 only for a tcp engine', () => {
+  assert.deepEqual(natForwards({ SSHPort: 40022, EnginePort: 40023 }, false), [
+    'ssh,tcp,127.0.0.1,40022,,22',
+    'docker,tcp,127.0.0.1,40023,,2376',
+  ]);
+  assert.deepEqual(natForwards({ SSHPort: 40022, EnginePort: 0, EngineEndpoint: 'ssh' }, false), [
+    'ssh,tcp,127.0.0.1,40022,,22',
+  ]);
+  // The original's machines reach the engine on the host-only address: SSH is forwarded only.
+  assert.deepEqual(natForwards({ SSHPort: 40022 }, true), ['ssh,tcp,127.0.0.1,40022,,22']);
 });
