@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { FlagValue } from '../../flags/def.js';
 import { ingressPorts } from '../amazonec2/index.js';
 import { dockerRulePort } from '../azure/index.js';
 import { securityRules } from '../azure/state.js';
+import { baseDriverFields } from '../base.js';
 import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
 import { openstackDriver } from '../openstack/index.js';
+import { qemuDriver } from '../qemu/index.js';
+import { qemuArgs, vmFiles } from '../qemu/vm.js';
 import { natForwards } from '../virtualbox/index.js';
 
 // An SSH-only engine (--engine-endpoint ssh) leaves 2376 closed in the firewalls the drivers
@@ -118,4 +122,41 @@ test('virtualbox: the NAT forward of 2376 only for a tcp engine', () => {
   ]);
   // The original's machines reach the engine on the host-only address: SSH is forwarded only.
   assert.deepEqual(natForwards({ SSHPort: 40022 }, true), ['ssh,tcp,127.0.0.1,40022,,22']);
+});
+
+test("qemu: user networking forwards the engine's port only for a tcp engine; --qemu-engine-port with ssh is refused", () => {
+  const netdev = (enginePort: number) => {
+    const args = qemuArgs({
+      name: 'q1',
+      binary: 'qemu-system-x86_64',
+      accel: 'tcg',
+      cpus: 1,
+      memoryMB: 512,
+      boot: { disk: '/images/base.qcow2', format: 'qcow2', source: '/images/base.qcow2' },
+      files: vmFiles('/store/machines/q1'),
+      sshPort: 40022,
+      enginePort,
+      restrict: false,
+    });
+    return args.find((a) => a.startsWith('user,id=net0'));
+  };
+  assert.equal(
+    netdev(40023),
+    'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40023-:2376',
+  );
+  assert.equal(netdev(0), 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22');
+
+  const fromFlags = (given: Record<string, FlagValue>, ssh: boolean) => {
+    const values = new Map<string, FlagValue>();
+    for (const f of qemuDriver.flags) if (f.default !== undefined) values.set(f.name, f.default as FlagValue);
+    for (const [k, v] of Object.entries(given)) values.set(k, v);
+    const base = { ...baseDriverFields('q1', '/store'), ...(ssh ? { EngineEndpoint: 'ssh' as const } : {}) };
+    return qemuDriver.fromFlags(base, { values, explicit: new Set(Object.keys(given)) }).toJSON();
+  };
+  assert.equal(fromFlags({ 'qemu-engine-port': 40023 }, false).EnginePort, 40023);
+  assert.equal(fromFlags({}, true).EnginePort, 0);
+  assert.throws(
+    () => fromFlags({ 'qemu-engine-port': 40023 }, true),
+    /^MachineError: --qemu-engine-port has no use with --engine-endpoint ssh/,
+  );
 });
