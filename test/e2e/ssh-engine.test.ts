@@ -186,6 +186,9 @@ describe('Swarm mode on an SSH-only engine (docker driver)', { skip, timeout: 15
     assert.match(r.stdout, /Initialising Swarm cluster "swssh"/);
     const url = (await rig.store.run(['url', 'swssh'])).stdout.trim();
     assert.match(url, /^ssh:\/\/root@127\.0\.0\.1:\d+$/);
+    // The container publishes its SSH port, which the URL names, and nothing for the engine.
+    const published = await rig.outer(['port', 'swssh']);
+    assert.equal(published.trim(), `22/tcp -> 127.0.0.1:${new URL(url).port}`);
     const nodes = await rig.withEnv('swssh', "docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'");
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.equal(nodes.stdout, 'swssh Leader\n');

@@ -5,6 +5,7 @@ import { ingressPorts } from '../amazonec2/index.js';
 import { dockerRulePort } from '../azure/index.js';
 import { securityRules } from '../azure/state.js';
 import { baseDriverFields } from '../base.js';
+import { containerSpec } from '../docker/container.js';
 import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
 import { openstackDriver } from '../openstack/index.js';
@@ -159,4 +160,32 @@ test("qemu: user networking forwards the engine's port only for a tcp engine; --
     () => fromFlags({ 'qemu-engine-port': 40023 }, true),
     /^MachineError: --qemu-engine-port has no use with --engine-endpoint ssh/,
   );
+});
+
+test("docker: the machine's container publishes the engine's port only for a tcp engine", () => {
+  const bindings = (enginePort: number) =>
+    (
+      containerSpec({
+        name: 'd1',
+        machineId: 'id',
+        image: 'img',
+        volume: 'v',
+        network: 'n',
+        sshPort: 40022,
+        enginePort,
+        publish: [{ hostPort: 8080, containerPort: 80, proto: 'tcp' }],
+        cpus: 0,
+        memoryMB: 0,
+        cgroupVersion: '2',
+      }).HostConfig as { PortBindings: Record<string, { HostIp: string; HostPort: string }[]> }
+    ).PortBindings;
+  assert.deepEqual(bindings(40023), {
+    '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '40022' }],
+    '2376/tcp': [{ HostIp: '127.0.0.1', HostPort: '40023' }],
+    '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }],
+  });
+  assert.deepEqual(bindings(0), {
+    '22/tcp': [{ HostIp: '127.0.0.1', HostPort: '40022' }],
+    '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }],
+  });
 });
