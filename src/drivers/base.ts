@@ -37,3 +37,11 @@ export function num(json: DriverJSON, key: string): number {
 export function bool(json: DriverJSON, key: string): boolean {
   return json[key] === true;
 }
+
+/**
+ * An SSH-only engine (--engine-endpoint ssh): the driver opens, publishes and forwards no port
+ * for the engine, which listens on its socket only.
+ */
+export function sshOnlyEngine(json: DriverJSON): boolean {
+  return str(json, 'EngineEndpoint') === 'ssh';
+}

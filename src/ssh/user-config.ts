@@ -22,6 +22,11 @@ import { configValue, sshPath } from './options.js';
 
 export const MACHINE_SSH_CONFIG = 'ssh_config';
 
+/** The machine's entry, in its folder. */
+export function machineSSHConfigPath(machineDir: string): string {
+  return join(machineDir, MACHINE_SSH_CONFIG);
+}
+
 /**
  * The file ssh reads: ssh takes the home folder from the password database, not from $HOME,
  * so that is where the block must go. MACHINE_SSH_USER_CONFIG names another file, or with

@@ -250,6 +250,42 @@ describe('exoscale driver against the fake API', { timeout: 10 * 60_000 }, () =>
     assert.deepEqual(fake.inventory(), { ...empty, groups: ['docker-machine', 'shared'] });
   });
 
+  test('an SSH-only machine makes its group without 2376; a tcp machine that joins that group adds the engine rule', async () => {
+    await start();
+    const tcpOpen = (name: string) =>
+      [...fake.groups.values()]
+        .find((g) => g.name === name)
+        ?.rules.filter((r) => r.network === '0.0.0.0/0' && r.protocol === 'tcp')
+        .map((r) => `${r['start-port']}-${r['end-port']}`);
+    await killAt(
+      /Instance address: /,
+      's1',
+      ['--engine-endpoint', 'ssh', '--exoscale-security-group', 'mixed'],
+      false,
+    );
+    assert.deepEqual(tcpOpen('mixed'), ['22-22', '2377-2377', '3376-3377']);
+    // Another SSH-only machine leaves the group as it is.
+    await killAt(
+      /Instance address: /,
+      's2',
+      ['--engine-endpoint', 'ssh', '--exoscale-security-group', 'mixed'],
+      false,
+    );
+    assert.deepEqual(tcpOpen('mixed'), ['22-22', '2377-2377', '3376-3377']);
+    const t = await killAt(/Instance address: /, 't1', ['--exoscale-security-group', 'mixed'], false);
+    assert.match(t.out, /Adding the engine's port 2376 to security group mixed/);
+    assert.deepEqual(tcpOpen('mixed'), ['22-22', '2377-2377', '3376-3377', '2376-2376']);
+    // A group someone made by hand is theirs: a tcp machine uses it as it is, as the original did.
+    fake.addSecurityGroup('by-hand');
+    const h = await killAt(/Instance address: /, 'h1', ['--exoscale-security-group', 'by-hand'], false);
+    assert.doesNotMatch(h.out, /Adding the engine's port/);
+    assert.deepEqual(tcpOpen('by-hand'), []);
+    for (const n of ['s1', 's2', 't1', 'h1']) {
+      const r = await s.run(['rm', '-y', n], { env: env() });
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
   test('--exoscale-ssh-key: the key is given to cloud-init, nothing is registered; --exoscale-userdata is sent', async () => {
     await start();
     const { generateSSHKeyPair } = await import('../../src/ssh/keys.js');

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { onProcessEnd } from '../helpers/cleanup.js';
@@ -313,6 +314,45 @@ describe('create -d qemu: local VMs', { skip, timeout: 45 * 60_000 }, () => {
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal(alive(pid), false);
     assert.equal(existsSync(machineDir('slow')), false);
+  });
+
+  test('--engine-endpoint ssh: QEMU forwards SSH only; url, ls and docker through env go over SSH', async () => {
+    const sshConfig = join(userInfo().homedir, '.ssh', 'config');
+    const sshDirBefore = existsSync(dirname(sshConfig));
+    const userConfig = () => (existsSync(sshConfig) ? readFileSync(sshConfig, 'utf8') : undefined);
+    const before = userConfig();
+    try {
+      const r = await create('qs', ['--engine-endpoint', 'ssh']);
+      const pid = await track('qs');
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      const d = await driverOf('qs');
+      assert.equal(d.EnginePort, 0);
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const net = args.find((a) => a.startsWith('user,id=net0'));
+      assert.equal(net, `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${d.SSHPort}-:22`);
+      const url = `ssh://docker@127.0.0.1:${d.SSHPort}`;
+      assert.equal((await s.run(['url', 'qs'])).stdout, `${url}\n`);
+      const ls = await s.run([
+        'ls',
+        '--filter',
+        'name=qs',
+        '--format',
+        '{{.Name}} {{.State}} {{.URL}} {{.DockerVersion}}',
+      ]);
+      assert.match(ls.stdout, new RegExp(`^qs Running ${url} v\\d+\\.\\d+\\.\\d+`));
+      const hello = await withEnv(
+        'qs',
+        `docker import ${busyboxTarball()} busybox >/dev/null && docker run --pull=never --rm busybox echo hello`,
+      );
+      assert.equal(hello.code, 0, hello.stderr);
+      assert.equal(hello.stdout, 'hello\n');
+      const rm = await s.run(['rm', '-y', 'qs'], { timeoutMs: 120_000 });
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.equal(userConfig(), before);
+    } finally {
+      if (!sshDirBefore && existsSync(dirname(sshConfig)) && readdirSync(dirname(sshConfig)).length === 0)
+        rmdirSync(dirname(sshConfig));
+    }
   });
 
   test('bad input: missing image, corrupt image, no qemu, a port in use', async () => {

@@ -186,11 +186,28 @@ describe('Swarm mode on an SSH-only engine (docker driver)', { skip, timeout: 15
     assert.match(r.stdout, /Initialising Swarm cluster "swssh"/);
     const url = (await rig.store.run(['url', 'swssh'])).stdout.trim();
     assert.match(url, /^ssh:\/\/root@127\.0\.0\.1:\d+$/);
+    // The container publishes its SSH port, which the URL names, and nothing for the engine.
+    const published = await rig.outer(['port', 'swssh']);
+    assert.equal(published.trim(), `22/tcp -> 127.0.0.1:${new URL(url).port}`);
     const nodes = await rig.withEnv('swssh', "docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'");
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.equal(nodes.stdout, 'swssh Leader\n');
     const ls = await rig.store.run(['ls', '--format', '{{.Name}} {{.State}} {{.URL}} {{.Error}}']);
     assert.equal(ls.stdout, `swssh Running ${url} \n`);
+    // With the user's ssh config left alone, env says in one line how docker's ssh gets the key.
+    const dir = join(rig.store.dir, 'machines', 'swssh');
+    const off = await rig.store.run(['env', '--shell', 'bash', 'swssh'], {
+      env: { MACHINE_SSH_USER_CONFIG: 'off' },
+    });
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, new RegExp(`export DOCKER_HOST="${url}"`));
+    assert.equal(
+      off.stderr,
+      `Warning: MACHINE_SSH_USER_CONFIG is off, so docker's ssh will not find the key and host key of "swssh": add "Include ${join(dir, 'ssh_config')}" at the top of ~/.ssh/config, or run "ssh-add ${join(dir, 'id_rsa')}" and append ${join(dir, 'known_hosts')} to ~/.ssh/known_hosts\n`,
+    );
+    for (const f of ['ssh_config', 'id_rsa', 'known_hosts']) assert.ok(existsSync(join(dir, f)), f);
+    const on = await rig.store.run(['env', '--shell', 'bash', 'swssh']);
+    assert.equal(on.stderr, '');
     // rm asks the engine (over SSH) about the cluster: the last manager needs -f.
     const refused = await rig.store.run(['rm', '-y', 'swssh']);
     assert.match(refused.stderr, /swssh is the last manager of Swarm cluster "swssh"/);

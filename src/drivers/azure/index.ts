@@ -5,7 +5,7 @@ import type { ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../../flags/def.js';
 import { ipVersion } from '../../ip.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone, isRefusal } from '../cloud/errors.js';
 import { cleanupError, deleteLedger, LEDGER_KEY, type Ledger, type ResourceKind } from '../cloud/ledger.js';
@@ -514,7 +514,7 @@ class AzureDriver extends CloudDriver {
           properties: {
             securityRules: securityRules({
               sshPort: num(this.json, 'SSHPort') || 22,
-              dockerPort: num(this.json, 'DockerPort') || 2376,
+              dockerPort: dockerRulePort(this.json),
               swarmPort: this.swarmPort(),
               swarmNode: isSwarmMember(this.json),
               open,
@@ -890,6 +890,11 @@ class AzureDriver extends CloudDriver {
 }
 
 /** Signs in at the first request only: a command that asks Azure nothing never signs in. */
+/** The port the network security group opens to the engine: none for an SSH-only engine. */
+export function dockerRulePort(json: DriverJSON): number | undefined {
+  return sshOnlyEngine(json) ? undefined : num(json, 'DockerPort') || 2376;
+}
+
 function lazyTokens(signIn: () => Promise<TokenSource>): TokenSource {
   let source: Promise<TokenSource> | undefined;
   let ready: TokenSource | undefined;

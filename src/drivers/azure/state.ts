@@ -182,7 +182,8 @@ export interface SecurityRule {
  */
 export function securityRules(o: {
   sshPort: number;
-  dockerPort: number;
+  /** None for an SSH-only engine (--engine-endpoint ssh): its port stays closed. */
+  dockerPort?: number;
   swarmPort?: number;
   /** A swarm member (manager or worker): Swarm mode's node ports from the virtual network. */
   swarmNode?: boolean;
@@ -201,10 +202,8 @@ export function securityRules(o: {
       direction: 'Inbound',
     },
   });
-  const rules = [
-    rule('SSHAllowAny', o.sshPort, 'Tcp', 100),
-    rule('DockerAllowAny', o.dockerPort, 'Tcp', 300),
-  ];
+  const rules = [rule('SSHAllowAny', o.sshPort, 'Tcp', 100)];
+  if (o.dockerPort) rules.push(rule('DockerAllowAny', o.dockerPort, 'Tcp', 300));
   if (o.swarmPort) {
     rules.push(rule('DockerSwarmAllowAny', o.swarmPort, 'Tcp', 500));
     // A Swarm-mode manager (what --swarm-master makes here) is joined on 2377.

@@ -26,6 +26,7 @@ export interface ContainerOptions {
   /** The machine's fixed address on the network; none: the engine gives one at each start. */
   address?: string;
   sshPort: number;
+  /** 0 for an SSH-only engine: no port is published for it. */
   enginePort: number;
   publish: Publish[];
   /** CPUs (may be fractional); 0 for no limit. */
@@ -41,7 +42,7 @@ export interface ContainerOptions {
 export function containerSpec(o: ContainerOptions): Record<string, unknown> {
   const ports = portSpec([
     { hostPort: o.sshPort, containerPort: SSH_PORT, proto: 'tcp' },
-    { hostPort: o.enginePort, containerPort: ENGINE_PORT, proto: 'tcp' },
+    ...(o.enginePort ? [{ hostPort: o.enginePort, containerPort: ENGINE_PORT, proto: 'tcp' as const }] : []),
     ...o.publish,
   ]);
   const labels = { [LABEL_MACHINE]: o.machineId, [LABEL_NAME]: o.name };

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sshEngineURL } from '../../engine/endpoint.js';
 import { errorMessage, MachineError } from '../../errors.js';
 import { dockerHost, intRange, matching } from '../../flags/checks.js';
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { mergeDriverJSON, num, str } from '../base.js';
+import { mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
 import { awaitSSHBanner, freePort, LoopbackDriver, portTaken } from '../loopback.js';
@@ -214,8 +215,9 @@ class DockerDriver extends LoopbackDriver implements Driver {
     for (let portAttempt = 1; ; ) {
       stopIfAborted(ctx.signal);
       const sshPort = await freePort();
-      let enginePort = await freePort();
-      while (enginePort === sshPort) enginePort = await freePort();
+      // An SSH-only engine is reached through the SSH port: nothing is published for 2376.
+      let enginePort = sshOnlyEngine(this.json) ? 0 : await freePort();
+      while (enginePort !== 0 && enginePort === sshPort) enginePort = await freePort();
       this.set({ SSHPort: sshPort, EnginePort: enginePort, NetworkAddress: '' });
       if (fixed) {
         // Recorded before the container exists and before the lock is let go: the store's next
@@ -383,6 +385,13 @@ class DockerDriver extends LoopbackDriver implements Driver {
 
   async getURL(): Promise<string> {
     if ((await this.getState()) !== 'Running') throw new MachineError(ERR_HOST_NOT_RUNNING);
+    // The SSH port it publishes: an SSH-only engine has no engine port on the host.
+    if (sshOnlyEngine(this.json))
+      return sshEngineURL({
+        user: this.getSSHUsername(),
+        host: '127.0.0.1',
+        port: num(this.json, 'SSHPort'),
+      });
     return `tcp://127.0.0.1:${num(this.json, 'EnginePort')}`;
   }
 

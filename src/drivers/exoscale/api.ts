@@ -28,9 +28,18 @@ export interface InstanceType {
   authorized?: boolean;
   zones?: string[];
 }
+export interface SecurityGroupRule {
+  'flow-direction'?: string;
+  protocol?: string;
+  network?: string;
+  'start-port'?: number;
+  'end-port'?: number;
+}
 export interface SecurityGroup {
   id: string;
   name: string;
+  description?: string;
+  rules?: SecurityGroupRule[];
 }
 export interface AntiAffinityGroup {
   id: string;
@@ -113,6 +122,8 @@ export const securityGroups = async (c: CloudConnection) =>
   (await c.get<{ 'security-groups'?: SecurityGroup[] }>('/security-group?visibility=private'))[
     'security-groups'
   ] ?? [];
+export const securityGroup = (c: CloudConnection, id: string) =>
+  c.get<SecurityGroup>(`/security-group/${encodeURIComponent(id)}`);
 export const antiAffinityGroups = async (c: CloudConnection) =>
   (await c.get<{ 'anti-affinity-groups'?: AntiAffinityGroup[] }>('/anti-affinity-group'))[
     'anti-affinity-groups'

@@ -5,7 +5,7 @@ import { MachineError } from '../../errors.js';
 import type { ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { mergeDriverJSON, num, str } from '../base.js';
+import { mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone } from '../cloud/errors.js';
@@ -32,14 +32,29 @@ const DEFAULT_USER_DATA = '#cloud-config\nmanage_etc_hosts: localhost\n';
 const OPERATION_TIMEOUT_MS = 10 * 60_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The original's rules for a security group it makes: SSH, ping and the engine from anywhere; swarm from the group. */
-function defaultRules(groupId: string): Record<string, unknown>[] {
-  const world = { 'flow-direction': 'ingress', network: '0.0.0.0/0' };
+const GROUP_DESCRIPTION = 'Created by docker-machine';
+const WORLD = { 'flow-direction': 'ingress', network: '0.0.0.0/0' };
+const ENGINE_RULE = {
+  ...WORLD,
+  protocol: 'tcp',
+  'start-port': 2376,
+  'end-port': 2376,
+  description: 'Docker',
+};
+
+/**
+ * The original's rules for a security group it makes: SSH, ping and the engine from anywhere;
+ * swarm from the group. An SSH-only engine's group keeps 2376 closed (2377 stays: Swarm mode).
+ */
+export function defaultRules(groupId: string, sshOnly = false): Record<string, unknown>[] {
+  const world = WORLD;
   const group = { 'flow-direction': 'ingress', 'security-group': { id: groupId } };
   return [
     { ...world, protocol: 'tcp', 'start-port': 22, 'end-port': 22, description: 'SSH' },
     { ...world, protocol: 'icmp', icmp: { type: 8, code: 0 }, description: 'Ping' },
-    { ...world, protocol: 'tcp', 'start-port': 2376, 'end-port': 2377, description: 'Docker' },
+    sshOnly
+      ? { ...world, protocol: 'tcp', 'start-port': 2377, 'end-port': 2377, description: 'Docker Swarm' }
+      : { ...world, protocol: 'tcp', 'start-port': 2376, 'end-port': 2377, description: 'Docker' },
     {
       ...world,
       protocol: 'tcp',
@@ -51,6 +66,18 @@ function defaultRules(groupId: string): Record<string, unknown>[] {
     { ...group, protocol: 'udp', 'start-port': 7946, 'end-port': 7946, description: 'Swarm gossip' },
     { ...group, protocol: 'udp', 'start-port': 4789, 'end-port': 4789, description: 'Swarm overlay' },
   ];
+}
+
+/** Whether the rules let anyone reach 2376/tcp. */
+export function opensEnginePort(rules: api.SecurityGroupRule[]): boolean {
+  return rules.some(
+    (r) =>
+      r['flow-direction'] === 'ingress' &&
+      r.protocol === 'tcp' &&
+      r.network === '0.0.0.0/0' &&
+      (r['start-port'] ?? 0) <= 2376 &&
+      2376 <= (r['end-port'] ?? 0),
+  );
 }
 
 class ExoscaleDriver extends CloudDriver {
@@ -264,6 +291,26 @@ class ExoscaleDriver extends CloudDriver {
     ctx.log(`SSH key ${keyName} registered`);
   }
 
+  /**
+   * A group docker-machine made for an SSH-only machine has no rule for 2376: a machine with a
+   * TCP engine that joins it adds one (an engine rule from anywhere, as the group would have had).
+   */
+  private async openEnginePort(
+    ctx: DriverContext,
+    found: api.SecurityGroup,
+    c: CloudConnection,
+  ): Promise<void> {
+    const group = await api.securityGroup(c, found.id);
+    if (opensEnginePort(group.rules ?? [])) return;
+    ctx.log(`Adding the engine's port 2376 to security group ${found.name}...`);
+    await api.waitOperation(
+      c,
+      await api.mutate(c, 'POST', `/security-group/${found.id}/rules`, ENGINE_RULE),
+      `adding a rule to security group ${found.name}`,
+      this.opts(ctx.signal),
+    );
+  }
+
   /** Each named security group and anti-affinity group: the existing one, or one made and recorded. */
   protected override async createFirewall(ctx: DriverContext, ledger: Ledger): Promise<void> {
     const c = this.api(ctx);
@@ -272,6 +319,8 @@ class ExoscaleDriver extends CloudDriver {
     for (const name of this.list('SecurityGroups')) {
       const found = existingSG.find((g) => g.name === name);
       if (found) {
+        if (!sshOnlyEngine(this.json) && found.description === GROUP_DESCRIPTION)
+          await this.openEnginePort(ctx, found, c);
         sgIds.push(found.id);
         continue;
       }
@@ -285,7 +334,7 @@ class ExoscaleDriver extends CloudDriver {
         c,
         await api.mutate(c, 'POST', '/security-group', {
           name,
-          description: 'Created by docker-machine',
+          description: GROUP_DESCRIPTION,
         }),
         `creating security group ${name}`,
         this.opts(ctx.signal),
@@ -293,7 +342,7 @@ class ExoscaleDriver extends CloudDriver {
       const id = op.reference?.id ?? '';
       if (!id) throw new MachineError(`Exoscale did not say which security group it made for ${name}`);
       await ledger.made(entry, id);
-      for (const rule of defaultRules(id)) {
+      for (const rule of defaultRules(id, sshOnlyEngine(this.json))) {
         await api.waitOperation(
           c,
           await api.mutate(c, 'POST', `/security-group/${id}/rules`, rule),
@@ -322,7 +371,7 @@ class ExoscaleDriver extends CloudDriver {
         c,
         await api.mutate(c, 'POST', '/anti-affinity-group', {
           name,
-          description: 'Created by docker-machine',
+          description: GROUP_DESCRIPTION,
         }),
         `creating anti-affinity group ${name}`,
         this.opts(ctx.signal),

@@ -381,7 +381,9 @@ export class OpenStackDriver extends CloudDriver {
   private rules(cidrs: string[]): { protocol: string; port: number; from?: string }[] {
     const r: { protocol: string; port: number; from?: string }[] = [
       { protocol: 'tcp', port: num(this.json, 'SSHPort') || 22 },
-      { protocol: 'tcp', port: num(this.json, 'EnginePort') || 2376 },
+      ...(str(this.json, 'EngineEndpoint') === 'ssh'
+        ? []
+        : [{ protocol: 'tcp', port: num(this.json, 'EnginePort') || 2376 }]),
     ];
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));

@@ -6,7 +6,7 @@ import { intRange, matching, oneOf, tcpPortOrFree } from '../../flags/checks.js'
 import type { FlagDef, ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
 import type { SeededEngine } from '../engine-seed.js';
@@ -274,7 +274,7 @@ class QemuDriver extends LoopbackDriver implements Driver {
     for (let attempt = 1; ; attempt++) {
       if (choosePorts) {
         if (!fixedSSH) this.set({ SSHPort: await freePort() });
-        if (!fixedEngine) {
+        if (!fixedEngine && !sshOnlyEngine(this.json)) {
           let p = await freePort();
           while (p === num(this.json, 'SSHPort')) p = await freePort();
           this.set({ EnginePort: p });
@@ -311,7 +311,7 @@ class QemuDriver extends LoopbackDriver implements Driver {
         break;
       } catch (err) {
         const retry = err instanceof VMStartError && err.portTaken && choosePorts && attempt < PORT_ATTEMPTS;
-        if (retry && !(fixedSSH && fixedEngine)) {
+        if (retry && !(fixedSSH && (fixedEngine || sshOnlyEngine(this.json)))) {
           ctx.debug(`QEMU could not bind a port (${err.qemuMessage}); choosing others`);
           continue;
         }
@@ -486,6 +486,11 @@ function driverFromFlags(base: BaseDriverFields, parsed: ParsedFlags): Driver {
   const enginePort = flagInt(parsed, 'qemu-engine-port');
   if (sshPort !== 0 && sshPort === enginePort) {
     throw new MachineError('--qemu-ssh-port and --qemu-engine-port must differ');
+  }
+  if (enginePort !== 0 && base.EngineEndpoint === 'ssh') {
+    throw new MachineError(
+      '--qemu-engine-port has no use with --engine-endpoint ssh (the engine listens on no TCP port): leave one of them out',
+    );
   }
   const checksum = flagString(parsed, 'qemu-image-checksum');
   return new QemuDriver({

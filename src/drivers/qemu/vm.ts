@@ -52,6 +52,7 @@ export interface VMSpec {
   boot: BootImage;
   files: VMFiles;
   sshPort: number;
+  /** 0 for an SSH-only engine: nothing is forwarded to 2376. */
   enginePort: number;
   /** Cut the VM off from every network but its forwarded ports (user networking restrict=on). */
   restrict: boolean;
@@ -60,7 +61,10 @@ export interface VMSpec {
 
 export function qemuArgs(s: VMSpec): string[] {
   const f = s.files;
-  const fwd = `hostfwd=tcp:127.0.0.1:${s.sshPort}-:22,hostfwd=tcp:127.0.0.1:${s.enginePort}-:2376`;
+  const fwd = [
+    `hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+    ...(s.enginePort ? [`hostfwd=tcp:127.0.0.1:${s.enginePort}-:2376`] : []),
+  ].join(',');
   const args = [
     '-name',
     `docker-machine-${s.name},process=qemu-${s.name}`,

@@ -10,7 +10,7 @@ import { flagBool, flagInt, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
 import { withFileLock } from '../../store/lock.js';
 import { pauseAt } from '../../test-pause.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import type { Driver, DriverContext, DriverModule, EngineEndpoint, MachineState } from '../driver.js';
 import { ERR_HOST_NOT_RUNNING } from '../driver.js';
 import { freePort, portTaken, sshBanner } from '../loopback.js';
@@ -501,7 +501,7 @@ class VirtualBoxDriver implements Driver {
     if (ssh === 0 || (await portTaken(ssh))) ssh = await freePort();
     this.set({ SSHPort: ssh });
     const original = this.madeByOriginal;
-    if (!original) {
+    if (!original && !sshOnlyEngine(this.json)) {
       let engine = num(this.json, 'EnginePort');
       while (engine === 0 || engine === ssh || (await portTaken(engine))) engine = await freePort();
       this.set({ EnginePort: engine });
@@ -510,10 +510,8 @@ class VirtualBoxDriver implements Driver {
     for (const rule of original ? ['ssh'] : ['ssh', 'docker']) {
       await this.vbox.run(['modifyvm', vm, '--natpf1', 'delete', rule], ctx.signal).catch(() => {});
     }
-    await this.vbox.run(['modifyvm', vm, '--natpf1', `ssh,tcp,127.0.0.1,${ssh},,22`], ctx.signal);
-    if (!original) {
-      const engine = num(this.json, 'EnginePort');
-      await this.vbox.run(['modifyvm', vm, '--natpf1', `docker,tcp,127.0.0.1,${engine},,2376`], ctx.signal);
+    for (const rule of natForwards(this.json, original)) {
+      await this.vbox.run(['modifyvm', vm, '--natpf1', rule], ctx.signal);
     }
     await this.vbox.run(['startvm', vm, '--type', str(this.json, 'UIType') || 'headless'], ctx.signal);
     await pauseAt('virtualbox-started');
@@ -702,6 +700,16 @@ class VMStopped extends Error {}
 
 function isUp(state: string | undefined): boolean {
   return state === 'running' || state === 'paused' || state === 'starting' || state === 'stopping';
+}
+
+/**
+ * The NAT forwards on 127.0.0.1: SSH, and the engine's 2376 unless the engine is SSH-only or the
+ * machine is the original's (which reached its engine on the host-only address).
+ */
+export function natForwards(json: DriverJSON, original: boolean): string[] {
+  const out = [`ssh,tcp,127.0.0.1,${num(json, 'SSHPort')},,22`];
+  if (!original && !sshOnlyEngine(json)) out.push(`docker,tcp,127.0.0.1,${num(json, 'EnginePort')},,2376`);
+  return out;
 }
 
 /** The engine's URL: the NAT forward on 127.0.0.1, or for the original's machines its host-only address. */
