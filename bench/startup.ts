@@ -5,10 +5,16 @@
  * queries run in parallel over reused connections).
  *
  *   npm run build && npm run build:standalone -- --target linux-x64 &&
- *   node --import tsx bench/startup.ts [--runs N] [--exe PATH]
+ *   node --import tsx bench/startup.ts [--runs N] [--exe PATH] [--engine node|dockerd] [--cpu]
  *
  * The executable is --exe, else dist/standalone/docker-machine-OS-ARCH of this computer; without
  * one only the Node build is measured.
+ *
+ * The engines env and config check are, by default, 10 Node HTTPS servers in one process of the
+ * bench's; `--engine dockerd` points every machine at one real dockerd instead (Debian's, API
+ * only, TLS on loopback; needs root), whose replies cost what the original's users see.
+ * `--cpu` times each run by the CPU it used (perf stat's task-clock, all threads) instead of
+ * by the clock: on a loaded machine the clock counts the waits for a core, and the engine's.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -16,6 +22,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateServerCert } from '../src/cert/server.js';
+import { dockerdAvailable, startDockerd } from '../test/helpers/dockerd.js';
 
 const root = join(import.meta.dirname, '..');
 const bundle = join(root, 'dist', 'docker-machine.cjs');
@@ -29,10 +36,25 @@ const exe =
     ? process.argv[exeArg + 1]
     : join(standaloneDir, `docker-machine-${process.platform}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`);
 const haveExe = existsSync(exe);
+const engineArg = process.argv.indexOf('--engine');
+const ENGINE = engineArg > 0 ? process.argv[engineArg + 1] : 'node';
+if (ENGINE !== 'node' && ENGINE !== 'dockerd') throw new Error(`--engine ${ENGINE}: use node or dockerd`);
+const CPU = process.argv.includes('--cpu');
 
 /** One run: a command line starting with `exe` runs the executable, any other runs under node. */
 function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
   const [cmd, rest] = args[0] === exe ? [exe, args.slice(1)] : [process.execPath, args];
+  if (CPU) {
+    const r = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', cmd, ...rest], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const line = String(r.stderr)
+      .split('\n')
+      .find((l) => l.includes(',task-clock'));
+    if (r.status !== 0 || line === undefined) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+    return Number(line.split(',')[0]);
+  }
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, rest, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -99,7 +121,7 @@ async function main(): Promise<void> {
   // start (about 80 ms here, more than node -e 0 itself): a constant that says nothing about us.
   delete env.NODE_EXTRA_CA_CERTS;
   const cli = (args: string[]) => execFileSync(process.execPath, [bundle, ...args], { env, stdio: 'pipe' });
-  let engine: Awaited<ReturnType<typeof startFakeEngine>> | undefined;
+  let engine: { urls: string[]; stop: () => void | Promise<void> } | undefined;
   try {
     cli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'seed']);
     await generateServerCert({
@@ -111,7 +133,18 @@ async function main(): Promise<void> {
       hosts: ['127.0.0.1'],
     });
     execFileSync('cp', [join(store, 'certs', 'ca.pem'), join(dir, 'ca.pem')]);
-    engine = await startFakeEngine(dir, 10);
+    if (ENGINE === 'dockerd') {
+      if (!dockerdAvailable()) throw new Error('--engine dockerd needs root and dockerd');
+      const d = await startDockerd({
+        caCertPath: join(dir, 'ca.pem'),
+        serverCertPath: join(dir, 'server.pem'),
+        serverKeyPath: join(dir, 'server-key.pem'),
+        apiOnly: true,
+      });
+      engine = { urls: Array(10).fill(d.url), stop: () => d.stop() };
+    } else {
+      engine = await startFakeEngine(dir, 10);
+    }
     const urls = engine.urls;
     cli(['rm', '-y', 'seed']);
     // 100 machines over 10 engine ports.
@@ -154,7 +187,9 @@ async function main(): Promise<void> {
     const t = measure(light, lightEnv, RUNS);
     const base = t['node -e 0'];
     const ratio = (v: number) => (v / base).toFixed(2);
-    console.log(`# startup, ${RUNS} runs each (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`);
+    console.log(
+      `# startup, ${RUNS} runs each (median ${CPU ? 'CPU time' : 'wall time'}), engine: ${ENGINE}, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`,
+    );
     console.log(`node -e 0: ${base.toFixed(1)} ms${haveExe ? `; executable ${exe}` : '; no executable'}`);
     console.log('| command | Node build ms | ratio | executable ms | ratio | executable ≤ 0.5 |');
     console.log('|---|---|---|---|---|---|');
@@ -197,7 +232,7 @@ async function main(): Promise<void> {
       `\nls: ${per.toFixed(2)} ms per extra machine; 100 machines take ${(ls['ls 100 machines'] / ls['ls 10 machines']).toFixed(2)}x the time of 10`,
     );
   } finally {
-    engine?.stop();
+    await engine?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,13 @@ import type { TLSMaterial } from './tls.js';
  * As on the Node path (verified-tls.ts), the session of a full handshake that passed is kept in
  * the store's cache folder, with the validity of the certificate it checked, for the next command
  * to resume: only the server verified then holds that session's secret. Bun's sessions are kept
- * in files of their own (NAME.bun.json beside the Node path's NAME.json), private as the key is.
+ * in files of their own (NAME.bun-session beside the Node path's NAME.json), private as the key
+ * is, as a one-line header and the session's bytes: no JSON or base64 to decode on each start.
+ *
+ * A resumption is offered without the client certificate and key in the context: in a resumed
+ * TLS 1.3 handshake neither side sends a certificate (the engine holds the one it verified in the
+ * session), so the bytes on the wire are the same, and Bun does not parse them for nothing. An
+ * engine that does not resume gets a second, full handshake with them, as if nothing was offered.
  */
 
 interface BunSocket {
@@ -39,6 +45,8 @@ interface Kept {
 /** Longest wait for the session ticket an engine sends after a full handshake (as verified-tls.ts). */
 const TICKET_WAIT_MAX_MS = 100;
 
+const HEADER = 'dm-bun-tls-session 1';
+
 export function nativeHandshake(
   host: string,
   port: number,
@@ -49,11 +57,28 @@ export function nativeHandshake(
   const bun = (globalThis as { Bun?: Partial<BunRuntime> }).Bun;
   if (typeof bun?.connect !== 'function' || typeof bun.CryptoHasher !== 'function') return undefined;
   const runtime = bun as BunRuntime;
-  const isIP = /^[\d.]+$|:/.test(host);
   const file = cacheDir === undefined ? undefined : sessionPath(runtime, cacheDir, host, port, tls);
   const now = Date.now();
   const offered = file && load(file);
   const offer = offered && offered.validFrom <= now && now <= offered.validTo ? offered : undefined;
+  const attempt = (offer: Kept | undefined) => handshake(runtime, host, port, tls, timeoutMs, file, offer);
+  if (!offer) return attempt(undefined);
+  // Anything but a resumption (the engine forgot the session, or refused us without a
+  // certificate) is decided by a full handshake, as if nothing had been offered.
+  return attempt(offer).then((verdict) => (verdict === 'passed' ? verdict : attempt(undefined)));
+}
+
+/** One connection. With an offered session, only its resumption passes (no certificate was sent). */
+function handshake(
+  runtime: BunRuntime,
+  host: string,
+  port: number,
+  tls: TLSMaterial,
+  timeoutMs: number,
+  file: string | undefined,
+  offer: Kept | undefined,
+): Promise<'passed' | 'failed'> {
+  const isIP = /^[\d.]+$|:/.test(host);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -73,7 +98,7 @@ export function nativeHandshake(
       timeoutMs,
     );
     const passed = (sock: BunSocket) => {
-      if (offer && sock.isSessionReused()) return finish('passed', sock);
+      if (offer) return finish(sock.isSessionReused() ? 'passed' : 'failed', sock);
       if (!file) return finish('passed', sock);
       const peer = sock.getPeerCertificate();
       const validFrom = Date.parse(peer?.valid_from ?? '');
@@ -100,8 +125,7 @@ export function nativeHandshake(
         port,
         tls: {
           ca: [tls.ca],
-          cert: tls.cert,
-          key: tls.key,
+          ...(offer ? {} : { cert: tls.cert, key: tls.key }),
           // The verdict comes to handshake() below; nothing is sent either way.
           rejectUnauthorized: false,
           serverName: isIP ? undefined : host,
@@ -137,23 +161,24 @@ function sessionPath(
     h.update(`${part.length}:`);
     h.update(part);
   }
-  return join(cacheDir, 'tls-sessions', `${h.digest('hex')}.bun.json`);
+  return join(cacheDir, 'tls-sessions', `${h.digest('hex')}.bun-session`);
 }
 
 function load(path: string): Kept | undefined {
+  let data: Buffer;
   try {
-    const d = JSON.parse(readFileSync(path, 'utf8')) as {
-      session?: unknown;
-      validFrom?: unknown;
-      validTo?: unknown;
-    };
-    if (typeof d.session !== 'string' || typeof d.validFrom !== 'number' || typeof d.validTo !== 'number') {
-      return undefined;
-    }
-    return { session: Buffer.from(d.session, 'base64'), validFrom: d.validFrom, validTo: d.validTo };
+    data = readFileSync(path);
   } catch {
     return undefined;
   }
+  const eol = data.indexOf(10);
+  const [head, from, to] = data.toString('latin1', 0, Math.max(eol, 0)).split(' | ');
+  const validFrom = Number(from);
+  const validTo = Number(to);
+  if (eol < 0 || head !== HEADER || !Number.isFinite(validFrom) || !Number.isFinite(validTo))
+    return undefined;
+  const session = data.subarray(eol + 1);
+  return session.length > 0 ? { session, validFrom, validTo } : undefined;
 }
 
 /** A missing or unwritable cache folder only means a full handshake next time. */
@@ -161,13 +186,11 @@ function save(path: string, kept: Kept): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-    const data = {
-      session: kept.session.toString('base64'),
-      validFrom: kept.validFrom,
-      validTo: kept.validTo,
-    };
-    writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+    const head = Buffer.from(`${HEADER} | ${kept.validFrom} | ${kept.validTo}\n`, 'latin1');
+    writeFileSync(tmp, Buffer.concat([head, kept.session]), { mode: 0o600 });
     renameSync(tmp, path);
+    // The format before this one, which nothing reads any more.
+    rmSync(path.replace(/\.bun-session$/, '.bun.json'), { force: true });
   } catch {
     try {
       rmSync(tmp, { force: true });

@@ -205,6 +205,8 @@ describe('the single-file executable', { skip }, () => {
         ['right', join(store, 'certs'), ['127.0.0.1']],
         ['otherhost', join(store, 'certs'), ['10.9.8.7', 'elsewhere.test']],
         ['otherca', other, ['127.0.0.1']],
+        // The right certificates, but an engine of its own that cannot resume another's session.
+        ['right2', join(store, 'certs'), ['127.0.0.1']],
       ];
       for (const [name, caDir, hosts] of kinds) {
         await generateServerCert({
@@ -248,7 +250,7 @@ describe('the single-file executable', { skip }, () => {
           h.update(`${part.length}:`);
           h.update(part);
         }
-        return join(store, 'cache', 'tls-sessions', `${h.digest('hex')}.bun.json`);
+        return join(store, 'cache', 'tls-sessions', `${h.digest('hex')}.bun-session`);
       };
       const portOf = (i: number) => (engines[i].address() as AddressInfo).port;
       const first = await runProcess(exe, ['env', 'right'], { env: { MACHINE_STORAGE_PATH: store } });
@@ -256,6 +258,14 @@ describe('the single-file executable', { skip }, () => {
       const kept = await sessionName(portOf(0));
       assert.equal(statSync(kept).mode & 0o777, 0o600);
       await copyFile(kept, await sessionName(portOf(2)));
+      // Offered without the client certificate, a session the engine does not take ends in a
+      // full handshake with it, which passes and keeps the engine's own session in its place
+      // (and removes the file of the format before).
+      const right2 = await sessionName(portOf(3));
+      await copyFile(kept, right2);
+      const before = await readFile(right2);
+      const oldFormat = right2.replace(/\.bun-session$/, '.bun.json');
+      await writeFile(oldFormat, '{}', { mode: 0o600 });
 
       for (const [name] of kinds) {
         for (const args of [
@@ -267,11 +277,14 @@ describe('the single-file executable', { skip }, () => {
           const a = await runProcess(process.execPath, [binPath, ...args], { env });
           const b = await runProcess(exe, args, { env });
           assert.deepEqual(b, a, args.join(' '));
-          assert.equal(a.code, name === 'right' ? 0 : 1, `${args.join(' ')}: ${a.stderr}`);
+          assert.equal(a.code, name.startsWith('right') ? 0 : 1, `${args.join(' ')}: ${a.stderr}`);
         }
       }
       // No failing engine left a session of its own.
       assert.equal(existsSync(await sessionName(portOf(1))), false);
+      assert.notDeepEqual(await readFile(right2), before, "right2's own session replaced the foreign one");
+      assert.equal(statSync(right2).mode & 0o777, 0o600);
+      assert.equal(existsSync(oldFormat), false);
     } finally {
       for (const e of engines) e.close();
     }
