@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,8 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { FakeOpenStack } from '../fakes/openstack/fake.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The openstack driver against the stateful fake (Keystone v3, Nova, Neutron, Glance, Cinder on
@@ -75,46 +75,15 @@ describe('openstack driver against the fake API', { timeout: 10 * 60_000 }, () =
   /** A create ended by SIGKILL when its output matches `at` (or when the fake made `at`). */
   const createUntil = (name: string, args: string[], at: RegExp | string, e: NodeJS.ProcessEnv = {}) =>
     runUntil(name, ['create', '-d', 'openstack', ...args, name], at, e);
-  async function runUntil(name: string, argv: string[], at: RegExp | string, e: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, [binPath, ...argv], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env(e) }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+  async function runUntil(_name: string, argv: string[], at: RegExp | string, e: NodeJS.ProcessEnv = {}) {
+    const { out, driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: argv,
+      env: env(e),
+      made: onCreated(fake),
+      timeoutMs: 90_000,
+      settleMs: 300,
     });
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const onCreated = (ev: { kind: string }) => {
-        if (ev.kind === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 90_000);
-      child.on('exit', () => {
-        fake.off('created', onCreated);
-        clearTimeout(bound);
-        resolve(false);
-      });
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
-    await new Promise((r) => setTimeout(r, 300));
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     return { out, driver, ledger: ledgerOf(driver) };
   }
   const removeAll = async (name: string, keep: Partial<ReturnType<FakeOpenStack['inventory']>> = {}) => {

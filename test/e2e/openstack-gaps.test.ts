@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -9,7 +8,8 @@ import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { unauthorized } from '../fakes/openstack/errors.js';
 import { FakeOpenStack } from '../fakes/openstack/fake.js';
 import type { Mutation } from '../fakes/openstack/types.js';
-import { binPath, type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
  * The openstack driver against the stateful fake, for what a command meets after its start: a
@@ -70,46 +70,15 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
   const refused = () => fake.requests.filter((r) => r.status === 401 && r.service !== 'identity');
 
   /** A command ended by SIGKILL once its output matches `at`; the machine's driver JSON after it. */
-  async function runUntil(name: string, argv: string[], at: RegExp | string) {
-    const child = spawn(process.execPath, [binPath, ...argv], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env() }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+  async function runUntil(_name: string, argv: string[], at: RegExp | string) {
+    const { out, driver } = await killCreateAt(at, {
+      storeDir: s.dir,
+      args: argv,
+      env: env(),
+      made: onCreated(fake),
+      timeoutMs: 90_000,
+      settleMs: 0,
     });
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      // A string: the kind of resource whose making ends the command (the fake's 'created').
-      const onCreated = (ev: { kind: string }) => {
-        if (ev.kind === at) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      fake.on('created', onCreated);
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) {
-          child.kill('SIGKILL');
-          resolve(true);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const bound = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(false);
-      }, 90_000);
-      child.on('exit', () => {
-        fake.off('created', onCreated);
-        clearTimeout(bound);
-        resolve(false);
-      });
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the command reached ${at} (output: ${out})`);
-    const cfg = join(s.dir, 'machines', name, 'config.json');
-    const driver = existsSync(cfg) ? JSON.parse(await readFile(cfg, 'utf8')).Driver : {};
     return { out, driver, ledger: ledgerOf(driver) };
   }
   const create = (name: string, args: string[]) =>
