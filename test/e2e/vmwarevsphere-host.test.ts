@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSSHKeyPair } from '../../src/ssh/keys.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { binPath, type CliStore, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { cloudCli } from '../helpers/cloud-host.js';
 import {
   type HostEngine,
   hostRootfs,
@@ -16,7 +17,7 @@ import {
   type TestHost,
   testHostsAvailable,
 } from '../helpers/testhost.js';
-import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
+import { startVcsim, type Vcsim, vcsimFlags, vcsimSkipReason } from '../helpers/vcsim.js';
 
 /**
  * A whole machine life on the vmwarevsphere driver: vcsim's clone reports, through its Tools
@@ -100,23 +101,8 @@ describe('create -d vmwarevsphere with a real host behind vcsim', { skip, timeou
     MACHINE_VSPHERE_POLL_MS: '200',
     DOCKER_CONFIG: join(work, 'docker-config'),
   });
-  const conn = () => [
-    '--vmwarevsphere-vcenter',
-    sim.host,
-    '--vmwarevsphere-vcenter-port',
-    String(sim.port),
-    '--vmwarevsphere-username',
-    sim.username,
-    '--vmwarevsphere-password',
-    sim.password,
-    '--vmwarevsphere-insecure',
-  ];
-  const run = (args: string[], timeoutMs = 300_000) => s.run(args, { env: env(), timeoutMs });
-  const withEnv = (script: string) =>
-    runProcess('bash', ['-c', `eval "$("${process.execPath}" "${binPath}" env vs1)" && ${script}`], {
-      env: { MACHINE_STORAGE_PATH: s.dir, ...env() },
-      timeoutMs: 120_000,
-    });
+  const conn = () => vcsimFlags(sim);
+  const { run, withEnv } = cloudCli(() => s, env, 'vs1');
 
   test('create: clone, power-on, Tools address, then SSH and provisioning', async () => {
     const r = await run([

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,8 +7,9 @@ import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { items, VimClient } from '../../src/drivers/vmwarevsphere/soap/client.js';
 import { childText, xsiType as xsiTypeOf } from '../../src/drivers/vmwarevsphere/soap/xml.js';
 import { cloneArgs } from '../../src/drivers/vmwarevsphere/spec.js';
-import { binPath, type CliStore, cleanEnv, repoRoot, tempStore } from '../helpers/cli.js';
-import { startVcsim, type Vcsim, vcsimSkipReason } from '../helpers/vcsim.js';
+import { type CliStore, repoRoot, tempStore } from '../helpers/cli.js';
+import { killCreateAt, type MadeWatch } from '../helpers/kill-at.js';
+import { startVcsim, type Vcsim, vcsimFlags, vcsimSkipReason } from '../helpers/vcsim.js';
 
 /**
  * The vmwarevsphere driver against govmomi's vCenter simulator (vcsim 0.24.2 from Debian): what
@@ -33,17 +33,7 @@ describe('vmwarevsphere driver against vcsim', { skip: vcsimSkipReason(), timeou
     await s?.cleanup();
   });
 
-  const conn = () => [
-    '--vmwarevsphere-vcenter',
-    sim.host,
-    '--vmwarevsphere-vcenter-port',
-    String(sim.port),
-    '--vmwarevsphere-username',
-    sim.username,
-    '--vmwarevsphere-password',
-    sim.password,
-    '--vmwarevsphere-insecure',
-  ];
+  const conn = () => vcsimFlags(sim);
   const clone = ['--vmwarevsphere-clone-from', TEMPLATE];
   const env = { MACHINE_VSPHERE_POLL_MS: '100' };
   const machineVMs = async (name: string) =>
@@ -57,39 +47,17 @@ describe('vmwarevsphere driver against vcsim', { skip: vcsimSkipReason(), timeou
     at: RegExp | ((e: { event: string; vm: string }) => boolean),
     vm = '',
   ) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // A simulator event of VM `vm` that `at` accepts ends the command as a fake's 'created' does.
+    const made: MadeWatch = (_, hit) =>
+      typeof at === 'function' ? sim.onEvent((e) => e.vm === vm && at(e) && hit()) : () => {};
+    const { out } = await killCreateAt(typeof at === 'function' ? `a simulator event of ${vm}` : at, {
+      storeDir: s.dir,
+      args,
+      env,
+      made,
+      timeoutMs: 90_000,
+      settleMs: 0,
     });
-    let out = '';
-    const seen = await new Promise<boolean>((resolve) => {
-      const stop = () => {
-        child.kill('SIGKILL');
-        resolve(true);
-      };
-      const off =
-        typeof at === 'function'
-          ? sim.onEvent((e) => {
-              if (e.vm === vm && at(e)) stop();
-            })
-          : () => {};
-      const onData = (d: Buffer) => {
-        out += d;
-        if (at instanceof RegExp && at.test(out)) stop();
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const bound = setTimeout(() => child.kill('SIGKILL'), 90_000);
-      child.on('exit', () => {
-        clearTimeout(bound);
-        off();
-        resolve(false);
-      });
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    assert.ok(seen, `the create reached ${at} (output: ${out})`);
     return out;
   };
 
@@ -483,27 +451,16 @@ describe('vmwarevsphere driver against vcsim: a cluster', {
     await s?.cleanup();
   });
   const env = { MACHINE_VSPHERE_POLL_MS: '100' };
-  const conn = () => [
-    '--vmwarevsphere-vcenter',
-    sim.host,
-    '--vmwarevsphere-vcenter-port',
-    String(sim.port),
-    '--vmwarevsphere-username',
-    sim.username,
-    '--vmwarevsphere-password',
-    sim.password,
-    '--vmwarevsphere-insecure',
-  ];
+  const conn = () => vcsimFlags(sim);
 
   test('pool, host, folder, datastore cluster and a distributed port group: the clone is placed and wired there', async () => {
     const inv = sim.inventory;
     assert.ok(inv.cluster && inv.pool && inv.datastoreCluster);
     const dvpg = inv.networks.find((n) => n !== 'VM Network');
     assert.ok(dvpg);
-    const child = spawn(
-      process.execPath,
-      [
-        binPath,
+    const { out } = await killCreateAt(/VM address: /, {
+      storeDir: s.dir,
+      args: [
         'create',
         '-d',
         'vmwarevsphere',
@@ -522,21 +479,9 @@ describe('vmwarevsphere driver against vcsim: a cluster', {
         dvpg,
         'c1',
       ],
-      { env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...env }), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    await new Promise<void>((resolve) => {
-      const on = (d: Buffer) => {
-        out += d;
-        if (/VM address: /.test(out)) child.kill('SIGKILL');
-      };
-      child.stdout.on('data', on);
-      child.stderr.on('data', on);
-      const bound = setTimeout(() => child.kill('SIGKILL'), 90_000);
-      child.on('exit', () => {
-        clearTimeout(bound);
-        resolve();
-      });
+      env,
+      timeoutMs: 90_000,
+      settleMs: 0,
     });
     assert.match(out, /VM address: 192\.0\.2\.10/);
     const d = JSON.parse(await readFile(join(s.dir, 'machines', 'c1', 'config.json'), 'utf8')).Driver;

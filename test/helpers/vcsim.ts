@@ -220,6 +220,21 @@ interface Header {
   pid: number;
 }
 
+/** The create flags that reach `sim` as its own user, trusting its certificate as given (insecure). */
+export function vcsimFlags(sim: Vcsim): string[] {
+  return [
+    '--vmwarevsphere-vcenter',
+    sim.host,
+    '--vmwarevsphere-vcenter-port',
+    String(sim.port),
+    '--vmwarevsphere-username',
+    sim.username,
+    '--vmwarevsphere-password',
+    sim.password,
+    '--vmwarevsphere-insecure',
+  ];
+}
+
 export async function startVcsim(opts: VcsimOptions = {}): Promise<Vcsim> {
   const log = opts.log ?? (() => {});
   const bin = await buildVcsim(log);
