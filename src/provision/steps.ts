@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { certOrganization } from '../cert/bootstrap.js';
 import { ensureClientCertCopies } from '../cert/client-copies.js';
 import { generateServerCert } from '../cert/server.js';
+import { isSSHEngine } from '../engine/endpoint.js';
 import { goQuote } from '../errors.js';
 import type { HostConfig } from '../store/host.js';
 import { mustRun, type ProvisionContext } from './context.js';
@@ -61,7 +62,7 @@ export async function installCertificates(
   sudo: string,
   dir = REMOTE_CERT_DIR,
 ): Promise<void> {
-  if (ctx.config.HostOptions.EngineOptions.EngineEndpoint === 'ssh') {
+  if (isSSHEngine(ctx.config)) {
     ctx.info('The engine is reached over SSH only: it gets no TLS port and no server certificate');
     return;
   }

@@ -1,3 +1,4 @@
+import { isSSHEngine } from '../engine/endpoint.js';
 import { MachineError } from '../errors.js';
 import type { HostConfig } from '../store/host.js';
 import { mustRun, type ProvisionContext, sudoPrefix } from './context.js';
@@ -39,8 +40,7 @@ export function systemdProvisioner(f: SystemdFamily): Provisioner {
       await socketAccessForSSHUser(ctx, sudo);
       ctx.info('Setting Docker configuration on the remote daemon...');
       await configureSystemdDaemon(ctx, sudo);
-      if (f.firewalld && ctx.config.HostOptions.EngineOptions.EngineEndpoint !== 'ssh')
-        await openFirewalldPort(ctx, sudo);
+      if (f.firewalld && !isSSHEngine(ctx.config)) await openFirewalldPort(ctx, sudo);
       await restartSystemdEngine(ctx, sudo);
       await ctx.waitForEngine();
     },
@@ -119,7 +119,7 @@ export async function restartSystemdEngine(ctx: ProvisionContext, sudo: string):
  * engine connection is one) have it.
  */
 async function socketAccessForSSHUser(ctx: ProvisionContext, sudo: string): Promise<void> {
-  if (ctx.config.HostOptions.EngineOptions.EngineEndpoint !== 'ssh' || sudo === '') return;
+  if (!isSSHEngine(ctx.config) || sudo === '') return;
   const user = String(ctx.config.Driver.SSHUser).replaceAll("'", "'\\''");
   await mustRun(
     ctx,

@@ -5,7 +5,7 @@ import { MachineError } from '../../errors.js';
 import type { ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
 import type { Ledger, ResourceKind } from '../cloud/ledger.js';
@@ -744,7 +744,7 @@ export function ingressPorts(
     { port: num(json, 'SSHPort') || 22, proto: 'tcp', from: 'anywhere' },
   ];
   // An SSH-only engine (--engine-endpoint ssh) has no port to open.
-  if (str(json, 'EngineEndpoint') !== 'ssh') out.push({ port: 2376, proto: 'tcp', from: 'anywhere' });
+  if (!sshOnlyEngine(json)) out.push({ port: 2376, proto: 'tcp', from: 'anywhere' });
   if (bool(json, 'SwarmMaster')) {
     const m = /:(\d+)\/?$/.exec(str(json, 'SwarmHost'));
     out.push(

@@ -5,7 +5,7 @@ import { MachineError } from '../../errors.js';
 import type { ParsedFlags } from '../../flags/def.js';
 import { flagBool, flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { CloudAPIError } from '../cloud/errors.js';
 import { LEDGER_KEY, type Ledger, type LedgerEntry, type ResourceKind } from '../cloud/ledger.js';
@@ -330,9 +330,7 @@ class GoogleDriver extends CloudDriver {
   /** The ports the engine (and a swarm manager, and --google-open-port) are reached on. */
   private allowed(): FirewallAllowed[] {
     // An SSH-only engine (--engine-endpoint ssh) has no port to open.
-    const byProto = new Map<string, string[]>([
-      ['tcp', str(this.json, 'EngineEndpoint') === 'ssh' ? [] : ['2376']],
-    ]);
+    const byProto = new Map<string, string[]>([['tcp', sshOnlyEngine(this.json) ? [] : ['2376']]]);
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
       // The original's standalone Swarm port, and Swarm mode's (what --swarm-master makes here).

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MachineError } from '../../errors.js';
 import type { ParsedFlags } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { bool, mergeDriverJSON, num, str } from '../base.js';
+import { bool, mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
@@ -381,9 +381,7 @@ export class OpenStackDriver extends CloudDriver {
   private rules(cidrs: string[]): { protocol: string; port: number; from?: string }[] {
     const r: { protocol: string; port: number; from?: string }[] = [
       { protocol: 'tcp', port: num(this.json, 'SSHPort') || 22 },
-      ...(str(this.json, 'EngineEndpoint') === 'ssh'
-        ? []
-        : [{ protocol: 'tcp', port: num(this.json, 'EnginePort') || 2376 }]),
+      ...(sshOnlyEngine(this.json) ? [] : [{ protocol: 'tcp', port: num(this.json, 'EnginePort') || 2376 }]),
     ];
     if (bool(this.json, 'SwarmMaster')) {
       const m = /:(\d+)\/?$/.exec(str(this.json, 'SwarmHost'));
