@@ -11,7 +11,12 @@ import { swarmURL } from './swarm-url.js';
  * machine's engine using the client certificates. Returns the URL to point docker at. With the
  * store's cache folder, the TLS session is kept there for the next check to resume.
  */
-export async function checkConnection(m: Machine, swarm: boolean, cacheDir?: string): Promise<string> {
+export async function checkConnection(
+  m: Machine,
+  swarm: boolean,
+  cacheDir?: string,
+  sent?: () => void,
+): Promise<string> {
   const url = await engineURL(m);
   if (isSSHURL(url)) return checkSSHEngine(m, url, swarm);
   let dockerHost = url;
@@ -34,7 +39,7 @@ export async function checkConnection(m: Machine, swarm: boolean, cacheDir?: str
   }
   const tls = await machineTLS(m);
   try {
-    await validateCertificate(hostPort, tls, undefined, cacheDir);
+    await validateCertificate(hostPort, tls, undefined, cacheDir, sent);
   } catch (err) {
     // Nothing on the swarm port says nothing about the certificates: when the engine itself
     // passes, regenerating them (and restarting the engine) would not help.

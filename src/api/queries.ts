@@ -87,8 +87,8 @@ export class MachineQueries {
   }
 
   /** TLS handshake with the machine's engine; returns the URL to point docker at. */
-  checkConnection(m: Machine, opts: { swarm?: boolean } = {}): Promise<string> {
-    return checkConnection(m, !!opts.swarm, this.ctx.store.cacheDir);
+  checkConnection(m: Machine, opts: { swarm?: boolean; sent?: () => void } = {}): Promise<string> {
+    return checkConnection(m, !!opts.swarm, this.ctx.store.cacheDir, opts.sent);
   }
 
   /**

@@ -20,8 +20,14 @@ import type { CommandContext } from './command.js';
  * The connection check of env and config (the original's, spec §4.5), and what follows from it
  * for the certificates: a server certificate that no longer fits the machine (a new address, an
  * expiry within 30 days, a replaced CA) is reissued, unless MACHINE_NO_CERT_HEAL is set; the CA
- * and client certificate are warned about before they expire. When all is well this costs one
- * small file read beyond the check. `wrap` turns a failed check into the command's own error.
+ * and client certificate are warned about before they expire. A TLS engine's answer also means
+ * the machine folder holds the copies of the client certificates that env and config point docker
+ * at. When all is well this costs a few small file reads beyond the check. `wrap` turns a failed
+ * check into the command's own error.
+ *
+ * The engine's answer takes a round trip and the engine's own work: the reads that do not depend
+ * on it are done in that time. What they find is only said, and their errors only thrown, once
+ * the check has passed, as if they had been made after it.
  */
 export async function checkedConnection(
   ctx: CommandContext,
@@ -31,24 +37,63 @@ export async function checkedConnection(
   wrap: (err: unknown) => MachineError,
 ): Promise<string> {
   const heal = certHealEnabled(ctx.env);
+  let sent = () => {};
+  const onTheWay = new Promise<void>((resolve) => {
+    sent = resolve;
+  });
+  const checking = settled(api.checkConnection(m, { swarm, sent }));
+  // Once the handshake's first message is on its way, or the check is over (the Node build's TLS
+  // and an SSH-only engine do not say when it has left).
+  await Promise.race([onTheWay, checking]);
+  const notes = settled(certNotes(m));
+  const copies = settled(isSSHEngine(m.config) ? Promise.resolve() : api.ensureClientCerts(m));
   let url: string;
   try {
-    url = await api.checkConnection(m, { swarm });
+    url = await unwrap(checking);
   } catch (err) {
+    // Copies being written are finished before the command ends, whatever it says.
+    const copied = await copies;
     if (!heal || !(await curable(m, err))) throw wrap(err);
-    return healThenCheck(ctx, api, m, swarm, wrap);
+    url = await healThenCheck(ctx, api, m, swarm, wrap);
+    if (!copied.ok) throw copied.error;
+    return url;
   }
+  await unwrap(copies);
   // An SSH-only engine has no certificates of ours in the way: nothing to heal or warn about.
-  if (isSSHEngine(m.config)) return url;
-  const expiring = serverCertExpiring(m);
-  if (expiring && heal) return healThenCheck(ctx, api, m, swarm, wrap);
-  if (expiring) {
+  const found = await unwrap(notes);
+  if (found === undefined) return url;
+  if (found.expiring && heal) return healThenCheck(ctx, api, m, swarm, wrap);
+  if (found.expiring) {
     ctx.out.warn(
-      `Warning: ${problemText(expiring)}; 'docker-machine regenerate-certs ${m.name}' renews it (MACHINE_NO_CERT_HEAL is set)`,
+      `Warning: ${problemText(found.expiring)}; 'docker-machine regenerate-certs ${m.name}' renews it (MACHINE_NO_CERT_HEAL is set)`,
     );
   }
-  for (const w of sharedCertWarnings(m, await machineTLS(m))) ctx.out.warn(w);
+  for (const w of found.warnings) ctx.out.warn(w);
   return url;
+}
+
+/** The store's certificates' dates as the check's pass needs them; undefined for an SSH-only engine. */
+async function certNotes(
+  m: Machine,
+): Promise<{ expiring: ReturnType<typeof serverCertExpiring>; warnings: string[] } | undefined> {
+  if (isSSHEngine(m.config)) return undefined;
+  return { expiring: serverCertExpiring(m), warnings: sharedCertWarnings(m, await machineTLS(m)) };
+}
+
+type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+
+/** A promise whose rejection is kept for later instead of being unhandled meanwhile. */
+function settled<T>(p: Promise<T>): Settled<T> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+async function unwrap<T>(s: Settled<T>): Promise<T> {
+  const r = await s;
+  if (r.ok) return r.value;
+  throw r.error;
 }
 
 /** A failed check that a new server certificate may cure: the TLS error says so, or the store's copy does. */

@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     ctx.out.write(`-H=${dockerHost}\n`);
     return;
   }
-  await api.ensureClientCerts(m);
+  // checkedConnection has put the machine folder's copies of the client certificates in place.
   const dir = m.config.HostOptions.AuthOptions.StorePath || join(api.store.machinesDir, m.name);
   ctx.out.write(
     [

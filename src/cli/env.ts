@@ -62,9 +62,7 @@ export async function run(ctx: CommandContext): Promise<void> {
         { cause: err },
       ),
   );
-  const vars = isSSHURL(dockerHost)
-    ? sshEngineVars(m.name, dockerHost)
-    : await tlsEngineVars(api, m, dockerHost);
+  const vars = isSSHURL(dockerHost) ? sshEngineVars(m.name, dockerHost) : tlsEngineVars(m, dockerHost);
   if (isSSHURL(dockerHost)) {
     const { machineSSHConfigPath, userSSHConfigPath } = await import('../ssh/user-config.js');
     if (!userSSHConfigPath(ctx.env)) {
@@ -90,12 +88,8 @@ export async function run(ctx: CommandContext): Promise<void> {
   print(renderEnv({ shell, unset: false, vars, commandLine }));
 }
 
-async function tlsEngineVars(
-  api: ReturnType<typeof queriesFor>,
-  m: Machine,
-  dockerHost: string,
-): Promise<EnvVars[]> {
-  await api.ensureClientCerts(m);
+/** checkedConnection has put the client certificate copies that DOCKER_CERT_PATH names in place. */
+function tlsEngineVars(m: Machine, dockerHost: string): EnvVars[] {
   return [
     { name: 'DOCKER_TLS_VERIFY', value: '1' },
     { name: 'DOCKER_HOST', value: dockerHost },

@@ -9,19 +9,21 @@ import { connectVerified } from './verified-tls.js';
  * The original's connection check (spec §4.5): a TLS handshake with the client certificates,
  * where the server name is the URL's host, so the server certificate must name it. With a cache
  * folder, the session is kept there and the next check resumes it (see verified-tls.ts for why
- * that proves as much).
+ * that proves as much). `sent`, when the executable's own TLS makes the check, is called once the
+ * first handshake message has left.
  */
 export async function validateCertificate(
   hostPort: string,
   tls: TLSMaterial,
   timeoutMs = 20_000,
   cacheDir?: string,
+  sent?: () => void,
 ): Promise<void> {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(hostPort);
   const host = m ? m[1] : hostPort;
   const port = m ? Number(m[2]) : 2376;
   try {
-    if ((await nativeHandshake(host, port, tls, timeoutMs, cacheDir)) === 'passed') return;
+    if ((await nativeHandshake(host, port, tls, timeoutMs, cacheDir, sent)) === 'passed') return;
     const sessions = cacheDir === undefined ? undefined : await sessionFile(cacheDir, host, port, tls);
     const sock = await connectVerified({ host, port, tls, timeoutMs, sessions });
     // Closed after our last handshake message has left, as Go's Close does: a socket destroyed

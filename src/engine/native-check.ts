@@ -20,6 +20,9 @@ import type { TLSMaterial } from './tls.js';
  * TLS 1.3 handshake neither side sends a certificate (the engine holds the one it verified in the
  * session), so the bytes on the wire are the same, and Bun does not parse them for nothing. An
  * engine that does not resume gets a second, full handshake with them, as if nothing was offered.
+ *
+ * `sent` is called once the first handshake message is on its way, so that the caller can use the
+ * engine's time to answer.
  */
 
 interface BunSocket {
@@ -53,6 +56,7 @@ export function nativeHandshake(
   tls: TLSMaterial,
   timeoutMs: number,
   cacheDir?: string,
+  sent?: () => void,
 ): Promise<'passed' | 'failed'> | undefined {
   const bun = (globalThis as { Bun?: Partial<BunRuntime> }).Bun;
   if (typeof bun?.connect !== 'function' || typeof bun.CryptoHasher !== 'function') return undefined;
@@ -61,7 +65,8 @@ export function nativeHandshake(
   const now = Date.now();
   const offered = file && load(file);
   const offer = offered && offered.validFrom <= now && now <= offered.validTo ? offered : undefined;
-  const attempt = (offer: Kept | undefined) => handshake(runtime, host, port, tls, timeoutMs, file, offer);
+  const attempt = (offer: Kept | undefined) =>
+    handshake(runtime, host, port, tls, timeoutMs, file, offer, sent);
   if (!offer) return attempt(undefined);
   // Anything but a resumption (the engine forgot the session, or refused us without a
   // certificate) is decided by a full handshake, as if nothing had been offered.
@@ -77,6 +82,7 @@ function handshake(
   timeoutMs: number,
   file: string | undefined,
   offer: Kept | undefined,
+  sent: (() => void) | undefined,
 ): Promise<'passed' | 'failed'> {
   const isIP = /^[\d.]+$|:/.test(host);
   const started = process.hrtime.bigint();
@@ -132,6 +138,9 @@ function handshake(
         },
         socket: {
           open: (sock: BunSocket) => {
+            // The first handshake message is written when this returns; an immediate runs
+            // after that, while the engine works on its answer.
+            if (sent) setImmediate(sent);
             if (!offer) return;
             try {
               sock.setSession(offer.session);
