@@ -4,7 +4,6 @@ import { errorMessage, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
 import { detectShell, type EnvVars, hintCommandLine, renderEnv } from '../shell/env.js';
-import type { SSHTarget } from '../ssh/client.js';
 import { checkedConnection } from './checked-connection.js';
 import type { CommandContext } from './command.js';
 import { queriesFor } from './queries.js';
@@ -64,11 +63,10 @@ export async function run(ctx: CommandContext): Promise<void> {
   );
   const vars = isSSHURL(dockerHost) ? sshEngineVars(m.name, dockerHost) : tlsEngineVars(m, dockerHost);
   if (isSSHURL(dockerHost)) {
-    const { machineSSHConfigPath, userSSHConfigPath } = await import('../ssh/user-config.js');
+    const { noUserSSHConfigWarning, userSSHConfigPath } = await import('../ssh/user-config.js');
     if (!userSSHConfigPath(ctx.env)) {
       const { sshTarget } = await import('../api/ssh-target.js');
-      const entry = machineSSHConfigPath(m.config.HostOptions.AuthOptions.StorePath);
-      ctx.out.warn(noUserSSHConfigWarning(m.name, entry, await sshTarget(m)));
+      ctx.out.warn(noUserSSHConfigWarning(m.name, api.store.root, await sshTarget(m), shell));
     }
   }
   if (process.platform === 'win32') vars.push({ name: 'COMPOSE_CONVERT_WINDOWS_PATHS', value: 'true' });
@@ -110,18 +108,6 @@ export function sshEngineVars(name: string, dockerHost: string): EnvVars[] {
     { name: 'DOCKER_CERT_PATH', value: '', unset: true },
     { name: 'DOCKER_MACHINE_NAME', value: name },
   ];
-}
-
-/**
- * With MACHINE_SSH_USER_CONFIG=off nothing tells the docker CLI's ssh about the machine: said
- * once, on stderr (away from the lines being evaluated), with the paths that fix it.
- */
-export function noUserSSHConfigWarning(
-  name: string,
-  entryPath: string,
-  t: Pick<SSHTarget, 'keyPath' | 'knownHostsPath'>,
-): string {
-  return `Warning: MACHINE_SSH_USER_CONFIG is off, so docker's ssh will not find the key and host key of "${name}": add "Include ${entryPath}" at the top of ~/.ssh/config, or run "ssh-add ${t.keyPath}" and append ${t.knownHostsPath} to ~/.ssh/known_hosts`;
 }
 
 function noProxyVar(env: NodeJS.ProcessEnv): { name: string; value: string } {

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
+import { quoteFor } from '../shell/quote.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { SSHTarget } from './client.js';
 import { configValue, sshPath } from './options.js';
@@ -13,7 +14,7 @@ import { configValue, sshPath } from './options.js';
  * ~/.ssh/config gets one marked block per store, at its top, that includes them all:
  *
  *   # BEGIN docker-machine store /path/to/store
- *   Include "/path/to/store/machines/* /ssh_config"   (without the space)
+ *   Include /path/to/store/machines/* /ssh_config   (without the space)
  *   # END docker-machine store /path/to/store
  *
  * The block is added by the store's first SSH-only machine and removed with its last; nothing
@@ -21,11 +22,6 @@ import { configValue, sshPath } from './options.js';
  */
 
 export const MACHINE_SSH_CONFIG = 'ssh_config';
-
-/** The machine's entry, in its folder. */
-export function machineSSHConfigPath(machineDir: string): string {
-  return join(machineDir, MACHINE_SSH_CONFIG);
-}
 
 /**
  * The file ssh reads: ssh takes the home folder from the password database, not from $HOME,
@@ -58,12 +54,61 @@ export function machineSSHConfig(name: string, t: SSHTarget): string {
 export function storeBlock(storeRoot: string): { begin: string; end: string; text: string } {
   const begin = `# BEGIN docker-machine store ${storeRoot}`;
   const end = `# END docker-machine store ${storeRoot}`;
-  const include = `Include ${configValue(sshPath(join(storeRoot, 'machines', '*', MACHINE_SSH_CONFIG)))}`;
   return {
     begin,
     end,
-    text: `${begin}\n# Added for the store's machines whose engine is reached over SSH; removed with the last of them.\n${include}\n${end}\n`,
+    text: `${begin}\n# Added for the store's machines whose engine is reached over SSH; removed with the last of them.\n${storeIncludeLine(storeRoot)}\n${end}\n`,
   };
+}
+
+/**
+ * The store's Include line: the one its block holds, and the one `env` tells a user who keeps
+ * the file to themselves to add. Include takes a glob, and what ssh does to it first depends on
+ * its version: OpenSSH 9.2 globs the path as written, later releases expand %-tokens (and
+ * ${VAR}) in it first, so no escape of a % in the store's path works for both. Each character
+ * of the path that either step would read as special stands as the glob's ? instead, which
+ * matches it under both. It may also match a sibling folder that differs only there; that is
+ * another store's entries, each limited to its own machine by its Match line.
+ */
+export function storeIncludeLine(storeRoot: string): string {
+  // On Windows \ is the separator, not a character of a name.
+  const special = sep === '\\' ? /[%$*?[\]]/g : /[%$*?[\]\\]/g;
+  const machines = join(storeRoot, 'machines').replace(special, '?');
+  return `Include ${configValue(`${machines}/*/${MACHINE_SSH_CONFIG}`)}`;
+}
+
+/**
+ * With MACHINE_SSH_USER_CONFIG=off nothing tells the docker CLI's ssh about the machine: said
+ * once, on stderr (away from the lines being evaluated), as text to paste. The Include line is
+ * the store's own (storeIncludeLine), written last so that it ends where the output does; the
+ * ssh-add command and the known_hosts path are quoted for the shell `env` prints for, the one
+ * they are pasted into, so a path with a space stays one argument.
+ */
+export function noUserSSHConfigWarning(
+  name: string,
+  storeRoot: string,
+  t: Pick<SSHTarget, 'keyPath' | 'knownHostsPath'>,
+  shell: string,
+): string {
+  const q = (path: string) => shellPath(shell, path);
+  const agent = t.keyPath ? `run ssh-add ${q(t.keyPath)} and ` : '';
+  let include = '';
+  try {
+    include = `, or put this line at the top of ~/.ssh/config: ${storeIncludeLine(storeRoot)}`;
+  } catch {
+    // A store path with a double quote or a line break cannot be written in ssh's config at all.
+  }
+  return `Warning: MACHINE_SSH_USER_CONFIG is off, so docker's ssh will not find the key and host key of "${name}": ${agent}add the lines of ${q(t.knownHostsPath)} to ~/.ssh/known_hosts${include}`;
+}
+
+/**
+ * A path as one argument of the user's shell. cmd has no quoting that keeps every character
+ * literal (quoteFor refuses some): its double quotes keep spaces, which is what paths need.
+ * An emacs user pastes commands into a terminal's shell, taken as sh.
+ */
+function shellPath(shell: string, path: string): string {
+  if (shell === 'cmd') return `"${path}"`;
+  return quoteFor(shell === 'emacs' ? 'sh' : shell, 'path', path);
 }
 
 /**

@@ -3,11 +3,12 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import { busyboxTarball } from '../helpers/busybox.js';
 import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { type EngineRig, startEngineRig } from '../helpers/engine-rig.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
+import { lazy } from '../helpers/lazy.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
 // docs/ssh-engines.md: a generic host whose engine gets no TCP port; every client (ours, the
@@ -36,19 +37,24 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
   let url: string;
   let configBefore: string | undefined;
 
-  before(async () => {
-    configBefore = await userConfig();
-    rig = await startHostRig({ prefix: 'sshengine', withDocker: true });
-    host = rig.hosts[0];
-    url = `ssh://root@127.0.0.1:${host.sshPort}`;
-    s = await tempStore();
-  });
-
-  after(async () => {
-    await s?.run(['rm', '-y', '-f', 'sshe']).catch(() => undefined);
-    await rig?.stop();
-    await s?.cleanup();
-  });
+  // Started by the first test that runs (not in before: see helpers/lazy.ts), so that a run of
+  // the Swarm test alone does not build this host.
+  const fixture = lazy(
+    async () => {
+      configBefore = await userConfig();
+      rig = await startHostRig({ prefix: 'sshengine', withDocker: true });
+      host = rig.hosts[0];
+      url = `ssh://root@127.0.0.1:${host.sshPort}`;
+      s = await tempStore();
+    },
+    async () => {
+      await s?.run(['rm', '-y', '-f', 'sshe']).catch(() => undefined);
+      await rig.stop();
+      await s?.cleanup();
+    },
+  );
+  beforeEach(() => fixture.get());
+  after(() => fixture.stop());
 
   const dockerConfig = () => join(s.dir, 'docker-config');
   const shell = (script: string) =>
@@ -170,14 +176,18 @@ describe('create --engine-endpoint ssh on a generic host', { skip, timeout: 15 *
 describe('Swarm mode on an SSH-only engine (docker driver)', { skip, timeout: 15 * 60_000 }, () => {
   let rig: EngineRig;
 
-  before(async () => {
-    rig = await startEngineRig({ poolPrefix: '172.23' });
-  });
-
-  after(async () => {
-    await rig?.store.run(['rm', '-y', '-f', 'swssh']).catch(() => undefined);
-    await rig?.stop();
-  });
+  // Likewise: a run of the generic host's tests alone does not build this engine.
+  const fixture = lazy(
+    async () => {
+      rig = await startEngineRig({ poolPrefix: '172.23' });
+    },
+    async () => {
+      await rig.store.run(['rm', '-y', '-f', 'swssh']).catch(() => undefined);
+      await rig.stop();
+    },
+  );
+  beforeEach(() => fixture.get());
+  after(() => fixture.stop());
 
   test('create --swarm-master inits the cluster through SSH; docker node ls through env', async () => {
     const before = await userConfig();
@@ -203,7 +213,7 @@ describe('Swarm mode on an SSH-only engine (docker driver)', { skip, timeout: 15
     assert.match(off.stdout, new RegExp(`export DOCKER_HOST="${url}"`));
     assert.equal(
       off.stderr,
-      `Warning: MACHINE_SSH_USER_CONFIG is off, so docker's ssh will not find the key and host key of "swssh": add "Include ${join(dir, 'ssh_config')}" at the top of ~/.ssh/config, or run "ssh-add ${join(dir, 'id_rsa')}" and append ${join(dir, 'known_hosts')} to ~/.ssh/known_hosts\n`,
+      `Warning: MACHINE_SSH_USER_CONFIG is off, so docker's ssh will not find the key and host key of "swssh": run ssh-add "${join(dir, 'id_rsa')}" and add the lines of "${join(dir, 'known_hosts')}" to ~/.ssh/known_hosts, or put this line at the top of ~/.ssh/config: Include ${join(rig.store.dir, 'machines', '*', 'ssh_config')}\n`,
     );
     for (const f of ['ssh_config', 'id_rsa', 'known_hosts']) assert.ok(existsSync(join(dir, f)), f);
     const on = await rig.store.run(['env', '--shell', 'bash', 'swssh']);
