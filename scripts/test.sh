@@ -19,7 +19,9 @@ mode=all
 # qemu-system-x86 and qemu-utils run the qemu driver's VMs (TCG); e2fsprogs makes its ext4 base disk.
 # zsh, fish and tcsh evaluate env's output in the shell-quoting tests (bash and dash are always there).
 # golang-go and golang-github-vmware-govmomi-dev build the vCenter simulator of the vmwarevsphere tests offline.
-apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs zsh fish tcsh golang-go golang-github-vmware-govmomi-dev)
+# qemu-user-static runs the linux-arm64 executable on x86-64, with the arm64 C library (its dynamic
+# loader, libc, libm) of libc6-arm64-cross.
+apt_packages=(docker.io openssl iproute2 procps openssh-server openssh-client debootstrap busybox-static rsync sshfs bsdutils genisoimage xfsprogs btrfs-progs qemu-system-x86 qemu-utils e2fsprogs zsh fish tcsh golang-go golang-github-vmware-govmomi-dev qemu-user-static libc6-arm64-cross)
 if [ "$mode" = all ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${apt_packages[@]}"; do
@@ -52,14 +54,14 @@ fi
 
 echo "== tests"
 tap=$(mktemp)
-cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker")
+cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker" "$tap.arm64")
 # CI proves what a new machine meets: the tests start from empty caches (the images and root
 # file systems the tests build, the mirrors they download, the CLI's code cache), removed after.
 if [ "${CI:-}" = true ] && [ -z "${DM_TEST_CACHE:-}" ]; then
   DM_TEST_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/dm-ci-cache.XXXXXX")
   export DM_TEST_CACHE
   export XDG_CACHE_HOME="$DM_TEST_CACHE/xdg"
-  cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker" "$DM_TEST_CACHE")
+  cleanup=(rm -rf "$tap" "$tap.standalone" "$tap.docker" "$tap.arm64" "$DM_TEST_CACHE")
   echo "test caches start empty in $DM_TEST_CACHE"
 fi
 trap '"${cleanup[@]}"' EXIT
@@ -96,15 +98,28 @@ if [ "$mode" = all ] && [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
     --test-reporter=tap --test-reporter-destination="$tap.docker" \
     test/e2e/docker-driver.test.ts || status=$?
   unset DM_TEST_BIN
+
+  # The linux-arm64 executable, run under qemu-user: its light commands, a none-driver machine
+  # from create to rm, and env/config against a real dockerd with TLS, compared with the Node
+  # build. Emulated, each command costs about a second of CPU, so only this one file runs.
+  echo "== standalone executable, linux-arm64 under qemu-user"
+  node scripts/build-standalone.mjs --target linux-arm64
+  arm64_bin=$(mktemp -d "${TMPDIR:-/tmp}/dm-standalone-arm64.XXXXXX")
+  cleanup+=("$arm64_bin")
+  cp dist/standalone/docker-machine-linux-arm64 "$arm64_bin/docker-machine"
+  DM_TEST_ARM64_BIN="$arm64_bin/docker-machine" node --import tsx --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap.arm64" \
+    test/e2e/standalone-arm64.test.ts || status=$?
 fi
 
 # The totals of every run above: each TAP file ends with its own. Tests left out by a name
 # pattern are not skipped tests.
 count() {
-  for f in "$tap" "$tap.standalone" "$tap.docker"; do
+  for f in "$tap" "$tap.standalone" "$tap.docker" "$tap.arm64"; do
     if [ -f "$f" ]; then grep -E "^# $1 " "$f" | tail -1 || true; fi
   done | awk '{ n += $3 } END { print n + 0 }'
 }
-unmatched=$(cat "$tap" "$tap.standalone" "$tap.docker" 2>/dev/null | grep -c '# SKIP test name does not match pattern' || true)
+unmatched=$(cat "$tap" "$tap.standalone" "$tap.docker" "$tap.arm64" 2>/dev/null | grep -c '# SKIP test name does not match pattern' || true)
 echo "$(count pass) passed, $(count fail) failed, $(($(count skipped) - unmatched)) skipped, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 exit "$status"

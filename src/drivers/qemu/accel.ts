@@ -60,8 +60,15 @@ export async function findBinary(binary: string): Promise<string> {
     } catch {}
   }
   throw new MachineError(
-    `${binary} is not installed (not found on PATH); install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; macOS: brew install qemu), or give --qemu-binary its path`,
+    `${binary} is not installed (not found on PATH); install QEMU (Debian/Ubuntu: apt-get install ${debianPackage(binary)} qemu-utils; macOS: brew install qemu), or give --qemu-binary its path`,
   );
+}
+
+/** The Debian/Ubuntu package that holds a qemu-system binary: an arm64 host's is not the x86 one. */
+export function debianPackage(binary: string): string {
+  if (binary === 'qemu-system-aarch64' || binary === 'qemu-system-arm') return 'qemu-system-arm';
+  if (binary === 'qemu-system-x86_64' || binary === 'qemu-system-i386') return 'qemu-system-x86';
+  return 'qemu-system';
 }
 
 /**
