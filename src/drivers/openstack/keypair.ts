@@ -1,11 +1,10 @@
 import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MachineError } from '../../errors.js';
 import { str } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
-import { isGone } from '../cloud/errors.js';
 import type { Ledger, ResourceKind } from '../cloud/ledger.js';
 import type { DriverContext } from '../driver.js';
+import { getNamed } from './api.js';
 import { novaOf, type OpenStackMachine } from './machine.js';
 
 /**
@@ -17,11 +16,11 @@ import { novaOf, type OpenStackMachine } from './machine.js';
 export async function checkKeyPair(m: OpenStackMachine, nova: CloudConnection): Promise<void> {
   const kp = str(m.json, 'KeyPairName');
   if (!kp) return;
-  await nova.get(`os-keypairs/${encodeURIComponent(kp)}`).catch((err) => {
-    if (isGone(err))
-      throw new MachineError(`key pair ${kp} (--openstack-keypair-name) does not exist in this project`);
-    throw err;
-  });
+  await getNamed(
+    nova,
+    `os-keypairs/${encodeURIComponent(kp)}`,
+    `key pair ${kp} (--openstack-keypair-name) does not exist in this project`,
+  );
 }
 
 export async function createKeyPair(m: OpenStackMachine, ctx: DriverContext, ledger: Ledger): Promise<void> {

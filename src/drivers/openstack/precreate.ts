@@ -2,7 +2,6 @@ import { stat } from 'node:fs/promises';
 import { MachineError } from '../../errors.js';
 import { bool, str } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
-import { isGone } from '../cloud/errors.js';
 import type { DriverContext } from '../driver.js';
 import * as api from './api.js';
 import { checkFloatingIPPool } from './floating-ip.js';
@@ -58,10 +57,11 @@ export async function preCreateCheck(m: OpenStackMachine, ctx: DriverContext): P
 async function checkFlavor(m: OpenStackMachine, nova: CloudConnection): Promise<void> {
   const id = str(m.json, 'FlavorId');
   if (id) {
-    await nova.get(`flavors/${encodeURIComponent(id)}`).catch((err) => {
-      if (isGone(err)) throw new MachineError(`flavor ${id} (--openstack-flavor-id) does not exist`);
-      throw err;
-    });
+    await api.getNamed(
+      nova,
+      `flavors/${encodeURIComponent(id)}`,
+      `flavor ${id} (--openstack-flavor-id) does not exist`,
+    );
     return;
   }
   const name = str(m.json, 'FlavorName');
@@ -85,12 +85,11 @@ async function checkImage(m: OpenStackMachine, os: api.OpenStackAPI): Promise<vo
   const glance = os.has('image');
   const c = glance ? os.conn('image') : os.conn('compute');
   if (id) {
-    const img = await c
-      .get<api.Image & { image?: api.Image }>(`images/${encodeURIComponent(id)}`)
-      .catch((err) => {
-        if (isGone(err)) throw new MachineError(`image ${id} (--openstack-image-id) does not exist`);
-        throw err;
-      });
+    const img = await api.getNamed<api.Image & { image?: api.Image }>(
+      c,
+      `images/${encodeURIComponent(id)}`,
+      `image ${id} (--openstack-image-id) does not exist`,
+    );
     const status = (img?.image ?? img)?.status;
     if (status && !/^active$/i.test(status)) throw new MachineError(`image ${id} is ${status}, not active`);
     return;
@@ -113,10 +112,11 @@ async function checkNetwork(m: OpenStackMachine, neutron: CloudConnection): Prom
   const netId = str(m.json, 'NetworkId');
   const netName = str(m.json, 'NetworkName');
   if (netId) {
-    await neutron.get(`networks/${encodeURIComponent(netId)}`).catch((err) => {
-      if (isGone(err)) throw new MachineError(`network ${netId} (--openstack-net-id) does not exist`);
-      throw err;
-    });
+    await api.getNamed(
+      neutron,
+      `networks/${encodeURIComponent(netId)}`,
+      `network ${netId} (--openstack-net-id) does not exist`,
+    );
   } else if (netName) {
     const nets = (
       await api.listAll<api.Network>(neutron, `networks${api.q({ name: netName })}`, 'networks')

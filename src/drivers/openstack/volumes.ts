@@ -54,10 +54,11 @@ export async function checkVolume(m: OpenStackMachine, os: api.OpenStackAPI): Pr
   }
   let vol: api.Volume;
   if (id) {
-    const b = await cinder.get<{ volume?: api.Volume }>(`volumes/${encodeURIComponent(id)}`).catch((err) => {
-      if (isGone(err)) throw new MachineError(`volume ${id} (--openstack-volume-id) does not exist`);
-      throw err;
-    });
+    const b = await api.getNamed<{ volume?: api.Volume }>(
+      cinder,
+      `volumes/${encodeURIComponent(id)}`,
+      `volume ${id} (--openstack-volume-id) does not exist`,
+    );
     if (!b?.volume) throw new MachineError(`OpenStack answered GET volumes/${id} without a volume`);
     vol = b.volume;
   } else {
