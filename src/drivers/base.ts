@@ -45,3 +45,9 @@ export function bool(json: DriverJSON, key: string): boolean {
 export function sshOnlyEngine(json: DriverJSON): boolean {
   return str(json, 'EngineEndpoint') === 'ssh';
 }
+
+/** A list field's non-empty strings ([] when the field is missing or not a list). */
+export function strs(json: DriverJSON, key: string): string[] {
+  const v = json[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
+}

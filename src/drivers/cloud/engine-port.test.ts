@@ -9,6 +9,7 @@ import { containerSpec } from '../docker/container.js';
 import { defaultRules, opensEnginePort } from '../exoscale/index.js';
 import { googleDriver } from '../google/index.js';
 import { openstackDriver } from '../openstack/index.js';
+import { ingressRules } from '../openstack/security-group.js';
 import { qemuDriver } from '../qemu/index.js';
 import { qemuArgs, vmFiles } from '../qemu/vm.js';
 import { natForwards } from '../virtualbox/index.js';
@@ -90,11 +91,10 @@ test("exoscale: the group made for an SSH-only engine opens 2377 but not 2376; a
 });
 
 test("openstack: the machine's own security group has the engine's port only for a tcp engine", () => {
-  type Rule = { protocol: string; port: number; from?: string };
   const rules = (json: Record<string, unknown>, cidrs: string[] = []) =>
-    (openstackDriver.fromJSON(json) as unknown as { rules(c: string[]): Rule[] })
-      .rules(cidrs)
-      .map((r) => `${r.port}/${r.protocol}${r.from ? ` from ${r.from}` : ''}`);
+    ingressRules(openstackDriver.fromJSON(json).toJSON(), cidrs).map(
+      (r) => `${r.port}/${r.protocol}${r.from ? ` from ${r.from}` : ''}`,
+    );
   assert.deepEqual(rules({ SSHPort: 22 }), ['22/tcp', '2376/tcp']);
   assert.deepEqual(rules({ SSHPort: 22, EnginePort: 2380 }), ['22/tcp', '2380/tcp']);
   assert.deepEqual(rules({ SSHPort: 22, EngineEndpoint: 'ssh' }), ['22/tcp']);

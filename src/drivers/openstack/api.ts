@@ -1,5 +1,6 @@
 import { MachineError } from '../../errors.js';
 import { CloudConnection } from '../cloud/connection.js';
+import { isGone } from '../cloud/errors.js';
 import type { DriverContext } from '../driver.js';
 import {
   type CatalogService,
@@ -90,6 +91,14 @@ export class OpenStackAPI {
     for (const c of this.conns.values()) n += c.stats.requests;
     return n;
   }
+}
+
+/** GET of one object a flag names: a 404 is the one line `missing` says, not the API's error. */
+export async function getNamed<T>(c: CloudConnection, path: string, missing: string): Promise<T> {
+  return c.get<T>(path).catch((err) => {
+    if (isGone(err)) throw new MachineError(missing);
+    throw err;
+  });
 }
 
 /** Every item of a list that pages with limit/marker and a *_links rel=next (Nova, Neutron, Glance). */

@@ -1,7 +1,13 @@
 import { MachineError } from '../../errors.js';
+import { str } from '../base.js';
+import type { DriverContext } from '../driver.js';
 import type { Placement } from './inventory.js';
-import type { VimClient } from './soap/client.js';
-import type { MoRef } from './soap/envelope.js';
+import type { VSphereMachine } from './machine.js';
+import { password, username } from './session.js';
+import { textOf, type VimClient } from './soap/client.js';
+import { type MoRef, ref } from './soap/envelope.js';
+import { cloneReconfig } from './spec.js';
+import { type CreateInput, devices, reconfigure, recordVM } from './vm.js';
 
 /**
  * Creation type library: an item of a content library deployed as a new, powered-off VM through
@@ -85,4 +91,33 @@ export async function deployLibraryItem(
       `deploying OVF library item ${item.id} failed: ${JSON.stringify(d?.error ?? d).slice(0, 300)}`,
     );
   return { type: 'VirtualMachine', value: d.resource_id.id };
+}
+
+/** The item pre-create found, deployed and recorded, then given guestinfo and sized as a clone is. */
+export async function createFromLibrary(
+  m: VSphereMachine,
+  ctx: DriverContext,
+  o: CreateInput,
+): Promise<MoRef> {
+  const { c, ledger } = o;
+  const r = m.resolved;
+  const item = r.libraryItem;
+  if (!item) throw new MachineError(`machine "${m.name}" has no library item`);
+  ctx.log(`Deploying ${str(m.json, 'CloneFrom')} from content library ${str(m.json, 'ContentLibrary')}...`);
+  // The deploy cannot carry this machine's mark: rm takes the VM at this path as its own
+  // (pre-create checked that no VM had that name).
+  const entry = await ledger.intend('vm', { by: 'deployed-path', value: o.path }, `VM ${m.name}`);
+  await c.restLogin(username(m.json), password(m.json));
+  const vm = await recordVM(m, ctx, ledger, entry, await deployLibraryItem(c, item, m.name, r), 'deploy');
+  // vcsim 0.24.2 deploys a VM template item as a template; vSphere deploys a VM.
+  if (textOf((await c.props(vm, ['config.template']))['config.template']) === 'true')
+    await c.call('MarkAsVirtualMachine', vm, ref('pool', r.pool) + ref('host', r.host));
+  await reconfigure(
+    c,
+    vm,
+    cloneReconfig({ ...o.hw, devices: await devices(c, vm), networks: r.networks, extra: o.extra }),
+    `configuring ${m.label()}`,
+    ctx.signal,
+  );
+  return vm;
 }

@@ -11,6 +11,10 @@ export interface HardwareSpec {
   memoryMB?: number;
 }
 
+/** A device connected now and at every power-on. */
+const connected = () =>
+  el('connectable', [val('startConnected', true), val('allowGuestControl', true), val('connected', true)]);
+
 function nic(key: number, b: NetworkBacking): string {
   const backing =
     b.kind === 'network'
@@ -26,16 +30,7 @@ function nic(key: number, b: NetworkBacking): string {
         );
   return el(
     'device',
-    [
-      val('key', key),
-      backing,
-      el('connectable', [
-        val('startConnected', true),
-        val('allowGuestControl', true),
-        val('connected', true),
-      ]),
-      val('addressType', 'generated'),
-    ],
+    [val('key', key), backing, connected(), val('addressType', 'generated')],
     'VirtualVmxnet3',
   );
 }
@@ -200,11 +195,7 @@ export function cdromAdd(
       [
         val('key', key),
         el('backing', [val('fileName', isoPath), ref('datastore', ds)], 'VirtualCdromIsoBackingInfo'),
-        el('connectable', [
-          val('startConnected', true),
-          val('allowGuestControl', true),
-          val('connected', true),
-        ]),
+        connected(),
         val('controllerKey', controllerKey),
         val('unitNumber', unitNumber),
       ],

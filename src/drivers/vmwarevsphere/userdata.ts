@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import type { DriverJSON } from '../../store/host.js';
+import { str, strs } from '../base.js';
 import { seedFiles } from '../qemu/seed.js';
+import { ID_KEY } from './machine.js';
 
 /**
  * What cloud-init's VMware datasource reads from guestinfo (user-data and meta-data, base64),
@@ -58,5 +61,24 @@ export async function guestinfo(o: GuestinfoOptions): Promise<[string, string][]
         ['guestinfo.cloud-init.data.encoding', 'base64'],
       );
   }
+  return out;
+}
+
+/** The VM's extraConfig: this guestinfo, the user's --vmwarevsphere-cfgparam keys, the machine's mark. */
+export async function machineExtraConfig(json: DriverJSON, publicKey: string): Promise<[string, string][]> {
+  const name = str(json, 'MachineName');
+  const out = await guestinfo({
+    hostname: name,
+    user: str(json, 'SSHUser') || 'docker',
+    publicKey,
+    instanceId: `docker-machine-${name}-${str(json, 'MachineID')}`,
+    cloudConfig: str(json, 'CloudConfig'),
+    cloudInit: str(json, 'CloudInit'),
+  });
+  for (const kv of strs(json, 'CfgParams')) {
+    const i = kv.indexOf('=');
+    out.push([kv.slice(0, i), kv.slice(i + 1)]);
+  }
+  out.push([ID_KEY, str(json, 'MachineID')]);
   return out;
 }

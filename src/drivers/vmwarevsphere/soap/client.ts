@@ -182,18 +182,25 @@ export class VimClient {
     );
     const objectSet = objs.map((o) => el('objectSet', [ref('obj', o), val('skip', false)]));
     const spec = el('specSet', [propSet, objectSet]);
+    for (const o of await this.retrieve(spec)) out.set(o.ref.value, o.p);
+    return out;
+  }
+
+  /** RetrievePropertiesEx for a filter spec, its pages followed: each object with its properties. */
+  private async retrieve(spec: string): Promise<{ ref: MoRef; p: Record<string, XNode> }[]> {
+    const out: { ref: MoRef; p: Record<string, XNode> }[] = [];
     let r = await this.call('RetrievePropertiesEx', this.content.propertyCollector, spec + el('options', ''));
     for (;;) {
       const rv = child(r, 'returnval');
       for (const oc of childrenNamed(rv, 'objects')) {
         const obj = moRef(child(oc, 'obj'));
         if (!obj) continue;
-        const rec: Record<string, XNode> = {};
+        const p: Record<string, XNode> = {};
         for (const dp of childrenNamed(oc, 'propSet')) {
           const v = child(dp, 'val');
-          if (v) rec[childText(dp, 'name')] = v;
+          if (v) p[childText(dp, 'name')] = v;
         }
-        out.set(obj.value, rec);
+        out.push({ ref: obj, p });
       }
       const token = childText(rv, 'token');
       if (!token) return out;
@@ -238,32 +245,7 @@ export class VimClient {
           ),
         ]),
       ]);
-      const out: { ref: MoRef; p: Record<string, XNode> }[] = [];
-      let r = await this.call(
-        'RetrievePropertiesEx',
-        this.content.propertyCollector,
-        spec + el('options', ''),
-      );
-      for (;;) {
-        const rv = child(r, 'returnval');
-        for (const oc of childrenNamed(rv, 'objects')) {
-          const obj = moRef(child(oc, 'obj'));
-          if (!obj) continue;
-          const p: Record<string, XNode> = {};
-          for (const dp of childrenNamed(oc, 'propSet')) {
-            const v = child(dp, 'val');
-            if (v) p[childText(dp, 'name')] = v;
-          }
-          out.push({ ref: obj, p });
-        }
-        const token = childText(rv, 'token');
-        if (!token) return out;
-        r = await this.call(
-          'ContinueRetrievePropertiesEx',
-          this.content.propertyCollector,
-          val('token', token),
-        );
-      }
+      return await this.retrieve(spec);
     } finally {
       await this.call('DestroyView', view, '').catch(() => undefined);
     }
