@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { list, obj, text } from '../../src/drivers/amazonec2/xml.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { Store } from '../../src/store/store.js';
 import { Moto, TEST_AMIS } from '../fakes/amazonec2/moto.js';
-import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
+import { type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
 import { killCreateAt } from '../helpers/kill-at.js';
 
 /**
@@ -779,39 +778,14 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   /** create until its instance has an address (kill -9 there, before SSH): the machine's Driver section. */
   const runDriverSteps = async (name: string, extra: string[] = []) =>
     (await untilAddress(name, [...base(), ...extra], env())).driver;
-  const untilAddress = async (name: string, flags: string[], e: NodeJS.ProcessEnv) => {
-    const child = spawn(cliProgram, [...cliArgs, 'create', '-d', 'amazonec2', ...flags, name], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...e }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const untilAddress = (name: string, flags: string[], e: NodeJS.ProcessEnv) =>
+    killCreateAt(/Instance address: /, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'amazonec2', ...flags, name],
+      env: e,
+      // Nothing is held at this line: the config.json it read is the one the create wrote last.
+      settleMs: 0,
     });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`no address line: ${out}`));
-      }, 60_000);
-      const onData = (d: Buffer) => {
-        out += d;
-        if (/Instance address: /.test(out)) {
-          clearTimeout(t);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => {
-        clearTimeout(t);
-        /Instance address: /.test(out) ? resolve() : reject(new Error(`create ended: ${out}`));
-      });
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    const driver = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'))
-      .Driver as Record<string, unknown>;
-    return { driver, out };
-  };
 });
 
 function assertOneLine(r: { code: number; stdout: string; stderr: string }, want: RegExp): void {
