@@ -50,7 +50,7 @@ export class ARM {
     lro?: Partial<LROOptions>;
   }) {
     this.subscription = o.subscription;
-    const bearer = new BearerToken(o.tokens);
+    const bearer = BearerToken.of(o.tokens);
     this.conn = new CloudConnection({
       provider: PROVIDER,
       endpoint: o.endpoint.replace(/\/+$/, ''),

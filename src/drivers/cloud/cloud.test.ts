@@ -170,7 +170,7 @@ describe('credentials renewed after a 401', () => {
     res.end('{"id":"unauthorized","message":"Unable to authenticate you."}');
   };
   const withBearer = (src: TokenSource) => {
-    const bearer = new BearerToken(src);
+    const bearer = BearerToken.of(src);
     return {
       auth: () => bearer.headers(),
       reauthenticate: { renew: (r: Record<string, string>) => bearer.renew(r), hint: () => 'log in again' },
@@ -207,7 +207,7 @@ describe('credentials renewed after a 401', () => {
     }
   });
 
-  it('a 401 that comes after the token was already renewed for another request sends again with the new one, renewing nothing', async () => {
+  it('a 401 that comes after the token was already renewed for another request, on another connection of the same source, sends again with the new one, renewing nothing', async () => {
     let releaseLate: () => void = () => {};
     const late = new Promise<void>((r) => {
       releaseLate = r;
@@ -226,7 +226,8 @@ describe('credentials renewed after a 401', () => {
     try {
       const { src, s } = source();
       const { c } = conn(srv.url, withBearer(src));
-      const slow = c.get('/slow');
+      const { c: other } = conn(srv.url, withBearer(src));
+      const slow = other.get('/slow');
       await new Promise((r) => setTimeout(r, 50));
       await c.get('/fast');
       releaseLate();

@@ -32,6 +32,8 @@ export interface TokenSource {
   invalidate(): void;
 }
 
+const bearers = new WeakMap<TokenSource, BearerToken>();
+
 /**
  * An access token as every request's `Authorization: Bearer`, from the source's cache (which
  * renews it before it expires), and renewed through a Renewal after a 401.
@@ -40,7 +42,17 @@ export class BearerToken {
   private last: string | undefined;
   private readonly renewal: Renewal<string>;
 
-  constructor(private readonly source: TokenSource) {
+  /** The source's one BearerToken: the connections a driver makes with one source share its renewals. */
+  static of(source: TokenSource): BearerToken {
+    let b = bearers.get(source);
+    if (!b) {
+      b = new BearerToken(source);
+      bearers.set(source, b);
+    }
+    return b;
+  }
+
+  private constructor(private readonly source: TokenSource) {
     this.renewal = new Renewal(
       () => this.last,
       async () => {

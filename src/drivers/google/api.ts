@@ -148,7 +148,7 @@ export class ComputeAPI {
   }) {
     this.project = o.project;
     const base = o.endpoint.endsWith('/') ? o.endpoint : `${o.endpoint}/`;
-    const bearer = new BearerToken(o.tokens);
+    const bearer = BearerToken.of(o.tokens);
     this.conn = new CloudConnection({
       provider: PROVIDER,
       endpoint: `${base}compute/v1/`,

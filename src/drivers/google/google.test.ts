@@ -294,6 +294,12 @@ test('against the fake OAuth endpoint: requests refused together renew the token
     await api.list('projects/p/zones');
     assert.equal(minted(), 2, 'the renewed token serves the next requests');
     assert.equal(gce.requests.length - sent, 14, 'and none of them is refused');
+
+    // The driver makes an API object per operation, all on its one token source.
+    const other = new ComputeAPI({ endpoint: gce.url, project: 'p', tokens });
+    for (const t of oauth.tokens.keys()) oauth.revoke(t);
+    await Promise.all([api.get('projects/p'), other.get('projects/p'), other.get('projects/p/zones')]);
+    assert.equal(minted(), 3, 'one renewal for the requests of both');
   } finally {
     await gce.stop();
     await oauth.stop();
