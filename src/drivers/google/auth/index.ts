@@ -252,7 +252,7 @@ class StaticToken implements GoogleTokenSource {
     if (this.refused) {
       return Promise.reject(
         new MachineError(
-          `Google refused the access token in ${this.envName} (expired or revoked); ${this.hint}`,
+          `Google refused the access token in ${this.envName} (expired or revoked); set it anew (gcloud auth print-access-token) or unset it to use a key file`,
         ),
       );
     }
