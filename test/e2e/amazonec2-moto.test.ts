@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { ApiContext } from '../../src/api/context.js';
-import { prepareCreate } from '../../src/api/create.js';
-import { MachineAPI } from '../../src/api/index.js';
-import { saveMachine } from '../../src/api/machine.js';
 import { filters } from '../../src/drivers/amazonec2/ec2.js';
 import { list, obj, text } from '../../src/drivers/amazonec2/xml.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
-import { Store } from '../../src/store/store.js';
 import { Moto, TEST_AMIS } from '../fakes/amazonec2/moto.js';
-import { type CliStore, cleanEnv, cliArgs, cliProgram, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { createFleet, savedDriver } from '../helpers/cloud-fake.js';
 import { killCreateAt } from '../helpers/kill-at.js';
 
 /**
@@ -725,26 +720,8 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
 
   test('a fleet of 20 creates against a throttling EC2: every instance made, then rm -y of all', async () => {
     moto.throttle(30, 1000);
-    const ctx: ApiContext = { store: new Store(s.dir), certs: {}, events: () => {}, env: cleanEnv() };
-    const api = new MachineAPI({ storePath: s.dir, env: cleanEnv() });
     const names = Array.from({ length: 20 }, (_, i) => `f${i + 1}`);
-    const flags = await api.driverFlags('amazonec2', flagMap());
-    const started = Date.now();
-    await Promise.all(
-      names.map(async (name) => {
-        const p = await prepareCreate(
-          ctx,
-          { name, driver: 'amazonec2', driverFlags: flags },
-          { checkDockerHost: false },
-        );
-        await ctx.store.claim(name);
-        await saveMachine(ctx.store, p.machine);
-        await p.machine.driver.preCreateCheck(p.dctx);
-        await p.machine.driver.create(p.dctx);
-        await saveMachine(ctx.store, p.machine);
-      }),
-    );
-    const took = Date.now() - started;
+    const took = await createFleet(s.dir, 'amazonec2', flagMap(), names, { preCreateCheck: true });
     const inv = await moto.inventory();
     assert.equal(inv.instances.length, 20);
     assert.equal(inv.keys.length, 20);
@@ -752,9 +729,9 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
     assert.ok(moto.throttled > 0, 'moto’s proxy throttled some requests');
     const ips = new Set<string>();
     for (const name of names) {
-      const cfg = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'));
-      assert.ok(inv.instances.includes(cfg.Driver.InstanceId), `${name} saved its instance`);
-      ips.add(cfg.Driver.IPAddress);
+      const driver = await savedDriver(s.dir, name);
+      assert.ok(inv.instances.includes(driver.InstanceId), `${name} saved its instance`);
+      ips.add(driver.IPAddress);
     }
     assert.equal(ips.size, 20);
     process.stderr.write(
@@ -779,39 +756,14 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   /** create until its instance has an address (kill -9 there, before SSH): the machine's Driver section. */
   const runDriverSteps = async (name: string, extra: string[] = []) =>
     (await untilAddress(name, [...base(), ...extra], env())).driver;
-  const untilAddress = async (name: string, flags: string[], e: NodeJS.ProcessEnv) => {
-    const child = spawn(cliProgram, [...cliArgs, 'create', '-d', 'amazonec2', ...flags, name], {
-      env: cleanEnv({ MACHINE_STORAGE_PATH: s.dir, ...e }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const untilAddress = (name: string, flags: string[], e: NodeJS.ProcessEnv) =>
+    killCreateAt(/Instance address: /, {
+      storeDir: s.dir,
+      args: ['create', '-d', 'amazonec2', ...flags, name],
+      env: e,
+      // Nothing is held at this line: the config.json it read is the one the create wrote last.
+      settleMs: 0,
     });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`no address line: ${out}`));
-      }, 60_000);
-      const onData = (d: Buffer) => {
-        out += d;
-        if (/Instance address: /.test(out)) {
-          clearTimeout(t);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', () => {
-        clearTimeout(t);
-        /Instance address: /.test(out) ? resolve() : reject(new Error(`create ended: ${out}`));
-      });
-    });
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r),
-    );
-    const driver = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'))
-      .Driver as Record<string, unknown>;
-    return { driver, out };
-  };
 });
 
 function assertOneLine(r: { code: number; stdout: string; stderr: string }, want: RegExp): void {

@@ -8,6 +8,7 @@ import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { FakeAzureAD } from '../fakes/azure/aad.js';
 import { FakeAzure, type FakeAzureOptions } from '../fakes/azure/arm.js';
 import { type CliStore, tempStore } from '../helpers/cli.js';
+import { endFakeTest } from '../helpers/cloud-fake.js';
 import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
@@ -59,12 +60,7 @@ describe('azure driver against the fake Resource Manager', { timeout: 15 * 60_00
     await writeFile(bundle, `${await readFile(aad.caPath, 'utf8')}\n${await readFile(fake.caPath, 'utf8')}`);
     s = await tempStore();
   };
-  afterEach(async () => {
-    const problems = fake ? await fake.validate() : [];
-    await fake?.stop();
-    await s?.cleanup();
-    assert.deepEqual(problems, [], 'every body matches the Resource Manager descriptions');
-  });
+  afterEach(() => endFakeTest(fake, s, 'the Resource Manager descriptions'));
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({
     HOME: home,

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { ApiContext } from '../../src/api/context.js';
-import { prepareCreate } from '../../src/api/create.js';
-import { MachineAPI } from '../../src/api/index.js';
-import { saveMachine } from '../../src/api/machine.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
-import { Store } from '../../src/store/store.js';
 import { FakeDigitalOcean } from '../fakes/digitalocean/fake.js';
-import { type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { createFleet, endFakeTest, savedDriver } from '../helpers/cloud-fake.js';
 import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
@@ -38,12 +34,7 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
     await fake.start();
     s = await tempStore();
   };
-  afterEach(async () => {
-    const problems = fake ? await fake.validate() : [];
-    await fake?.stop();
-    await s?.cleanup();
-    assert.deepEqual(problems, [], "every body matches DigitalOcean's OpenAPI description");
-  });
+  afterEach(() => endFakeTest(fake, s, "DigitalOcean's OpenAPI description"));
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ HOME: home, DIGITALOCEAN_API_URL: fake.url, ...extra });
   const create = (name: string, extra: string[] = [], e: NodeJS.ProcessEnv = {}) =>
@@ -381,37 +372,20 @@ describe('digitalocean driver against the fake API', { timeout: 10 * 60_000 }, (
   test('a fleet of 20 creates against a throttling API: every droplet made, then rm -y of all', async () => {
     // 40 requests per 2 s for the whole account: far fewer than 20 creates want at once.
     await start({ rateLimit: { limit: 40, windowMs: 2000 }, pollsToActive: 1 });
-    const ctx: ApiContext = { store: new Store(s.dir), certs: {}, events: () => {}, env: cleanEnv() };
-    const api = new MachineAPI({ storePath: s.dir, env: cleanEnv() });
     const names = Array.from({ length: 20 }, (_, i) => `n${i + 1}`);
-    const flags = await api.driverFlags('digitalocean', {
-      'digitalocean-access-token': TOKEN,
-      'digitalocean-api-url': fake.url,
-    });
-    const started = Date.now();
-    await Promise.all(
-      names.map(async (name) => {
-        // The create's driver steps (checks, key, droplet, wait running, address); provisioning
-        // over SSH is what the test-host suite covers.
-        const p = await prepareCreate(
-          ctx,
-          { name, driver: 'digitalocean', driverFlags: flags },
-          { checkDockerHost: false },
-        );
-        await ctx.store.claim(name);
-        await saveMachine(ctx.store, p.machine);
-        await p.machine.driver.create(p.dctx);
-        await saveMachine(ctx.store, p.machine);
-      }),
+    const took = await createFleet(
+      s.dir,
+      'digitalocean',
+      { 'digitalocean-access-token': TOKEN, 'digitalocean-api-url': fake.url },
+      names,
     );
-    const took = Date.now() - started;
     assert.equal(fake.droplets.size, 20);
     assert.equal(fake.keys.size, 20);
     assert.ok(fake.throttled > 0, 'the fake throttled some requests');
     for (const name of names) {
-      const cfg = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'));
-      assert.ok(fake.droplets.has(cfg.Driver.DropletID), `${name} saved its droplet`);
-      assert.equal(cfg.Driver.IPAddress, '127.0.0.1');
+      const driver = await savedDriver(s.dir, name);
+      assert.ok(fake.droplets.has(driver.DropletID), `${name} saved its droplet`);
+      assert.equal(driver.IPAddress, '127.0.0.1');
     }
     process.stderr.write(
       `fleet of 20: ${took} ms, ${fake.calls.length} requests, ${fake.throttled} throttled\n`,

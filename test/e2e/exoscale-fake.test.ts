@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
 import { FakeExoscale } from '../fakes/exoscale/fake.js';
 import { type CliStore, tempStore } from '../helpers/cli.js';
+import { endFakeTest } from '../helpers/cloud-fake.js';
 import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
@@ -34,12 +35,7 @@ describe('exoscale driver against the fake API', { timeout: 10 * 60_000 }, () =>
     await fake.start();
     s = await tempStore();
   };
-  afterEach(async () => {
-    const problems = fake ? await fake.validate() : [];
-    await fake?.stop();
-    await s?.cleanup();
-    assert.deepEqual(problems, [], "every body matches Exoscale's OpenAPI description");
-  });
+  afterEach(() => endFakeTest(fake, s, "Exoscale's OpenAPI description"));
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({
     HOME: home,

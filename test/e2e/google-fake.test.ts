@@ -9,6 +9,7 @@ import { googleDriver } from '../../src/drivers/google/index.js';
 import { FakeGoogle, type FakeGoogleOptions } from '../fakes/google/fake.js';
 import { FakeGoogleOAuth } from '../fakes/google/oauth.js';
 import { type CliStore, tempStore } from '../helpers/cli.js';
+import { endFakeTest } from '../helpers/cloud-fake.js';
 import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
@@ -53,12 +54,7 @@ describe('google driver against the fake Compute Engine API', { timeout: 10 * 60
     await fake.start();
     s = await tempStore();
   };
-  afterEach(async () => {
-    const problems = fake ? await fake.validate() : [];
-    await fake?.stop();
-    await s?.cleanup();
-    assert.deepEqual(problems, [], 'every body matches the Compute discovery document');
-  });
+  afterEach(() => endFakeTest(fake, s, 'the Compute discovery document'));
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({
     HOME: home,

@@ -4,14 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { ApiContext } from '../../src/api/context.js';
-import { prepareCreate } from '../../src/api/create.js';
-import { MachineAPI } from '../../src/api/index.js';
-import { saveMachine } from '../../src/api/machine.js';
 import { ledgerOf } from '../../src/drivers/cloud/ledger.js';
-import { Store } from '../../src/store/store.js';
 import { FakeHetzner } from '../fakes/hetzner/fake.js';
-import { type CliStore, cleanEnv, tempStore } from '../helpers/cli.js';
+import { type CliStore, tempStore } from '../helpers/cli.js';
+import { createFleet, endFakeTest, savedDriver } from '../helpers/cloud-fake.js';
 import { killCreateAt, onCreated } from '../helpers/kill-at.js';
 
 /**
@@ -38,12 +34,7 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
     await fake.start();
     s = await tempStore();
   };
-  afterEach(async () => {
-    const problems = fake ? await fake.validate() : [];
-    await fake?.stop();
-    await s?.cleanup();
-    assert.deepEqual(problems, [], 'every body matches the Hetzner Cloud OpenAPI description');
-  });
+  afterEach(() => endFakeTest(fake, s, 'the Hetzner Cloud OpenAPI description'));
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ HOME: home, HCLOUD_ENDPOINT: fake.url, ...extra });
   const create = (name: string, extra: string[] = [], e: NodeJS.ProcessEnv = {}) =>
@@ -521,35 +512,20 @@ describe('hetzner driver against the fake API', { timeout: 10 * 60_000 }, () => 
       'rate_limit_exceeded',
       'limit of 3600 requests per hour reached',
     );
-    const ctx: ApiContext = { store: new Store(s.dir), certs: {}, events: () => {}, env: cleanEnv() };
-    const api = new MachineAPI({ storePath: s.dir, env: cleanEnv() });
     const names = Array.from({ length: 20 }, (_, i) => `n${i + 1}`);
-    const flags = await api.driverFlags('hetzner', {
-      'hetzner-api-token': TOKEN,
-      'hetzner-api-endpoint': fake.url,
-    });
-    const started = Date.now();
-    await Promise.all(
-      names.map(async (name) => {
-        const p = await prepareCreate(
-          ctx,
-          { name, driver: 'hetzner', driverFlags: flags },
-          { checkDockerHost: false },
-        );
-        await ctx.store.claim(name);
-        await saveMachine(ctx.store, p.machine);
-        await p.machine.driver.create(p.dctx);
-        await saveMachine(ctx.store, p.machine);
-      }),
+    const took = await createFleet(
+      s.dir,
+      'hetzner',
+      { 'hetzner-api-token': TOKEN, 'hetzner-api-endpoint': fake.url },
+      names,
     );
-    const took = Date.now() - started;
     assert.equal(fake.servers.size, 20);
     assert.equal(fake.keys.size, 20);
     assert.ok(fake.throttled > 0, 'the fake throttled some requests');
     for (const name of names) {
-      const cfg = JSON.parse(await readFile(join(s.dir, 'machines', name, 'config.json'), 'utf8'));
-      assert.ok(fake.servers.has(cfg.Driver.ServerID), `${name} saved its server`);
-      assert.equal(cfg.Driver.IPAddress, '127.0.0.1');
+      const driver = await savedDriver(s.dir, name);
+      assert.ok(fake.servers.has(driver.ServerID), `${name} saved its server`);
+      assert.equal(driver.IPAddress, '127.0.0.1');
     }
     for (const [id, times] of fake.actionPollTimes) {
       for (let i = 1; i < times.length; i++)

@@ -135,7 +135,7 @@ describe('openstack driver: mid-command events against the fake', { timeout: 10 
     assert.equal(st.stderr.trim().split('\n').length, 1, st.stderr);
     assert.match(
       st.stderr,
-      /requires authentication; GET \/\S+\/servers\/\S+ was refused again with credentials renewed just before/,
+      /requires authentication\. \(HTTP 401\); GET \/\S+\/servers\/\S+ was refused again with credentials renewed just before: check the OpenStack credentials/,
     );
     assert.equal(tokensIssued(), before + 2);
     await removeAll('t1');

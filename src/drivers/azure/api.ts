@@ -1,12 +1,13 @@
 import { MachineError } from '../../errors.js';
 import { type APIResponse, CloudConnection } from '../cloud/connection.js';
 import { CloudAPIError, isGone } from '../cloud/errors.js';
+import { BearerToken, type TokenSource as RenewableToken } from '../cloud/reauth.js';
 import type { DriverContext } from '../driver.js';
 import { type LROOptions, OperationFailedError, waitForOperation } from './lro.js';
 
 /**
  * Azure Resource Manager over the cloud layer's connection: a bearer token from the token source
- * (asked again once after a 401, as an expired or revoked token answers), the api-version each
+ * (renewed once after a 401, as an expired or revoked token answers: cloud/reauth.ts), the api-version each
  * resource provider needs, errors as ARM writes them ({"error": {code, message, details}}) in one
  * line, and long-running operations followed to their end (lro.ts).
  */
@@ -23,11 +24,11 @@ export const API_VERSION = {
 export type Provider = keyof typeof API_VERSION;
 
 /** What the token source gives (src/drivers/azure/auth/). */
-export interface TokenSource {
-  token(): Promise<string>;
-  invalidate(): void;
+export interface TokenSource extends RenewableToken {
   /** "service principal 1234…" for lines a user reads. */
   readonly describe: string;
+  /** What to do when a token just renewed is refused too ("run az login again"). */
+  readonly hint: string;
 }
 
 export const PROVIDER = 'Azure';
@@ -38,8 +39,6 @@ const BUSY_MS = 5 * 60_000;
 
 export class ARM {
   readonly conn: CloudConnection;
-  private bearer = '';
-  private readonly tokens: TokenSource;
   readonly subscription: string;
   readonly lro: LROOptions;
 
@@ -50,12 +49,13 @@ export class ARM {
     ctx?: Pick<DriverContext, 'debug' | 'signal'>;
     lro?: Partial<LROOptions>;
   }) {
-    this.tokens = o.tokens;
     this.subscription = o.subscription;
+    const bearer = BearerToken.of(o.tokens);
     this.conn = new CloudConnection({
       provider: PROVIDER,
       endpoint: o.endpoint.replace(/\/+$/, ''),
-      auth: () => ({ authorization: `Bearer ${this.bearer}` }),
+      auth: () => bearer.headers(),
+      reauthenticate: { renew: (refused) => bearer.renew(refused), hint: () => o.tokens.hint },
       parseError: armError,
       debug: o.ctx?.debug,
       signal: o.ctx?.signal,
@@ -74,17 +74,9 @@ export class ARM {
     return `${base}?${query ? `${query}&` : ''}api-version=${API_VERSION[provider]}`;
   }
 
-  /** One request, with the token; a 401 asks the token source again, once. */
-  async send<T>(method: string, path: string, body?: unknown): Promise<APIResponse<T>> {
-    if (!this.bearer) this.bearer = await this.tokens.token();
-    try {
-      return await this.conn.request<T>(method, path, body);
-    } catch (err) {
-      if (!(err instanceof CloudAPIError && err.status === 401)) throw err;
-      this.tokens.invalidate();
-      this.bearer = await this.tokens.token();
-      return await this.conn.request<T>(method, path, body);
-    }
+  /** One request, with the token. */
+  send<T>(method: string, path: string, body?: unknown): Promise<APIResponse<T>> {
+    return this.conn.request<T>(method, path, body);
   }
 
   async get<T>(path: string): Promise<T> {

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { FakeAzureAD } from '../../../test/fakes/azure/aad.js';
+import { FakeAzure } from '../../../test/fakes/azure/arm.js';
 import { ARM, armError } from './api.js';
+import { azureCloud, azureTokenSource } from './auth/index.js';
 import { azureDriver } from './index.js';
 import { OperationFailedError } from './lro.js';
 import {
@@ -153,14 +159,21 @@ async function miniARM(handler: (req: IncomingMessage, res: ServerResponse, body
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let tokens = 0;
   let invalidated = 0;
+  // As a sign-in keeps its token: the same one until it is dropped.
+  let current = '';
   const arm = new ARM({
     endpoint: url,
     subscription: 'sub-1',
     tokens: {
       describe: 'test',
-      token: async () => `t${++tokens}`,
+      hint: 'sign in again',
+      token: async () => {
+        current ||= `t${++tokens}`;
+        return current;
+      },
       invalidate: () => {
         invalidated++;
+        current = '';
       },
     },
     lro: { defaultIntervalMs: 10, timeoutMs: 5000 },
@@ -296,7 +309,7 @@ describe('azure: long-running operations', () => {
     }
   });
 
-  test('a 401 asks the token source again, once', async () => {
+  test('a 401 renews the token once; renewed and refused again is one line naming the request and what to do', async () => {
     const m = await miniARM((req, res) => {
       if (req.headers.authorization === 'Bearer t1')
         return json(res, 401, { error: { code: 'ExpiredAuthenticationToken', message: 'expired' } });
@@ -313,13 +326,73 @@ describe('azure: long-running operations', () => {
       json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'bad' } }),
     );
     try {
-      await assert.rejects(
-        always.arm.get(always.arm.path('subscriptions', '')),
-        /Azure API: InvalidAuthenticationToken: bad \(HTTP 401\)/,
-      );
+      await assert.rejects(always.arm.get(always.arm.path('subscriptions', '')), {
+        message:
+          'Azure API: InvalidAuthenticationToken: bad (HTTP 401); GET /subscriptions/sub-1 was refused again with credentials renewed just before: sign in again',
+      });
       assert.equal(always.seen.length, 2);
     } finally {
       await always.close();
+    }
+  });
+
+  test('against the fake Azure AD: requests refused together renew the token once, and the next requests reuse it', async () => {
+    const TENANT = '0b5e3f7a-1c2d-4e6f-8a9b-0c1d2e3f4a5b';
+    const SUB = '7d2f4a6c-8e0b-4c1d-9f3a-5b7c9d1e3f50';
+    const CLIENT = '5c3e1a9f-2b4d-4f60-8a71-9b0c1d2e3f4a';
+    const aad = new FakeAzureAD();
+    await aad.start();
+    aad.addTenant(TENANT);
+    aad.registerApp({ clientId: CLIENT, secret: 'sp-secret-for-reauth', tenant: TENANT });
+    const fake = new FakeAzure({
+      subscriptionId: SUB,
+      tenantId: TENANT,
+      acceptToken: (t) => aad.acceptToken(t),
+    });
+    await fake.start();
+    const dir = await mkdtemp(join(tmpdir(), 'dm-azreauth-'));
+    const trust = join(dir, 'trust.pem');
+    await writeFile(trust, `${await readFile(aad.caPath, 'utf8')}\n${await readFile(fake.caPath, 'utf8')}`);
+    // Resource Manager's connection trusts what the process does, as the CLI's would.
+    const before = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = trust;
+    try {
+      const tokens = await azureTokenSource({
+        cloud: azureCloud('AzurePublicCloud', { resourceManager: fake.url, authorityHost: aad.url }),
+        subscriptionId: SUB,
+        tenantId: TENANT,
+        clientId: CLIENT,
+        clientSecret: 'sp-secret-for-reauth',
+        cacheDir: join(dir, 'credentials'),
+        env: { NODE_EXTRA_CA_CERTS: trust, PATH: '' },
+        notify: () => {},
+        debug: () => {},
+      });
+      const arm = new ARM({ endpoint: fake.url, subscription: SUB, tokens });
+      const grants = () => aad.count('client_credentials');
+      assert.equal(grants(), 1, 'the sign-in');
+      const sub = arm.path('subscriptions', '');
+      await Promise.all([arm.get(sub), arm.get(sub)]);
+      assert.equal(grants(), 1, 'its token serves the first requests');
+
+      aad.expireAccessTokens();
+      const sent = fake.requests.length;
+      const five = await Promise.all(
+        Array.from({ length: 5 }, () => arm.get<{ subscriptionId: string }>(sub)),
+      );
+      assert.deepEqual(new Set(five.map((x) => x.subscriptionId)), new Set([SUB]));
+      assert.equal(grants(), 2, 'five requests refused with the same token: one renewal');
+      assert.equal(fake.requests.length - sent, 10, 'each refused once and sent once more');
+
+      for (let i = 0; i < 3; i++) await arm.get(sub);
+      assert.equal(grants(), 2, 'the renewed token serves the next requests');
+      assert.equal(fake.requests.length - sent, 13, 'and none of them is refused');
+    } finally {
+      if (before === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = before;
+      await fake.stop();
+      await aad.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

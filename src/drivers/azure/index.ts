@@ -899,7 +899,15 @@ function lazyTokens(signIn: () => Promise<TokenSource>): TokenSource {
   let source: Promise<TokenSource> | undefined;
   let ready: TokenSource | undefined;
   return {
-    describe: 'Azure sign-in',
+    get describe() {
+      return ready?.describe ?? 'Azure sign-in';
+    },
+    get hint() {
+      return (
+        ready?.hint ??
+        'check the Azure credentials (--azure-client-id, --azure-client-secret) or sign in again'
+      );
+    },
     async token() {
       source ??= signIn().then((s) => {
         ready = s;

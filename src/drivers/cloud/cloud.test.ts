@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTestCA } from '../../../test/helpers/test-ca.js';
 import { generateServerCert } from '../../cert/server.js';
+import { MachineError } from '../../errors.js';
 import type { DriverJSON } from '../../store/host.js';
 import { CloudConnection } from './connection.js';
 import { CloudAPIError } from './errors.js';
 import { deleteLedger, Ledger, ledgerOf } from './ledger.js';
 import { proxyFor } from './proxy.js';
+import { BearerToken, type TokenSource } from './reauth.js';
 import { backoffMs, DEFAULT_RETRY, retryHintMs } from './retry.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -142,6 +144,120 @@ describe('cloud connection', () => {
       c.get('/v2/x'),
       /Error: Testcloud API at http:\/\/127\.0\.0\.1:\d+ could not be reached: .*ECONNREFUSED/,
     );
+  });
+});
+
+describe('credentials renewed after a 401', () => {
+  /** A token source as a sign-in is: one token kept until it is dropped; `minted` counts new ones. */
+  function source(fail?: Error) {
+    const s = { minted: 0, current: '' };
+    return {
+      s,
+      src: {
+        token: async () => {
+          if (fail) throw fail;
+          s.current ||= `t${++s.minted}`;
+          return s.current;
+        },
+        invalidate: () => {
+          s.current = '';
+        },
+      },
+    };
+  }
+  const refused = (res: ServerResponse) => {
+    res.writeHead(401);
+    res.end('{"id":"unauthorized","message":"Unable to authenticate you."}');
+  };
+  const withBearer = (src: TokenSource) => {
+    const bearer = BearerToken.of(src);
+    return {
+      auth: () => bearer.headers(),
+      reauthenticate: { renew: (r: Record<string, string>) => bearer.renew(r), hint: () => 'log in again' },
+    };
+  };
+
+  it('renews once and sends again, a POST too; renewed and refused again is one line naming the request and what to do, with no third try', async () => {
+    const seen: string[] = [];
+    let good = 't2';
+    const srv = await serve((req, res) => {
+      seen.push(`${req.method} ${req.headers.authorization}`);
+      if (req.headers.authorization !== `Bearer ${good}`) return refused(res);
+      res.writeHead(201);
+      res.end('{"ok":true}');
+    });
+    try {
+      const { src, s } = source();
+      const { c } = conn(srv.url, withBearer(src));
+      assert.deepEqual(await c.post('/v2/things', { a: 1 }), { ok: true });
+      assert.deepEqual(seen, ['POST Bearer t1', 'POST Bearer t2']);
+      good = 'none';
+      await assert.rejects(c.get('/v2/things/1'), (err: unknown) => {
+        assert.ok(err instanceof CloudAPIError);
+        assert.equal(
+          err.message,
+          'Testcloud API: unauthorized: Unable to authenticate you. (HTTP 401); GET /v2/things/1 was refused again with credentials renewed just before: log in again',
+        );
+        return true;
+      });
+      assert.deepEqual(seen.slice(2), ['GET Bearer t2', 'GET Bearer t3']);
+      assert.equal(s.minted, 3);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a 401 that comes after the token was already renewed for another request, on another connection of the same source, sends again with the new one, renewing nothing', async () => {
+    let releaseLate: () => void = () => {};
+    const late = new Promise<void>((r) => {
+      releaseLate = r;
+    });
+    const seen: string[] = [];
+    const srv = await serve((req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization}`);
+      if (req.headers.authorization === 'Bearer t2') {
+        res.writeHead(200);
+        return res.end('{}');
+      }
+      // The slow request's refusal is answered only once the fast one has been renewed and served.
+      if (req.url === '/slow') late.then(() => refused(res));
+      else refused(res);
+    });
+    try {
+      const { src, s } = source();
+      const { c } = conn(srv.url, withBearer(src));
+      const { c: other } = conn(srv.url, withBearer(src));
+      const slow = other.get('/slow');
+      await new Promise((r) => setTimeout(r, 50));
+      await c.get('/fast');
+      releaseLate();
+      await slow;
+      assert.equal(s.minted, 2);
+      assert.deepEqual(seen.sort(), [
+        '/fast Bearer t1',
+        '/fast Bearer t2',
+        '/slow Bearer t1',
+        '/slow Bearer t2',
+      ]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('credentials that cannot be had are their own error, not an API that could not be reached', async () => {
+    let n = 0;
+    const srv = await serve((_req, res) => {
+      n++;
+      res.end('{}');
+    });
+    try {
+      const { src } = source(new MachineError('no credentials found; run `cloud login`'));
+      const { c } = conn(srv.url, withBearer(src));
+      await assert.rejects(c.get('/v2/x'), /^MachineError: no credentials found; run `cloud login`$/);
+      assert.equal(n, 0);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

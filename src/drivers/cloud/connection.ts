@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorMessage, MachineError } from '../../errors.js';
-import { CloudAPIError, CloudUnreachableError } from './errors.js';
+import { CloudAPIError, CloudUnreachableError, CredentialsRefusedError } from './errors.js';
 import {
   backoffMs,
   DEFAULT_RETRY,
@@ -23,8 +23,9 @@ export interface ConnectionOptions {
   /**
    * Headers that authenticate a request; their values never reach a log line. Called for every
    * attempt with the request as it will be sent, so that a signature (AWS SigV4) covers it.
+   * Asynchronous where the credentials are got on first use (an access token).
    */
-  auth(req: SignableRequest): Record<string, string>;
+  auth(req: SignableRequest): Record<string, string> | Promise<Record<string, string>>;
   /** The body of an answer as the provider writes it (default JSON; EC2 answers in XML). */
   parseBody?(text: string): unknown;
   /** The Accept header (default application/json). */
@@ -48,13 +49,23 @@ export interface ConnectionOptions {
    */
   tls?: { ca?: string[]; insecure?: boolean };
   /**
-   * Credentials that can expire while a command runs (a Keystone token lasts hours; a long
-   * create or a fleet can outlive it): on a 401, get new ones, and the request is sent once more
-   * with them. A 401 refused before anything was done, so even a POST is safe to repeat.
+   * Credentials that can expire while a command runs (reauth.ts): on a 401, new ones, and the
+   * request is sent once more with them. A 401 is a refusal before anything was done, so even a
+   * POST is safe to repeat. Renewed credentials refused again end the request with the hint.
    */
-  reauthenticate?(): Promise<void>;
+  reauthenticate?: Reauthentication;
   /** For tests of the backoff: what waits between attempts. */
   sleep?(ms: number): Promise<void>;
+}
+
+export interface Reauthentication {
+  /**
+   * New credentials in place of `refused` (the headers auth() gave the refused request): one
+   * renewal for all the requests refused with the same ones (a Renewal does that).
+   */
+  renew(refused: Record<string, string>): Promise<void>;
+  /** What the user can do when renewed credentials are refused too ("run `az login` again"). */
+  hint(): string;
 }
 
 /** A request as it goes out: what a signing provider signs. */
@@ -144,9 +155,11 @@ export class CloudConnection {
     const safe = ro.idempotent || isIdempotent(method);
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
+      // Outside the try below: credentials that cannot be had are their own error, not the API's.
+      const { headers, credentials } = await this.headersFor(method, url, payload, contentType);
       let res: RawResponse;
       try {
-        res = await this.send(method, url, payload, contentType);
+        res = await this.send(method, url, headers, payload);
       } catch (err) {
         // A request that never got an answer may still have been acted on: only safe ones repeat.
         // A certificate that is not trusted stays so: asking again only delays the answer.
@@ -168,7 +181,7 @@ export class CloudConnection {
       if (res.status === 401 && this.opts.reauthenticate && !reauthenticated) {
         reauthenticated = true;
         this.opts.debug?.(`${method} ${url.pathname}: HTTP 401; authenticating again`);
-        await this.opts.reauthenticate();
+        await this.opts.reauthenticate.renew(credentials);
         attempt--;
         continue;
       }
@@ -184,17 +197,14 @@ export class CloudConnection {
         continue;
       }
       const e = this.opts.parseError(res.status, parsed ?? res.text);
-      const again = reauthenticated && res.status === 401;
-      throw new CloudAPIError(
-        this.opts.provider,
-        res.status,
-        e.code,
-        again
-          ? `${e.message.trim().replace(/\.$/, '')}; ${method} ${url.pathname} was refused again with credentials renewed just before: check that they are allowed it`
-          : e.message,
-        e.requestId,
-        e.gone,
-      );
+      if (reauthenticated && res.status === 401 && this.opts.reauthenticate)
+        throw new CredentialsRefusedError(
+          this.opts.provider,
+          e,
+          `${method} ${url.pathname}`,
+          this.opts.reauthenticate.hint(),
+        );
+      throw new CloudAPIError(this.opts.provider, res.status, e.code, e.message, e.requestId, e.gone);
     }
   }
 
@@ -212,13 +222,13 @@ export class CloudConnection {
     if (this.opts.signal?.aborted) throw new MachineError('interrupted before it finished');
   }
 
-  private async send(
+  /** A request's headers, and apart the credentials among them (auth()'s). */
+  private async headersFor(
     method: string,
     url: URL,
     payload: string | undefined,
     contentType: string,
-  ): Promise<RawResponse> {
-    this.stats.requests++;
+  ): Promise<{ headers: Record<string, string>; credentials: Record<string, string> }> {
     const headers: Record<string, string> = {
       accept: this.opts.accept ?? 'application/json',
       'user-agent': 'docker-machine',
@@ -227,7 +237,17 @@ export class CloudConnection {
       headers['content-type'] = contentType;
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
-    Object.assign(headers, this.opts.auth({ method, url, headers: { ...headers }, payload }));
+    const credentials = await this.opts.auth({ method, url, headers: { ...headers }, payload });
+    return { headers: { ...headers, ...credentials }, credentials };
+  }
+
+  private async send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    payload: string | undefined,
+  ): Promise<RawResponse> {
+    this.stats.requests++;
     const started = Date.now();
     this.opts.debug?.(`${method} ${url.href} ${redactHeaders(headers)}`);
     const res = await transport(method, url, headers, payload, {

@@ -33,6 +33,22 @@ export class CloudAPIError extends MachineError {
   }
 }
 
+/**
+ * Credentials renewed after a 401 were refused too: renewing them again would not help, so the
+ * line says which request it was and what the user can do about the credentials.
+ */
+export class CredentialsRefusedError extends CloudAPIError {
+  constructor(
+    provider: string,
+    e: { code: string; message: string; requestId?: string },
+    request: string,
+    hint: string,
+  ) {
+    super(provider, 401, e.code, e.message, e.requestId);
+    this.message = `${this.message}; ${request} was refused again with credentials renewed just before: ${hint}`;
+  }
+}
+
 /** The provider no longer has the resource: for a delete, that is what was wanted. */
 export function isGone(err: unknown): boolean {
   return err instanceof CloudAPIError && (err.status === 404 || err.gone);

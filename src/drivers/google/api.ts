@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CloudConnection } from '../cloud/connection.js';
-import { CloudAPIError, isGone } from '../cloud/errors.js';
+import { isGone } from '../cloud/errors.js';
+import { BearerToken, type TokenSource as RenewableToken } from '../cloud/reauth.js';
 import type { DriverContext } from '../driver.js';
 
 /** The parts of Compute Engine v1's resources this driver reads (the discovery document's schemas). */
@@ -119,23 +120,25 @@ export interface Firewall {
 }
 
 /** Where an access token comes from: renewed when Compute Engine says the one it had is no good. */
-export interface TokenSource {
-  token(): Promise<string>;
-  invalidate(): void;
+export interface TokenSource extends RenewableToken {
+  /** What to do when a token just renewed is refused too (credentials.ts's sources say). */
+  readonly hint?: string;
 }
 
 const PROVIDER = 'Google Compute Engine';
 
+/** The last words of a second 401 when the token source has none of its own. */
+const CREDENTIALS_HINT =
+  'check the Google credentials (the key in GOOGLE_APPLICATION_CREDENTIALS or --google-auth-encoded-json is not deleted or disabled), or run `gcloud auth application-default login` again';
+
 /**
  * Compute Engine's JSON API under <endpoint>/compute/v1/: a Bearer access token, errors as
  * {error: {code, message, errors: [{domain, reason, message}]}}. A 401 (the token expired or was
- * revoked) drops the token and asks once more with a fresh one.
+ * revoked) renews the token once for the requests that carried it (cloud/reauth.ts).
  */
 export class ComputeAPI {
   readonly conn: CloudConnection;
   readonly project: string;
-  private readonly tokens: TokenSource;
-  private current = '';
 
   constructor(o: {
     endpoint: string;
@@ -145,11 +148,15 @@ export class ComputeAPI {
   }) {
     this.project = o.project;
     const base = o.endpoint.endsWith('/') ? o.endpoint : `${o.endpoint}/`;
-    this.tokens = o.tokens;
+    const bearer = BearerToken.of(o.tokens);
     this.conn = new CloudConnection({
       provider: PROVIDER,
       endpoint: `${base}compute/v1/`,
-      auth: () => ({ authorization: `Bearer ${this.current}` }),
+      auth: () => bearer.headers(),
+      reauthenticate: {
+        renew: (refused) => bearer.renew(refused),
+        hint: () => o.tokens.hint ?? CREDENTIALS_HINT,
+      },
       parseError: parseGoogleError,
       debug: o.ctx?.debug,
       signal: o.ctx?.signal,
@@ -165,19 +172,7 @@ export class ComputeAPI {
     // A change carries a requestId: when an answer is lost and the request is sent again,
     // Compute Engine answers with the first operation instead of acting twice.
     if (method !== 'GET') path = `${path}${path.includes('?') ? '&' : '?'}requestId=${randomUUID()}`;
-    for (let attempt = 1; ; attempt++) {
-      if (!this.current) this.current = await this.tokens.token();
-      try {
-        return (await this.conn.request<T>(method, path, body)).body;
-      } catch (err) {
-        if (attempt === 1 && err instanceof CloudAPIError && err.status === 401) {
-          this.tokens.invalidate();
-          this.current = '';
-          continue;
-        }
-        throw err;
-      }
-    }
+    return (await this.conn.request<T>(method, path, body)).body;
   }
 
   get<T>(path: string): Promise<T> {

@@ -39,5 +39,8 @@ export function computeTokens(o: {
     invalidate() {
       found?.invalidate();
     },
+    get hint() {
+      return found?.hint;
+    },
   };
 }

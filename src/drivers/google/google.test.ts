@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { FakeGoogle } from '../../../test/fakes/google/fake.js';
+import { COMPUTE_SCOPE, FakeGoogleOAuth } from '../../../test/fakes/google/oauth.js';
 import { CloudAPIError } from '../cloud/errors.js';
 import { ComputeAPI, type Operation, parseGoogleError } from './api.js';
+import { googleTokenSource } from './auth/index.js';
 import { parseImage, publicProjects, resolveImage } from './images.js';
 import { googleDriver, swarmFirewallRule } from './index.js';
 import { waitOperation } from './operations.js';
@@ -208,7 +214,7 @@ test('an operation is polled to DONE with a doubling back-off; its warnings are 
   }
 });
 
-test('a 401 drops the token and asks once more with a new one; a second 401 is the error', async () => {
+test('a 401 renews the token and asks once more; renewed and refused again is one line naming the request and what to do', async () => {
   let minted = 0;
   const { url, server } = await endpoint((_path, auth) =>
     auth === 'Bearer t2'
@@ -216,9 +222,16 @@ test('a 401 drops the token and asks once more with a new one; a second 401 is t
       : [401, { error: { code: 401, message: 'Invalid Credentials', errors: [{ reason: 'authError' }] } }],
   );
   try {
+    // As a credential keeps its token: the same one until it is dropped.
+    let current = '';
     const tokens = {
-      token: async () => `t${++minted}`,
-      invalidate() {},
+      token: async () => {
+        current ||= `t${++minted}`;
+        return current;
+      },
+      invalidate() {
+        current = '';
+      },
     };
     const api = new ComputeAPI({ endpoint: url, project: 'p', tokens });
     assert.deepEqual(await api.get('projects/p'), { name: 'p' });
@@ -226,14 +239,71 @@ test('a 401 drops the token and asks once more with a new one; a second 401 is t
     const api2 = new ComputeAPI({
       endpoint: url,
       project: 'p',
-      tokens: { token: async () => 'bad', invalidate() {} },
+      tokens: {
+        token: async () => 'bad',
+        invalidate() {},
+        hint: 'check that the key of sa@p.iam.gserviceaccount.com is not deleted or disabled',
+      },
     });
-    await assert.rejects(
-      api2.get('projects/p'),
-      /Google Compute Engine API: authError: Invalid Credentials \(HTTP 401\)/,
+    const err = await api2.get('projects/p').then(
+      () => assert.fail('a second 401 is an error'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CloudAPIError);
+    assert.equal(err.status, 401);
+    assert.equal(
+      err.message,
+      'Google Compute Engine API: authError: Invalid Credentials (HTTP 401); GET /compute/v1/projects/p was refused again with credentials renewed just before: check that the key of sa@p.iam.gserviceaccount.com is not deleted or disabled',
     );
   } finally {
     server.close();
+  }
+});
+
+test('against the fake OAuth endpoint: requests refused together renew the token once, and the next requests reuse it', async () => {
+  const oauth = new FakeGoogleOAuth();
+  await oauth.start();
+  const gce = new FakeGoogle({ projects: ['p'], acceptToken: (t) => oauth.acceptToken(t) });
+  await gce.start();
+  const dir = await mkdtemp(join(tmpdir(), 'dm-greauth-'));
+  try {
+    const key = join(dir, 'sa.json');
+    await oauth.writeServiceAccountKey(key);
+    const tokens = await googleTokenSource({
+      env: { GOOGLE_APPLICATION_CREDENTIALS: key },
+      home: dir,
+      scopes: [COMPUTE_SCOPE],
+      debug: () => {},
+    });
+    const api = new ComputeAPI({ endpoint: gce.url, project: 'p', tokens });
+    const minted = () => oauth.tokenRequests().length;
+    await Promise.all([api.get('projects/p'), api.get('projects/p/zones')]);
+    assert.equal(minted(), 1, 'requests at once share the first token');
+
+    for (const t of oauth.tokens.keys()) oauth.revoke(t);
+    const sent = gce.requests.length;
+    const five = await Promise.all(Array.from({ length: 5 }, () => api.get<{ name: string }>('projects/p')));
+    assert.deepEqual(
+      five.map((x) => x.name),
+      ['p', 'p', 'p', 'p', 'p'],
+    );
+    assert.equal(minted(), 2, 'five requests refused with the same token: one renewal');
+    assert.equal(gce.requests.length - sent, 10, 'each refused once and sent once more');
+
+    for (let i = 0; i < 3; i++) await api.get('projects/p');
+    await api.list('projects/p/zones');
+    assert.equal(minted(), 2, 'the renewed token serves the next requests');
+    assert.equal(gce.requests.length - sent, 14, 'and none of them is refused');
+
+    // The driver makes an API object per operation, all on its one token source.
+    const other = new ComputeAPI({ endpoint: gce.url, project: 'p', tokens });
+    for (const t of oauth.tokens.keys()) oauth.revoke(t);
+    await Promise.all([api.get('projects/p'), other.get('projects/p'), other.get('projects/p/zones')]);
+    assert.equal(minted(), 3, 'one renewal for the requests of both');
+  } finally {
+    await gce.stop();
+    await oauth.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

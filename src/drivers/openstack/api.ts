@@ -1,6 +1,7 @@
 import { MachineError } from '../../errors.js';
 import { CloudConnection } from '../cloud/connection.js';
 import { isGone } from '../cloud/errors.js';
+import { Renewal } from '../cloud/reauth.js';
 import type { DriverContext } from '../driver.js';
 import {
   type CatalogService,
@@ -31,9 +32,18 @@ function withVersion(service: Service, url: string): string {
   return url;
 }
 
+const CREDENTIALS_HINT =
+  'check the OpenStack credentials (--openstack-username and --openstack-password, or the application credential) and that they may use the project (--openstack-tenant-name or --openstack-tenant-id)';
+
 export class OpenStackAPI {
   private readonly conns = new Map<Service, CloudConnection>();
-  private renewing: Promise<void> | undefined;
+  /** One new token for the requests of every service that were refused with the same one. */
+  private readonly renewal = new Renewal(
+    () => this.session.token,
+    async () => {
+      if (this.renew) this.session = await this.renew();
+    },
+  );
   constructor(
     public session: Session,
     private readonly iface: string,
@@ -43,20 +53,6 @@ export class OpenStackAPI {
     /** A new token from the same credentials, for one that expired while the command ran. */
     private readonly renew?: () => Promise<Session>,
   ) {}
-
-  /** Requests that got 401 together share one new token. */
-  private reauthenticate(): Promise<void> {
-    const renew = this.renew;
-    if (!renew) return Promise.resolve();
-    this.renewing ??= renew()
-      .then((s) => {
-        this.session = s;
-      })
-      .finally(() => {
-        this.renewing = undefined;
-      });
-    return this.renewing;
-  }
 
   get catalog(): CatalogService[] {
     return this.session.catalog;
@@ -79,7 +75,14 @@ export class OpenStackAPI {
       debug: this.ctx?.debug,
       signal: this.ctx?.signal,
       tls: this.tls,
-      ...(this.renew ? { reauthenticate: () => this.reauthenticate() } : {}),
+      ...(this.renew
+        ? {
+            reauthenticate: {
+              renew: (refused) => this.renewal.after(refused['x-auth-token']),
+              hint: () => CREDENTIALS_HINT,
+            },
+          }
+        : {}),
     });
     this.conns.set(service, c);
     return c;

@@ -180,6 +180,11 @@ export class FakeAzureAD {
     return !!t && t.expiresAt > Date.now();
   }
 
+  /** Every access token issued so far stops being taken (a revoked session, a clock past them). */
+  expireAccessTokens(): void {
+    for (const t of this.tokens.values()) t.expiresAt = 0;
+  }
+
   /** Every refresh token stops working (inactivity, a password change, a revoked session). */
   revokeRefreshTokens(): void {
     for (const r of this.refreshTokens.values()) r.valid = false;

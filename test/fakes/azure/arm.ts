@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -10,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateServerCert } from '../../../src/cert/server.js';
 import { onProcessEnd, sweepKilledDirs } from '../../helpers/cleanup.js';
+import { runValidator as runPython } from '../../helpers/fake-api.js';
 import { makeTestCA } from '../../helpers/test-ca.js';
 import { instanceView, render, ruleBody, subnetBody } from './arm-bodies.js';
 import {
@@ -1604,16 +1604,5 @@ export async function validateExamples(
 }
 
 function runValidator(args: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      'python3',
-      [join(import.meta.dirname, 'validate.py'), SPEC_DIR, ...args],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-        resolve(stdout);
-      },
-    );
-    child.stdin!.end(input);
-  });
+  return runPython(join(import.meta.dirname, 'validate.py'), [SPEC_DIR, ...args], input);
 }

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { RateWindow, runValidator } from '../../helpers/fake-api.js';
 
 /**
  * A stateful DigitalOcean API v2 on 127.0.0.1, for the digitalocean driver's tests: written from
@@ -94,13 +94,14 @@ export class FakeDigitalOcean extends EventEmitter {
   throttled = 0;
   private nextId = 1000;
   private nextIP = 0;
-  private window = { start: Date.now(), count: 0 };
+  private readonly window: RateWindow;
   private failures: { method: string; path: RegExp; status: number; id: string; message: string }[] = [];
   private server: Server | undefined;
   url = '';
 
   constructor(opts: FakeOptions) {
     super();
+    this.window = new RateWindow(opts.rateLimit);
     this.opts = { pollsToActive: 2, holdCreateMs: 0, dropletLimit: 25, maxPerPage: 200, ...opts };
   }
 
@@ -147,18 +148,8 @@ export class FakeDigitalOcean extends EventEmitter {
   /** Problems found in the recorded bodies by DigitalOcean's OpenAPI description (python3). */
   async validate(): Promise<string[]> {
     const records = this.recorded.filter((r) => r.op !== 'shared');
-    return new Promise((resolve, reject) => {
-      const child = execFile(
-        'python3',
-        [join(import.meta.dirname, 'validate.py'), SPEC_DIR],
-        { maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-          resolve(JSON.parse(stdout));
-        },
-      );
-      child.stdin!.end(JSON.stringify(records));
-    });
+    const script = join(import.meta.dirname, 'validate.py');
+    return JSON.parse(await runValidator(script, [SPEC_DIR], JSON.stringify(records)));
   }
 
   private send(
@@ -175,7 +166,10 @@ export class FakeDigitalOcean extends EventEmitter {
       body: body === undefined ? null : JSON.parse(JSON.stringify(body)),
       kind: 'response',
     });
-    const headers: Record<string, string> = { ...this.rateHeaders(), ...extra };
+    const headers: Record<string, string> = {
+      ...this.window.headers({ limit: 5000, windowMs: 3_600_000 }),
+      ...extra,
+    };
     if (body === undefined) {
       res.writeHead(status, headers);
       res.end();
@@ -197,27 +191,6 @@ export class FakeDigitalOcean extends EventEmitter {
     this.send(res, op, status, { id, message, request_id: randomUUID() }, extra);
   }
 
-  private rateHeaders(): Record<string, string> {
-    const rl = this.opts.rateLimit ?? { limit: 5000, windowMs: 3_600_000 };
-    const reset = Math.ceil((this.window.start + rl.windowMs) / 1000);
-    return {
-      'ratelimit-limit': String(rl.limit),
-      'ratelimit-remaining': String(Math.max(0, rl.limit - this.window.count)),
-      'ratelimit-reset': String(reset),
-    };
-  }
-
-  /** Counts the request in the window; true when it is over the limit. */
-  private overLimit(): boolean {
-    const rl = this.opts.rateLimit;
-    if (!rl) return false;
-    const now = Date.now();
-    if (now - this.window.start >= rl.windowMs) this.window = { start: now, count: 0 };
-    if (this.window.count >= rl.limit) return true;
-    this.window.count++;
-    return false;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
@@ -226,7 +199,7 @@ export class FakeDigitalOcean extends EventEmitter {
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       return this.error(res, 'shared', 401, 'unauthorized', 'Unable to authenticate you');
     }
-    if (this.overLimit()) {
+    if (this.window.over()) {
       this.throttled++;
       return this.error(res, 'shared', 429, 'too_many_requests', 'API Rate limit exceeded.');
     }

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { runValidator } from '../../helpers/fake-api.js';
 
 /**
  * A stateful Exoscale v2 API on 127.0.0.1 for the exoscale driver's tests, written from
@@ -174,18 +174,8 @@ export class FakeExoscale extends EventEmitter {
 
   async validate(): Promise<string[]> {
     const records = this.recorded.filter((r) => r.op !== '');
-    return new Promise((resolve, reject) => {
-      const child = execFile(
-        'python3',
-        [join(import.meta.dirname, 'validate.py'), SPEC],
-        { maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-          resolve(JSON.parse(stdout));
-        },
-      );
-      child.stdin!.end(JSON.stringify(records));
-    });
+    const script = join(import.meta.dirname, 'validate.py');
+    return JSON.parse(await runValidator(script, [SPEC], JSON.stringify(records)));
   }
 
   /** op '' for answers the description does not document (errors): not validated. */

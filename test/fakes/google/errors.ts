@@ -33,6 +33,15 @@ export function exists(resource: string): HttpError {
   return new HttpError(409, 'alreadyExists', `The resource '${resource}' already exists`);
 }
 
+/** A delete of a resource another one still uses (a disk attached, an address assigned). */
+export function inUse(kind: string, resource: string, user: string): HttpError {
+  return new HttpError(
+    400,
+    'resourceInUseByAnotherResource',
+    `The ${kind} resource '${resource}' is already being used by '${user}'`,
+  );
+}
+
 export function invalid(field: string, value: string, why: string): HttpError {
   return new HttpError(400, 'invalid', `Invalid value for field '${field}': '${value}'. ${why}`);
 }

@@ -14,7 +14,7 @@ import {
   ZONES,
 } from './catalog.js';
 import { Discovery } from './discovery.js';
-import { badName, exists, HTTP_MESSAGES, HttpError, invalid, notFound } from './errors.js';
+import { badName, exists, HTTP_MESSAGES, HttpError, inUse, invalid, notFound } from './errors.js';
 import { applyFilter } from './filter.js';
 
 export { IMAGES, type ImageDef, MACHINE_TYPES, ZONES } from './catalog.js';
@@ -632,6 +632,16 @@ export class FakeGoogle extends EventEmitter {
     return String(this.nextId++);
   }
 
+  /**
+   * An insert's answer once the resource is there: watchers hear of it first, then the answer
+   * waits holdInsertMs, where a kill -9 lands after the resource was made and before its answer.
+   */
+  private async made(kind: string, name: string, op: OperationState): Promise<Obj> {
+    this.emit('created', { kind, name });
+    await this.hold();
+    return this.answer(op);
+  }
+
   private hold(): Promise<void> {
     return this.opts.holdInsertMs > 0
       ? new Promise((r) => setTimeout(r, this.opts.holdInsertMs))
@@ -662,8 +672,8 @@ export class FakeGoogle extends EventEmitter {
     project: string,
     where: { zone?: string; region?: string },
     operationType: string,
-    targetLink: string,
-    targetId: string,
+    /** The resource it acts on: its selfLink and id are the operation's targetLink and targetId. */
+    target: Obj,
     hooks: Pick<OperationState, 'onRunning' | 'onDone' | 'onFail'> & {
       fail?: OpError;
       warnings?: Obj[];
@@ -683,8 +693,8 @@ export class FakeGoogle extends EventEmitter {
       id: this.newId(),
       name,
       operationType,
-      targetLink,
-      targetId,
+      targetLink: String(target.selfLink),
+      targetId: String(target.id),
       status: 'PENDING',
       user: 'docker-machine@fake.iam.gserviceaccount.com',
       progress: 0,
@@ -1074,71 +1084,51 @@ export class FakeGoogle extends EventEmitter {
     'compute.instances.delete'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
 
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'delete',
-        String(s.inst.selfLink),
-        String(s.inst.id),
-        {
-          onRunning: () => {
-            s.inst.status = 'STOPPING';
-          },
-          onDone: async () => {
-            if (!this.alive(s)) return;
-            this.instanceMap.delete(`${p.project}/${p.zone}/${p.instance}`);
-            for (const d of s.inst.disks) {
-              const dname = String(d.source).split('/').pop()!;
-              const ds = this.diskMap.get(`${p.project}/${p.zone}/${dname}`);
-              if (!ds) continue;
-              if (d.autoDelete) this.diskMap.delete(`${p.project}/${p.zone}/${dname}`);
-              else {
-                ds.disk.users = (ds.disk.users ?? []).filter((u) => u !== s.inst.selfLink);
-                if (!ds.disk.users.length) delete ds.disk.users;
-                ds.disk.lastDetachTimestamp = new Date().toISOString();
-              }
-            }
-            this.releaseAddresses(s);
-            if (s.powered) {
-              s.powered = false;
-              await this.opts.onPower?.(p.instance, false);
-            }
-          },
+      const op = this.newOperation(p.project, { zone: p.zone }, 'delete', s.inst, {
+        onRunning: () => {
+          s.inst.status = 'STOPPING';
         },
-      );
+        onDone: async () => {
+          if (!this.alive(s)) return;
+          this.instanceMap.delete(`${p.project}/${p.zone}/${p.instance}`);
+          for (const d of s.inst.disks) {
+            const dname = String(d.source).split('/').pop()!;
+            const ds = this.diskMap.get(`${p.project}/${p.zone}/${dname}`);
+            if (!ds) continue;
+            if (d.autoDelete) this.diskMap.delete(`${p.project}/${p.zone}/${dname}`);
+            else {
+              ds.disk.users = (ds.disk.users ?? []).filter((u) => u !== s.inst.selfLink);
+              if (!ds.disk.users.length) delete ds.disk.users;
+              ds.disk.lastDetachTimestamp = new Date().toISOString();
+            }
+          }
+          this.releaseAddresses(s);
+          await this.powerOff(s);
+        },
+      });
       return this.answer(op);
     },
     'compute.instances.stop'(p) {
       const s = this.instance(p.project, p.zone, p.instance);
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'stop',
-        String(s.inst.selfLink),
-        String(s.inst.id),
-        {
-          onRunning: () => {
-            if (s.inst.status !== 'TERMINATED') s.inst.status = 'STOPPING';
-          },
-          onDone: async () => {
-            if (!this.alive(s) || s.inst.status === 'TERMINATED') return;
-            s.inst.status = 'TERMINATED';
-            s.inst.lastStopTimestamp = new Date().toISOString();
-            s.inst.networkInterfaces.forEach((nic, i) => {
-              (nic.accessConfigs ?? []).forEach((ac, j) => {
-                const ip = String(ac.natIP ?? '');
-                if (!ip || this.isStatic(s.project, s.zone, ip)) return;
-                s.lastNatIPs.set(`${i}/${j}`, ip);
-                delete ac.natIP;
-              });
-            });
-            if (s.powered) {
-              s.powered = false;
-              await this.opts.onPower?.(p.instance, false);
-            }
-          },
+      const op = this.newOperation(p.project, { zone: p.zone }, 'stop', s.inst, {
+        onRunning: () => {
+          if (s.inst.status !== 'TERMINATED') s.inst.status = 'STOPPING';
         },
-      );
+        onDone: async () => {
+          if (!this.alive(s) || s.inst.status === 'TERMINATED') return;
+          s.inst.status = 'TERMINATED';
+          s.inst.lastStopTimestamp = new Date().toISOString();
+          s.inst.networkInterfaces.forEach((nic, i) => {
+            (nic.accessConfigs ?? []).forEach((ac, j) => {
+              const ip = String(ac.natIP ?? '');
+              if (!ip || this.isStatic(s.project, s.zone, ip)) return;
+              s.lastNatIPs.set(`${i}/${j}`, ip);
+              delete ac.natIP;
+            });
+          });
+          await this.powerOff(s);
+        },
+      });
       return this.answer(op);
     },
     'compute.instances.start'(p) {
@@ -1149,28 +1139,21 @@ export class FakeGoogle extends EventEmitter {
           'resourceNotReady',
           `The resource 'projects/${p.project}/zones/${p.zone}/instances/${p.instance}' is not ready`,
         );
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'start',
-        String(s.inst.selfLink),
-        String(s.inst.id),
-        {
-          onRunning: () => {
-            if (s.inst.status === 'TERMINATED' || s.inst.status === 'STOPPED') s.inst.status = 'STAGING';
-          },
-          onDone: async () => {
-            if (!this.alive(s) || s.inst.status === 'RUNNING') return;
-            s.inst.networkInterfaces.forEach((nic, i) => {
-              (nic.accessConfigs ?? []).forEach((ac, j) => {
-                const kept = s.lastNatIPs.get(`${i}/${j}`);
-                ac.natIP ??= this.opts.newAddressOnStart || !kept ? this.external() : kept;
-              });
-            });
-            await this.becomeRunning(s);
-          },
+      const op = this.newOperation(p.project, { zone: p.zone }, 'start', s.inst, {
+        onRunning: () => {
+          if (s.inst.status === 'TERMINATED' || s.inst.status === 'STOPPED') s.inst.status = 'STAGING';
         },
-      );
+        onDone: async () => {
+          if (!this.alive(s) || s.inst.status === 'RUNNING') return;
+          s.inst.networkInterfaces.forEach((nic, i) => {
+            (nic.accessConfigs ?? []).forEach((ac, j) => {
+              const kept = s.lastNatIPs.get(`${i}/${j}`);
+              ac.natIP ??= this.opts.newAddressOnStart || !kept ? this.external() : kept;
+            });
+          });
+          await this.becomeRunning(s);
+        },
+      });
       return this.answer(op);
     },
     'compute.instances.setMetadata'(p, body) {
@@ -1238,45 +1221,29 @@ export class FakeGoogle extends EventEmitter {
       const labels = this.checkLabels(body.labels, 'resource.labels');
       const disk = this.newDisk(p.project, p.zone, name, size, type, image, labels);
       this.diskMap.set(key, { project: p.project, zone: p.zone, disk });
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'insert',
-        String(disk.selfLink),
-        String(disk.id),
-        {
-          onDone: () => {
-            disk.status = 'READY';
-          },
+      const op = this.newOperation(p.project, { zone: p.zone }, 'insert', disk, {
+        onDone: () => {
+          disk.status = 'READY';
         },
-      );
-      this.emit('created', { kind: 'disk', name });
-      await this.hold();
-      return this.answer(op);
+      });
+      return this.made('disk', name, op);
     },
     'compute.disks.delete'(p) {
       const s = this.disk(p.project, p.zone, p.disk);
       if (s.disk.users?.length)
-        throw new HttpError(
-          400,
-          'resourceInUseByAnotherResource',
-          `The disk resource 'projects/${p.project}/zones/${p.zone}/disks/${p.disk}' is already being used by '${this.partial(s.disk.users[0], '')}'`,
+        throw inUse(
+          'disk',
+          `projects/${p.project}/zones/${p.zone}/disks/${p.disk}`,
+          this.partial(s.disk.users[0], ''),
         );
-      const op = this.newOperation(
-        p.project,
-        { zone: p.zone },
-        'delete',
-        String(s.disk.selfLink),
-        String(s.disk.id),
-        {
-          onRunning: () => {
-            s.disk.status = 'DELETING';
-          },
-          onDone: () => {
-            this.diskMap.delete(`${p.project}/${p.zone}/${p.disk}`);
-          },
+      const op = this.newOperation(p.project, { zone: p.zone }, 'delete', s.disk, {
+        onRunning: () => {
+          s.disk.status = 'DELETING';
         },
-      );
+        onDone: () => {
+          this.diskMap.delete(`${p.project}/${p.zone}/${p.disk}`);
+        },
+      });
       return this.answer(op);
     },
     'compute.disks.setLabels'(p, body) {
@@ -1303,10 +1270,8 @@ export class FakeGoogle extends EventEmitter {
       if (this.firewallMap.has(key)) throw exists(`projects/${p.project}/global/firewalls/${name}`);
       const fw = this.firewallBody(p.project, body, undefined);
       this.firewallMap.set(key, fw);
-      const op = this.newOperation(p.project, {}, 'insert', String(fw.selfLink), String(fw.id));
-      this.emit('created', { kind: 'firewall', name });
-      await this.hold();
-      return this.answer(op);
+      const op = this.newOperation(p.project, {}, 'insert', fw);
+      return this.made('firewall', name, op);
     },
     'compute.firewalls.update'(p, body) {
       const key = `${p.project}/${p.firewall}`;
@@ -1315,7 +1280,7 @@ export class FakeGoogle extends EventEmitter {
       if (body.name !== undefined && body.name !== p.firewall)
         throw invalid('resource.name', String(body.name), 'Resource name cannot be changed.');
       const fw = this.firewallBody(p.project, { ...body, name: p.firewall }, old);
-      const op = this.newOperation(p.project, {}, 'update', String(old.selfLink), String(old.id), {
+      const op = this.newOperation(p.project, {}, 'update', old, {
         onDone: () => {
           this.firewallMap.set(key, fw);
         },
@@ -1329,7 +1294,7 @@ export class FakeGoogle extends EventEmitter {
       const merged: Obj = { ...old, ...body, name: p.firewall };
       for (const k of ['kind', 'id', 'creationTimestamp', 'selfLink']) delete merged[k];
       const fw = this.firewallBody(p.project, merged, old);
-      const op = this.newOperation(p.project, {}, 'patch', String(old.selfLink), String(old.id), {
+      const op = this.newOperation(p.project, {}, 'patch', old, {
         onDone: () => {
           this.firewallMap.set(key, fw);
         },
@@ -1340,7 +1305,7 @@ export class FakeGoogle extends EventEmitter {
       const key = `${p.project}/${p.firewall}`;
       const fw = this.firewallMap.get(key);
       if (!fw) throw notFound(`projects/${p.project}/global/firewalls/${p.firewall}`);
-      const op = this.newOperation(p.project, {}, 'delete', String(fw.selfLink), String(fw.id), {
+      const op = this.newOperation(p.project, {}, 'delete', fw, {
         onDone: () => {
           this.firewallMap.delete(key);
         },
@@ -1382,44 +1347,28 @@ export class FakeGoogle extends EventEmitter {
       a.status = 'RESERVING';
       if (body.description !== undefined) a.description = body.description;
       this.addressMap.set(key, { project: p.project, region: p.region, address: a });
-      const op = this.newOperation(
-        p.project,
-        { region: p.region },
-        'insert',
-        String(a.selfLink),
-        String(a.id),
-        {
-          onDone: () => {
-            a.status = 'RESERVED';
-          },
+      const op = this.newOperation(p.project, { region: p.region }, 'insert', a, {
+        onDone: () => {
+          a.status = 'RESERVED';
         },
-      );
-      this.emit('created', { kind: 'address', name });
-      await this.hold();
-      return this.answer(op);
+      });
+      return this.made('address', name, op);
     },
     'compute.addresses.delete'(p) {
       const key = `${p.project}/${p.region}/${p.address}`;
       const a = this.addressMap.get(key);
       if (!a) throw notFound(`projects/${p.project}/regions/${p.region}/addresses/${p.address}`);
       if (a.address.status === 'IN_USE')
-        throw new HttpError(
-          400,
-          'resourceInUseByAnotherResource',
-          `The address resource 'projects/${p.project}/regions/${p.region}/addresses/${p.address}' is already being used by '${this.partial(String(a.address.users?.[0]), '')}'`,
+        throw inUse(
+          'address',
+          `projects/${p.project}/regions/${p.region}/addresses/${p.address}`,
+          this.partial(String(a.address.users?.[0]), ''),
         );
-      const op = this.newOperation(
-        p.project,
-        { region: p.region },
-        'delete',
-        String(a.address.selfLink),
-        String(a.address.id),
-        {
-          onDone: () => {
-            this.addressMap.delete(key);
-          },
+      const op = this.newOperation(p.project, { region: p.region }, 'delete', a.address, {
+        onDone: () => {
+          this.addressMap.delete(key);
         },
-      );
+      });
       return this.answer(op);
     },
 
@@ -1726,6 +1675,13 @@ export class FakeGoogle extends EventEmitter {
     s.inst.lastStartTimestamp = new Date().toISOString();
   }
 
+  /** The test's host goes down with the instance (stopped or deleted), once. */
+  private async powerOff(s: InstanceState): Promise<void> {
+    if (!s.powered) return;
+    s.powered = false;
+    await this.opts.onPower?.(s.inst.name, false);
+  }
+
   private isStatic(project: string, zone: string, ip: string): boolean {
     return [...this.addressMap.values()].some(
       (a) => a.project === project && a.region === regionOf(zone) && a.address.address === ip,
@@ -1777,7 +1733,7 @@ export class FakeGoogle extends EventEmitter {
     if (o.supplied !== o.current)
       throw new HttpError(412, 'conditionNotMet', o.stale, { location: 'If-Match', locationType: 'header' });
     const value = o.check();
-    const op = this.newOperation(o.project, o.where, o.type, String(o.target.selfLink), String(o.target.id), {
+    const op = this.newOperation(o.project, o.where, o.type, o.target, {
       onDone: () => o.apply(value),
     });
     return this.answer(op);
@@ -2097,7 +2053,7 @@ export class FakeGoogle extends EventEmitter {
     }
     const id = this.newId();
     if (fail) {
-      const op = this.newOperation(project, { zone }, 'insert', selfLink, id, { fail, warnings });
+      const op = this.newOperation(project, { zone }, 'insert', { selfLink, id }, { fail, warnings });
       return this.answer(op);
     }
 
@@ -2154,39 +2110,43 @@ export class FakeGoogle extends EventEmitter {
       a.address.status = 'IN_USE';
       a.address.users = [selfLink];
     }
-    const op = this.newOperation(project, { zone }, 'insert', selfLink, id, {
-      warnings,
-      fail: quotaFail,
-      // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
-      onFail: () => {
-        this.instanceMap.delete(key);
-        for (const d of newDisks) this.diskMap.delete(`${project}/${zone}/${d.disk.name}`);
-        for (const d of attachDisks) {
-          d.disk.users = (d.disk.users ?? []).filter((u) => u !== selfLink);
-          if (!d.disk.users.length) delete d.disk.users;
-        }
-        this.releaseAddresses(s);
+    const op = this.newOperation(
+      project,
+      { zone },
+      'insert',
+      { selfLink, id },
+      {
+        warnings,
+        fail: quotaFail,
+        // A failed insert leaves nothing: GCE removes the instance and the disks it was making.
+        onFail: () => {
+          this.instanceMap.delete(key);
+          for (const d of newDisks) this.diskMap.delete(`${project}/${zone}/${d.disk.name}`);
+          for (const d of attachDisks) {
+            d.disk.users = (d.disk.users ?? []).filter((u) => u !== selfLink);
+            if (!d.disk.users.length) delete d.disk.users;
+          }
+          this.releaseAddresses(s);
+        },
+        onRunning: () => {
+          if (s.inst.status === 'PROVISIONING') s.inst.status = 'STAGING';
+        },
+        onDone: async () => {
+          if (!this.alive(s)) return;
+          for (const d of newDisks) d.disk.status = 'READY';
+          inst.cpuPlatform = String(body.minCpuPlatform ?? 'Intel Broadwell').replace(
+            'Automatic',
+            'Intel Broadwell',
+          );
+          if (s.inst.status === 'PROVISIONING' || s.inst.status === 'STAGING') {
+            if (s.stagingPolls > 0) s.inst.status = 'STAGING';
+            else await this.becomeRunning(s);
+          }
+        },
       },
-      onRunning: () => {
-        if (s.inst.status === 'PROVISIONING') s.inst.status = 'STAGING';
-      },
-      onDone: async () => {
-        if (!this.alive(s)) return;
-        for (const d of newDisks) d.disk.status = 'READY';
-        inst.cpuPlatform = String(body.minCpuPlatform ?? 'Intel Broadwell').replace(
-          'Automatic',
-          'Intel Broadwell',
-        );
-        if (s.inst.status === 'PROVISIONING' || s.inst.status === 'STAGING') {
-          if (s.stagingPolls > 0) s.inst.status = 'STAGING';
-          else await this.becomeRunning(s);
-        }
-      },
-    });
+    );
     await this.keysInstalled(name, mdItems);
-    this.emit('created', { kind: 'instance', name });
-    await this.hold();
-    return this.answer(op);
+    return this.made('instance', name, op);
   }
 }
 

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { RateWindow, runValidator } from '../../helpers/fake-api.js';
 
 /**
  * A stateful Hetzner Cloud API on 127.0.0.1 for the hetzner driver's tests, written from
@@ -115,13 +115,14 @@ export class FakeHetzner extends EventEmitter {
   throttled = 0;
   private nextId = 1000;
   private nextIP = 0;
-  private window = { start: Date.now(), count: 0 };
+  private readonly window: RateWindow;
   private failures: { method: string; path: RegExp; status: number; code: string; message: string }[] = [];
   private server: Server | undefined;
   url = '';
 
   constructor(opts: FakeOptions) {
     super();
+    this.window = new RateWindow(opts.rateLimit);
     this.opts = {
       ipv6Network: '2001:db8:1::/64',
       privateAddress: '10.0.0.2',
@@ -187,23 +188,13 @@ export class FakeHetzner extends EventEmitter {
   /** Problems found in the recorded bodies by the OpenAPI description (python3). */
   async validate(): Promise<string[]> {
     const records = this.recorded.filter((r) => r.op !== 'shared');
-    return new Promise((resolve, reject) => {
-      const child = execFile(
-        'python3',
-        [join(import.meta.dirname, 'validate.py'), SPEC],
-        { maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err) return reject(new Error(`validate.py: ${stderr || err.message}`));
-          resolve(JSON.parse(stdout));
-        },
-      );
-      child.stdin!.end(JSON.stringify(records));
-    });
+    const script = join(import.meta.dirname, 'validate.py');
+    return JSON.parse(await runValidator(script, [SPEC], JSON.stringify(records)));
   }
 
   private send(res: ServerResponse, op: string, status: number, body?: unknown): void {
     this.recorded.push({ op, status, body: body ?? null, kind: 'response' });
-    const headers = this.rateHeaders();
+    const headers = this.window.headers({ limit: 3600, windowMs: 3_600_000 });
     if (body === undefined) {
       res.writeHead(status, headers);
       res.end();
@@ -230,25 +221,6 @@ export class FakeHetzner extends EventEmitter {
     });
   }
 
-  private rateHeaders(): Record<string, string> {
-    const rl = this.opts.rateLimit ?? { limit: 3600, windowMs: 3_600_000 };
-    return {
-      'ratelimit-limit': String(rl.limit),
-      'ratelimit-remaining': String(Math.max(0, rl.limit - this.window.count)),
-      'ratelimit-reset': String(Math.ceil((this.window.start + rl.windowMs) / 1000)),
-    };
-  }
-
-  private overLimit(): boolean {
-    const rl = this.opts.rateLimit;
-    if (!rl) return false;
-    const now = Date.now();
-    if (now - this.window.start >= rl.windowMs) this.window = { start: now, count: 0 };
-    if (this.window.count >= rl.limit) return true;
-    this.window.count++;
-    return false;
-  }
-
   private async hold(): Promise<void> {
     if (this.opts.holdCreateMs > 0) await new Promise((r) => setTimeout(r, this.opts.holdCreateMs));
   }
@@ -261,7 +233,7 @@ export class FakeHetzner extends EventEmitter {
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       return this.error(res, 'shared', 401, 'unauthorized', 'unable to authenticate');
     }
-    if (this.overLimit()) {
+    if (this.window.over()) {
       this.throttled++;
       return this.error(res, 'shared', 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached');
     }

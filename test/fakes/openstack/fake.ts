@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateServerCert } from '../../../src/cert/server.js';
 import { onProcessEnd, sweepKilledDirs } from '../../helpers/cleanup.js';
+import { RateWindow } from '../../helpers/fake-api.js';
 import { makeTestCA } from '../../helpers/test-ca.js';
 import { ApiError, keystoneError, novaError, unauthorized } from './errors.js';
 import { auditId, authenticate, newTokenId, tokenBody } from './keystone.js';
@@ -246,11 +247,12 @@ export class FakeOpenStack extends EventEmitter {
   private server: Server | undefined;
   private failures: { method: string; path: RegExp; error: ApiError }[] = [];
   private nextAddress = { fixed: 0, floating: 0 };
-  private window = { start: 0, count: 0 };
+  private readonly window: RateWindow;
   private keypairId = 1;
 
   constructor(opts: FakeOpenStackOptions = {}) {
     super();
+    this.window = new RateWindow(opts.rateLimit);
     this.opts = {
       domains: DEFAULT_DOMAINS,
       users: DEFAULT_USERS,
@@ -810,7 +812,7 @@ export class FakeOpenStack extends EventEmitter {
         );
       }
       ctx.microversion = mv;
-      if (!unversioned && this.overLimit()) {
+      if (!unversioned && this.window.over()) {
         this.throttled++;
         const after = String(this.opts.rateLimit?.retryAfterSeconds ?? 1);
         throw novaError(429, 'This request was rate-limited.', { 'retry-after': after });
@@ -834,16 +836,6 @@ export class FakeOpenStack extends EventEmitter {
     if (service === 'network') return neutron(ctx);
     if (service === 'image') return glance(ctx);
     return cinder(ctx);
-  }
-
-  private overLimit(): boolean {
-    const rl = this.opts.rateLimit;
-    if (!rl) return false;
-    const now = Date.now();
-    if (now - this.window.start >= rl.windowMs) this.window = { start: now, count: 0 };
-    if (this.window.count >= rl.limit) return true;
-    this.window.count++;
-    return false;
   }
 
   private keystone(req: IncomingMessage, method: string, path: string, body: unknown, url: URL): Reply {

@@ -48,6 +48,8 @@ export interface AzureTokenSource {
   invalidate(): void;
   /** How it signed in, for a debug or progress line: never a secret. */
   readonly describe: string;
+  /** What the user can do when Resource Manager refuses a token of this sign-in just renewed. */
+  readonly hint: string;
   readonly tenantId: string;
 }
 
@@ -88,9 +90,15 @@ export async function azureTokenSource(o: AzureAuthOptions): Promise<AzureTokenS
   const c: AADContext = { cloud: o.cloud, tenantId, env, debug, signal: o.signal };
 
   let source: TokenSource;
+  const inTenant = `and that the subscription is in tenant ${tenantId} (--azure-tenant-id)`;
   if (secret) {
     const signer = { who: `service principal ${clientId} (client secret)`, clientId };
-    source = new TokenSource(signer.who, tenantId, explained(withSecret(c, clientId, secret), signer, c));
+    source = new TokenSource(
+      signer.who,
+      `check that the client secret of service principal ${clientId} is current ${inTenant}`,
+      tenantId,
+      explained(withSecret(c, clientId, secret), signer, c),
+    );
   } else if (certPath) {
     const cert = await loadClientCertificate(certPath, env.AZURE_CLIENT_CERTIFICATE_PASSWORD);
     const signer = {
@@ -98,7 +106,12 @@ export async function azureTokenSource(o: AzureAuthOptions): Promise<AzureTokenS
       clientId,
       certificatePath: certPath,
     };
-    source = new TokenSource(signer.who, tenantId, explained(withCertificate(c, clientId, cert), signer, c));
+    source = new TokenSource(
+      signer.who,
+      `check that ${certPath} is still a certificate of service principal ${clientId} ${inTenant}`,
+      tenantId,
+      explained(withCertificate(c, clientId, cert), signer, c),
+    );
   } else {
     return interactive(o, c, clientId || DEVICE_CODE_CLIENT_ID, !clientId);
   }
@@ -188,6 +201,7 @@ async function interactive(
   };
   const device = explained(async () => keep(await deviceCodeLogin(c, clientId, o.notify)), signer, c);
   const renew = async () => (await refresh()) ?? device();
+  const signInAgain = `sign in again (remove ${file} for a new device-code login) with an account that may use the subscription in tenant ${c.tenantId}`;
 
   if (login) {
     const fresh =
@@ -196,7 +210,7 @@ async function interactive(
         : await refresh();
     if (fresh) {
       debug(`azure: signed in to tenant ${c.tenantId} with the login kept in ${file}`);
-      return new TokenSource(`device-code login kept in ${file}`, c.tenantId, renew, fresh);
+      return new TokenSource(`device-code login kept in ${file}`, signInAgain, c.tenantId, renew, fresh);
     }
   }
 
@@ -213,6 +227,7 @@ async function interactive(
     debug(`azure: signed in to tenant ${c.tenantId} with the Azure CLI's account`);
     return new TokenSource(
       "the Azure CLI's account (az login)",
+      `run "az login --tenant ${c.tenantId}" again`,
       c.tenantId,
       async () => {
         const t = await az();
@@ -228,20 +243,28 @@ async function interactive(
   }
 
   debug(`azure: signing in to tenant ${c.tenantId} with a device code (app ${clientId})`);
-  const source = new TokenSource(signer.who, c.tenantId, renew, await device());
+  const source = new TokenSource(signer.who, signInAgain, c.tenantId, renew, await device());
   return source;
 }
 
 /** A token kept in memory until shortly before it expires; one renewal at a time. */
 class TokenSource implements AzureTokenSource {
   readonly describe: string;
+  readonly hint: string;
   readonly tenantId: string;
   private current: (TokenResult & { obtainedAt: number }) | undefined;
   private pending: Promise<string> | undefined;
   private readonly renew: () => Promise<TokenResult>;
 
-  constructor(describe: string, tenantId: string, renew: () => Promise<TokenResult>, first?: TokenResult) {
+  constructor(
+    describe: string,
+    hint: string,
+    tenantId: string,
+    renew: () => Promise<TokenResult>,
+    first?: TokenResult,
+  ) {
     this.describe = describe;
+    this.hint = hint;
     this.tenantId = tenantId;
     this.renew = renew;
     if (first) this.current = { ...first, obtainedAt: Date.now() };

@@ -36,6 +36,8 @@ export interface GoogleTokenSource {
   readonly describe: string;
   /** The project of a service-account key (its project_id): a default for --google-project. */
   readonly projectId?: string;
+  /** What the user can do when Google refuses a token of this source that was just renewed. */
+  readonly hint: string;
 }
 
 export interface GoogleAuthOptions {
@@ -122,7 +124,7 @@ export async function googleTokenSource(o: GoogleAuthOptions): Promise<GoogleTok
       : "the GCE metadata server (this VM's service account)";
     const hint = 'give the VM a service account with the compute scope, or use a key file';
     return chosen(
-      new CachedToken(source, undefined, now, () => metadataToken(host, { ...call, source, hint })),
+      new CachedToken(source, undefined, hint, now, () => metadataToken(host, { ...call, source, hint })),
       log,
     );
   }
@@ -173,7 +175,7 @@ function fromCredential(
     addSecret(cred.privateKeyPem);
     const source = `the service-account key of ${cred.clientEmail} in ${where}`;
     const hint = `check that the key of ${cred.clientEmail} is not deleted or disabled and that this machine's clock is right`;
-    return new CachedToken(source, cred.projectId, now, () => {
+    return new CachedToken(source, cred.projectId, hint, now, () => {
       const assertion = signedAssertion(cred, o.scopes, Math.floor(now() / 1000));
       addSecret(assertion);
       return exchange(cred.tokenUri, { grant_type: JWT_BEARER_GRANT, assertion }, { ...call, source, hint });
@@ -183,7 +185,7 @@ function fromCredential(
   addSecret(cred.clientSecret);
   const source = `the user credentials in ${where}`;
   const hint = 'run `gcloud auth application-default login` again';
-  return new CachedToken(source, undefined, now, () =>
+  return new CachedToken(source, undefined, hint, now, () =>
     exchange(
       cred.tokenUri,
       {
@@ -205,6 +207,7 @@ class CachedToken implements GoogleTokenSource {
   constructor(
     readonly describe: string,
     readonly projectId: string | undefined,
+    readonly hint: string,
     private readonly now: () => number,
     private readonly mint: () => Promise<Minted>,
   ) {}
@@ -239,6 +242,10 @@ class StaticToken implements GoogleTokenSource {
 
   get describe(): string {
     return this.envName;
+  }
+
+  get hint(): string {
+    return `set ${this.envName} anew (gcloud auth print-access-token) or unset it to use a key file`;
   }
 
   token(): Promise<string> {
