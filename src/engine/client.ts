@@ -216,9 +216,11 @@ export class EngineClient {
     const pool = await agentFor(this.tls, this.sessionsDir);
     if (!pool) return this.exchange(mod, undefined, u, hostPort, method, path, body, signal);
     const slots = pool.slots(hostPort);
+    // The request's time bound counts its wait for a slot, as it counted the agent's queue.
+    const started = Date.now();
     await slots.take();
     try {
-      return await this.exchange(mod, pool.agent, u, hostPort, method, path, body, signal);
+      return await this.exchange(mod, pool.agent, u, hostPort, method, path, body, signal, started);
     } finally {
       slots.give();
     }
@@ -259,6 +261,7 @@ export class EngineClient {
     path: string,
     body: unknown,
     signal: AbortSignal | undefined,
+    started = Date.now(),
   ): Promise<EngineResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<EngineResponse>((resolve, reject) => {
@@ -277,7 +280,7 @@ export class EngineClient {
           fail(
             new MachineError(`The engine at ${this.url} did not answer within ${this.timeoutMs / 1000} s`),
           ),
-        this.timeoutMs,
+        Math.max(0, started + this.timeoutMs - Date.now()),
       );
       const req = mod.request(
         {

@@ -241,7 +241,8 @@ describe('many requests at once to one engine', () => {
         requestCert: true,
         rejectUnauthorized: true,
       },
-      (_req, res) => {
+      (req, res) => {
+        if (req.url === '/never') return;
         requests++;
         // Slow enough that every request is in flight before the first answer.
         setTimeout(() => res.end(JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' })), 20);
@@ -289,6 +290,21 @@ describe('many requests at once to one engine', () => {
     assert.equal(out.trim(), '20.10.24');
     assert.equal(connections - before.connections, 1);
     assert.equal(resumed - before.resumed, 1);
+  });
+
+  test('a request waiting for one of the 8 connections: its time bound counts the wait', async () => {
+    const c = new EngineClient(`tcp://127.0.0.1:${port}`, client, { timeoutMs: 1000 });
+    const t0 = Date.now();
+    const ended: number[] = [];
+    await Promise.all(
+      Array.from({ length: 9 }, () =>
+        assert
+          .rejects(c.request('GET', '/never'), /did not answer within 1 s/)
+          .then(() => ended.push(Date.now() - t0)),
+      ),
+    );
+    // The ninth waits for a slot the first eight free at 1 s: it is over then too, not at 2 s.
+    assert.ok(Math.max(...ended) < 1900, `ended after ${ended.join(', ')} ms`);
   });
 });
 
