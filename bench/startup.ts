@@ -5,7 +5,7 @@
  * queries run in parallel over reused connections).
  *
  *   npm run build && npm run build:standalone -- --target linux-x64 &&
- *   node --import tsx bench/startup.ts [--runs N] [--exe PATH] [--engine node|dockerd] [--cpu]
+ *   node --import tsx bench/startup.ts [--runs N] [--exe PATH] [--engine node|dockerd] [--cpu] [--distinct]
  *
  * The executable is --exe, else dist/standalone/docker-machine-OS-ARCH of this computer; without
  * one only the Node build is measured.
@@ -15,6 +15,8 @@
  * only, TLS on loopback; needs root), whose replies cost what the original's users see.
  * `--cpu` times each run by the CPU it used (perf stat's task-clock, all threads) instead of
  * by the clock: on a loaded machine the clock counts the waits for a core, and the engine's.
+ * `--distinct` gives each machine an engine URL of its own (100 Node servers, or 100 ports of the
+ * one dockerd): without it machines share URLs, and ls asks each URL once.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -40,6 +42,11 @@ const engineArg = process.argv.indexOf('--engine');
 const ENGINE = engineArg > 0 ? process.argv[engineArg + 1] : 'node';
 if (ENGINE !== 'node' && ENGINE !== 'dockerd') throw new Error(`--engine ${ENGINE}: use node or dockerd`);
 const CPU = process.argv.includes('--cpu');
+// Each machine at an engine URL of its own (100 ports), as a fleet of separate hosts is: ls then
+// asks 100 engines, where by default 100 machines share 10 URLs (or dockerd's one), which ls
+// asks once each.
+const DISTINCT = process.argv.includes('--distinct');
+const ENGINE_PORTS = DISTINCT ? 100 : 10;
 
 /** One run: a command line starting with `exe` runs the executable, any other runs under node. */
 function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
@@ -135,19 +142,24 @@ async function main(): Promise<void> {
     execFileSync('cp', [join(store, 'certs', 'ca.pem'), join(dir, 'ca.pem')]);
     if (ENGINE === 'dockerd') {
       if (!dockerdAvailable()) throw new Error('--engine dockerd needs root and dockerd');
+      const { freePort } = await import('../test/helpers/ports.js');
+      const more: number[] = [];
+      for (let i = 1; i < ENGINE_PORTS && DISTINCT; i++) more.push(await freePort());
       const d = await startDockerd({
+        extraArgs: more.flatMap((p) => ['--host', `tcp://127.0.0.1:${p}`]),
         caCertPath: join(dir, 'ca.pem'),
         serverCertPath: join(dir, 'server.pem'),
         serverKeyPath: join(dir, 'server-key.pem'),
         apiOnly: true,
       });
-      engine = { urls: Array(10).fill(d.url), stop: () => d.stop() };
+      const urls = DISTINCT ? [d.url, ...more.map((p) => `tcp://127.0.0.1:${p}`)] : Array(10).fill(d.url);
+      engine = { urls, stop: () => d.stop() };
     } else {
-      engine = await startFakeEngine(dir, 10);
+      engine = await startFakeEngine(dir, ENGINE_PORTS);
     }
     const urls = engine.urls;
     cli(['rm', '-y', 'seed']);
-    // 100 machines over 10 engine ports.
+    // 100 machines over 10 engine ports (or 100 with --distinct).
     const creates = [];
     for (let i = 0; i < 100; i++) {
       creates.push(
@@ -188,7 +200,7 @@ async function main(): Promise<void> {
     const base = t['node -e 0'];
     const ratio = (v: number) => (v / base).toFixed(2);
     console.log(
-      `# startup, ${RUNS} runs each (median ${CPU ? 'CPU time' : 'wall time'}), engine: ${ENGINE}, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`,
+      `# startup, ${RUNS} runs each (median ${CPU ? 'CPU time' : 'wall time'}), engine: ${ENGINE}${DISTINCT ? ', a URL per machine' : ''}, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`,
     );
     console.log(`node -e 0: ${base.toFixed(1)} ms${haveExe ? `; executable ${exe}` : '; no executable'}`);
     console.log('| command | Node build ms | ratio | executable ms | ratio | executable ≤ 0.5 |');

@@ -8,12 +8,18 @@ import type { Machine } from './machine.js';
  * The machine's engine through the client certificates its AuthOptions name (the shared ones
  * in $STORE/certs, as the original reads them; the copies in the machine folder are for docker).
  */
-export async function engineClient(m: Machine, url: string, timeoutMs?: number): Promise<EngineClient> {
+export async function engineClient(
+  m: Machine,
+  url: string,
+  timeoutMs?: number,
+  /** The store's cache folder, to resume the TLS session of an earlier command (see session-file.ts). */
+  sessionsDir?: string,
+): Promise<EngineClient> {
   if (isSSHURL(url)) {
     const { sshTarget } = await import('./ssh-target.js');
     return new EngineClient(url, null, { timeoutMs, ssh: await sshTarget(m) });
   }
-  return new EngineClient(url, await machineTLS(m), { timeoutMs });
+  return new EngineClient(url, await machineTLS(m), { timeoutMs, sessionsDir });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { join, sep } from 'node:path';
-import { EngineUnreachableError } from '../engine/client.js';
+import { EngineUnreachableError, type EngineVersion } from '../engine/client.js';
+import { isSSHURL } from '../engine/endpoint.js';
 import { errorMessage } from '../errors.js';
 import { naturalCompare, naturalSort } from '../format/natsort.js';
 import { ConfigCache, type FixedURLs } from '../store/config-cache.js';
@@ -187,7 +188,7 @@ function fixedActive(f: FixedURLs, dockerHost: string): boolean {
 async function listRows(ctx: ApiContext, opts: ListOptions): Promise<HostListItem[]> {
   const { machines, broken } = await loadAll(ctx);
   const shown = await filterMachines(machines, opts.filters);
-  const rows = await queryRows(shown, swarmMasters(machines), opts);
+  const rows = await queryRows(shown, swarmMasters(machines), opts, ctx.store.cacheDir);
   for (const b of broken) rows.push(errorItem(b.name, b.error));
   return rows;
 }
@@ -196,6 +197,8 @@ async function queryRows(
   shown: Machine[],
   masters: Map<string, string>,
   opts: ListOptions,
+  /** The store's cache folder, where the engines' TLS sessions are kept between commands. */
+  sessionsDir?: string,
 ): Promise<HostListItem[]> {
   // A bound of 0 s has passed before any answer can come (the original's zero timer fires
   // first): every row is a timeout, whatever a quick refusal would race it to.
@@ -212,11 +215,15 @@ async function queryRows(
       resolve();
     }, opts.timeoutMs);
   });
+  const versions: VersionQueries = { sessionsDir, asked: new Map() };
   let rows: HostListItem[];
   try {
     rows = await Promise.all(
       shown.map((m) =>
-        Promise.race([hostItem(m, masters, opts, ac.signal), deadline.then(() => timeoutItem(m, opts))]),
+        Promise.race([
+          hostItem(m, masters, opts, ac.signal, versions),
+          deadline.then(() => timeoutItem(m, opts)),
+        ]),
       ),
     );
   } catch (err) {
@@ -257,11 +264,41 @@ function timeoutItem(m: Machine, opts: ListOptions): HostListItem {
   };
 }
 
+/**
+ * The version queries of one list, by engine URL and client certificate files. Machines whose
+ * engine is one URL asked with one identity ask one question of one endpoint: its one answer (or
+ * error) is every such row's, as at once they would all get the same. Engines reached over SSH
+ * go through each machine's own login, and are asked per machine.
+ */
+interface VersionQueries {
+  sessionsDir: string | undefined;
+  asked: Map<string, Promise<EngineVersion>>;
+}
+
+function queryVersion(
+  m: Machine,
+  url: string,
+  signal: AbortSignal,
+  versions: VersionQueries,
+): Promise<EngineVersion> {
+  const ask = async () => (await engineClient(m, url, undefined, versions.sessionsDir)).version(signal);
+  if (isSSHURL(url)) return ask();
+  const a = m.config.HostOptions.AuthOptions;
+  const key = `${url}\0${a.CaCertPath}\0${a.ClientCertPath}\0${a.ClientKeyPath}`;
+  let v = versions.asked.get(key);
+  if (!v) {
+    v = ask();
+    versions.asked.set(key, v);
+  }
+  return v;
+}
+
 async function hostItem(
   m: Machine,
   masters: Map<string, string>,
   opts: ListOptions,
   signal: AbortSignal,
+  versions: VersionQueries,
 ): Promise<HostListItem> {
   const dockerHost = opts.dockerHost;
   const started = nowMs();
@@ -279,8 +316,7 @@ async function hostItem(
     state = 'Running';
     if (opts.queryEngine !== false) {
       try {
-        const client = await engineClient(m, url);
-        dockerVersion = `v${(await client.version(signal)).Version}`;
+        dockerVersion = `v${(await queryVersion(m, url, signal, versions)).Version}`;
       } catch (err) {
         error = certificateError(m, url, err) ?? `Unable to query docker version: ${engineWhy(err)}`;
       }

@@ -7,6 +7,7 @@ import { ipVersion } from '../ip.js';
 import type { SSHTarget } from '../ssh/client.js';
 import { isSSHURL } from './endpoint.js';
 import { dialErrorText } from './errors.js';
+import { sessionFile } from './session-file.js';
 import type { TLSMaterial } from './tls.js';
 import { connectVerified } from './verified-tls.js';
 
@@ -45,42 +46,93 @@ export interface EngineResponse {
 }
 
 // One keep-alive agent per client identity: `ls` over many machines of one store reuses
-// connections instead of a TLS handshake per request.
-const agents = new Map<string, Agent>();
+// connections instead of a TLS handshake per request. The map holds the promise, set before the
+// first await: a hundred rows asking at once must find the one agent the first of them makes.
+const agents = new Map<string, Promise<Pool>>();
 
 /** Bound of a connection attempt; each request has its own, usually shorter, timer as well. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
-async function agentFor(tls: TLSMaterial | null): Promise<Agent | undefined> {
+/** Connections, and so requests in flight, per engine and client identity. */
+const MAX_SOCKETS = 8;
+
+/**
+ * An agent and its own bound on requests in flight per engine. Node's agent counts a connection
+ * only once it exists, and ours come asynchronously (connectVerified): without this bound every
+ * request that finds no free connection opens one, a hundred TLS handshakes for `ls` over a
+ * hundred machines on one engine instead of eight.
+ */
+interface Pool {
+  agent: Agent;
+  slots(hostPort: string): Slots;
+}
+
+class Slots {
+  private free = MAX_SOCKETS;
+  private readonly waiting: (() => void)[] = [];
+
+  take(): Promise<void> | undefined {
+    if (this.free > 0) {
+      this.free--;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+function agentFor(tls: TLSMaterial | null, sessionsDir: string | undefined): Promise<Pool> | undefined {
   if (!tls) return undefined;
   // The whole identity: two stores' certificates are often of one length and start alike.
-  const key = `${tls.ca.toString('latin1')}\0${tls.cert.toString('latin1')}\0${tls.key.toString('latin1')}`;
+  const key = `${tls.ca.toString('latin1')}\0${tls.cert.toString('latin1')}\0${tls.key.toString('latin1')}\0${sessionsDir ?? ''}`;
   let a = agents.get(key);
   if (!a) {
-    const https = await import('node:https');
-    a = new https.Agent({ keepAlive: true, maxSockets: 8 });
-    // Connections come from connectVerified, which skips Node's root store (see there); the
-    // agent asks with a callback and gets the socket once its peer has been verified.
-    Object.assign(a, {
-      createConnection(
-        o: { host?: string; port?: number | string },
-        done: (err: Error | null, s?: Socket) => void,
-      ) {
-        connectVerified({
-          host: (o.host ?? '').replace(/^\[|\]$/g, ''),
-          port: Number(o.port) || 2376,
-          tls,
-          timeoutMs: CONNECT_TIMEOUT_MS,
-        }).then(
-          (sock) => done(null, sock),
-          (err) => done(err as Error),
-        );
-        return undefined;
-      },
-    });
+    a = makePool(tls, sessionsDir);
     agents.set(key, a);
   }
   return a;
+}
+
+async function makePool(tls: TLSMaterial, sessionsDir: string | undefined): Promise<Pool> {
+  const https = await import('node:https');
+  const agent = new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  // Connections come from connectVerified, which skips Node's root store (see there); the
+  // agent asks with a callback and gets the socket once its peer has been verified.
+  Object.assign(agent, {
+    createConnection(
+      o: { host?: string; port?: number | string },
+      done: (err: Error | null, s?: Socket) => void,
+    ) {
+      const host = (o.host ?? '').replace(/^\[|\]$/g, '');
+      const port = Number(o.port) || 2376;
+      (sessionsDir === undefined ? Promise.resolve(undefined) : sessionFile(sessionsDir, host, port, tls))
+        .then((sessions) =>
+          connectVerified({ host, port, tls, timeoutMs: CONNECT_TIMEOUT_MS, sessions, waitForTicket: false }),
+        )
+        .then(
+          (sock) => done(null, sock),
+          (err) => done(err as Error),
+        );
+      return undefined;
+    },
+  });
+  const byHost = new Map<string, Slots>();
+  return {
+    agent,
+    slots(hostPort) {
+      let s = byHost.get(hostPort);
+      if (!s) {
+        s = new Slots();
+        byHost.set(hostPort, s);
+      }
+      return s;
+    },
+  };
 }
 
 /**
@@ -114,11 +166,19 @@ export class EngineClient {
   /** For an ssh:// URL: the machine's SSH login the engine is reached through. */
   private readonly ssh?: SSHTarget;
 
-  constructor(url: string, tls: TLSMaterial | null, opts: { timeoutMs?: number; ssh?: SSHTarget } = {}) {
+  /** The store's cache folder: TLS sessions are kept there for the next command to resume. */
+  private readonly sessionsDir?: string;
+
+  constructor(
+    url: string,
+    tls: TLSMaterial | null,
+    opts: { timeoutMs?: number; ssh?: SSHTarget; sessionsDir?: string } = {},
+  ) {
     this.url = url;
     this.tls = tls;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.ssh = opts.ssh;
+    this.sessionsDir = opts.sessionsDir;
     if (isSSHURL(url) && !this.ssh)
       throw new MachineError(`The engine at ${url} is reached over SSH, and no SSH login was given`);
   }
@@ -153,8 +213,17 @@ export class EngineClient {
     const u = new URL(this.url.replace(/^tcp:/, this.tls ? 'https:' : 'http:'));
     const hostPort = u.host;
     const mod = this.tls ? await import('node:https') : await import('node:http');
-    const agent = await agentFor(this.tls);
-    return this.exchange(mod, agent, u, hostPort, method, path, body, signal);
+    const pool = await agentFor(this.tls, this.sessionsDir);
+    if (!pool) return this.exchange(mod, undefined, u, hostPort, method, path, body, signal);
+    const slots = pool.slots(hostPort);
+    // The request's time bound counts its wait for a slot, as it counted the agent's queue.
+    const started = Date.now();
+    await slots.take();
+    try {
+      return await this.exchange(mod, pool.agent, u, hostPort, method, path, body, signal, started);
+    } finally {
+      slots.give();
+    }
   }
 
   private async sendOverSSH(
@@ -192,6 +261,7 @@ export class EngineClient {
     path: string,
     body: unknown,
     signal: AbortSignal | undefined,
+    started = Date.now(),
   ): Promise<EngineResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<EngineResponse>((resolve, reject) => {
@@ -210,7 +280,7 @@ export class EngineClient {
           fail(
             new MachineError(`The engine at ${this.url} did not answer within ${this.timeoutMs / 1000} s`),
           ),
-        this.timeoutMs,
+        Math.max(0, started + this.timeoutMs - Date.now()),
       );
       const req = mod.request(
         {

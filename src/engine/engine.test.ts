@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -211,3 +212,106 @@ describe('the connection check against a real TLS server', () => {
     );
   });
 });
+
+describe('many requests at once to one engine', () => {
+  let dir: string;
+  let srv: HttpsServer;
+  let port: number;
+  let client: { ca: Buffer; cert: Buffer; key: Buffer };
+  let connections = 0;
+  let resumed = 0;
+  let requests = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dm-pool-'));
+    await makeTestCA(dir, 'ours');
+    client = await testClientTLS(dir, 'ours');
+    await generateServerCert({
+      caCertPath: join(dir, 'ours/ca.pem'),
+      caKeyPath: join(dir, 'ours/ca-key.pem'),
+      certPath: join(dir, 'server.pem'),
+      keyPath: join(dir, 'server-key.pem'),
+      org: 'test',
+      hosts: ['127.0.0.1'],
+    });
+    srv = createHttpsServer(
+      {
+        cert: await readFile(join(dir, 'server.pem')),
+        key: await readFile(join(dir, 'server-key.pem')),
+        ca: client.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        if (req.url === '/never') return;
+        requests++;
+        // Slow enough that every request is in flight before the first answer.
+        setTimeout(() => res.end(JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' })), 20);
+      },
+    );
+    srv.on('secureConnection', (s) => {
+      connections++;
+      if (s.isSessionReused()) resumed++;
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    port = (srv.address() as { port: number }).port;
+  });
+  after(async () => {
+    srv.closeAllConnections();
+    srv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('share at most 8 connections, and a later process resumes the TLS session kept in the cache folder', async () => {
+    const cache = join(dir, 'cache');
+    const ask = () =>
+      new EngineClient(`tcp://127.0.0.1:${port}`, client, {
+        timeoutMs: 10_000,
+        sessionsDir: cache,
+      }).version();
+    const answers = await Promise.all(Array.from({ length: 40 }, ask));
+    assert.equal(answers.length, 40);
+    assert.ok(answers.every((a) => a.Version === '20.10.24'));
+    assert.equal(requests, 40);
+    // Each connection used to be opened before the agent counted the others: 40 handshakes.
+    assert.ok(connections >= 1 && connections <= 8, `${connections} connections`);
+    const files = await readdir(join(cache, 'tls-sessions'));
+    assert.equal(files.length, 1);
+    assert.equal((await stat(join(cache, 'tls-sessions', files[0]))).mode & 0o777, 0o600);
+
+    // Another process (here: a fresh Node run of the same code) resumes from the file.
+    const before = { connections, resumed };
+    const script = `
+      const { EngineClient } = await import(${JSON.stringify(join(import.meta.dirname, 'client.ts'))});
+      const tls = ${JSON.stringify({ ca: client.ca.toString(), cert: client.cert.toString(), key: client.key.toString() })};
+      const c = new EngineClient('tcp://127.0.0.1:${port}', { ca: Buffer.from(tls.ca), cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) }, { sessionsDir: ${JSON.stringify(cache)} });
+      console.log((await c.version()).Version);
+      process.exit(0);`;
+    const out = await runNode(['--import', 'tsx', '--input-type=module', '-e', script]);
+    assert.equal(out.trim(), '20.10.24');
+    assert.equal(connections - before.connections, 1);
+    assert.equal(resumed - before.resumed, 1);
+  });
+
+  test('a request waiting for one of the 8 connections: its time bound counts the wait', async () => {
+    const c = new EngineClient(`tcp://127.0.0.1:${port}`, client, { timeoutMs: 1000 });
+    const t0 = Date.now();
+    const ended: number[] = [];
+    await Promise.all(
+      Array.from({ length: 9 }, () =>
+        assert
+          .rejects(c.request('GET', '/never'), /did not answer within 1 s/)
+          .then(() => ended.push(Date.now() - t0)),
+      ),
+    );
+    // The ninth waits for a slot the first eight free at 1 s: it is over then too, not at 2 s.
+    assert.ok(Math.max(...ended) < 1900, `ended after ${ended.join(', ')} ms`);
+  });
+});
+
+function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}

@@ -37,7 +37,11 @@ export async function sessionFile(
     h.update(part);
   }
   const dir = join(cacheDir, 'tls-sessions');
-  const path = join(dir, `${h.digest('hex')}.json`);
+  // A session Node's OpenSSL wrote is not one Bun's TLS can resume, nor the other way round: in
+  // one file, the Node build and the executable would each replace the other's session with a
+  // full handshake's, every time they took turns (ls over a hundred engines: a hundred).
+  const runtime = (globalThis as { Bun?: unknown }).Bun === undefined ? '' : '.bun-node-tls';
+  const path = join(dir, `${h.digest('hex')}${runtime}.json`);
 
   const write = (data: SessionFileData) => {
     const tmp = `${path}.${process.pid}.tmp`;

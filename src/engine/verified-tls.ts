@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import type { createSecureContext as createSecureContextType, SecureContext, TLSSocket } from 'node:tls';
 import type { TLSMaterial } from './tls.js';
 
 /**
@@ -34,6 +34,12 @@ export interface VerifiedConnectOptions {
    * RSA signatures and certificate checks of a full handshake on both sides.
    */
   sessions?: SessionStore;
+  /**
+   * Whether to hold the socket back until the session comes (default true). A connection that a
+   * request follows need not: the engine sends the session before its answer, and it is saved
+   * when it comes.
+   */
+  waitForTicket?: boolean;
 }
 
 /**
@@ -64,7 +70,10 @@ const TICKET_WAIT_MAX_MS = 100;
 
 /** The connected socket, or null when the quick check could not vouch for the peer. */
 async function handshake(o: VerifiedConnectOptions, verify: 'quick' | 'node'): Promise<TLSSocket | null> {
-  const [{ connect }, { X509Certificate }] = await Promise.all([import('node:tls'), import('node:crypto')]);
+  const [{ connect, createSecureContext }, { X509Certificate }] = await Promise.all([
+    import('node:tls'),
+    import('node:crypto'),
+  ]);
   const isIP = /^[\d.]+$|:/.test(o.host);
   // The CA is part of the key: a session is vouched for only against the CA that checked it.
   const sessionKey = `${o.host} ${o.port} ${o.tls.ca.toString('latin1')} ${o.tls.cert.toString('latin1')}`;
@@ -76,19 +85,17 @@ async function handshake(o: VerifiedConnectOptions, verify: 'quick' | 'node'): P
     offered = [quickSessions.get(sessionKey), stored].find(
       (s): s is VerifiedSession => typeof s === 'object' && s.validFrom <= now && now <= s.validTo,
     );
-    waitForTicket = o.sessions !== undefined && stored !== 'no-tickets';
+    waitForTicket = o.sessions !== undefined && stored !== 'no-tickets' && o.waitForTicket !== false;
   }
+  const secureContext = contextFor(o.tls, verify, createSecureContext);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const sock = connect({
       session: verify === 'quick' ? offered?.session : nodeSessions.get(sessionKey),
       host: o.host,
       port: o.port,
-      ...(verify === 'node'
-        ? { ca: o.tls.ca, rejectUnauthorized: true }
-        : { ca: [], rejectUnauthorized: false }),
-      cert: o.tls.cert,
-      key: o.tls.key,
+      secureContext,
+      rejectUnauthorized: verify === 'node',
       // SNI takes host names only; an IP there is deprecated (RFC 6066).
       servername: isIP ? undefined : o.host,
     });
@@ -154,6 +161,29 @@ async function handshake(o: VerifiedConnectOptions, verify: 'quick' | 'node'): P
       };
     });
   });
+}
+
+// A context parses the client key and certificate (and, to verify, the CA): `ls` over a hundred
+// engines would otherwise do it a hundred times, a third of its time. One per identity and
+// kind of verification; without the CA in the quick one, so that Node does not load its roots.
+const contexts = new WeakMap<TLSMaterial, Partial<Record<'quick' | 'node', SecureContext>>>();
+
+function contextFor(
+  tls: TLSMaterial,
+  verify: 'quick' | 'node',
+  create: typeof createSecureContextType,
+): SecureContext {
+  let kinds = contexts.get(tls);
+  if (!kinds) {
+    kinds = {};
+    contexts.set(tls, kinds);
+  }
+  let ctx = kinds[verify];
+  if (!ctx) {
+    ctx = create({ ca: verify === 'node' ? tls.ca : [], cert: tls.cert, key: tls.key });
+    kinds[verify] = ctx;
+  }
+  return ctx;
 }
 
 // `ls` checks many connections against one CA: parse it once per process.

@@ -198,6 +198,42 @@ describe('env, ls, version and active against a TLS engine of our own', { timeou
     );
   });
 
+  test('machines that share an engine: ls asks it once, every row has its answer, and the next ls resumes the TLS session', async () => {
+    const names = ['s1', 's2', 's3', 's4', 's5'];
+    for (const n of names) {
+      const c = await run(['create', '-d', 'none', '--url', url, n]);
+      assert.equal(c.code, 0, c.stderr);
+    }
+    const seen = { requests: 0, connections: 0, resumed: 0 };
+    const onRequest = () => seen.requests++;
+    const onConnection = (s: { isSessionReused(): boolean }) => {
+      seen.connections++;
+      if (s.isSessionReused()) seen.resumed++;
+    };
+    engine.on('request', onRequest);
+    engine.on('secureConnection', onConnection);
+    try {
+      const expected = ['m1', ...names].map((n) => `${n}|-|Running|${url}|v20.10.24|\n`).join('');
+      const args = [
+        'ls',
+        '--format',
+        '{{.Name}}|{{.Active}}|{{.State}}|{{.URL}}|{{.DockerVersion}}|{{.Error}}',
+      ];
+      const first = await run([...args, '--filter', 'name=^(m1|s[0-9])$']);
+      assert.deepEqual([first.code, first.stdout, first.stderr], [0, expected, '']);
+      assert.deepEqual([seen.requests, seen.connections], [1, 1]);
+      // The first may resume the session an earlier env kept; the second resumes the first's.
+      const resumedBefore = seen.resumed;
+      const second = await run([...args, '--filter', 'name=^(m1|s[0-9])$']);
+      assert.deepEqual([second.code, second.stdout], [0, expected]);
+      assert.deepEqual([seen.requests, seen.connections, seen.resumed - resumedBefore], [2, 2, 1]);
+    } finally {
+      engine.off('request', onRequest);
+      engine.off('secureConnection', onConnection);
+      await run(['rm', '-y', ...names]);
+    }
+  });
+
   test('active -t 1 with a machine that does not answer in time: "Error getting active host: timeout"', async () => {
     // A listener whose process never accepts: once its backlog is full, a connect to it hangs
     // (its SYNs are dropped), as to a host that has gone away, all on 127.0.0.1.
