@@ -1,4 +1,4 @@
-import { EngineClient } from '../engine/client.js';
+import type { EngineClient } from '../engine/client.js';
 import { isSSHEngine, isSSHURL, sshEngineURL } from '../engine/endpoint.js';
 import { readTLSConfig } from '../engine/tls.js';
 import { errorMessage, MachineError } from '../errors.js';
@@ -15,6 +15,9 @@ export async function engineClient(
   /** The store's cache folder, to resume the TLS session of an earlier command (see session-file.ts). */
   sessionsDir?: string,
 ): Promise<EngineClient> {
+  // The client (and node:https behind it) is read by the commands that ask engines, not by the
+  // ones that only name them (url, env, config).
+  const { EngineClient } = await import('../engine/client.js');
   if (isSSHURL(url)) {
     const { sshTarget } = await import('./ssh-target.js');
     return new EngineClient(url, null, { timeoutMs, ssh: await sshTarget(m) });

@@ -2,12 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasDriver } from '../drivers/registry.js';
 import type { Store } from '../store/store.js';
-import { type CertProblem, certHosts, serverCertProblem } from './cert-health.js';
-import { checkConnection } from './connection.js';
+import type { CertProblem } from './cert-health.js';
 import type { ApiContext } from './context.js';
 import { engineURL, engineVersion, machineTLS } from './engine.js';
-import { findActive, type HostListItem, type ListOptions, listMachines, loadAll } from './list.js';
-import { parseFilters } from './list-filter.js';
+import type { findActive, HostListItem, ListOptions, loadAll } from './list.js';
 import { loadMachine, type Machine } from './machine.js';
 
 /** The files ensureClientCertCopies puts in the machine folder. */
@@ -18,6 +16,9 @@ const CERT_COPIES = ['ca.pem', 'cert.pem', 'key.pem'];
  * commands (ls, active, env, config, url, ip, inspect) use. Kept apart from MachineAPI, which
  * adds the rest, so that the light bundle holds none of create's, provisioning's or SSH's code.
  */
+// Each command reads only the code it uses: the listing code (list.ts, list-filter.ts) is not read
+// by the commands that name one machine, nor the connection check by url, ip or inspect; hence the
+// import()s below.
 export class MachineQueries {
   readonly ctx: ApiContext;
 
@@ -54,12 +55,16 @@ export class MachineQueries {
   }
 
   /** Loadable machines and the ones whose config is broken. */
-  loadAll(): ReturnType<typeof loadAll> {
-    return loadAll(this.ctx);
+  async loadAll(): ReturnType<typeof loadAll> {
+    return (await import('./list.js')).loadAll(this.ctx);
   }
 
   /** The rows of `ls`. */
-  list(opts: Partial<ListOptions> & { filter?: string[] } = {}): Promise<HostListItem[]> {
+  async list(opts: Partial<ListOptions> & { filter?: string[] } = {}): Promise<HostListItem[]> {
+    const [{ listMachines }, { parseFilters }] = await Promise.all([
+      import('./list.js'),
+      import('./list-filter.js'),
+    ]);
     return listMachines(this.ctx, {
       filters: opts.filters ?? parseFilters(opts.filter ?? []),
       timeoutMs: opts.timeoutMs ?? 10_000,
@@ -72,8 +77,8 @@ export class MachineQueries {
    * The first machine by name that `dockerHost` points at; when there is none, whether any machine
    * timed out (with a match, the machines after it are not asked).
    */
-  active(opts: { dockerHost: string; timeoutMs: number }): ReturnType<typeof findActive> {
-    return findActive(this.ctx, opts);
+  async active(opts: { dockerHost: string; timeoutMs: number }): ReturnType<typeof findActive> {
+    return (await import('./list.js')).findActive(this.ctx, opts);
   }
 
   /**
@@ -87,7 +92,8 @@ export class MachineQueries {
   }
 
   /** TLS handshake with the machine's engine; returns the URL to point docker at. */
-  checkConnection(m: Machine, opts: { swarm?: boolean; sent?: () => void } = {}): Promise<string> {
+  async checkConnection(m: Machine, opts: { swarm?: boolean; sent?: () => void } = {}): Promise<string> {
+    const { checkConnection } = await import('./connection.js');
     return checkConnection(m, !!opts.swarm, this.ctx.store.cacheDir, opts.sent);
   }
 
@@ -97,6 +103,7 @@ export class MachineQueries {
    * Undefined when it fits or there is none to judge (see cert-health.ts); changes nothing.
    */
   async certificateProblem(m: Machine): Promise<CertProblem | undefined> {
+    const { certHosts, serverCertProblem } = await import('./cert-health.js');
     return serverCertProblem(m, await certHosts(m));
   }
 

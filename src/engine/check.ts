@@ -1,9 +1,7 @@
 import { MachineError } from '../errors.js';
 import { dialErrorText } from './errors.js';
 import { nativeHandshake } from './native-check.js';
-import { sessionFile } from './session-file.js';
 import type { TLSMaterial } from './tls.js';
-import { connectVerified } from './verified-tls.js';
 
 /**
  * The original's connection check (spec §4.5): a TLS handshake with the client certificates,
@@ -24,6 +22,11 @@ export async function validateCertificate(
   const port = m ? Number(m[2]) : 2376;
   try {
     if ((await nativeHandshake(host, port, tls, timeoutMs, cacheDir, sent)) === 'passed') return;
+    // node:tls's path: under Node, or when the executable's own check did not pass.
+    const [{ sessionFile }, { connectVerified }] = await Promise.all([
+      import('./session-file.js'),
+      import('./verified-tls.js'),
+    ]);
     const sessions = cacheDir === undefined ? undefined : await sessionFile(cacheDir, host, port, tls);
     const sock = await connectVerified({ host, port, tls, timeoutMs, sessions });
     // Closed after our last handshake message has left, as Go's Close does: a socket destroyed

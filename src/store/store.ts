@@ -2,13 +2,11 @@
 import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { errnoText, errorMessage, MachineError } from '../errors.js';
-import { goMarshalIndent } from '../format/gojson.js';
 import { processRuns } from '../process-alive.js';
 import { writeFileAtomic } from './atomic.js';
-import { ConfigCache } from './config-cache.js';
+import type { ConfigCache } from './config-cache.js';
 import { CONFIG_VERSION, type HostConfig } from './host.js';
-import { withFileLock } from './lock.js';
-import { migrateToV3 } from './migrate.js';
+import type { LockOptions } from './lock.js';
 import { checkHostV3, SchemaError } from './schema.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
@@ -151,7 +149,10 @@ export class Store {
     }
     let host: HostConfig;
     try {
-      host = checkHostV3(version < CONFIG_VERSION ? migrateToV3(obj, this.root) : obj);
+      // Read only for a config of an older version, as its writer is only for a save.
+      const current =
+        version < CONFIG_VERSION ? (await import('./migrate.js')).migrateToV3(obj, this.root) : obj;
+      host = checkHostV3(current);
     } catch (err) {
       if (err instanceof SchemaError) throw new MachineError(`Error getting migrated host: ${err.message}`);
       throw err;
@@ -184,6 +185,7 @@ export class Store {
     names: string[],
     hit: (cache: ConfigCache, name: string, st: Stats) => T | undefined,
   ): Promise<(T | HostConfig | Error)[]> {
+    const { ConfigCache } = await import('./config-cache.js');
     const cache = ConfigCache.open(join(this.cacheDir, 'configs.json'));
     const out: (T | HostConfig | Error)[] = [];
     for (const name of names) {
@@ -229,6 +231,7 @@ export class Store {
     }
     const original = migratedFrom.get(host);
     if (original !== undefined) await writeFileAtomic(join(dir, 'config.json.bak'), original);
+    const { goMarshalIndent } = await import('../format/gojson.js');
     await writeFileAtomic(join(dir, 'config.json'), goMarshalIndent(host));
     migratedFrom.delete(host);
   }
@@ -294,7 +297,7 @@ export class Store {
     o: { doing?: string; log?: (line: string) => void } = {},
   ): Promise<T> {
     checkStoredName(name);
-    return withFileLock(
+    return lockedBy(
       join(this.machinesDir, '.locks', lockFileName(name)),
       {
         what: `Machine "${name}"`,
@@ -312,12 +315,18 @@ export class Store {
     fn: () => Promise<T>,
     o: { doing?: string; log?: (line: string) => void } = {},
   ): Promise<T> {
-    return withFileLock(
+    return lockedBy(
       join(this.machinesDir, '.locks', `.${what}.lock`),
       { what: `The store's ${what}`, doing: o.doing ?? `changing the store's ${what}`, log: o.log },
       fn,
     );
   }
+}
+
+/** lock.ts's withFileLock, read by the commands that change machines, not by the ones that read them. */
+async function lockedBy<T>(path: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
+  const { withFileLock } = await import('./lock.js');
+  return withFileLock(path, opts, fn);
 }
 
 /** Prefix of a machine folder being removed; hidden, so never listed as a machine. */
