@@ -113,12 +113,17 @@ export function daemonConfig(
  * With live-restore on (the drop-in sets it), containers keep running through this. Stop, then
  * start, not restart: while the unit is still starting (a host just booted), systemd turns a
  * restart into the start already under way, which keeps the old command line and our drop-in
- * would not apply. Its failure says so with the last lines of the engine's journal.
+ * would not apply. Without the daemon-reload, reset-failed clears the unit's start counter as the
+ * reload did: docker.service allows 3 starts in 60 s, and create, regenerate-certs and provision
+ * in a row would hit that limit. Its failure says so with the last lines of the engine's journal.
  */
 export function restartStep(ctx: ProvisionContext, sudo: string, reload = true): BatchStep {
-  const stopStart = `${sudo}systemctl stop docker && ${sudo}systemctl start docker`;
+  const stop = `${sudo}systemctl stop docker`;
+  const start = `${sudo}systemctl start docker`;
   return {
-    cmd: reload ? `${sudo}systemctl daemon-reload && ${stopStart}` : stopStart,
+    cmd: reload
+      ? `${sudo}systemctl daemon-reload && ${stop} && ${start}`
+      : `${stop} && ${sudo}systemctl reset-failed docker && ${start}`,
     async failure(r) {
       const journal = await ctx.ssh.run(`${sudo}journalctl -u docker --no-pager -n 15 2>&1`);
       return new MachineError(

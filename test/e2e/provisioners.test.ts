@@ -67,8 +67,8 @@ const ENABLE =
 const firewalld = (port: number) =>
   `if systemctl is-active -q firewalld 2>/dev/null; then firewall-cmd -q --permanent --add-port=${port}/tcp && firewall-cmd -q --reload; fi`;
 const RESTART = 'systemctl daemon-reload && systemctl stop docker && systemctl start docker';
-/** The drop-in on the machine is the one systemd runs with: no daemon-reload. */
-const RESTART_NO_RELOAD = 'systemctl stop docker && systemctl start docker';
+/** The drop-in on the machine is the one systemd runs with: no daemon-reload, whose reset of the start limit reset-failed does. */
+const RESTART_NO_RELOAD = 'systemctl stop docker && systemctl reset-failed docker && systemctl start docker';
 
 const dropIn = (dockerd: string, socket: boolean, port: number) =>
   '[Service]\nExecStart=\n' +
