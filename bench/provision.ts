@@ -157,7 +157,12 @@ async function main(): Promise<void> {
       });
     await ssh('true'); // warm: the first connection pays for the host's first sshd fork
 
-    const createArgs = (name: string) => ['--debug', ...genericCreateArgs(host, key, name)];
+    // A label of its own per run: each create writes a new drop-in and reloads systemd, as the
+    // first adoption of a host does; provision and regenerate-certs then find it in place.
+    const createArgs = (name: string, run: number) => [
+      '--debug',
+      ...genericCreateArgs(host, key, name, ['--engine-label', `bench-run=${run}`]),
+    ];
     const samples = {
       sshTrue: [] as number[],
       sshRestart: [] as number[],
@@ -174,7 +179,7 @@ async function main(): Promise<void> {
       samples.sshRestart.push(await ssh('systemctl restart docker'));
       // The first create also makes the store's CA; every create adopts an engine that runs.
       // One name for every run: the host keeps its hostname and /etc/hosts line between runs.
-      const c = await mustTime(createArgs('bench'), env);
+      const c = await mustTime(createArgs('bench', i), env);
       if (i === 0) firstCreate = c.ms;
       samples.create.push(c.ms);
       stepSamples.push(steps(c));

@@ -36,17 +36,35 @@ export function daemonFactSteps(): BatchStep[] {
     { cmd: FIND_DOCKERD, probe: true },
     { cmd: 'systemctl cat docker.socket >/dev/null 2>&1', probe: true },
     { cmd: `cat ${DROP_IN}`, probe: true },
+    ...loadedStateSteps(),
+  ];
+}
+
+/** Probes for whether systemd runs docker.service with the files on disk (readLoaded). */
+export function loadedStateSteps(): BatchStep[] {
+  return [
     { cmd: 'systemctl show -p NeedDaemonReload -p DropInPaths docker', probe: true },
     { cmd: `ls -1d ${DROP_IN_DIRS.map((d) => `${d}/*.conf`).join(' ')} 2>/dev/null`, probe: true },
   ];
 }
 
+/** The results of daemonFactSteps, in their order. */
+export function readDaemonFacts([dockerd, socket, dropIn, ...loaded]: ExecResult[]): DaemonFacts {
+  return {
+    dockerd: dockerd.stdout.trim(),
+    socketActivated: socket.code === 0,
+    dropIn: dropIn.code === 0 ? dropIn.stdout : null,
+    dropInLoaded: readLoaded(loaded),
+  };
+}
+
 /**
- * The results of daemonFactSteps, in their order. NeedDaemonReload alone is not trusted: systemd
- * (252 here) says `no` for drop-ins in a folder it has not seen since its last reload. So every
- * drop-in on disk, ours included, must be one it loaded as well.
+ * From loadedStateSteps: systemd has loaded our drop-in, and no file of docker.service changed or
+ * came since. NeedDaemonReload alone is not trusted: systemd (252 here) says `no` for drop-ins in
+ * a folder it has not seen since its last reload. So every drop-in on disk, ours included, must
+ * be one it loaded as well.
  */
-export function readDaemonFacts([dockerd, socket, dropIn, show, onDisk]: ExecResult[]): DaemonFacts {
+export function readLoaded([show, onDisk]: ExecResult[]): boolean {
   const props = new Map(
     show.stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
@@ -54,16 +72,12 @@ export function readDaemonFacts([dockerd, socket, dropIn, show, onDisk]: ExecRes
   // By name: a drop-in in a folder earlier in the search path hides one of the same name later.
   const names = new Set(loaded.map(baseName));
   const files = onDisk.stdout.split('\n').filter((l) => l !== '');
-  return {
-    dockerd: dockerd.stdout.trim(),
-    socketActivated: socket.code === 0,
-    dropIn: dropIn.code === 0 ? dropIn.stdout : null,
-    dropInLoaded:
-      show.code === 0 &&
-      props.get('NeedDaemonReload') === 'no' &&
-      loaded.includes(DROP_IN) &&
-      files.every((f) => names.has(baseName(f))),
-  };
+  return (
+    show.code === 0 &&
+    props.get('NeedDaemonReload') === 'no' &&
+    loaded.includes(DROP_IN) &&
+    files.every((f) => names.has(baseName(f)))
+  );
 }
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);

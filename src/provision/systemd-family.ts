@@ -11,7 +11,14 @@ import {
 import type { Provisioner } from './provisioner.js';
 import { seededEngineHolds } from './seeded-engine.js';
 import { certificateSteps, hostnameSteps } from './steps.js';
-import { daemonConfig, daemonFactSteps, readDaemonFacts, restartStep } from './systemd-daemon.js';
+import {
+  daemonConfig,
+  daemonFactSteps,
+  loadedStateSteps,
+  readDaemonFacts,
+  readLoaded,
+  restartStep,
+} from './systemd-daemon.js';
 
 /** A distribution whose engine runs as systemd's docker.service. */
 export interface SystemdFamily extends EngineSource {
@@ -25,8 +32,8 @@ export interface SystemdFamily extends EngineSource {
  * Provisioning for every systemd distribution, in the steps of DESIGN.md §5: hostname, engine
  * (kept when present), certificates, daemon options in a drop-in, restart, wait for the API.
  * Only where the engine comes from differs between families. A host that runs an engine takes
- * two round trips: one that sets the hostname and reads what the rest depends on, one that
- * writes the files and restarts the engine.
+ * two round trips after its OS is read: one that sets the hostname and reads what the rest
+ * depends on, one that writes the files and restarts the engine.
  */
 export function systemdProvisioner(f: SystemdFamily): Provisioner {
   return {
@@ -59,7 +66,9 @@ export function systemdProvisioner(f: SystemdFamily): Provisioner {
     },
     async regenerateCerts(ctx) {
       const sudo = sudoPrefix(ctx);
-      await runBatch(ctx, [...(await certificateSteps(ctx, sudo)), restartStep(ctx, sudo)]);
+      // The drop-in is not touched: a reload is needed only when systemd's files changed on disk.
+      const loaded = readLoaded(await runBatch(ctx, loadedStateSteps()));
+      await runBatch(ctx, [...(await certificateSteps(ctx, sudo)), restartStep(ctx, sudo, !loaded)]);
       await ctx.waitForEngine();
     },
     async upgrade(ctx) {

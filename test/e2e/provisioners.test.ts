@@ -50,12 +50,16 @@ const certs = (dir = '/etc/docker') => [
   `sh -c 'umask 077 && cat > ${dir}/server-key.pem'`,
 ];
 /** What the drop-in depends on, and whether systemd has the machine's drop-in loaded. */
+/** Whether systemd runs docker.service with the files on disk. */
+const LOADED_STATE = [
+  'systemctl show -p NeedDaemonReload -p DropInPaths docker',
+  'ls -1d /etc/systemd/system/docker.service.d/*.conf /run/systemd/system/docker.service.d/*.conf /usr/local/lib/systemd/system/docker.service.d/*.conf /usr/lib/systemd/system/docker.service.d/*.conf /lib/systemd/system/docker.service.d/*.conf 2>/dev/null',
+];
 const DAEMON_FACTS = [
   FIND_DOCKERD,
   'systemctl cat docker.socket >/dev/null 2>&1',
   'cat /etc/systemd/system/docker.service.d/10-machine.conf',
-  'systemctl show -p NeedDaemonReload -p DropInPaths docker',
-  'ls -1d /etc/systemd/system/docker.service.d/*.conf /run/systemd/system/docker.service.d/*.conf /usr/local/lib/systemd/system/docker.service.d/*.conf /usr/lib/systemd/system/docker.service.d/*.conf /lib/systemd/system/docker.service.d/*.conf 2>/dev/null',
+  ...LOADED_STATE,
 ];
 /** The round trip that sets the hostname and reads what the rest depends on. */
 const probe = (n: string) => [...hostname(n), 'dockerd --version', ...DAEMON_FACTS];
@@ -335,13 +339,20 @@ describe('provisioning every distribution over SSH (recording sshd)', { skip, ti
     assert.deepEqual(await h.commands(), [...START, probe('again'), [...certs(), ENABLE, RESTART_NO_RELOAD]]);
     assert.equal(await h.file(DROP_IN), dropIn);
 
-    // regenerate-certs reads no drop-in: the certificates and the restart (with its reload) at once.
+    // regenerate-certs leaves the drop-in as it is: it asks whether systemd runs with the files on
+    // disk, then sends the certificates and restarts.
     await h.clearLog();
     const g = await s.run(['regenerate-certs', '-f', 'again']);
     assert.equal(g.code, 0, g.stderr);
-    assert.deepEqual(await h.commands(), [...START, [...certs(), RESTART]]);
+    assert.deepEqual(await h.commands(), [...START, LOADED_STATE, [...certs(), RESTART_NO_RELOAD]]);
 
-    // Our drop-in, but never loaded (a provisioning cut off before its reload): reloaded, not rewritten.
+    // Our drop-in, but never loaded (a provisioning cut off before its reload): reloaded, not
+    // rewritten; by regenerate-certs too.
+    await rm(join(h.dir, 'loaded-dropin'));
+    await h.clearLog();
+    const n = await s.run(['regenerate-certs', '-f', 'again']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.deepEqual(await h.commands(), [...START, LOADED_STATE, [...certs(), RESTART]]);
     await rm(join(h.dir, 'loaded-dropin'));
     await h.clearLog();
     const q = await s.run(['provision', 'again']);
