@@ -1,5 +1,6 @@
 import { prepareRSAKey } from '../cert/keys.js';
 import type { EngineEndpoint } from '../drivers/driver.js';
+import { isSSHEngine } from '../engine/endpoint.js';
 import { errorMessage, MachineError } from '../errors.js';
 import type { ProvisionContext } from '../provision/context.js';
 import { parseOsRelease } from '../provision/os-release.js';
@@ -11,7 +12,7 @@ import type { ApiContext } from './context.js';
 import { syncMachineContext } from './docker-context.js';
 import { engineClient, engineURL } from './engine.js';
 import type { Machine } from './machine.js';
-import { takeSeededEngine } from './seed-engine.js';
+import { hasSeededEngine, takeSeededEngine } from './seed-engine.js';
 import { sshTarget } from './ssh-target.js';
 import { waitFor } from './wait.js';
 
@@ -52,7 +53,7 @@ export async function provisionAfterCreate(
 ): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
   // The server certificate's key is made while the machine boots and SSH comes up.
-  prepareRSAKey();
+  keyAhead(m);
   info('Waiting for machine to be running, this may take a few minutes...');
   const t = await sshTarget(m);
   await waitFor({
@@ -66,7 +67,7 @@ export async function provisionAfterCreate(
     },
   });
   info('Detecting operating system of created instance...');
-  await provisionMachine(ctx, m, opts);
+  await provisionSteps(ctx, m, opts, false);
   info('Checking connection to Docker...');
   try {
     await checkConnection(m, false);
@@ -76,17 +77,27 @@ export async function provisionAfterCreate(
   info('Docker is up and running!');
 }
 
-/** Provision (create and `provision`): SSH, OS detection, the distribution's steps. */
-export async function provisionMachine(
-  ctx: ApiContext,
-  m: Machine,
-  opts: ProvisionOptions,
-  verb = 'provision',
-): Promise<void> {
-  await withProvisioner(ctx, m, opts, verb, (p, pctx) => {
+/**
+ * Begin the server certificate's key, so that it is made while the machine boots, SSH connects
+ * and the OS is read; none when no certificate is coming (an SSH-only engine, a seeded engine,
+ * which usually holds).
+ */
+function keyAhead(m: Machine): void {
+  if (!isSSHEngine(m.config) && !hasSeededEngine(m)) prepareRSAKey();
+}
+
+/** `provision`: SSH, OS detection, the distribution's steps. */
+export function provisionMachine(ctx: ApiContext, m: Machine, opts: ProvisionOptions): Promise<void> {
+  return provisionSteps(ctx, m, opts, true);
+}
+
+/** `keyAhead`: the caller has not begun the server certificate's key already. */
+async function provisionSteps(ctx: ApiContext, m: Machine, opts: ProvisionOptions, keyAhead: boolean) {
+  const run = (p: Provisioner, pctx: ProvisionContext) => {
     ctx.events({ kind: 'info', message: `Provisioning with ${p.name}...` });
     return p.provision(pctx);
-  });
+  };
+  await withProvisioner(ctx, m, opts, 'provision', run, { keyAhead });
   await syncMachineContext(ctx, m);
 }
 
@@ -96,7 +107,9 @@ export async function regenerateMachineCerts(
   m: Machine,
   opts: ProvisionOptions,
 ): Promise<void> {
-  await withProvisioner(ctx, m, opts, 'regenerate certificates', (p, pctx) => p.regenerateCerts(pctx));
+  await withProvisioner(ctx, m, opts, 'regenerate certificates', (p, pctx) => p.regenerateCerts(pctx), {
+    keyAhead: true,
+  });
   await syncMachineContext(ctx, m);
 }
 
@@ -108,32 +121,39 @@ export async function waitForDocker(ctx: ApiContext, m: Machine, opts: Provision
   await withProvisioner(ctx, m, opts, 'wait for Docker', (_p, pctx) => pctx.waitForEngine());
 }
 
-/** SSH to the machine, detect its OS, and run `fn` with the provisioner for it. */
+/**
+ * SSH to the machine, detect its OS, and run `fn` with the provisioner for it. With `keyAhead`,
+ * `fn` makes a server certificate, whose key is begun once the machine is known to have SSH.
+ */
 export async function withProvisioner(
   ctx: ApiContext,
   m: Machine,
   opts: ProvisionOptions,
   verb: string,
   fn: (p: Provisioner, pctx: ProvisionContext) => Promise<void>,
+  { keyAhead: ahead = false } = {},
 ): Promise<void> {
   const info = (message: string) => ctx.events({ kind: 'info', message });
   const target = await sshAccess(m, verb);
+  if (ahead) keyAhead(m);
   const ssh = await connectSSH(target, { native: opts.nativeSSH, connectTimeoutMs: 10_000 });
   try {
     info('Waiting for SSH to be available...');
-    await waitFor({
+    // The first command that runs reads the OS as well: one round trip less.
+    const osr = await waitFor({
       what: `SSH on ${target.user}@${target.host}:${target.port}`,
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
       progress: info,
       fatal: (err) => /^SSH (authentication failed|host key for)/.test(errorMessage(err)),
       probe: async () => {
-        const r = await ssh.run('exit 0', { timeoutMs: 15_000 });
-        if (r.code !== 0) throw new Error(`exit 0 returned ${r.code}: ${r.stderr.trim()}`);
+        const r = await ssh.run('cat /etc/os-release', { timeoutMs: 15_000 });
+        // 255: ssh's own failure, not the command's.
+        if (r.code === 255) throw new Error(`ssh returned 255: ${r.stderr.trim()}`);
+        return r;
       },
     });
     info('Detecting the provisioner...');
-    const osr = await ssh.run('cat /etc/os-release');
     if (osr.code !== 0)
       throw new MachineError(`Error detecting OS: cat /etc/os-release failed: ${osr.stderr.trim()}`);
     const os = parseOsRelease(osr.stdout, info);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { makeTestCA } from '../../test/helpers/test-ca.js';
 import { findTool } from '../drivers/qemu/host-tool.js';
 import { writeSeed } from '../drivers/qemu/seed.js';
-import { DROP_IN } from '../provision/systemd-family.js';
+import { DROP_IN } from '../provision/systemd-daemon.js';
 import { buildHostOptions } from './host-options.js';
 import { machineFromConfig } from './machine.js';
 import { seedEngine } from './seed-engine.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EngineSeedRequest, SeededEngine } from '../drivers/engine-seed.js';
 import { REMOTE_CERT_DIR } from '../provision/daemon-options.js';
 import { machineCertFiles, makeServerCert } from '../provision/steps.js';
-import { DROP_IN, machineDropIn } from '../provision/systemd-family.js';
+import { DROP_IN, machineDropIn } from '../provision/systemd-daemon.js';
 import type { Machine } from './machine.js';
 
 // What each machine of this process was seeded with, for the provisioning that follows its create.
@@ -23,7 +23,7 @@ export async function seedEngine(m: Machine, req: EngineSeedRequest): Promise<Se
   const certs = await Promise.all(
     machineCertFiles(m.config).map(async (f) => ({
       path: join(REMOTE_CERT_DIR, f.name),
-      // The mode a file gets under the umask installCertificates writes it with.
+      // The mode a file gets under the umask certificateSteps writes it with.
       mode: (0o666 & ~Number.parseInt(f.umask, 8)).toString(8),
       content: await readFile(f.local, 'utf8'),
     })),
@@ -36,6 +36,11 @@ export async function seedEngine(m: Machine, req: EngineSeedRequest): Promise<Se
   const s: SeededEngine = { files: [...certs, { path: DROP_IN, mode: '644', content: dropIn }] };
   seeded.set(m, s);
   return s;
+}
+
+/** Whether the machine was seeded (its provisioning will likely only check the files). */
+export function hasSeededEngine(m: Machine): boolean {
+  return seeded.has(m);
 }
 
 /** The seeded files, once: only the provisioning right after the create may keep them. */

@@ -1,9 +1,16 @@
 import { goQuote, MachineError } from '../errors.js';
-import { mustRun, type ProvisionContext, sudoPrefix } from './context.js';
+import { type BatchStep, runBatch } from './batch.js';
+import { type ProvisionContext, sudoPrefix } from './context.js';
 import { boot2dockerProfile } from './daemon-options.js';
-import { type EngineSource, ensureEngine, upgradeEngine } from './engine-install.js';
+import {
+  type EngineSource,
+  engineVersionStep,
+  ensureEngine,
+  installedFrom,
+  upgradeEngine,
+} from './engine-install.js';
 import type { Detection, Provisioner } from './provisioner.js';
-import { installCertificates } from './steps.js';
+import { certificateSteps } from './steps.js';
 
 /** boot2docker keeps what survives a reboot here; its init script reads `profile`. */
 const B2D_DIR = '/var/lib/boot2docker';
@@ -21,18 +28,16 @@ export const boot2docker: Provisioner = {
   name: 'boot2docker',
   async provision(ctx) {
     const sudo = sudoPrefix(ctx);
-    await setHostname(ctx, sudo);
-    await ensureEngine(ctx, sudo, source);
-    await installCertificates(ctx, sudo, B2D_DIR);
+    const [, engine] = await runBatch(ctx, [hostnameStep(ctx, sudo), engineVersionStep(sudo)]);
+    await ensureEngine(ctx, sudo, source, installedFrom(engine));
+    const certs = await certificateSteps(ctx, sudo, B2D_DIR);
     ctx.info('Setting Docker configuration on the remote daemon...');
-    await writeProfile(ctx, sudo);
-    await restartEngine(ctx, sudo);
+    await runBatch(ctx, [...certs, profileStep(ctx, sudo), restartStep(sudo)]);
     await ctx.waitForEngine();
   },
   async regenerateCerts(ctx) {
     const sudo = sudoPrefix(ctx);
-    await installCertificates(ctx, sudo, B2D_DIR);
-    await restartEngine(ctx, sudo);
+    await runBatch(ctx, [...(await certificateSteps(ctx, sudo, B2D_DIR)), restartStep(sudo)]);
     await ctx.waitForEngine();
   },
   async upgrade(ctx) {
@@ -41,15 +46,14 @@ export const boot2docker: Provisioner = {
   },
 };
 
-async function setHostname(ctx: ProvisionContext, sudo: string): Promise<void> {
+function hostnameStep(ctx: ProvisionContext, sudo: string): BatchStep {
   const n = ctx.name;
-  await mustRun(
-    ctx,
-    `${sudo}/usr/bin/sethostname ${n} && echo ${goQuote(n)} | ${sudo}tee ${B2D_DIR}/etc/hostname >/dev/null`,
-  );
+  return {
+    cmd: `${sudo}/usr/bin/sethostname ${n} && echo ${goQuote(n)} | ${sudo}tee ${B2D_DIR}/etc/hostname >/dev/null`,
+  };
 }
 
-async function writeProfile(ctx: ProvisionContext, sudo: string): Promise<void> {
+function profileStep(ctx: ProvisionContext, sudo: string): BatchStep {
   const profile = boot2dockerProfile({
     dockerd: 'dockerd',
     port: ctx.enginePort,
@@ -59,14 +63,14 @@ async function writeProfile(ctx: ProvisionContext, sudo: string): Promise<void> 
     certDir: B2D_DIR,
     swarm: ctx.config.HostOptions.SwarmOptions.IsSwarm,
   });
-  await mustRun(ctx, `${sudo}mkdir -p ${B2D_DIR} && ${sudo}tee ${B2D_DIR}/profile >/dev/null`, profile);
+  return { cmd: `${sudo}mkdir -p ${B2D_DIR} && ${sudo}tee ${B2D_DIR}/profile >/dev/null`, input: profile };
 }
 
-async function restartEngine(ctx: ProvisionContext, sudo: string): Promise<void> {
-  const r = await ctx.ssh.run(`${sudo}/etc/init.d/docker restart`);
-  if (r.code !== 0) {
-    throw new MachineError(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
-  }
+function restartStep(sudo: string): BatchStep {
+  return {
+    cmd: `${sudo}/etc/init.d/docker restart`,
+    failure: async (r) => new MachineError(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`),
+  };
 }
 
 export const detections: Detection[] = [

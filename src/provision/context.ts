@@ -1,5 +1,6 @@
 import type { SeededEngine } from '../drivers/engine-seed.js';
-import type { SSHClient } from '../ssh/client.js';
+import { MachineError } from '../errors.js';
+import type { ExecResult, SSHClient } from '../ssh/client.js';
 import type { HostConfig } from '../store/host.js';
 
 /** What a provisioner works with: the machine, one SSH connection, and a progress sink. */
@@ -25,13 +26,15 @@ export interface ProvisionContext {
 /** A remote command that must succeed; its failure names the command and its output. */
 export async function mustRun(ctx: ProvisionContext, cmd: string, input?: string): Promise<string> {
   const r = await ctx.ssh.run(cmd, { input });
-  if (r.code !== 0) {
-    const { MachineError } = await import('../errors.js');
-    throw new MachineError(
-      `ssh command error:\ncommand : ${cmd}\nerr     : exit status ${r.code}\noutput  : ${(r.stdout + r.stderr).trim()}`,
-    );
-  }
+  if (r.code !== 0) throw commandError(cmd, r);
   return r.stdout;
+}
+
+/** The original's error for a remote command that failed: the command, its status, its output. */
+export function commandError(cmd: string, r: ExecResult): MachineError {
+  return new MachineError(
+    `ssh command error:\ncommand : ${cmd}\nerr     : exit status ${r.code}\noutput  : ${(r.stdout + r.stderr).trim()}`,
+  );
 }
 
 /** Root needs no sudo; any other SSH user runs the provisioning commands through it. */

@@ -1,5 +1,7 @@
 import { MachineError } from '../errors.js';
+import type { ExecResult } from '../ssh/client.js';
 import { DEFAULT_INSTALL_URL } from '../store/host.js';
+import { type BatchStep, runBatch } from './batch.js';
 import { mustRun, type ProvisionContext, tail } from './context.js';
 import type { PackageManager } from './packages.js';
 import { compareVersions, parseDockerdVersion, versionMatches, withoutEpoch } from './versions.js';
@@ -20,20 +22,33 @@ export interface EngineSource {
   osName: string;
 }
 
-interface InstalledEngine {
+export interface InstalledEngine {
   /** `dockerd --version` as printed. */
   line: string;
   version: string;
 }
 
 const SCRIPT = '/tmp/docker-machine-install.sh';
-const DOCKERD_PATHS = '/usr/bin/dockerd /usr/sbin/dockerd';
 
-async function installedEngine(ctx: ProvisionContext, sudo: string): Promise<InstalledEngine | null> {
-  const r = await ctx.ssh.run(`${sudo}dockerd --version`);
+/** Where dockerd is: on the PATH, else where the distributions put it (the PATH may lack sbin). */
+export const FIND_DOCKERD =
+  'command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n 1';
+
+/** Is there an engine, and which: a probe that can share a round trip with others. */
+export const engineVersionStep = (sudo: string): BatchStep => ({
+  cmd: `${sudo}dockerd --version`,
+  probe: true,
+});
+
+/** The engine that `dockerd --version` reported; null when there is none. */
+export function installedFrom(r: ExecResult): InstalledEngine | null {
   if (r.code !== 0) return null;
   const line = r.stdout.trim();
   return { line, version: parseDockerdVersion(line) ?? line };
+}
+
+async function installedEngine(ctx: ProvisionContext, sudo: string): Promise<InstalledEngine | null> {
+  return installedFrom((await runBatch(ctx, [engineVersionStep(sudo)]))[0]);
 }
 
 /**
@@ -50,13 +65,19 @@ const pinOf = (ctx: ProvisionContext) => ctx.config.HostOptions.EngineOptions.En
  * The engine step of provisioning: keep an engine that is there (and at the pinned version, when
  * one is pinned); else install the pinned version from the distribution's packages, or the
  * install script's engine when the machine can fetch it, or the distribution's package.
+ * `found` is what a probe already read (engineVersionStep); true when an engine was installed.
  */
-export async function ensureEngine(ctx: ProvisionContext, sudo: string, src: EngineSource): Promise<void> {
+export async function ensureEngine(
+  ctx: ProvisionContext,
+  sudo: string,
+  src: EngineSource,
+  found?: InstalledEngine | null,
+): Promise<boolean> {
   const pin = pinOf(ctx);
-  const have = await installedEngine(ctx, sudo);
+  const have = found === undefined ? await installedEngine(ctx, sudo) : found;
   if (have && (pin === '' || versionMatches(pin, have.version))) {
     ctx.info(`Docker already installed (${have.line}), keeping it`);
-    return;
+    return false;
   }
   if (engineInstallOff(ctx)) {
     if (!have)
@@ -64,7 +85,7 @@ export async function ensureEngine(ctx: ProvisionContext, sudo: string, src: Eng
         '--rackspace-docker-install false, but the image has no Docker engine (no dockerd): give an image with Docker, or leave the flag out',
       );
     ctx.info(`Docker ${have.version} kept: --rackspace-docker-install false installs no other version`);
-    return;
+    return false;
   }
   if (!src.packages) throw osEngineError(src, have, pin);
   if (have) {
@@ -74,6 +95,7 @@ export async function ensureEngine(ctx: ProvisionContext, sudo: string, src: Eng
   }
   if (pin) await installPinned(ctx, sudo, src, src.packages, pin, have);
   else await installLatest(ctx, sudo, src, src.packages);
+  return true;
 }
 
 /**
@@ -180,9 +202,7 @@ async function installPinned(
 }
 
 async function ownerPackage(ctx: ProvisionContext, pm: PackageManager): Promise<string | null> {
-  const path = (
-    await ctx.ssh.run(`command -v dockerd || ls ${DOCKERD_PATHS} 2>/dev/null | head -n 1`)
-  ).stdout.trim();
+  const path = (await ctx.ssh.run(FIND_DOCKERD)).stdout.trim();
   if (!path) return null;
   const r = await ctx.ssh.run(pm.owner(path));
   return r.code === 0 ? pm.parseOwner(r.stdout) : null;

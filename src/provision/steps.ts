@@ -5,21 +5,23 @@ import { generateServerCert } from '../cert/server.js';
 import { isSSHEngine } from '../engine/endpoint.js';
 import { goQuote } from '../errors.js';
 import type { HostConfig } from '../store/host.js';
-import { mustRun, type ProvisionContext } from './context.js';
+import type { BatchStep } from './batch.js';
+import type { ProvisionContext } from './context.js';
 import { REMOTE_CERT_DIR } from './daemon-options.js';
 
 const HOSTS_TMP = '/tmp/docker-machine-hosts';
 
 /** The machine's hostname, and its /etc/hosts line, as the original sets them (spec §5.2). */
-export async function configureHostname(ctx: ProvisionContext, sudo: string): Promise<void> {
+export function hostnameSteps(ctx: ProvisionContext, sudo: string): BatchStep[] {
   const n = ctx.name;
-  await mustRun(ctx, `${sudo}hostname ${n} && echo ${goQuote(n)} | ${sudo}tee /etc/hostname >/dev/null`);
-  await mustRun(
-    ctx,
-    // Rewritten in place, not with sed -i: in a container /etc/hosts is a bind mount, which
-    // cannot be replaced by a rename.
-    `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then sed 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts > ${HOSTS_TMP} && ${sudo}tee /etc/hosts < ${HOSTS_TMP} >/dev/null && rm -f ${HOSTS_TMP}; else echo '127.0.1.1 ${n}' | ${sudo}tee -a /etc/hosts >/dev/null; fi; fi`,
-  );
+  return [
+    { cmd: `${sudo}hostname ${n} && echo ${goQuote(n)} | ${sudo}tee /etc/hostname >/dev/null` },
+    {
+      // Rewritten in place, not with sed -i: in a container /etc/hosts is a bind mount, which
+      // cannot be replaced by a rename.
+      cmd: `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then sed 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts > ${HOSTS_TMP} && ${sudo}tee /etc/hosts < ${HOSTS_TMP} >/dev/null && rm -f ${HOSTS_TMP}; else echo '127.0.1.1 ${n}' | ${sudo}tee -a /etc/hosts >/dev/null; fi; fi`,
+    },
+  ];
 }
 
 /**
@@ -54,26 +56,29 @@ export function machineCertFiles(config: HostConfig): { local: string; name: str
 }
 
 /**
- * A new server certificate for the machine's names, and the CA and server files on the machine.
- * The PEMs travel on stdin, never on a command line where `ps` would show the private key.
+ * A new server certificate for the machine's names, and the steps that put the CA and server
+ * files on the machine. The PEMs travel on stdin, never on a command line where `ps` would show
+ * the private key.
  */
-export async function installCertificates(
+export async function certificateSteps(
   ctx: ProvisionContext,
   sudo: string,
   dir = REMOTE_CERT_DIR,
-): Promise<void> {
+): Promise<BatchStep[]> {
   if (isSSHEngine(ctx.config)) {
     ctx.info('The engine is reached over SSH only: it gets no TLS port and no server certificate');
-    return;
+    return [];
   }
   ctx.info('Copying certs to the local machine directory...');
   await ensureClientCertCopies(ctx.config, { overwrite: true });
   await makeServerCert(ctx.config, ctx.name, ctx.ip, ctx.certSANs);
   ctx.info('Copying certs to the remote machine...');
   const { readFile } = await import('node:fs/promises');
-  await mustRun(ctx, `${sudo}mkdir -p ${dir}`);
-  for (const f of machineCertFiles(ctx.config)) {
-    const pem = await readFile(f.local, 'utf8');
-    await mustRun(ctx, `${sudo}sh -c 'umask ${f.umask} && cat > ${join(dir, f.name)}'`, pem);
-  }
+  const files = await Promise.all(
+    machineCertFiles(ctx.config).map(async (f) => ({
+      cmd: `${sudo}sh -c 'umask ${f.umask} && cat > ${join(dir, f.name)}'`,
+      input: await readFile(f.local, 'utf8'),
+    })),
+  );
+  return [{ cmd: `${sudo}mkdir -p ${dir}` }, ...files];
 }

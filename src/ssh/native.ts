@@ -53,6 +53,10 @@ export async function openNative(
       },
       ...credentials(target),
     };
+    // Nagle's algorithm holds each small packet of a command (channel open, exec, stdin, EOF)
+    // until the last is acknowledged, and the server delays its acknowledgements: tens of ms
+    // a command. OpenSSH turns it off for interactive sessions; so does this.
+    c.once('connect', () => c.setNoDelay(true));
     c.once('ready', async () => {
       if (toPin) await pinKey(target.knownHostsPath, target.host, target.port, toPin);
       resolve(c);

@@ -124,10 +124,12 @@ describe('debug output of a provisioning over SSH', {
       r.stderr,
       /^SSH cmd exit 0 in \d+ ms, output: PRETTY_NAME="Ubuntu 22\.04[^\n]*\nNAME="Ubuntu"/m,
     );
+    // The key's upload is a step of a batch, a line of its own; the key itself goes on stdin.
     assert.match(
       r.stderr,
-      /^About to run SSH command on .*\nsh -c 'umask 077 && cat > \/etc\/docker\/server-key\.pem'$/m,
+      /^About to run SSH command on .*\ndm\(\) \{\n[\s\S]*?^dm \d+ must \d+ 'sh -c '\\''umask 077 && cat > \/etc\/docker\/server-key\.pem'\\'''$/m,
     );
+    assert.match(r.stderr, /^SSH cmd exit 0 in \d+ ms, output: \n::dm 0\n/m);
     assert.match(r.stderr, /^Reading client key from .*\/key\.pem$/m);
     assert.match(
       r.stderr,

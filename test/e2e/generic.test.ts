@@ -160,9 +160,30 @@ describe('create -d generic on a host that already runs Docker', { skip, timeout
   });
 
   test('provision runs again on a machine and the engine answers after it', async () => {
-    const r = await s.run(['provision', 'gen1'], { timeoutMs: 180_000 });
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /Provisioning with debian\.\.\./);
+    // The drop-in (its time and inode), systemd's last reload (create made one), the engine's last start.
+    const state = async () => {
+      const [dropIn, reload, start] = (
+        await host.exec(
+          "stat -c '%y %i' /etc/systemd/system/docker.service.d/10-machine.conf; systemctl show -p UnitsLoadTimestampMonotonic --value; systemctl show -p ExecMainStartTimestampMonotonic --value docker",
+        )
+      )
+        .trim()
+        .split('\n');
+      assert.ok(dropIn && Number(reload) > 0 && Number(start) > 0, `${dropIn} ${reload} ${start}`);
+      return { dropIn, reload, start };
+    };
+    // Four engine starts in a row, one more than docker.service allows in 60 s without the
+    // reset of its start counter that daemon-reload made.
+    for (const client of [[], ['--native-ssh'], [], ['--native-ssh']]) {
+      const before = await state();
+      const r = await s.run([...client, 'provision', 'gen1'], { timeoutMs: 180_000 });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /Provisioning with debian\.\.\./);
+      // The drop-in systemd runs with is kept as it is, with no daemon-reload; the engine restarts.
+      const after = await state();
+      assert.deepEqual([after.dropIn, after.reload], [before.dropIn, before.reload], client.join(' '));
+      assert.notEqual(after.start, before.start);
+    }
     const v = await withEnv("docker version --format '{{.Server.Version}}'");
     assert.equal(v.stdout, '20.10.24+dfsg1\n');
     const missing = await s.run(['provision', 'gen1', 'nope']);

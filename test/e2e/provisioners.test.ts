@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliStore, repoRoot, tempStore } from '../helpers/cli.js';
@@ -30,7 +30,8 @@ const ENGINE_FLAGS = [
   'B=has space',
 ];
 
-const START = ['exit 0', 'cat /etc/os-release'];
+// The first command that answers reads the OS too.
+const START = ['cat /etc/os-release'];
 const hostname = (n: string) => [
   `hostname ${n} && echo "${n}" | tee /etc/hostname >/dev/null`,
   `if ! grep -xq '.*\\s${n}' /etc/hosts; then if grep -xq '127.0.1.1\\s.*' /etc/hosts; then sed 's/^127.0.1.1\\s.*/127.0.1.1 ${n}/g' /etc/hosts > /tmp/docker-machine-hosts && tee /etc/hosts < /tmp/docker-machine-hosts >/dev/null && rm -f /tmp/docker-machine-hosts; else echo '127.0.1.1 ${n}' | tee -a /etc/hosts >/dev/null; fi; fi`,
@@ -41,21 +42,37 @@ const SCRIPT = [
 ];
 const HAS_DOCKERD = 'command -v dockerd >/dev/null || test -x /usr/bin/dockerd || test -x /usr/sbin/dockerd';
 const FIND_DOCKERD = 'command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n 1';
+// An array is one round trip: the steps of one batch (src/provision/batch.ts).
 const certs = (dir = '/etc/docker') => [
   `mkdir -p ${dir}`,
   `sh -c 'umask 022 && cat > ${dir}/ca.pem'`,
   `sh -c 'umask 022 && cat > ${dir}/server.pem'`,
   `sh -c 'umask 077 && cat > ${dir}/server-key.pem'`,
 ];
-const DAEMON = [
+/** What the drop-in depends on, and whether systemd has the machine's drop-in loaded. */
+/** Whether systemd runs docker.service with the files on disk. */
+const LOADED_STATE = [
+  'systemctl show -p NeedDaemonReload -p DropInPaths docker',
+  'ls -1d /etc/systemd/system/docker.service.d/*.conf /run/systemd/system/docker.service.d/*.conf /usr/local/lib/systemd/system/docker.service.d/*.conf /usr/lib/systemd/system/docker.service.d/*.conf /lib/systemd/system/docker.service.d/*.conf 2>/dev/null',
+];
+const DAEMON_FACTS = [
   FIND_DOCKERD,
   'systemctl cat docker.socket >/dev/null 2>&1',
-  'mkdir -p /etc/systemd/system/docker.service.d && tee /etc/systemd/system/docker.service.d/10-machine.conf >/dev/null',
-  'systemctl is-enabled -q docker 2>/dev/null || systemctl enable docker >/dev/null 2>&1 || true',
+  'cat /etc/systemd/system/docker.service.d/10-machine.conf',
+  ...LOADED_STATE,
 ];
+/** The round trip that sets the hostname and reads what the rest depends on. */
+const probe = (n: string) => [...hostname(n), 'dockerd --version', ...DAEMON_FACTS];
+const DROP_IN_WRITE =
+  'mkdir -p /etc/systemd/system/docker.service.d && tee /etc/systemd/system/docker.service.d/10-machine.conf >/dev/null';
+const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf';
+const ENABLE =
+  'systemctl is-enabled -q docker 2>/dev/null || systemctl enable docker >/dev/null 2>&1 || true';
 const firewalld = (port: number) =>
   `if systemctl is-active -q firewalld 2>/dev/null; then firewall-cmd -q --permanent --add-port=${port}/tcp && firewall-cmd -q --reload; fi`;
 const RESTART = 'systemctl daemon-reload && systemctl stop docker && systemctl start docker';
+/** The drop-in on the machine is the one systemd runs with: no daemon-reload, whose reset of the start limit reset-failed does. */
+const RESTART_NO_RELOAD = 'systemctl stop docker && systemctl reset-failed docker && systemctl start docker';
 
 const dropIn = (dockerd: string, socket: boolean, port: number) =>
   '[Service]\nExecStart=\n' +
@@ -282,16 +299,14 @@ describe('provisioning every distribution over SSH (recording sshd)', { skip, ti
         'Checking connection to Docker...',
         'Docker is up and running!',
       ]);
+      // The engine just installed brings its dockerd and docker.socket: they are read again.
       assert.deepEqual(await h.commands(), [
         ...START,
-        ...hostname(name),
-        'dockerd --version',
+        probe(name),
         ...c.install,
         HAS_DOCKERD,
-        ...certs(),
-        ...DAEMON,
-        ...(c.firewalld ? [firewalld(h.enginePort)] : []),
-        RESTART,
+        DAEMON_FACTS,
+        [...certs(), DROP_IN_WRITE, ENABLE, ...(c.firewalld ? [firewalld(h.enginePort)] : []), RESTART],
       ]);
       assert.equal(
         await h.file('/etc/systemd/system/docker.service.d/10-machine.conf'),
@@ -303,6 +318,97 @@ describe('provisioning every distribution over SSH (recording sshd)', { skip, ti
       assert.deepEqual([v.code, v.stdout], [0, `${c.engine.version}\n`], v.stderr);
     });
   }
+
+  test('again on a host whose drop-in systemd runs with: not rewritten, no daemon-reload', async () => {
+    const engine = { version: '24.0.7', path: '/usr/sbin/dockerd', owner: 'docker.io: /usr/sbin/dockerd' };
+    const h = await fakeHost('ubuntu-22.04', { engine, socket: true });
+    const r = await create(h, 'again');
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    // A host that runs an engine: two round trips after the OS is read.
+    assert.deepEqual(await h.commands(), [
+      ...START,
+      probe('again'),
+      [...certs(), DROP_IN_WRITE, ENABLE, RESTART],
+    ]);
+    const dropIn = await h.file(DROP_IN);
+
+    // The create's daemon-reload loaded it; the built-in client this time.
+    await h.clearLog();
+    const p = await s.run(['--native-ssh', 'provision', 'again']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.deepEqual(await h.commands(), [...START, probe('again'), [...certs(), ENABLE, RESTART_NO_RELOAD]]);
+    assert.equal(await h.file(DROP_IN), dropIn);
+
+    // regenerate-certs leaves the drop-in as it is: it asks whether systemd runs with the files on
+    // disk, then sends the certificates and restarts.
+    await h.clearLog();
+    const g = await s.run(['regenerate-certs', '-f', 'again']);
+    assert.equal(g.code, 0, g.stderr);
+    assert.deepEqual(await h.commands(), [...START, LOADED_STATE, [...certs(), RESTART_NO_RELOAD]]);
+
+    // Our drop-in, but never loaded (a provisioning cut off before its reload): reloaded, not
+    // rewritten; by regenerate-certs too.
+    await rm(join(h.dir, 'loaded-dropin'));
+    await h.clearLog();
+    const n = await s.run(['regenerate-certs', '-f', 'again']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.deepEqual(await h.commands(), [...START, LOADED_STATE, [...certs(), RESTART]]);
+    await rm(join(h.dir, 'loaded-dropin'));
+    await h.clearLog();
+    const q = await s.run(['provision', 'again']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.deepEqual(await h.commands(), [...START, probe('again'), [...certs(), ENABLE, RESTART]]);
+
+    // Someone else's drop-in in a folder systemd has not seen since its last reload (which its
+    // NeedDaemonReload does not count): reloaded.
+    await mkdir(join(h.dir, 'root', '/run/systemd/system/docker.service.d'), { recursive: true });
+    await writeFile(join(h.dir, 'root', '/run/systemd/system/docker.service.d/30-proxy.conf'), '[Service]\n');
+    await h.clearLog();
+    const o = await s.run(['provision', 'again']);
+    assert.equal(o.code, 0, o.stderr);
+    assert.deepEqual(await h.commands(), [...START, probe('again'), [...certs(), ENABLE, RESTART]]);
+    await rm(join(h.dir, 'root', '/run/systemd/system/docker.service.d'), { recursive: true });
+
+    // Edited on the machine: ours is written back and loaded.
+    await writeFile(join(h.dir, 'root', DROP_IN), dropIn.replace(' --live-restore', ''));
+    await h.clearLog();
+    const e = await s.run(['--native-ssh', 'provision', 'again']);
+    assert.equal(e.code, 0, e.stderr);
+    assert.deepEqual(await h.commands(), [
+      ...START,
+      probe('again'),
+      [...certs(), DROP_IN_WRITE, ENABLE, RESTART],
+    ]);
+    assert.equal(await h.file(DROP_IN), dropIn);
+  });
+
+  test('a failed step of a batch fails as that command alone did, and the steps after it do not run', async () => {
+    const engine = { version: '24.0.7', path: '/usr/sbin/dockerd', owner: 'docker.io: /usr/sbin/dockerd' };
+    const h = await fakeHost('ubuntu-22.04', { engine, socket: true });
+    const upload = "sh -c 'umask 022 && cat > /etc/docker/server.pem'";
+    await h.failOn(upload, 'sh: 1: cannot create /etc/docker/server.pem: Read-only file system\n');
+    const r = await create(h, 'broken1');
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `Error creating machine: ssh command error:\ncommand : ${upload}\nerr     : exit status 1\noutput  : sh: 1: cannot create /etc/docker/server.pem: Read-only file system\n`,
+    );
+    assert.ok(await h.file('/etc/docker/ca.pem'), 'the step before it ran');
+    await assert.rejects(h.file(DROP_IN), /ENOENT/, 'the drop-in, a step after it, was not written');
+
+    // The restart's own error, with the engine's journal, from the end of a batch.
+    await h.failOn(
+      RESTART,
+      'Job for docker.service failed because the control process exited with error code.\n',
+    );
+    const b = await create(h, 'broken2', [], {}, ['--native-ssh']);
+    assert.equal(b.code, 1);
+    assert.equal(
+      b.stderr,
+      'Error creating machine: restarting docker failed: Job for docker.service failed because the control process exited with error code.\nlast lines of its journal:\ndocker.service - Docker Application Container Engine (fake)\n',
+    );
+    assert.equal((await h.commands()).at(-1), 'journalctl -u docker --no-pager -n 15 2>&1');
+  });
 
   test('flatcar and fedora-coreos: the engine of the OS image is kept, only configured', async () => {
     for (const [fixture, provisioner] of [
@@ -325,11 +431,8 @@ describe('provisioning every distribution over SSH (recording sshd)', { skip, ti
       ]);
       assert.deepEqual(await h.commands(), [
         ...START,
-        ...hostname(name),
-        'dockerd --version',
-        ...certs(),
-        ...DAEMON,
-        RESTART,
+        probe(name),
+        [...certs(), DROP_IN_WRITE, ENABLE, RESTART],
       ]);
       assert.equal(
         await h.file('/etc/systemd/system/docker.service.d/10-machine.conf'),
@@ -365,11 +468,15 @@ describe('provisioning every distribution over SSH (recording sshd)', { skip, ti
     ]);
     assert.deepEqual(await h.commands(), [
       ...START,
-      '/usr/bin/sethostname b2d && echo "b2d" | tee /var/lib/boot2docker/etc/hostname >/dev/null',
-      'dockerd --version',
-      ...certs('/var/lib/boot2docker'),
-      'mkdir -p /var/lib/boot2docker && tee /var/lib/boot2docker/profile >/dev/null',
-      '/etc/init.d/docker restart',
+      [
+        '/usr/bin/sethostname b2d && echo "b2d" | tee /var/lib/boot2docker/etc/hostname >/dev/null',
+        'dockerd --version',
+      ],
+      [
+        ...certs('/var/lib/boot2docker'),
+        'mkdir -p /var/lib/boot2docker && tee /var/lib/boot2docker/profile >/dev/null',
+        '/etc/init.d/docker restart',
+      ],
     ]);
     // The original's profile as its shell wrote it (spec §5.3.8), with live-restore added.
     assert.equal(
@@ -460,10 +567,9 @@ export "B=has space"
       'Installing Docker...',
       'Installed moby-engine 24.0.5-1.fc39 from updates',
     ]);
-    assert.deepEqual((await h.commands()).slice(0, 8), [
+    assert.deepEqual((await h.commands()).slice(0, 5), [
       ...START,
-      ...hostname('pinned'),
-      'dockerd --version',
+      probe('pinned'),
       'dnf list --showduplicates -q moby-engine',
       'dnf install -y --allowerasing moby-engine-24.0.5-1.fc39',
       HAS_DOCKERD,
@@ -489,7 +595,7 @@ export "B=has space"
       p.stdout,
       /\nDocker already installed \(Docker version 24\.0\.5, build 0fake00\), keeping it\n/,
     );
-    assert.ok(!(await h.commands()).some((c) => c.startsWith('dnf ')), 'no package command');
+    assert.ok(!(await h.commands()).flat().some((c) => c.startsWith('dnf ')), 'no package command');
   });
 
   test('--engine-version (from MACHINE_ENGINE_VERSION) replaces an installed engine of another version', async () => {
@@ -511,10 +617,9 @@ export "B=has space"
       'Docker 20.10.25 is installed; installing 24.0 as --engine-version asks',
       'Installed docker.io 24.0.7-0ubuntu2~22.04.1 from http://archive.ubuntu.com/ubuntu jammy-updates/universe amd64 Packages',
     ]);
-    assert.deepEqual((await h.commands()).slice(0, 11), [
+    assert.deepEqual((await h.commands()).slice(0, 8), [
       ...START,
-      ...hostname('repinned'),
-      'dockerd --version',
+      probe('repinned'),
       FIND_DOCKERD,
       'dpkg-query -S /usr/sbin/dockerd',
       'apt-get update -q',
@@ -537,7 +642,7 @@ export "B=has space"
       "Error creating machine: docker 23.0.6 (--engine-version) is not in the machine's package sources: pacman looked in extra and found only 1:24.0.7-1\n",
     );
     assert.deepEqual((await h.commands()).slice(-3), [
-      'dockerd --version',
+      probe('nopin'),
       'pacman -Sy --noconfirm --noprogressbar',
       'pacman -Si docker',
     ]);

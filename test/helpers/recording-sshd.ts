@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket } from 'node:tls';
+import { BATCH_PREAMBLE } from '../../src/provision/batch.js';
 import { onProcessEnd } from './cleanup.js';
 import { repoRoot } from './cli.js';
 import { freePort } from './ports.js';
@@ -42,15 +43,33 @@ export interface FakeDistro {
   certDir?: string;
 }
 
+/** One round trip: a command, or the steps of a batch. */
+export type Sent = string | string[];
+
+/** A batch's steps as written one per line after its preamble: `dm N must|probe LENGTH 'CMD'`. */
+export function batchSteps(sent: string): Sent {
+  if (!sent.startsWith(BATCH_PREAMBLE)) return sent;
+  return sent
+    .slice(BATCH_PREAMBLE.length)
+    .split('\n')
+    .map((line) => {
+      const m = /^dm \d+ (?:must|probe) \d+ '(.*)'$/.exec(line);
+      if (!m) throw new Error(`not a batch step: ${line}`);
+      return m[1].replaceAll("'\\''", "'");
+    });
+}
+
 export interface RecordingHost {
   sshd: Sshd;
   dir: string;
   enginePort: number;
-  /** The commands the host received, in order. */
-  commands(): Promise<string[]>;
+  /** The commands the host received, in order: a batch (one round trip) as the list of its steps. */
+  commands(): Promise<Sent[]>;
   clearLog(): Promise<void>;
   /** A file as the provisioner wrote it on the host. */
   file(path: string): Promise<string>;
+  /** From now on, this exact command (alone or as a step of a batch) fails with `stderr`. */
+  failOn(command: string, stderr: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,10 +109,14 @@ export async function startRecordingHost(distro: FakeDistro): Promise<RecordingH
     enginePort,
     async commands() {
       const log = await readFile(join(dir, 'cmds.log'), 'utf8');
-      return log.split('\0').slice(0, -1);
+      return log.split('\0').slice(0, -1).map(batchSteps);
     },
     clearLog: () => writeFile(join(dir, 'cmds.log'), ''),
     file: (path) => readFile(join(dir, 'root', path), 'utf8'),
+    async failOn(command, stderr) {
+      await writeFile(join(dir, 'fail-stderr'), stderr);
+      await writeFile(join(dir, 'fail-command'), command);
+    },
     async stop() {
       forget();
       engine.close();
