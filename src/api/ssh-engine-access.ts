@@ -27,10 +27,16 @@ export async function syncSSHEngineAccess(ctx: ApiContext, m: Machine): Promise<
     const path = join(m.config.HostOptions.AuthOptions.StorePath, MACHINE_SSH_CONFIG);
     if ((await readFile(path, 'utf8').catch(() => '')) !== entry) await writeFileAtomic(path, entry, 0o600);
     const user = userSSHConfigPath(ctx.env);
-    if (user && (await addStoreBlock(user, ctx.store.root))) {
+    const changed = user ? await addStoreBlock(user, ctx.store.root) : undefined;
+    if (changed === 'added') {
       ctx.events({
         kind: 'info',
         message: `Added an Include of this store's SSH engine entries at the top of ${user}, so that docker's ssh finds each machine's key and host key (removed with the store's last SSH-only machine; MACHINE_SSH_USER_CONFIG=off leaves the file alone)`,
+      });
+    } else if (changed === 'rewritten') {
+      ctx.events({
+        kind: 'info',
+        message: `Rewrote this store's Include in ${user} in the form current ssh reads`,
       });
     }
   } catch (err) {

@@ -125,9 +125,9 @@ describe('SSH-only engines (--engine-endpoint ssh)', () => {
     const file = join(work, 'config');
     const mine = 'Host *\n  ServerAliveInterval 30\n\nHost build\n  HostName 10.1.1.1'; // no final newline
     writeFileSync(file, mine, { mode: 0o640 });
-    assert.equal(await addStoreBlock(file, '/s1'), true);
-    assert.equal(await addStoreBlock(file, '/s1'), false);
-    assert.equal(await addStoreBlock(file, '/s2'), true);
+    assert.equal(await addStoreBlock(file, '/s1'), 'added');
+    assert.equal(await addStoreBlock(file, '/s1'), undefined);
+    assert.equal(await addStoreBlock(file, '/s2'), 'added');
     const text = readFileSync(file, 'utf8');
     assert.ok(text.startsWith('# BEGIN docker-machine store /s2\n'), text);
     assert.match(text, /^Include \/s1\/machines\/\*\/ssh_config$/m);

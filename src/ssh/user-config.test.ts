@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sshPath } from './options.js';
-import { machineSSHConfig, noUserSSHConfigWarning, storeBlock, storeIncludeLine } from './user-config.js';
+import {
+  addStoreBlock,
+  machineSSHConfig,
+  noUserSSHConfigWarning,
+  storeBlock,
+  storeIncludeLine,
+} from './user-config.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dm-user-config-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -166,5 +172,33 @@ describe("the store's Include line, in the block and in env's advice", () => {
         assert.ok(!o.get('identityfile')?.startsWith(store), `${dest}:${port}`);
       }
     }
+  });
+});
+
+describe("the store's block in the user's ssh config", () => {
+  test('a block an earlier version wrote with %% is rewritten in place; every other byte stays', async () => {
+    const store = join(work, 'store 100%');
+    const file = join(work, 'old-block-config');
+    const block = storeBlock(store);
+    const old = block.text.replace(
+      storeIncludeLine(store),
+      `Include "${join(store, 'machines')}/*/ssh_config"`.replace('%', '%%'),
+    );
+    assert.notEqual(old, block.text);
+    const before = 'Host build\n  HostName 10.1.1.1\n';
+    const afterText = '\nHost *\n  ServerAliveInterval 30'; // no final newline
+    writeFileSync(file, `${before}${old}${afterText}`, { mode: 0o640 });
+    assert.equal(await addStoreBlock(file, store), 'rewritten');
+    assert.equal(readFileSync(file, 'utf8'), `${before}${block.text}${afterText}`);
+    assert.equal(statSync(file).mode & 0o777, 0o640);
+    assert.equal(await addStoreBlock(file, store), undefined);
+  });
+
+  test('a begin marker without its end is left alone', async () => {
+    const file = join(work, 'half-block-config');
+    const text = `${storeBlock('/s9').begin}\nInclude /elsewhere/*\n`;
+    writeFileSync(file, text);
+    assert.equal(await addStoreBlock(file, '/s9'), undefined);
+    assert.equal(readFileSync(file, 'utf8'), text);
   });
 });

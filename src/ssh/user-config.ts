@@ -114,9 +114,14 @@ function shellPath(shell: string, path: string): string {
 /**
  * Put the store's block at the top of the user's file (an Include below a Host or Match line
  * would apply only inside that block). A symlinked file (dotfile managers) is written where
- * it points. Returns whether the file changed.
+ * it points. A block of the store that an earlier version wrote differently (its Include line
+ * once wrote a % of the store's path as %%, which OpenSSH 9.2 reads as two characters) is
+ * rewritten in place. Returns what changed in the file, if anything.
  */
-export async function addStoreBlock(file: string, storeRoot: string): Promise<boolean> {
+export async function addStoreBlock(
+  file: string,
+  storeRoot: string,
+): Promise<'added' | 'rewritten' | undefined> {
   const target = resolved(file);
   let text = '';
   let mode = 0o600;
@@ -128,9 +133,21 @@ export async function addStoreBlock(file: string, storeRoot: string): Promise<bo
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   }
   const block = storeBlock(storeRoot);
-  if (text.split('\n').includes(block.begin)) return false;
-  await writeFileAtomic(target, block.text + text, mode);
-  return true;
+  const lines = text.split('\n');
+  const from = lines.indexOf(block.begin);
+  if (from < 0) {
+    await writeFileAtomic(target, block.text + text, mode);
+    return 'added';
+  }
+  const to = lines.indexOf(block.end, from);
+  // A begin marker without its end is someone's edit: left as it is.
+  if (to < 0) return undefined;
+  const current = block.text.replace(/\n$/, '').split('\n');
+  const kept = lines.slice(from, to + 1);
+  if (kept.length === current.length && kept.every((l, i) => l === current[i])) return undefined;
+  lines.splice(from, to - from + 1, ...current);
+  await writeFileAtomic(target, lines.join('\n'), mode);
+  return 'rewritten';
 }
 
 /**
