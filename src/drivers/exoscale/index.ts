@@ -5,7 +5,7 @@ import { MachineError } from '../../errors.js';
 import type { ParsedFlags } from '../../flags/def.js';
 import { flagInt, flagSlice, flagString } from '../../flags/def.js';
 import type { BaseDriverFields, DriverJSON } from '../../store/host.js';
-import { mergeDriverJSON, num, sshOnlyEngine, str } from '../base.js';
+import { mergeDriverJSON, num, sshOnlyEngine, str, strs } from '../base.js';
 import type { CloudConnection } from '../cloud/connection.js';
 import { CloudDriver } from '../cloud/driver.js';
 import { isGone } from '../cloud/errors.js';
@@ -137,11 +137,6 @@ class ExoscaleDriver extends CloudDriver {
   protected serverLabel(): string {
     const id = this.instanceId;
     return `instance ${this.machineName}${id ? ` (id ${id})` : ''}`;
-  }
-
-  private list(key: string): string[] {
-    const v = this.json[key];
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
   }
 
   private opts(signal?: AbortSignal) {
@@ -316,7 +311,7 @@ class ExoscaleDriver extends CloudDriver {
     const c = this.api(ctx);
     const sgIds: string[] = [];
     const existingSG = await api.securityGroups(c);
-    for (const name of this.list('SecurityGroups')) {
+    for (const name of strs(this.json, 'SecurityGroups')) {
       const found = existingSG.find((g) => g.name === name);
       if (found) {
         if (!sshOnlyEngine(this.json) && found.description === GROUP_DESCRIPTION)
@@ -353,7 +348,7 @@ class ExoscaleDriver extends CloudDriver {
       sgIds.push(id);
     }
     const aagIds: string[] = [];
-    const wanted = this.list('AffinityGroups');
+    const wanted = strs(this.json, 'AffinityGroups');
     const existingAAG = wanted.length ? await api.antiAffinityGroups(c) : [];
     for (const name of wanted) {
       const found = existingAAG.find((g) => g.name === name);
@@ -397,11 +392,11 @@ class ExoscaleDriver extends CloudDriver {
       'public-ip-assignment': 'inet4',
       labels: { [ID_LABEL]: this.machineId },
       'user-data': Buffer.from(userData).toString('base64'),
-      ...(this.list('SecurityGroupIDs').length
-        ? { 'security-groups': this.list('SecurityGroupIDs').map((id) => ({ id })) }
+      ...(strs(this.json, 'SecurityGroupIDs').length
+        ? { 'security-groups': strs(this.json, 'SecurityGroupIDs').map((id) => ({ id })) }
         : {}),
-      ...(this.list('AffinityGroupIDs').length
-        ? { 'anti-affinity-groups': this.list('AffinityGroupIDs').map((id) => ({ id })) }
+      ...(strs(this.json, 'AffinityGroupIDs').length
+        ? { 'anti-affinity-groups': strs(this.json, 'AffinityGroupIDs').map((id) => ({ id })) }
         : {}),
       ...(keyPair ? { 'ssh-keys': [{ name: keyPair }] } : {}),
     };
