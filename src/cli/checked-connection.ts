@@ -41,26 +41,34 @@ export async function checkedConnection(
   const onTheWay = new Promise<void>((resolve) => {
     sent = resolve;
   });
-  const checking = settled(api.checkConnection(m, { swarm, sent }));
+  // Each promise is awaited below; until then a rejection is kept, not reported as unhandled.
+  const handled = (p: Promise<unknown>) =>
+    p.then(
+      () => {},
+      () => {},
+    );
+  const checking = api.checkConnection(m, { swarm, sent });
   // Once the handshake's first message is on its way, or the check is over (the Node build's TLS
   // and an SSH-only engine do not say when it has left).
-  await Promise.race([onTheWay, checking]);
-  const notes = settled(certNotes(m));
-  const copies = settled(isSSHEngine(m.config) ? Promise.resolve() : api.ensureClientCerts(m));
+  await Promise.race([onTheWay, handled(checking)]);
+  const notes = certNotes(m);
+  const copies = isSSHEngine(m.config) ? Promise.resolve() : api.ensureClientCerts(m);
+  handled(notes);
+  handled(copies);
   let url: string;
   try {
-    url = await unwrap(checking);
+    url = await checking;
   } catch (err) {
     // Copies being written are finished before the command ends, whatever it says.
-    const copied = await copies;
+    await handled(copies);
     if (!heal || !(await curable(m, err))) throw wrap(err);
     url = await healThenCheck(ctx, api, m, swarm, wrap);
-    if (!copied.ok) throw copied.error;
+    await copies;
     return url;
   }
-  await unwrap(copies);
+  await copies;
   // An SSH-only engine has no certificates of ours in the way: nothing to heal or warn about.
-  const found = await unwrap(notes);
+  const found = await notes;
   if (found === undefined) return url;
   if (found.expiring && heal) return healThenCheck(ctx, api, m, swarm, wrap);
   if (found.expiring) {
@@ -78,22 +86,6 @@ async function certNotes(
 ): Promise<{ expiring: ReturnType<typeof serverCertExpiring>; warnings: string[] } | undefined> {
   if (isSSHEngine(m.config)) return undefined;
   return { expiring: serverCertExpiring(m), warnings: sharedCertWarnings(m, await machineTLS(m)) };
-}
-
-type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
-
-/** A promise whose rejection is kept for later instead of being unhandled meanwhile. */
-function settled<T>(p: Promise<T>): Settled<T> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-async function unwrap<T>(s: Settled<T>): Promise<T> {
-  const r = await s;
-  if (r.ok) return r.value;
-  throw r.error;
 }
 
 /** A failed check that a new server certificate may cure: the TLS error says so, or the store's copy does. */
