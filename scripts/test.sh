@@ -74,7 +74,8 @@ node --import tsx --test --test-concurrency=2 \
 
 # The single-file executable (npm run build:standalone): the same tests against it, named as
 # users install it. The light commands, the none driver in front of a real engine, what only the
-# executable can get wrong (standalone.test.ts), and one docker-driver machine from create to rm.
+# executable can get wrong (standalone.test.ts), certificates that env and config reissue or warn
+# about, and one docker-driver machine from create to rm.
 if [ "$mode" = all ] && [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
   echo "== standalone executable"
   node scripts/build-standalone.mjs --target linux-x64
@@ -86,7 +87,8 @@ if [ "$mode" = all ] && [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
   export DM_TEST_BIN="$standalone_bin/docker-machine"
   standalone_files="test/e2e/standalone.test.ts test/e2e/cli-basics.test.ts test/e2e/env-connection.test.ts
     test/e2e/debug-output.test.ts test/e2e/bad-input-store.test.ts test/e2e/bad-input-create.test.ts
-    test/e2e/create-checks.test.ts test/e2e/default-driver.test.ts test/e2e/none-dockerd.test.ts"
+    test/e2e/create-checks.test.ts test/e2e/default-driver.test.ts test/e2e/none-dockerd.test.ts
+    test/e2e/cert-heal.test.ts test/e2e/cert-warnings.test.ts"
   # shellcheck disable=SC2086
   node --import tsx --test --test-concurrency=2 \
     --test-reporter=spec --test-reporter-destination=stdout \

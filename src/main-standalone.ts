@@ -5,6 +5,8 @@
  * the Node build.
  */
 import { commandNameOf } from './cli/app.js';
+import { setCertHealer } from './cli/cert-heal-hook.js';
+import { healByImport } from './cli/cert-healer.js';
 import { COMMAND_LIST, findIn } from './cli/command-list.js';
 import { isLight, lightCommands } from './cli/light-commands.js';
 import { runProcess } from './cli/process-main.js';
@@ -25,6 +27,13 @@ function normalJit(): void {
 // The runtime puts the embedded script's inner path in argv[1]; the app's name is the name the
 // user ran (argv0), as bin/docker-machine is under Node.
 process.argv[1] = process.argv0 || process.execPath;
+
+// env and config reissue a certificate that no longer fits in this same process: the executable
+// holds the code (the Node build's light bundle hands the command line to the full one instead).
+setCertHealer(async (ctx, name, swarm) => {
+  normalJit();
+  await healByImport(ctx, name, swarm);
+});
 
 if (process.argv[2] === __DM_SEGMENT_HUB_ARG__) {
   // src/drivers/qemu/segment.ts starts the hub by running this same file with that argument.
