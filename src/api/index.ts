@@ -8,8 +8,9 @@
  */
 import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
-import type { FlagValue, ParsedFlags } from '../flags/def.js';
-import { envOrDefault } from '../flags/parse.js';
+import { MachineError } from '../errors.js';
+import type { FlagDef, FlagValue, ParsedFlags } from '../flags/def.js';
+import { envOrDefault, flagValueProblem, parseGoBool, parseGoInt } from '../flags/parse.js';
 import type { ApplyMachine, ApplyPlan, ApplyRequest, ApplyResult } from './apply.js';
 import type { CertProblem } from './cert-health.js';
 import { type ApiOptions, openContext } from './context.js';
@@ -290,18 +291,57 @@ export class MachineAPI extends MachineQueries {
     await upgradeMachine(this.ctx, m, lifecycleOptions(opts));
   }
 
-  /** A driver's flags from a plain object ({ url: '...' }), with env vars and defaults applied. */
+  /**
+   * A driver's flags from a plain object ({ url: '...' }), with env vars and defaults applied.
+   * Each value is taken as the command line would take it (a number, or a string of one, for an
+   * integer flag) and checked as there: a value of the wrong kind is one error naming the flag,
+   * not a setting silently left at zero.
+   */
   async driverFlags(driver: string, values: Record<string, FlagValue> = {}): Promise<ParsedFlags> {
     const mod = await loadDriver(driver);
+    const known = new Set(mod.flags.map((d) => d.name));
+    const unknown = Object.keys(values).find((k) => !known.has(k));
+    if (unknown !== undefined) {
+      throw new MachineError(
+        `${driver}: no driver flag --${unknown}; see 'docker-machine create -d ${driver} --help'`,
+      );
+    }
     const parsed: ParsedFlags = { values: new Map(), explicit: new Set() };
     for (const d of mod.flags) {
       if (Object.hasOwn(values, d.name)) {
-        parsed.values.set(d.name, values[d.name]);
+        parsed.values.set(d.name, driverFlagValue(driver, d, values[d.name]));
         parsed.explicit.add(d.name);
       } else {
         parsed.values.set(d.name, envOrDefault(d, this.ctx.env));
       }
     }
+    const bad = flagValueProblem(mod.flags, parsed, this.ctx.env);
+    if (bad) throw new MachineError(`${driver}: ${bad}`);
     return parsed;
+  }
+}
+
+/** One value given to driverFlags(), as the flag's kind takes it; anything else is refused. */
+function driverFlagValue(driver: string, d: FlagDef, v: FlagValue): FlagValue {
+  const refuse = (want: string) =>
+    new MachineError(`${driver}: flag --${d.name} takes ${want}, not ${JSON.stringify(v)}`);
+  switch (d.kind) {
+    case 'int': {
+      const n = typeof v === 'string' ? parseGoInt(v) : v;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw refuse('an integer');
+      return n;
+    }
+    case 'bool': {
+      const b = typeof v === 'string' ? parseGoBool(v) : v;
+      if (typeof b !== 'boolean') throw refuse('true or false');
+      return b;
+    }
+    case 'stringSlice':
+      if (typeof v === 'string') return [v];
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw refuse('a list of strings');
+      return v;
+    default:
+      if (typeof v !== 'string') throw refuse('a string');
+      return v;
   }
 }

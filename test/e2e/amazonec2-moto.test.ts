@@ -721,7 +721,11 @@ describe('amazonec2 driver against moto_server', { timeout: 15 * 60_000 }, () =>
   test('a fleet of 20 creates against a throttling EC2: every instance made, then rm -y of all', async () => {
     moto.throttle(30, 1000);
     const names = Array.from({ length: 20 }, (_, i) => `f${i + 1}`);
-    const took = await createFleet(s.dir, 'amazonec2', flagMap(), names, { preCreateCheck: true });
+    // Twenty clients of one account, each polling its instance, against 30 requests a second: a
+    // client can meet a full window six times running, which the default 5 retries gave up on
+    // (seen in a CI run, the pre-create check's first call). A fleet this size sets more.
+    const flags = { ...flagMap(), 'amazonec2-retries': '10' };
+    const took = await createFleet(s.dir, 'amazonec2', flags, names, { preCreateCheck: true });
     const inv = await moto.inventory();
     assert.equal(inv.instances.length, 20);
     assert.equal(inv.keys.length, 20);
