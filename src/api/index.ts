@@ -10,7 +10,7 @@ import type { Driver } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import { MachineError } from '../errors.js';
 import type { FlagDef, FlagValue, ParsedFlags } from '../flags/def.js';
-import { envOrDefault, flagValueProblem, parseGoBool, parseGoInt } from '../flags/parse.js';
+import { envOrDefault, parseGoBool, parseGoInt } from '../flags/parse.js';
 import type { ApplyMachine, ApplyPlan, ApplyRequest, ApplyResult } from './apply.js';
 import type { CertProblem } from './cert-health.js';
 import { type ApiOptions, openContext } from './context.js';
@@ -294,8 +294,9 @@ export class MachineAPI extends MachineQueries {
   /**
    * A driver's flags from a plain object ({ url: '...' }), with env vars and defaults applied.
    * Each value is taken as the command line would take it (a number, or a string of one, for an
-   * integer flag) and checked as there: a value of the wrong kind is one error naming the flag,
-   * not a setting silently left at zero.
+   * integer flag): a value of the wrong kind, or a name that is not one of the driver's flags, is
+   * one error naming it, not a setting silently left at zero. The flags' own checks run in create,
+   * as for the command line.
    */
   async driverFlags(driver: string, values: Record<string, FlagValue> = {}): Promise<ParsedFlags> {
     const mod = await loadDriver(driver);
@@ -315,8 +316,6 @@ export class MachineAPI extends MachineQueries {
         parsed.values.set(d.name, envOrDefault(d, this.ctx.env));
       }
     }
-    const bad = flagValueProblem(mod.flags, parsed, this.ctx.env);
-    if (bad) throw new MachineError(`${driver}: ${bad}`);
     return parsed;
   }
 }
