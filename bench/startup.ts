@@ -218,9 +218,11 @@ async function main(): Promise<void> {
     const lightEnv = { ...env, DOCKER_HOST: urls[2] };
     const t = measure(light, lightEnv, RUNS);
     const base = t['node -e 0'];
-    const ratio = (v: number) => (v / base).toFixed(2);
     const empty = t.empty;
-    const net = (v: number) => ((v - empty) / (base - empty)).toFixed(2);
+    const ratioOf = (v: number) => v / base;
+    const netOf = (v: number) => (v - empty) / (base - empty);
+    const ratio = (v: number) => ratioOf(v).toFixed(2);
+    const net = (v: number) => netOf(v).toFixed(2);
     console.log(
       `# startup, ${RUNS} runs each (median ${CPU ? 'CPU time' : 'wall time'}), engine: ${ENGINE}${DISTINCT ? ', a URL per machine' : ''}, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}`,
     );
@@ -234,13 +236,13 @@ async function main(): Promise<void> {
       '| command | Node build ms | ratio | net | executable ms | ratio | net | executable ≤ 0.5 (ratio, net) |',
     );
     console.log('|---|---|---|---|---|---|---|---|');
-    const verdict = (r: string) => (Number(r) <= 0.5 ? 'yes' : 'no');
+    const verdict = (r: number) => (r <= 0.5 ? 'yes' : 'no');
     for (const k of Object.keys(commands)) {
       const e = t[`exe ${k}`];
       const cols =
         e === undefined
           ? ['', '', '', '']
-          : [e.toFixed(1), ratio(e), net(e), `${verdict(ratio(e))}, ${verdict(net(e))}`];
+          : [e.toFixed(1), ratio(e), net(e), `${verdict(ratioOf(e))}, ${verdict(netOf(e))}`];
       console.log(`| ${k} | ${t[k].toFixed(1)} | ${ratio(t[k])} | ${net(t[k])} | ${cols.join(' | ')} |`);
     }
     const viaBin = t['bin/docker-machine url m42'];

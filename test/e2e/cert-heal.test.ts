@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { bootstrapCertificates } from '../../src/cert/bootstrap.js';
 import { generateServerCert } from '../../src/cert/server.js';
 import { busyboxTarball } from '../helpers/busybox.js';
-import { type CliStore, cliArgs, cliProgram, runProcess, tempStore } from '../helpers/cli.js';
+import { type CliStore, cliShell, runProcess, tempStore } from '../helpers/cli.js';
 import { genericCreateArgs, type HostRig, startHostRig } from '../helpers/generic-rig.js';
 import { type TestHost, testHostsAvailable } from '../helpers/testhost.js';
 
@@ -51,14 +51,10 @@ describe('certificates heal when the machine address changes or they near expiry
 
   const dockerConfig = () => join(s.dir, 'docker-config');
   const withEnv = (script: string, env: NodeJS.ProcessEnv = {}) =>
-    runProcess(
-      'bash',
-      ['-c', `eval "$(${[cliProgram, ...cliArgs].map((a) => `"${a}"`).join(' ')} env ${name})" && ${script}`],
-      {
-        env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: dockerConfig(), ...env },
-        timeoutMs: 240_000,
-      },
-    );
+    runProcess('bash', ['-c', `eval "$(${cliShell} env ${name})" && ${script}`], {
+      env: { MACHINE_STORAGE_PATH: s.dir, DOCKER_CONFIG: dockerConfig(), ...env },
+      timeoutMs: 240_000,
+    });
   const configPath = () => join(s.dir, 'machines', name, 'config.json');
   const setAddress = async (ip: string) => {
     const c = JSON.parse(await readFile(configPath(), 'utf8'));
