@@ -26,7 +26,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { buildDefines, noNativeAddons } from './bundle-options.mjs';
+import { buildDefines, bunRuntimeModules, noNativeAddons } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -184,7 +184,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // No builtinsByRequire: the executable runs real import() of Node's modules.
-  plugins: [noNativeAddons, cjsNamedExports('ssh2')],
+  plugins: [noNativeAddons, cjsNamedExports('ssh2'), bunRuntimeModules(root)],
   define: { ...buildDefines(root, pkg), __DM_SEGMENT_HUB_ARG__: JSON.stringify(SEGMENT_HUB_ARG) },
 });
 const entry = join(work, 'main-standalone.js');

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { certNotAfter } from '../cert/not-after.js';
 import { isSSHEngine } from '../engine/endpoint.js';
 import type { TLSMaterial } from '../engine/tls.js';
+import { readFileSync } from '../runtime/fs.js';
 import type { Machine } from './machine.js';
 
 /**

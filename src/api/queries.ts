@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { hasDriver } from '../drivers/registry.js';
+import { hasContent, readFileSync } from '../runtime/fs.js';
+import { join } from '../runtime/path.js';
 import type { Store } from '../store/store.js';
 import type { CertProblem } from './cert-health.js';
 import type { ApiContext } from './context.js';
@@ -110,9 +110,9 @@ export class MachineQueries {
   /** Make sure the machine folder holds the client certificates docker reads (DOCKER_CERT_PATH). */
   async ensureClientCerts(m: Machine): Promise<void> {
     // Nearly always all three are there: seeing that needs neither the copying code nor the
-    // promise API of node:fs (a millisecond and a half to load).
+    // promise API of node:fs (a millisecond and a half to load). An empty copy is made again.
     const dir = m.config.HostOptions.AuthOptions.StorePath;
-    if (CERT_COPIES.every((f) => existsSync(join(dir, f))) && (await copiesCurrent(m, dir))) return;
+    if (CERT_COPIES.every((f) => hasContent(join(dir, f))) && (await copiesCurrent(m, dir))) return;
     const { ensureClientCertCopies } = await import('../cert/client-copies.js');
     return ensureClientCertCopies(m.config, { overwrite: true });
   }

@@ -1,9 +1,9 @@
-import { basename } from 'node:path';
 import { addSecret, debug as debugLine, isSecretFlag, setDebugSink } from '../debug.js';
 import { errorMessage, MachineError, systemErrorLine, UsageError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
 import { parseFlags, parseGoBool } from '../flags/parse.js';
+import { basename } from '../runtime/path.js';
 import { VERSION_STRING } from '../version.js';
 import type { CommandContext, CommandInfo, CommandModule } from './command.js';
 import { findIn } from './command-list.js';

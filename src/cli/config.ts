@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import { isSSHURL } from '../engine/endpoint.js';
 import { errorMessage, goQuote, MachineError } from '../errors.js';
 import type { FlagDef } from '../flags/def.js';
 import { flagBool } from '../flags/def.js';
+import { join } from '../runtime/path.js';
 import { checkedConnection } from './checked-connection.js';
 import type { CommandContext } from './command.js';
 import { queriesFor } from './queries.js';

@@ -1,24 +1,73 @@
-import { writeSync } from 'node:fs';
+import { writeFd } from '../runtime/fs.js';
 
 /**
- * stdout and stderr written with writeSync on their file descriptors: touching process.stdout
- * loads Node's whole stream stack (~10 ms), more than a light command may take. A pipe set to
+ * stdout and stderr written straight to their file descriptors: touching process.stdout loads
+ * Node's whole stream stack (~10 ms), more than a light command may take. A pipe set to
  * non-blocking mode by the reader can refuse a write (EAGAIN); from then on the stream takes over,
  * so that nothing is lost and the order is kept.
+ *
+ * In the executable, Bun writes to a regular file on another thread (src/runtime/fs.bun.ts): a
+ * write that is not done when it returns holds back every later one, of either descriptor, until
+ * it is done, since `> out 2>&1` makes both one file. Under Node every write is done when it returns.
  *
  * A reader that has gone (`| head -1`: EPIPE) makes every later write a no-op: the command
  * finishes its work, since stopping half-way through a create would leave a half-made machine.
  */
 export interface FdWriter {
   write(s: string | Uint8Array): void;
-  /** Resolves when everything written has left the process, or cannot. */
+  /** Resolves when everything written has left the process, or cannot; rejects on a write error. */
   flush(): Promise<void>;
 }
+
+/** Writes not yet done, of every writer in the process, in the order they were asked for. */
+let later: Promise<void> | undefined;
 
 export function fdWriter(fd: number, stream: () => NodeJS.WriteStream): FdWriter {
   let fallback: NodeJS.WriteStream | undefined;
   let gone = false;
+  let failed: unknown;
   const isGone = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+
+  /** From `off` on; a promise when the runtime finishes the write later. */
+  const writeFrom = (buf: Uint8Array, off: number): Promise<void> | undefined => {
+    try {
+      while (off < buf.length) {
+        const n = writeFd(fd, buf, off);
+        if (typeof n !== 'number') {
+          return n.then(
+            () => {},
+            (err) => lost(err, buf, buf.length),
+          );
+        }
+        off += n;
+      }
+    } catch (err) {
+      lost(err, buf, off);
+    }
+    return undefined;
+  };
+
+  const lost = (err: unknown, buf: Uint8Array, off: number) => {
+    if (isGone(err)) {
+      gone = true;
+      return;
+    }
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || later) {
+      // Thrown where the write was asked for; a write finished later reports it at flush.
+      if (later) failed ??= err;
+      else throw err;
+      return;
+    }
+    const s = stream();
+    fallback = s;
+    // The stream reports a gone reader as an 'error' event, which unheard would end the process.
+    s.on('error', (e) => {
+      if (!isGone(e)) throw e;
+      gone = true;
+    });
+    s.write(buf.subarray(off));
+  };
+
   return {
     write(s: string | Uint8Array) {
       if (gone) return;
@@ -27,30 +76,29 @@ export function fdWriter(fd: number, stream: () => NodeJS.WriteStream): FdWriter
         return;
       }
       const buf = typeof s === 'string' ? Buffer.from(s) : s;
-      let off = 0;
-      try {
-        while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      } catch (err) {
-        if (isGone(err)) {
-          gone = true;
-          return;
-        }
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-        const s = stream();
-        fallback = s;
-        // The stream reports a gone reader as an 'error' event, which unheard would end the process.
-        s.on('error', (e) => {
-          if (!isGone(e)) throw e;
-          gone = true;
+      if (later) {
+        const mine: Promise<void> = later.then(() => (gone ? undefined : writeFrom(buf, 0)));
+        later = mine;
+        void mine.then(() => {
+          if (later === mine) later = undefined;
         });
-        s.write(buf.subarray(off));
+        return;
+      }
+      const pending = writeFrom(buf, 0);
+      if (pending) {
+        later = pending;
+        void pending.then(() => {
+          if (later === pending) later = undefined;
+        });
       }
     },
-    flush() {
+    async flush() {
+      while (later) await later;
+      if (failed !== undefined) throw failed;
       const s = fallback;
-      if (!s || gone || s.writableLength === 0) return Promise.resolve();
+      if (!s || gone || s.writableLength === 0) return;
       // A stream that fails (the reader went) closes instead of draining.
-      return new Promise((r) => {
+      await new Promise<void>((r) => {
         const done = () => {
           s.off('drain', done);
           s.off('close', done);

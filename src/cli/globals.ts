@@ -1,8 +1,8 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { MachineError } from '../errors.js';
 import type { FlagDef, ParsedFlags } from '../flags/def.js';
 import { flagBool, flagString } from '../flags/def.js';
+import { join, resolve } from '../runtime/path.js';
 
 /** The app-level flags; they must come before the command name, as in the original. */
 export function globalFlagDefs(env: NodeJS.ProcessEnv): FlagDef[] {

@@ -33,14 +33,17 @@ export function runProcess(commands: CommandInfo[]): void {
       env: process.env,
     },
     commands,
-  ).then(
-    async (code) => {
+  )
+    .then(async (code) => {
       await Promise.all([stdout.flush(), stderr.flush()]);
-      process.exit(code);
-    },
-    (err) => {
-      stderr.write(`Error: unexpected internal error: ${err}\n`);
-      process.exit(1);
-    },
-  );
+      return code;
+    })
+    .then(
+      (code) => process.exit(code),
+      async (err) => {
+        stderr.write(`Error: unexpected internal error: ${err}\n`);
+        await stderr.flush().catch(() => {});
+        process.exit(1);
+      },
+    );
 }

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { nodeFs, readFileSync } from '../runtime/fs.js';
+import { join } from '../runtime/path.js';
 import type { TLSMaterial } from './tls.js';
 
 /**
@@ -193,6 +193,7 @@ function load(path: string): Kept | undefined {
 /** A missing or unwritable cache folder only means a full handshake next time. */
 function save(path: string, kept: Kept): void {
   const tmp = `${path}.${process.pid}.tmp`;
+  const { mkdirSync, renameSync, rmSync, writeFileSync } = nodeFs();
   try {
     mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
     const head = Buffer.from(`${HEADER} | ${kept.validFrom} | ${kept.validTo}\n`, 'latin1');

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { debug } from '../debug.js';
 import { errorMessage, fsError, MachineError } from '../errors.js';
+import { readFileSync } from '../runtime/fs.js';
 
 export interface TLSFiles {
   caCertPath: string;

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename } from '../runtime/path.js';
 import { cmdNeedsQuotes, quoteFor } from './quote.js';
 
 /** What `env` prints for each shell (spec §2.4): set and unset syntax and the usage hint. */

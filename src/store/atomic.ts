@@ -1,20 +1,24 @@
-import { close, fsync, open, rename, unlink, write } from 'node:fs';
 import { fsError } from '../errors.js';
+import { nodeFs } from '../runtime/fs.js';
 
 // The callback calls behind promises by hand: node:util is one more module every command would
-// load at start (1.5 ms under Bun), for these six.
+// load at start (1.5 ms under Bun), for these six. node:fs through src/runtime/fs.ts: the
+// executable loads it only when something is written.
 function settle<T>(resolve: (v: T) => void, reject: (e: unknown) => void) {
   return (err: NodeJS.ErrnoException | null, v: T) => (err ? reject(err) : resolve(v));
 }
 const openP = (p: string, flags: string, mode: number) =>
-  new Promise<number>((res, rej) => open(p, flags, mode, settle(res, rej)));
+  new Promise<number>((res, rej) => nodeFs().open(p, flags, mode, settle(res, rej)));
 const writeP = (fd: number, buf: Buffer, off: number, len: number) =>
-  new Promise<number>((res, rej) => write(fd, buf, off, len, null, settle(res, rej)));
-const fsyncP = (fd: number) => new Promise<void>((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
-const closeP = (fd: number) => new Promise<void>((res, rej) => close(fd, (err) => (err ? rej(err) : res())));
+  new Promise<number>((res, rej) => nodeFs().write(fd, buf, off, len, null, settle(res, rej)));
+const fsyncP = (fd: number) =>
+  new Promise<void>((res, rej) => nodeFs().fsync(fd, (err) => (err ? rej(err) : res())));
+const closeP = (fd: number) =>
+  new Promise<void>((res, rej) => nodeFs().close(fd, (err) => (err ? rej(err) : res())));
 const renameP = (a: string, b: string) =>
-  new Promise<void>((res, rej) => rename(a, b, (err) => (err ? rej(err) : res())));
-const unlinkP = (p: string) => new Promise<void>((res, rej) => unlink(p, (err) => (err ? rej(err) : res())));
+  new Promise<void>((res, rej) => nodeFs().rename(a, b, (err) => (err ? rej(err) : res())));
+const unlinkP = (p: string) =>
+  new Promise<void>((res, rej) => nodeFs().unlink(p, (err) => (err ? rej(err) : res())));
 let counter = 0;
 
 /**

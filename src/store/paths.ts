@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join } from '../runtime/path.js';
 
 /** $MACHINE_STORAGE_PATH, else ~/.docker/machine (the original's default). */
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {

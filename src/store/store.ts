@@ -1,8 +1,9 @@
 // fs.promises, not node:fs/promises: the promise API loads on first use, which light commands never make.
-import { type Dirent, promises as fsp, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import type { Dirent, Stats } from 'node:fs';
 import { errnoText, errorMessage, MachineError } from '../errors.js';
 import { processRuns } from '../process-alive.js';
+import { nodeFs, readFileSync } from '../runtime/fs.js';
+import { join, resolve, sep } from '../runtime/path.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ConfigCache } from './config-cache.js';
 import { CONFIG_VERSION, type HostConfig } from './host.js';
@@ -89,9 +90,9 @@ export class Store {
   }
 
   async exists(name: string): Promise<boolean> {
-    if (!NAME_RE.test(name) || name.includes('..')) return false;
+    if (!mayExist(name)) return false;
     try {
-      return statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
+      return nodeFs().statSync(this.machineDir(name), { throwIfNoEntry: false })?.isDirectory() ?? false;
     } catch (err) {
       // A name the file system cannot hold, or a symlink loop in the folder's place, is no machine.
       const code = (err as NodeJS.ErrnoException).code;
@@ -104,7 +105,7 @@ export class Store {
   async listNames(): Promise<string[]> {
     let entries: Dirent[];
     try {
-      entries = readdirSync(this.machinesDir, { withFileTypes: true });
+      entries = nodeFs().readdirSync(this.machinesDir, { withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -116,14 +117,17 @@ export class Store {
   }
 
   async load(name: string): Promise<HostConfig> {
-    if (!(await this.exists(name))) throw new NotExistError(name);
+    if (!mayExist(name)) throw new NotExistError(name);
     const path = join(this.machineDir(name), 'config.json');
     let raw: string;
     try {
       // Synchronous on purpose: config.json is small, and `ls` reads a hundred of them; the
       // promise API's file handles cost more than the reads (measured in bench/startup.ts).
+      // Read before the folder is looked at: once it reads, the folder is there, and only a
+      // failed read needs to tell a missing machine from a machine without its config.
       raw = readFileSync(path, 'utf8');
     } catch (err) {
+      if (!(await this.exists(name))) throw new NotExistError(name);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new MachineError(`open ${path}: no such file or directory`);
       throw new MachineError(`open ${path}: ${errnoText(err)}`);
@@ -221,13 +225,13 @@ export class Store {
     checkStoredName(host.Name);
     const dir = this.machineDir(host.Name);
     if (o.existing) {
-      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      if (!nodeFs().statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
         throw new MachineError(
           `Docker machine "${host.Name}" was removed while this command ran; nothing more was saved`,
         );
       }
     } else {
-      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      await nodeFs().promises.mkdir(dir, { recursive: true, mode: 0o700 });
     }
     const original = migratedFrom.get(host);
     if (original !== undefined) await writeFileAtomic(join(dir, 'config.json.bak'), original);
@@ -239,9 +243,9 @@ export class Store {
   /** Create the machine's folder; of two creates racing for one name, exactly one succeeds. */
   async claim(name: string): Promise<void> {
     validateMachineName(name);
-    await fsp.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    await nodeFs().promises.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
     try {
-      await fsp.mkdir(this.machineDir(name), { mode: 0o700 });
+      await nodeFs().promises.mkdir(this.machineDir(name), { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new MachineError(`Docker machine "${name}" already exists`);
@@ -259,7 +263,7 @@ export class Store {
     const aside = join(this.machinesDir, `${REMOVING}${process.pid}.${name}`);
     let target = aside;
     try {
-      await fsp.rename(this.machineDir(name), aside);
+      await nodeFs().promises.rename(this.machineDir(name), aside);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
@@ -267,22 +271,22 @@ export class Store {
       if (code !== 'ENAMETOOLONG') throw err;
       target = this.machineDir(name);
     }
-    await fsp.rm(target, { recursive: true, force: true, maxRetries: 3 });
+    await nodeFs().promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
     await this.sweepRemovals();
   }
 
   private async sweepRemovals(): Promise<void> {
     let names: string[];
     try {
-      names = await fsp.readdir(this.machinesDir);
+      names = await nodeFs().promises.readdir(this.machinesDir);
     } catch {
       return;
     }
     for (const n of names) {
       const m = REMOVING_RE.exec(n);
       if (!m || processRuns(Number(m[1]))) continue;
-      await fsp
-        .rm(join(this.machinesDir, n), { recursive: true, force: true, maxRetries: 3 })
+      await nodeFs()
+        .promises.rm(join(this.machinesDir, n), { recursive: true, force: true, maxRetries: 3 })
         .catch(() => {});
     }
   }
@@ -346,10 +350,15 @@ export function lockFileName(name: string): string {
   return `${name.slice(0, 200)}~${h.toString(16).padStart(8, '0')}.lock`;
 }
 
+/** Whether a machine could be stored under this name: no folder is looked at for the others. */
+function mayExist(name: string): boolean {
+  return NAME_RE.test(name) && !name.includes('..');
+}
+
 /** statSync's signature of a file, or undefined when it cannot be stat'ed for any reason. */
 export function statSignature(path: string): Stats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return nodeFs().statSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -290,6 +290,43 @@ describe('the single-file executable', { skip }, () => {
     }
   });
 
+  test("output to a file that stdout and stderr share, appended to, and to a reader that goes: as the Node build's", async () => {
+    // The executable writes to a regular file on another thread (src/runtime/fs.bun.ts); the
+    // order of the two streams' lines in one file must still be the order they were written in.
+    const store = join(root, 'file-output');
+    const env = cleanEnv({ MACHINE_STORAGE_PATH: store });
+    const made = await runProcess(
+      process.execPath,
+      [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'm1'],
+      {
+        env: { MACHINE_STORAGE_PATH: store },
+      },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const outputs: string[] = [];
+    for (const [name, cmd] of [
+      ['node', `${q(process.execPath)} ${q(binPath)}`],
+      ['exe', q(exe)],
+    ]) {
+      const file = join(root, `shared-${name}.out`);
+      await writeFile(file, 'kept\n');
+      const script = [
+        `${cmd} --debug url m1 >> ${q(file)} 2>&1`,
+        `${cmd} --debug ls >> ${q(file)} 2>&1`,
+        `${cmd} url nope >> ${q(file)} 2>&1`,
+        `${cmd} ls | head -c 1 > /dev/null; echo "ls into head: $\{PIPESTATUS[0]}" >> ${q(file)}`,
+      ].join('\n');
+      const r = spawnSync('bash', ['-c', script], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      // Timings differ between any two runs.
+      outputs.push((await readFile(file, 'utf8')).replace(/\d+(\.\d+)?\s?m?s\b/g, 'T'));
+    }
+    assert.match(outputs[0], /^kept\n.*Running command url.*\ntcp:\/\/127\.0\.0\.1:1\n/s);
+    assert.match(outputs[0], /ls into head: 0\n$/);
+    assert.equal(outputs[1], outputs[0]);
+  });
+
   test('answers exactly as the Node build does', async () => {
     assert.equal(basename(exe), 'docker-machine', 'name the executable docker-machine, as users install it');
     const store = join(root, 'same-store');

@@ -1,0 +1,67 @@
+import type { NodeFs } from './fs.js';
+
+/**
+ * fs.ts for the single-file executable, put in its place by scripts/build-standalone.mjs. The
+ * same functions without loading Bun's node:fs (about 1 ms); anything that does not go as
+ * expected is done again by node:fs, so that failures carry node:fs's codes and messages in
+ * both builds.
+ */
+
+interface BunFile {
+  readonly size: number;
+}
+
+interface BunRuntime {
+  mmap(path: string, opts?: { shared?: boolean }): Uint8Array;
+  file(path: string | number): BunFile;
+  write(to: BunFile, data: Uint8Array): Promise<number>;
+  peek(p: Promise<unknown>): unknown;
+  stdout: BunFile;
+  stderr: BunFile;
+}
+
+declare const Bun: BunRuntime;
+
+export type { NodeFs };
+
+export function nodeFs(): NodeFs {
+  return process.getBuiltinModule('node:fs');
+}
+
+export function readFileSync(path: string): Buffer;
+export function readFileSync(path: string, encoding: 'utf8'): string;
+export function readFileSync(path: string, encoding?: 'utf8'): Buffer | string {
+  let data: Buffer | undefined;
+  try {
+    // Copied out at once: the mapping is private, but a file cut short under it would fault on
+    // a later read. The store replaces its files by rename, which leaves a mapped file whole.
+    data = Buffer.from(Bun.mmap(path, { shared: false }));
+  } catch {
+    // Not there, a folder, an empty file (which cannot be mapped), no permission: node:fs reads
+    // it, or says why it cannot in its own words.
+    const fs = nodeFs();
+    return encoding === undefined ? fs.readFileSync(path) : fs.readFileSync(path, encoding);
+  }
+  return encoding === undefined ? data : data.toString('utf8');
+}
+
+export function hasContent(path: string): boolean {
+  // Bun stats the path for size, following links; 0 when it cannot (missing, no permission).
+  try {
+    return Bun.file(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+export function writeFd(fd: number, buf: Uint8Array, off: number): number | Promise<unknown> {
+  const to = fd === 1 ? Bun.stdout : fd === 2 ? Bun.stderr : Bun.file(fd);
+  const p = Bun.write(to, off === 0 ? buf : buf.subarray(off));
+  // To a pipe or a terminal Bun writes at once and the promise is settled when it returns; to a
+  // file it writes on another thread, and the caller orders what follows after the promise.
+  const v = Bun.peek(p);
+  if (typeof v === 'number') return v;
+  if (v === p) return p;
+  p.catch(() => {});
+  throw v;
+}
