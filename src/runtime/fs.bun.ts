@@ -24,13 +24,19 @@ declare const Bun: BunRuntime;
 
 export type { NodeFs };
 
+let loaded: NodeFs | undefined;
+
 export function nodeFs(): NodeFs {
-  return process.getBuiltinModule('node:fs');
+  loaded ??= process.getBuiltinModule('node:fs');
+  return loaded;
 }
 
 export function readFileSync(path: string): Buffer;
 export function readFileSync(path: string, encoding: 'utf8'): string;
 export function readFileSync(path: string, encoding?: 'utf8'): Buffer | string {
+  // Once node:fs is there, its reads are cheaper than a mapping each (ls reads a hundred files:
+  // 8 against 17 µs a file).
+  if (loaded) return encoding === undefined ? loaded.readFileSync(path) : loaded.readFileSync(path, encoding);
   let data: Buffer | undefined;
   try {
     // Copied out at once: the mapping is private, but a file cut short under it would fault on
