@@ -41,9 +41,11 @@ if (process.argv[2] === __DM_SEGMENT_HUB_ARG__) {
   normalJit();
   void import('./drivers/qemu/segment-hub-main.js');
 } else {
+  // As the Node build's loader: --version, --help, a bare or unknown command and bad global flags
+  // need no command's code either (main-light.ts).
   const name = commandNameOf(process.argv, process.env);
   const command = name === undefined ? undefined : findIn(COMMAND_LIST, name);
-  if (command !== undefined && isLight(command.name)) {
+  if (command === undefined || isLight(command.name)) {
     runProcess(lightCommands);
   } else {
     normalJit();
