@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,5 +124,19 @@ describe('the CA and client certificate are warned about 30 days before they exp
     // The new client certificate is good for 1080 days: only the CA is warned about now.
     assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('Warning: the ')).length, 1);
     assert.match(r.stderr, /^Warning: the CA certificate /);
+  });
+
+  test('a copy that is missing or empty is made again at the next env', async () => {
+    const dir = join(store, 'machines', 'm1');
+    // An empty key beside two current certificates (a disk that filled up), then a missing CA.
+    for (const spoil of [() => writeFile(join(dir, 'key.pem'), ''), () => rm(join(dir, 'ca.pem'))]) {
+      await spoil();
+      const r = await run(['env', '--shell', 'bash', 'm1']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+        assert.ok((await readFile(join(dir, f))).equals(await readFile(join(store, 'certs', f))), f);
+      }
+      assert.equal((await stat(join(dir, 'key.pem'))).mode & 0o777, 0o600);
+    }
   });
 });
