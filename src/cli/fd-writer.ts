@@ -6,9 +6,10 @@ import { writeFd } from '../runtime/fs.js';
  * non-blocking mode by the reader can refuse a write (EAGAIN); from then on the stream takes over,
  * so that nothing is lost and the order is kept.
  *
- * In the executable, Bun writes to a regular file on another thread (src/runtime/fs.bun.ts): a
- * write that is not done when it returns holds back every later one, of either descriptor, until
- * it is done, since `> out 2>&1` makes both one file. Under Node every write is done when it returns.
+ * In the executable, Bun writes to a regular file on another thread, and to a full non-blocking
+ * pipe once the reader has made room (src/runtime/fs.bun.ts): a write that is not done when it
+ * returns holds back every later one, of either descriptor, until it is done, since `> out 2>&1`
+ * makes both one file. Under Node every write is done when it returns, or falls to the stream.
  *
  * A reader that has gone (`| head -1`: EPIPE) makes every later write a no-op: the command
  * finishes its work, since stopping half-way through a create would leave a half-made machine.
@@ -34,8 +35,9 @@ export function fdWriter(fd: number, stream: () => NodeJS.WriteStream): FdWriter
       while (off < buf.length) {
         const n = writeFd(fd, buf, off);
         if (typeof n !== 'number') {
+          const from = off;
           return n.then(
-            () => {},
+            (wrote) => writeFrom(buf, from + wrote),
             (err) => lost(err, buf, buf.length),
           );
         }

@@ -60,14 +60,24 @@ export function hasContent(path: string): boolean {
   }
 }
 
-export function writeFd(fd: number, buf: Uint8Array, off: number): number | Promise<unknown> {
+/**
+ * The most Bun.write is given at once: POSIX's PIPE_BUF, which a pipe takes whole or not at all.
+ * To a non-blocking pipe that fills, Bun 1.4.5 writes again from the start of a buffer it had
+ * written in part (150,000 bytes arrived as 215,536); a buffer no larger than this is never
+ * written in part.
+ */
+const MAX_WRITE = process.platform === 'darwin' ? 512 : 4096;
+
+export function writeFd(fd: number, buf: Uint8Array, off: number): number | Promise<number> {
   const to = fd === 1 ? Bun.stdout : fd === 2 ? Bun.stderr : Bun.file(fd);
-  const p = Bun.write(to, off === 0 ? buf : buf.subarray(off));
-  // To a pipe or a terminal Bun writes at once and the promise is settled when it returns; to a
-  // file it writes on another thread, and the caller orders what follows after the promise.
+  const chunk = buf.subarray(off, Math.min(buf.length, off + MAX_WRITE));
+  const p = Bun.write(to, chunk);
+  // To a pipe with room or a terminal, Bun writes at once and the promise is settled when it
+  // returns; to a file it writes on another thread, and to a full pipe once there is room: the
+  // caller orders what follows after the promise.
   const v = Bun.peek(p);
-  if (typeof v === 'number') return v;
-  if (v === p) return p;
+  if (typeof v === 'number') return chunk.length;
+  if (v === p) return p.then(() => chunk.length);
   p.catch(() => {});
   throw v;
 }

@@ -35,9 +35,9 @@ export function hasContent(path: string): boolean {
 
 /**
  * Writes `buf` from `off` to a file descriptor: how many bytes went (maybe fewer than asked), or,
- * where the runtime finishes a write later, a promise of it. Throws the system's error (EAGAIN,
- * EPIPE) as writeSync does.
+ * where the runtime finishes a write later, a promise of that count. Throws the system's error
+ * (EAGAIN, EPIPE) as writeSync does.
  */
-export function writeFd(fd: number, buf: Uint8Array, off: number): number | Promise<unknown> {
+export function writeFd(fd: number, buf: Uint8Array, off: number): number | Promise<number> {
   return fs.writeSync(fd, buf, off, buf.length - off);
 }

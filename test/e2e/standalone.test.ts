@@ -5,9 +5,9 @@
  * answer exactly as the Node build does. The other test files run against it too (DM_TEST_BIN).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -325,6 +325,70 @@ describe('the single-file executable', { skip }, () => {
     assert.match(outputs[0], /^kept\n.*Running command url.*\ntcp:\/\/127\.0\.0\.1:1\n/s);
     assert.match(outputs[0], /ls into head: 0\n$/);
     assert.equal(outputs[1], outputs[0]);
+  });
+
+  test('a non-blocking pipe that fills while the reader waits gets every byte once, as from the Node build', async () => {
+    // The writer's side of the pipe set non-blocking (as some parents leave it) and a reader that
+    // starts late: writes meet EAGAIN. Bun 1.4.5 wrote part of a large buffer twice there.
+    const store = join(root, 'nonblocking');
+    for (const name of ['a1', 'a2', 'a3']) {
+      const made = await runProcess(
+        process.execPath,
+        [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', name],
+        {
+          env: { MACHINE_STORAGE_PATH: store },
+        },
+      );
+      assert.equal(made.code, 0, made.stderr);
+    }
+    const template = `{{.Name}} ${'x'.repeat(60_000)}`;
+    const expected = ['a1', 'a2', 'a3'].map((n) => `${n} ${'x'.repeat(60_000)}\n`).join('');
+    const nonBlocking =
+      'use Fcntl; my $f = fcntl(STDOUT, F_GETFL, 0) or die "$!"; fcntl(STDOUT, F_SETFL, $f | O_NONBLOCK) or die "$!"; exec @ARGV or die "$!"';
+    const through = async (cmd: string[]): Promise<string> => {
+      const fifo = join(root, `fifo-${createHash('sha256').update(cmd.join(' ')).digest('hex').slice(0, 8)}`);
+      await rm(fifo, { force: true });
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+      const child = spawn(
+        'sh',
+        [
+          '-c',
+          'f=$1; shift; exec perl -e "$0" "$@" > "$f"',
+          nonBlocking,
+          fifo,
+          ...cmd,
+          'ls',
+          '-t',
+          '1',
+          '--format',
+          template,
+        ],
+        {
+          env: cleanEnv({ MACHINE_STORAGE_PATH: store }),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const reader = createReadStream(fifo);
+      reader.pause();
+      // The pipe (64 KiB) fills long before this.
+      await new Promise((r) => setTimeout(r, 500));
+      const chunks: Buffer[] = [];
+      reader.on('data', (c) => chunks.push(c as Buffer));
+      const ended = new Promise<void>((r) => reader.on('end', () => r()));
+      reader.resume();
+      await ended;
+      assert.equal(await exited, 0, stderr);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const fromNode = await through([process.execPath, binPath]);
+    const fromExe = await through([exe]);
+    assert.equal(fromNode.length, expected.length);
+    assert.ok(fromNode === expected, 'the Node build wrote what ls formats');
+    assert.equal(fromExe.length, expected.length);
+    assert.ok(fromExe === expected, 'the executable wrote what the Node build wrote');
   });
 
   test('answers exactly as the Node build does', async () => {
