@@ -63,7 +63,6 @@ export const builtinsByRequire = {
   },
 };
 
-/** The version and commit every build carries (`docker-machine --version`). */
 /**
  * src/runtime/fs.ts and path.ts are node:fs and node:path under Node; the single-file executable
  * gets their .bun.ts twins, which do what the light commands need without loading Bun's node:fs
@@ -84,6 +83,7 @@ export function bunRuntimeModules(root) {
   };
 }
 
+/** The version and commit every build carries (`docker-machine --version`). */
 export function buildDefines(root, pkg) {
   return {
     __DM_VERSION__: JSON.stringify(pkg.version),

@@ -78,15 +78,7 @@ export function fdWriter(fd: number, stream: () => NodeJS.WriteStream): FdWriter
         return;
       }
       const buf = typeof s === 'string' ? Buffer.from(s) : s;
-      if (later) {
-        const mine: Promise<void> = later.then(() => (gone ? undefined : writeFrom(buf, 0)));
-        later = mine;
-        void mine.then(() => {
-          if (later === mine) later = undefined;
-        });
-        return;
-      }
-      const pending = writeFrom(buf, 0);
+      const pending = later ? later.then(() => (gone ? undefined : writeFrom(buf, 0))) : writeFrom(buf, 0);
       if (pending) {
         later = pending;
         void pending.then(() => {

@@ -45,6 +45,7 @@ function builtinsOf(meta: Metafile, from: string): Map<string, string> {
 test("the executable's light commands load neither node:fs nor node:path when all goes well", async () => {
   const options = (await import(pathToFileURL(join(root, 'scripts', 'bundle-options.mjs')).href)) as {
     bunRuntimeModules(root: string): import('esbuild').Plugin;
+    noNativeAddons: import('esbuild').Plugin;
   };
   const r = await build({
     absWorkingDir: root,
@@ -57,8 +58,7 @@ test("the executable's light commands load neither node:fs nor node:path when al
     write: false,
     metafile: true,
     logLevel: 'silent',
-    loader: { '.node': 'empty' },
-    plugins: [options.bunRuntimeModules(root)],
+    plugins: [options.noNativeAddons, options.bunRuntimeModules(root)],
     define: { __DM_SEGMENT_HUB_ARG__: '"x"', __DM_VERSION__: '"x"', __DM_COMMIT__: '"x"' },
   });
   for (const from of LIGHT_PATH) {
@@ -78,7 +78,7 @@ test("the executable's light commands load neither node:fs nor node:path when al
     write: false,
     metafile: true,
     logLevel: 'silent',
-    loader: { '.node': 'empty' },
+    plugins: [options.noNativeAddons],
   });
   const plainBuiltins = builtinsOf(plain.metafile, 'src/cli/env.ts');
   assert.ok(plainBuiltins.has('node:fs') && plainBuiltins.has('node:path'));

@@ -38,6 +38,18 @@ describe('the single-file executable', { skip }, () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  /** A store of `none` machines, made by the Node build. */
+  async function noneMachines(store: string, names: string[]): Promise<void> {
+    for (const name of names) {
+      const made = await runProcess(
+        process.execPath,
+        [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', name],
+        { env: { MACHINE_STORAGE_PATH: store } },
+      );
+      assert.equal(made.code, 0, made.stderr);
+    }
+  }
+
   function runIn(cwd: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
     const r = spawnSync(exe, args, { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -295,14 +307,7 @@ describe('the single-file executable', { skip }, () => {
     // order of the two streams' lines in one file must still be the order they were written in.
     const store = join(root, 'file-output');
     const env = cleanEnv({ MACHINE_STORAGE_PATH: store });
-    const made = await runProcess(
-      process.execPath,
-      [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'm1'],
-      {
-        env: { MACHINE_STORAGE_PATH: store },
-      },
-    );
-    assert.equal(made.code, 0, made.stderr);
+    await noneMachines(store, ['m1']);
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const outputs: string[] = [];
     for (const [name, cmd] of [
@@ -331,23 +336,13 @@ describe('the single-file executable', { skip }, () => {
     // The writer's side of the pipe set non-blocking (as some parents leave it) and a reader that
     // starts late: writes meet EAGAIN. Bun 1.4.5 wrote part of a large buffer twice there.
     const store = join(root, 'nonblocking');
-    for (const name of ['a1', 'a2', 'a3']) {
-      const made = await runProcess(
-        process.execPath,
-        [binPath, 'create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', name],
-        {
-          env: { MACHINE_STORAGE_PATH: store },
-        },
-      );
-      assert.equal(made.code, 0, made.stderr);
-    }
+    await noneMachines(store, ['a1', 'a2', 'a3']);
     const template = `{{.Name}} ${'x'.repeat(60_000)}`;
     const expected = ['a1', 'a2', 'a3'].map((n) => `${n} ${'x'.repeat(60_000)}\n`).join('');
     const nonBlocking =
       'use Fcntl; my $f = fcntl(STDOUT, F_GETFL, 0) or die "$!"; fcntl(STDOUT, F_SETFL, $f | O_NONBLOCK) or die "$!"; exec @ARGV or die "$!"';
-    const through = async (cmd: string[]): Promise<string> => {
-      const fifo = join(root, `fifo-${createHash('sha256').update(cmd.join(' ')).digest('hex').slice(0, 8)}`);
-      await rm(fifo, { force: true });
+    const through = async (label: string, cmd: string[]): Promise<string> => {
+      const fifo = join(root, `fifo-${label}`);
       assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
       const child = spawn(
         'sh',
@@ -383,8 +378,8 @@ describe('the single-file executable', { skip }, () => {
       assert.equal(await exited, 0, stderr);
       return Buffer.concat(chunks).toString('utf8');
     };
-    const fromNode = await through([process.execPath, binPath]);
-    const fromExe = await through([exe]);
+    const fromNode = await through('node', [process.execPath, binPath]);
+    const fromExe = await through('exe', [exe]);
     assert.equal(fromNode.length, expected.length);
     assert.ok(fromNode === expected, 'the Node build wrote what ls formats');
     assert.equal(fromExe.length, expected.length);
